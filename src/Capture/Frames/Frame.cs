@@ -1,0 +1,49 @@
+using OpenCvSharp;
+
+namespace RealtimeMtl.Capture.Frames;
+
+/// <summary>
+/// One captured frame. Owns its Mats: whoever holds the frame disposes it once.
+/// </summary>
+public sealed class Frame : IDisposable
+{
+    public Frame(long sequence, long timestampTicks, Mat image)
+    {
+        Sequence = sequence;
+        TimestampTicks = timestampTicks;
+        Image = image;
+    }
+
+    /// <summary>Zero-based position in the source's stream.</summary>
+    public long Sequence { get; }
+
+    /// <summary>Capture time as <see cref="System.Diagnostics.Stopwatch"/> ticks (monotonic, comparable across stages).</summary>
+    public long TimestampTicks { get; }
+
+    /// <summary>Media time of the frame within its file or sequence, in seconds, when the source knows it.</summary>
+    public double? MediaTimeSeconds { get; init; }
+
+    /// <summary>BGR, CV_8UC3.</summary>
+    public Mat Image { get; }
+
+    /// <summary>Sensor or ground-truth depth in metres, CV_32FC1; 0 (or non-finite) marks an invalid pixel.</summary>
+    public Mat? Depth { get; init; }
+
+    /// <summary>Ground-truth class index per pixel, CV_8UC1; <see cref="Labels.LabelSet.Ignore"/> marks unlabelled pixels.</summary>
+    public Mat? Labels { get; init; }
+
+    public CameraIntrinsics? Intrinsics { get; init; }
+
+    /// <summary>The source's nominal frame rate (file FPS, camera FPS); null when unknown.</summary>
+    public double? NominalFps { get; init; }
+
+    public int Width => Image.Width;
+    public int Height => Image.Height;
+
+    public void Dispose()
+    {
+        Image.Dispose();
+        Depth?.Dispose();
+        Labels?.Dispose();
+    }
+}

@@ -1,0 +1,81 @@
+namespace RealtimeMtl.Capture.Labels;
+
+/// <summary>A named list of classes with one BGR palette colour each. Index 255 is the ignore label.</summary>
+public sealed class LabelSet
+{
+    public const byte Ignore = 255;
+
+    public LabelSet(string name, IReadOnlyList<string> classes, IReadOnlyList<(byte B, byte G, byte R)>? palette = null)
+    {
+        if (classes.Count is 0 or > 255) throw new ArgumentException("a label set has 1 to 255 classes", nameof(classes));
+        Name = name;
+        Classes = classes;
+        Palette = palette ?? DefaultPalette(classes.Count);
+        if (Palette.Count != classes.Count) throw new ArgumentException("one palette colour per class", nameof(palette));
+    }
+
+    public string Name { get; }
+    public IReadOnlyList<string> Classes { get; }
+    public IReadOnlyList<(byte B, byte G, byte R)> Palette { get; }
+    public int Count => Classes.Count;
+
+    public int IndexOf(string className)
+    {
+        for (var i = 0; i < Classes.Count; i++)
+            if (string.Equals(Classes[i], className, StringComparison.OrdinalIgnoreCase)) return i;
+        throw new KeyNotFoundException($"class '{className}' is not in label set {Name}");
+    }
+
+    /// <summary>NYU-Depth-v2 13-class taxonomy (Couprie et al. 2013), alphabetical, 0-based.</summary>
+    public static LabelSet Nyu13 { get; } = new("nyu13",
+        ["bed", "books", "ceiling", "chair", "floor", "furniture", "objects", "picture", "sofa", "table", "tv", "wall", "window"],
+        [
+            (0x66, 0x33, 0x99), (0x33, 0x99, 0xff), (0xe6, 0xe6, 0xb4), (0x33, 0x33, 0xcc), (0x55, 0x88, 0x55),
+            (0x22, 0x55, 0x99), (0xcc, 0x66, 0xcc), (0x00, 0xcc, 0xff), (0x99, 0x66, 0x33), (0x00, 0x99, 0x99),
+            (0x99, 0x00, 0x33), (0xb4, 0xb4, 0xb4), (0xff, 0xcc, 0x66),
+        ]);
+
+    /// <summary>NYU-Depth-v2 40-class taxonomy (Gupta et al. 2013), 0-based.</summary>
+    public static LabelSet Nyu40 { get; } = new("nyu40",
+        ["wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf", "picture", "counter",
+         "blinds", "desk", "shelves", "curtain", "dresser", "pillow", "mirror", "floor mat", "clothes", "ceiling", "books",
+         "refridgerator", "television", "paper", "towel", "shower curtain", "box", "whiteboard", "person", "night stand",
+         "toilet", "sink", "lamp", "bathtub", "bag", "otherstructure", "otherfurniture", "otherprop"]);
+
+    /// <summary>SUN RGB-D 37-class taxonomy, 0-based.</summary>
+    public static LabelSet SunRgbd37 { get; } = new("sunrgbd37",
+        ["wall", "floor", "cabinet", "bed", "chair", "sofa", "table", "door", "window", "bookshelf", "picture", "counter",
+         "blinds", "desk", "shelves", "curtain", "dresser", "pillow", "mirror", "floor_mat", "clothes", "ceiling", "books",
+         "fridge", "tv", "paper", "towel", "shower_curtain", "box", "whiteboard", "person", "night_stand", "toilet", "sink",
+         "lamp", "bathtub", "bag"]);
+
+    public static LabelSet ByName(string name) => name.ToLowerInvariant() switch
+    {
+        "nyu13" => Nyu13,
+        "nyu40" => Nyu40,
+        "sunrgbd37" => SunRgbd37,
+        _ => throw new ArgumentException($"unknown label set '{name}' (known: nyu13, nyu40, sunrgbd37)"),
+    };
+
+    /// <summary>Distinct colours by golden-ratio hue steps, for label sets without a curated palette.</summary>
+    public static IReadOnlyList<(byte B, byte G, byte R)> DefaultPalette(int count)
+    {
+        var list = new List<(byte, byte, byte)>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var h = (i * 0.61803398875) % 1.0;
+            var v = i % 2 == 0 ? 0.95 : 0.7;
+            var (r, g, b) = HsvToRgb(h, 0.75, v);
+            list.Add(((byte)(b * 255), (byte)(g * 255), (byte)(r * 255)));
+        }
+        return list;
+    }
+
+    private static (double R, double G, double B) HsvToRgb(double h, double s, double v)
+    {
+        var i = (int)(h * 6) % 6;
+        var f = h * 6 - Math.Floor(h * 6);
+        double p = v * (1 - s), q = v * (1 - f * s), t = v * (1 - (1 - f) * s);
+        return i switch { 0 => (v, t, p), 1 => (q, v, p), 2 => (p, v, t), 3 => (p, q, v), 4 => (t, p, v), _ => (v, p, q) };
+    }
+}

@@ -1,0 +1,22 @@
+using RealtimeMtl.Capture.Frames;
+
+namespace RealtimeMtl.Capture.Sources;
+
+/// <summary>A stream of frames. Files and sequences end; live sources run until cancelled.</summary>
+public interface IFrameSource : IAsyncDisposable
+{
+    /// <summary>What the user named, for messages ("video file clip.mp4", "camera 0").</summary>
+    string Description { get; }
+
+    /// <summary>Live sources (cameras, network streams) produce frames whether or not anyone reads them: the pipeline drops the oldest.</summary>
+    bool IsLive { get; }
+
+    /// <summary>Nominal frame rate, when the source knows it.</summary>
+    double? NominalFps { get; }
+
+    /// <summary>Total frames for finite sources, when known.</summary>
+    long? FrameCount { get; }
+
+    /// <summary>Frames in order. The caller owns and disposes each frame.</summary>
+    IAsyncEnumerable<Frame> ReadAllAsync(CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Threading.Channels;
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+
+namespace RealtimeMtl.Capture.Sources;
+
+/// <summary>
+/// A network stream (rtsp, rtmp, http(s), udp, tcp) read by FFmpeg. A grab thread keeps only the newest frame,
+/// because RTSP ignores the capture buffer size. When the stream drops, it reconnects with exponential backoff,
+/// reports the outage, and goes on; it gives up only after <see cref="NetworkStreamOptions.GiveUpAfter"/>.
+/// </summary>
+public sealed class NetworkStreamSource : IFrameSource
+{
+    private const int OpenTimeoutMsecProperty = 53;  // CAP_PROP_OPEN_TIMEOUT_MSEC
+    private const int ReadTimeoutMsecProperty = 54;  // CAP_PROP_READ_TIMEOUT_MSEC
+    private static readonly string[] Schemes = ["rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"];
+
+    private readonly NetworkStreamOptions _options;
+    private readonly ISourceEvents _events;
+    private readonly Channel<Frame> _latest;
+    private readonly CancellationTokenSource _stop = new();
+    private VideoCapture? _capture;
+    private Thread? _grabber;
+    private Exception? _fault;
+
+    public NetworkStreamSource(string url, NetworkStreamOptions? options = null, ISourceEvents? events = null)
+    {
+        _options = options ?? new NetworkStreamOptions();
+        _events = events ?? ConsoleSourceEvents.Instance;
+        Url = url;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !Schemes.Contains(uri.Scheme) || string.IsNullOrEmpty(uri.Host))
+            throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");
+        _capture = Open() ?? throw new SourceException(
+            $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
+        var fps = _capture.Get(VideoCaptureProperties.Fps);
+        NominalFps = fps is > 0 and < 1000 ? fps : null;
+        _latest = Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
+        {
+            FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true,
+        }, dropped => { dropped.Dispose(); Interlocked.Increment(ref _droppedAtSource); });
+    }
+
+    private long _droppedAtSource;
+
+    public string Url { get; }
+    public string Description => $"stream {Url}";
+    public bool IsLive => true;
+    public double? NominalFps { get; }
+    public long? FrameCount => null;
+
+    /// <summary>Frames the grab thread replaced before anyone read them (the stream is faster than the consumer).</summary>
+    public long DroppedAtSource => Interlocked.Read(ref _droppedAtSource);
+
+    /// <summary>Outages seen so far (each ended by a successful reconnect).</summary>
+    public int Outages { get; private set; }
+
+    private VideoCapture? Open()
+    {
+        var capture = new VideoCapture(Url, VideoCaptureAPIs.FFMPEG,
+            [OpenTimeoutMsecProperty, (int)_options.OpenTimeout.TotalMilliseconds, ReadTimeoutMsecProperty, (int)_options.ReadTimeout.TotalMilliseconds]);
+        if (capture.IsOpened()) return capture;
+        capture.Dispose();
+        return null;
+    }
+
+    public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        _grabber ??= StartGrabber();
+        while (true)
+        {
+            Frame frame;
+            try
+            {
+                if (!await _latest.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)) break;
+                if (!_latest.Reader.TryRead(out var f)) continue;
+                frame = f;
+            }
+            catch (OperationCanceledException) { yield break; }
+            yield return frame;
+        }
+        if (_fault is not null) throw _fault;
+    }
+
+    private Thread StartGrabber()
+    {
+        var thread = new Thread(GrabLoop) { IsBackground = true, Name = "rtmtl-stream-grab" };
+        thread.Start();
+        return thread;
+    }
+
+    private void GrabLoop()
+    {
+        long sequence = 0;
+        var token = _stop.Token;
+        try
+        {
+            while (!token.IsCancellationRequested)
+            {
+                var image = new Mat();
+                bool ok;
+                try { ok = _capture!.Read(image) && !image.Empty(); }
+                catch (OpenCVException) { ok = false; }
+                if (ok)
+                {
+                    _latest.Writer.TryWrite(new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = NominalFps });
+                    continue;
+                }
+                image.Dispose();
+                if (token.IsCancellationRequested) break;
+                Reconnect(sequence, token);
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (SourceException e) { _fault = e; }
+        finally { _latest.Writer.TryComplete(); }
+    }
+
+    private void Reconnect(long sequence, CancellationToken token)
+    {
+        var lostAt = Stopwatch.GetTimestamp();
+        _events.Warning($"stream {Url} dropped after frame {sequence}; reconnecting with backoff");
+        _capture?.Dispose();
+        _capture = null;
+        var delay = _options.InitialBackoff;
+        for (var attempt = 1; ; attempt++)
+        {
+            token.ThrowIfCancellationRequested();
+            if (Stopwatch.GetElapsedTime(lostAt) > _options.GiveUpAfter)
+                throw new SourceException($"stream {Url} has been down for {_options.GiveUpAfter.TotalSeconds:0} s and did not come back; check the stream and start again.");
+            token.WaitHandle.WaitOne(delay);
+            _capture = Open();
+            if (_capture is not null)
+            {
+                Outages++;
+                var w = _capture.Get(VideoCaptureProperties.FrameWidth);
+                var h = _capture.Get(VideoCaptureProperties.FrameHeight);
+                _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(lostAt).TotalSeconds:0.0} s outage ({attempt} attempts), {w}x{h}");
+                return;
+            }
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_grabber is not null) await Task.Run(() => _grabber.Join(TimeSpan.FromSeconds(10))).ConfigureAwait(false);
+        while (_latest.Reader.TryRead(out var f)) f.Dispose();
+        _capture?.Dispose();
+        _stop.Dispose();
+    }
+}
+
+public sealed record NetworkStreamOptions
+{
+    public TimeSpan OpenTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan ReadTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(4);
+    public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromSeconds(60);
+}

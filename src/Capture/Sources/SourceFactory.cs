@@ -1,0 +1,64 @@
+using System.Globalization;
+using RealtimeMtl.Capture.Synthetic;
+
+namespace RealtimeMtl.Capture.Sources;
+
+/// <summary>
+/// Opens a source from the spec a user types:
+/// <c>0</c> or <c>/dev/video2</c> (camera), <c>clip.mp4</c> (video file), <c>rtsp://...</c> (stream),
+/// <c>shots/</c> or <c>shots/*.png</c> (images), <c>tum:PATH</c>, <c>nyu:PATH</c>,
+/// <c>synthetic</c> or <c>synthetic:seed=3,frames=500,size=320x240,fps=30,noise=1</c>.
+/// </summary>
+public static class SourceFactory
+{
+    public static IFrameSource Open(string spec, SourceOptions? options = null)
+    {
+        options ??= new SourceOptions();
+        if (string.IsNullOrWhiteSpace(spec)) throw new SourceException("no source given; pass --source (a camera index, a file, a URL, tum:PATH, nyu:PATH or synthetic).");
+        spec = spec.Trim();
+        if (spec == "synthetic" || spec.StartsWith("synthetic:", StringComparison.Ordinal))
+            return new SyntheticSource(ParseSynthetic(spec), options.Realtime);
+        if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..]);
+        if (spec.StartsWith("nyu:", StringComparison.Ordinal)) return new NyuSequenceSource(spec[4..]);
+        if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network, options.Events);
+        if (spec.All(char.IsDigit) || spec.StartsWith("/dev/video", StringComparison.Ordinal)) return new CameraSource(spec, options.Camera, options.Events);
+        if (Directory.Exists(spec) || spec.IndexOfAny(['*', '?']) >= 0) return new ImageFolderSource(spec, null, options.Events);
+        return new VideoFileSource(spec, options.Realtime, options.Events);
+    }
+
+    public static SyntheticOptions ParseSynthetic(string spec)
+    {
+        var o = new SyntheticOptions();
+        var colon = spec.IndexOf(':');
+        if (colon < 0) return o;
+        foreach (var part in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = part.Split('=', 2);
+            if (kv.Length != 2) throw new SourceException($"synthetic option '{part}' is not key=value; e.g. synthetic:seed=3,frames=500,size=320x240.");
+            var (key, value) = (kv[0].Trim(), kv[1].Trim());
+            try
+            {
+                o = key switch
+                {
+                    "seed" => o with { Seed = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "frames" => o with { Frames = int.Parse(value, CultureInfo.InvariantCulture) },
+                    "fps" => o with { Fps = double.Parse(value, CultureInfo.InvariantCulture) },
+                    "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
+                    "size" => ParseSize(o, value),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise."),
+                };
+            }
+            catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }
+        }
+        try { o.Validate(); }
+        catch (ArgumentException e) { throw new SourceException(e.Message); }
+        return o;
+    }
+
+    private static SyntheticOptions ParseSize(SyntheticOptions o, string value)
+    {
+        var wh = value.Split('x');
+        if (wh.Length != 2) throw new FormatException();
+        return o with { Width = int.Parse(wh[0], CultureInfo.InvariantCulture), Height = int.Parse(wh[1], CultureInfo.InvariantCulture) };
+    }
+}

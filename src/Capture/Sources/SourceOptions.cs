@@ -1,0 +1,11 @@
+namespace RealtimeMtl.Capture.Sources;
+
+/// <summary>Options that apply to whichever source a spec names.</summary>
+public sealed record SourceOptions
+{
+    /// <summary>Pace file and sequence sources at their native frame rate.</summary>
+    public bool Realtime { get; init; }
+    public CameraOptions Camera { get; init; } = new();
+    public NetworkStreamOptions Network { get; init; } = new();
+    public ISourceEvents Events { get; init; } = ConsoleSourceEvents.Instance;
+}

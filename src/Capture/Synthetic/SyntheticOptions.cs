@@ -1,0 +1,21 @@
+namespace RealtimeMtl.Capture.Synthetic;
+
+/// <summary>How the synthetic RGB-D world is shown: seed, length, size, frame rate and sensor-like depth noise.</summary>
+public sealed record SyntheticOptions
+{
+    public int Seed { get; init; } = 1;
+    public int Frames { get; init; } = 300;
+    public int Width { get; init; } = 320;
+    public int Height { get; init; } = 240;
+    public double Fps { get; init; } = 30;
+
+    /// <summary>Sensor-like depth: quantisation growing with distance, holes at edges and beyond range.</summary>
+    public bool DepthNoise { get; init; }
+
+    public void Validate()
+    {
+        if (Frames <= 0) throw new ArgumentException("synthetic: frames must be positive");
+        if (Width < 16 || Height < 16 || Width > 4096 || Height > 4096) throw new ArgumentException("synthetic: size must be between 16x16 and 4096x4096");
+        if (Fps <= 0) throw new ArgumentException("synthetic: fps must be positive");
+    }
+}

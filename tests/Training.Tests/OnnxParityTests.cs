@@ -1,0 +1,45 @@
+using RealtimeMtl.Training.Models;
+
+namespace RealtimeMtl.Training.Tests;
+
+public class OnnxParityTests
+{
+    public static TheoryData<Variant> Variants() => new(Enum.GetValues<Variant>());
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void Exported_graph_matches_TorchSharp_for_every_variant(Variant variant)
+    {
+        using var net = new MtlNet(TestModels.Small(variant));
+        TestModels.Randomise(net, 7);
+        var c = net.Config;
+        var image = TestModels.RandomImage(2, c.InputHeight, c.InputWidth, 3);
+        var (refLabels, refDepth) = TestModels.TorchPredict(net, image, 2);
+        var (labels, depth, confidence) = TestModels.OrtPredict(TestModels.Export(net), image, 2, c.InputHeight, c.InputWidth);
+
+        Assert.Equal(refLabels.Length, labels.Length);
+        var agree = refLabels.Zip(labels).Count(p => p.First == p.Second) / (double)labels.Length;
+        Assert.True(agree > 0.999, $"label agreement {agree:P3}");
+        var maxDiff = refDepth.Zip(depth).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(maxDiff < 1e-3, $"depth max abs diff {maxDiff} m");
+        if (c.HasSegmentation)
+        {
+            Assert.All(confidence, v => Assert.InRange(v, 1f / c.NumClasses - 1e-4f, 1.0001f));
+            Assert.True(refLabels.Distinct().Count() > 1, "random model should predict more than one class");
+        }
+        if (c.HasDepth) Assert.True(refDepth.Max() > 0, "depth should not be all clipped");
+    }
+
+    [Fact]
+    public void Paper_sized_backbone_exports_with_dilation_to_output_stride_8()
+    {
+        using var net = new MtlNet(ModelConfig.Paper(Variant.MtlSsw) with { InputWidth = 96, InputHeight = 64 });
+        TestModels.Randomise(net, 11);
+        var image = TestModels.RandomImage(1, 64, 96, 5);
+        var (refLabels, refDepth) = TestModels.TorchPredict(net, image, 1);
+        var (labels, depth, _) = TestModels.OrtPredict(TestModels.Export(net), image, 1, 64, 96);
+        var agree = refLabels.Zip(labels).Count(p => p.First == p.Second) / (double)labels.Length;
+        Assert.True(agree > 0.999, $"label agreement {agree:P3}");
+        Assert.True(refDepth.Zip(depth).Max(p => Math.Abs(p.First - p.Second)) < 1e-3);
+    }
+}

@@ -10,8 +10,7 @@ public class OnnxParityTests
     [MemberData(nameof(Variants))]
     public void Exported_graph_matches_TorchSharp_for_every_variant(Variant variant)
     {
-        using var net = new MtlNet(TestModels.Small(variant));
-        TestModels.Randomise(net, 7);
+        using var net = TestModels.Create(TestModels.Small(variant), 7);
         var c = net.Config;
         var image = TestModels.RandomImage(2, c.InputHeight, c.InputWidth, 3);
         var (refLabels, refDepth) = TestModels.TorchPredict(net, image, 2);
@@ -33,8 +32,7 @@ public class OnnxParityTests
     [Fact]
     public void Paper_sized_backbone_exports_with_dilation_to_output_stride_8()
     {
-        using var net = new MtlNet(ModelConfig.Paper(Variant.MtlSsw) with { InputWidth = 96, InputHeight = 64 });
-        TestModels.Randomise(net, 11);
+        using var net = TestModels.Create(ModelConfig.Paper(Variant.MtlSsw) with { InputWidth = 96, InputHeight = 64 }, 11);
         var image = TestModels.RandomImage(1, 64, 96, 5);
         var (refLabels, refDepth) = TestModels.TorchPredict(net, image, 1);
         var (labels, depth, _) = TestModels.OrtPredict(TestModels.Export(net), image, 1, 64, 96);

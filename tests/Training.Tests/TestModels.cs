@@ -15,6 +15,15 @@ internal static class TestModels
 
     public static ModelConfig Small(Variant v) => ModelConfig.Light(v) with { InputWidth = 128, InputHeight = 96 };
 
+    /// <summary>A network with seeded random weights and randomised BatchNorm statistics.</summary>
+    public static MtlNet Create(ModelConfig config, int seed)
+    {
+        manual_seed(seed);
+        var net = new MtlNet(config);
+        Randomise(net, seed);
+        return net;
+    }
+
     /// <summary>Random BatchNorm statistics and affine terms so that folding is really exercised.</summary>
     public static void Randomise(MtlNet net, int seed)
     {

@@ -1,2 +1,3 @@
-using static TorchSharp.torch;
-Console.WriteLine(ones(2,2).sum().item<float>());
+using RealtimeMtl.Training.Cli;
+
+return TrainingCli.Run(args);

@@ -125,13 +125,13 @@ public sealed record ModelConfig
         return c with { SwGuideChannels = c.Sw == SwPlacement.Backbone ? 768 : 512 };
     }
 
-    /// <summary>Real-time: ResNet-18 at half width, output stride 16, 96-channel heads, a stride-4 decoder, 256x192 input.</summary>
+    /// <summary>Real-time: ResNet-18 at half width, output stride 32, 96-channel heads, a 32-channel stride-4 decoder, 256x192 input.</summary>
     public static ModelConfig Light(Variant v, int classes = 13)
     {
         var c = new ModelConfig
         {
-            Backbone = BackboneKind.ResNet18Slim, OutputStride = 16, NumClasses = classes, HeadChannels = 96, AsppRates = [6, 12, 18],
-            SeWidth = 64, SeReduction = 4, SwGuideChannels = 96, DecoderChannels = 64, InputWidth = 256, InputHeight = 192,
+            Backbone = BackboneKind.ResNet18Slim, OutputStride = 32, NumClasses = classes, HeadChannels = 96, AsppRates = [3, 6, 9],
+            SeWidth = 64, SeReduction = 4, SwGuideChannels = 96, DecoderChannels = 32, InputWidth = 256, InputHeight = 192,
         };
         return Shape(c, v);
     }

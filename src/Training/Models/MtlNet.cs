@@ -46,7 +46,7 @@ public sealed class MtlNet : Module<Tensor, (Tensor Seg, Tensor Depth)>
                 HeadKind.PyramidPooling => new PyramidPoolingHead(c, config.HeadChannels, config.PpSeReduction),
                 _ => new FcnHead(c, config.HeadChannels),
             };
-            var decoder = config.DecoderChannels > 0 ? new SkipDecoder(backbone.LowChannels, config.HeadChannels, 32, config.DecoderChannels) : null;
+            var decoder = config.DecoderChannels > 0 ? new SkipDecoder(backbone.LowChannels, config.HeadChannels, 24, config.DecoderChannels) : null;
             var classifier = Conv2d(config.DecoderChannels > 0 ? config.DecoderChannels : config.HeadChannels, outputs, 1);
             return (se, head, decoder, classifier);
         }

@@ -45,8 +45,11 @@ public static class ModelExporter
         string labels, confidence, depthOut;
         if (seg is not null)
         {
-            var probs = g.Node("Softmax", [seg], "softmax", OnnxAttribute.Of("axis", 1L));
-            confidence = g.Node("ReduceMax", [probs], "confidence_max", OnnxAttribute.Of("axes", new[] { 1L }), OnnxAttribute.Of("keepdims", 0L));
+            // max softmax = 1 / sum(exp(l - max l)): avoids a channel-axis Softmax, which ONNX Runtime runs slowly on NCHW.
+            var max = g.Node("ReduceMax", [seg], "logit_max", OnnxAttribute.Of("axes", new[] { 1L }), OnnxAttribute.Of("keepdims", 1L));
+            var exp = g.Node("Exp", [g.Node("Sub", [seg, max], "logit_shift")], "logit_exp");
+            var sum = g.Node("ReduceSum", [exp, axis1], "exp_sum", OnnxAttribute.Of("keepdims", 0L));
+            confidence = g.Node("Reciprocal", [sum], "max_probability");
             var arg = g.Node("ArgMax", [seg], "argmax", OnnxAttribute.Of("axis", 1L), OnnxAttribute.Of("keepdims", 0L));
             labels = g.Node("Cast", [arg], "labels_u8", OnnxAttribute.Of("to", (long)OnnxType.UInt8));
         }

@@ -1,0 +1,153 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Training.Data;
+using RealtimeMtl.Training.Models;
+using RealtimeMtl.Training.Onnx;
+using RealtimeMtl.Training.Train;
+
+namespace RealtimeMtl.Training.Cli;
+
+internal static class ExportCommand
+{
+    public static Command Build()
+    {
+        var run = new Option<string>("--run") { Description = "Run directory of a training run", Required = true };
+        var ckpt = new Option<string?>("--checkpoint") { Description = "Checkpoint (default: the run's best.pt)" };
+        var output = new Option<string>("--out") { Description = "ONNX file to write; a model card NAME.md is written beside it", Required = true };
+        var noEval = new Option<bool>("--no-eval") { Description = "Skip the test-split evaluation and latency measurement (no metrics in the card)" };
+        var command = new Option<string?>("--command") { Description = "The command that trained the run, for the model card" };
+        var cmd = new Command("export", """
+            Export a trained run to ONNX under the engine's model contract (uint8 BGR image in; labels, depth, confidence out;
+            BatchNorm folded; rtmtl.* metadata), evaluate it on the test split with ONNX Runtime, measure its CPU latency,
+            and write a model card.
+            Example: rtmtl-train export --run runs/shipped --out models/mtl_ssw_light.onnx
+            """) { run, ckpt, output, noEval, command };
+        cmd.SetAction(r =>
+        {
+            var (net, manifest) = RunLoader.Load(r.GetValue(run)!, r.GetValue(ckpt));
+            var c = manifest.Config;
+            var labels = manifest.Options.Dataset switch { "synthetic" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
+            var outPath = r.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+            var recipe = new Dictionary<string, string>
+            {
+                ["optimizer"] = manifest.Options.Optimizer.ToString().ToLowerInvariant(), ["lr"] = manifest.Options.LearningRate.ToString(CultureInfo.InvariantCulture),
+                ["schedule"] = $"poly {manifest.Options.PolyPower}", ["epochs"] = manifest.Options.Epochs.ToString(CultureInfo.InvariantCulture),
+                ["batch"] = manifest.Options.BatchSize.ToString(CultureInfo.InvariantCulture), ["seed"] = manifest.Options.Seed.ToString(CultureInfo.InvariantCulture),
+                ["loss"] = $"{manifest.Options.SegWeight} x CE(ignore 255) + {manifest.Options.DepthWeight} x L1(valid depth)",
+                ["train_samples"] = manifest.Options.Dataset == "synthetic" ? manifest.Options.TrainSamples.ToString(CultureInfo.InvariantCulture) : "split file",
+            };
+            Dictionary<string, double>? metrics = null;
+            EvalResult? ort = null, baseline = null;
+            int majority = 0; double meanDepth = 0, latencyMs = double.NaN;
+            var bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = manifest.Options.Dataset, Recipe = recipe });
+            if (!r.GetValue(noEval))
+            {
+                var test = DatasetFactory.Open(manifest.Options, Split.Test, c.InputWidth, c.InputHeight);
+                var train = DatasetFactory.Open(manifest.Options, Split.Train, c.InputWidth, c.InputHeight);
+                ort = OrtEvaluation.Evaluate(bytes, test, c.NumClasses);
+                (baseline, majority, meanDepth) = Evaluator.Baselines(train, test, c.NumClasses, limit: 400);
+                latencyMs = OrtEvaluation.MedianLatencyMs(bytes, c.InputWidth, c.InputHeight);
+                metrics = ort.ToDictionary();
+                metrics["cpu_latency_ms"] = latencyMs;
+                bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = manifest.Options.Dataset, Recipe = recipe, Metrics = metrics });
+            }
+            File.WriteAllBytes(outPath, bytes);
+            Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.0} MiB, {net.ParameterCount / 1e6:0.00} M parameters)");
+            if (ort is not null)
+            {
+                Console.WriteLine($"test split (ONNX Runtime): mIoU {TrainingCli.P(ort.MeanIoU)}  pixacc {TrainingCli.P(ort.PixelAccuracy)}  RMSE {TrainingCli.F(ort.Rmse)} m  logRMSE {TrainingCli.F(ort.LogRmse)}  d1 {TrainingCli.P(ort.Delta1)}");
+                Console.WriteLine($"baselines: majority class mIoU {TrainingCli.P(baseline!.MeanIoU)}, mean depth RMSE {TrainingCli.F(baseline.Rmse)} m; CPU latency {latencyMs:0.0} ms");
+            }
+            var cardPath = Path.ChangeExtension(outPath, ".md");
+            File.WriteAllText(cardPath, ModelCard.Write(Path.GetFileName(outPath), net, manifest, labels, ort, baseline, majority, meanDepth, latencyMs, r.GetValue(command)));
+            Console.WriteLine($"wrote {cardPath}");
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+/// <summary>Evaluates an exported model with ONNX Runtime, exactly as the engine will run it.</summary>
+public static class OrtEvaluation
+{
+    public static EvalResult Evaluate(byte[] model, ISegDepthDataset data, int classes)
+    {
+        using var session = new InferenceSession(model);
+        var seg = new Pipeline.Quality.SegmentationMetrics(classes);
+        var depth = new Pipeline.Quality.DepthMetrics();
+        for (var i = 0; i < data.Count; i++)
+        {
+            var s = data.Get(i);
+            using var input = OrtValue.CreateTensorValueFromMemory(s.Image, [1, s.Height, s.Width, 3]);
+            using var outputs = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth"]);
+            seg.Add(s.Labels, outputs[0].GetTensorDataAsSpan<byte>());
+            depth.Add(s.Depth, outputs[1].GetTensorDataAsSpan<float>());
+        }
+        return new EvalResult(seg.MeanIoU, seg.PixelAccuracy, depth.Rmse, depth.LogRmse, depth.AbsRel, depth.Delta1, data.Count);
+    }
+
+    public static double MedianLatencyMs(byte[] model, int w, int h, int runs = 30)
+    {
+        using var session = new InferenceSession(model);
+        var image = new byte[w * h * 3];
+        new Random(1).NextBytes(image);
+        using var input = OrtValue.CreateTensorValueFromMemory(image, [1, h, w, 3]);
+        var times = new List<double>();
+        for (var i = 0; i < runs + 5; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            using var o = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth", "confidence"]);
+            if (i >= 5) times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+        }
+        times.Sort();
+        return times[times.Count / 2];
+    }
+}
+
+internal static class ModelCard
+{
+    public static string Write(string file, MtlNet net, RunManifest m, LabelSet labels, EvalResult? ort, EvalResult? baseline, int majority, double meanDepth, double latencyMs, string? command)
+    {
+        var c = m.Config;
+        var o = m.Options;
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {file}: {c.ArchitectureName}, {ModelConfig.BackboneName(c.Backbone)} (output stride {c.OutputStride})");
+        sb.AppendLine();
+        sb.AppendLine($"Joint semantic segmentation ({labels.Count} classes, {labels.Name}) and depth estimation (metres, 0-{c.MaxDepth} m), input {c.InputWidth}x{c.InputHeight} BGR uint8, {net.ParameterCount / 1e6:0.00} M parameters.");
+        sb.AppendLine();
+        sb.AppendLine("## Data");
+        sb.AppendLine(o.Dataset == "synthetic"
+            ? $"The procedural synthetic indoor RGB-D world (src/Capture/Synthetic), seed {o.Seed}: {o.TrainSamples} training stills, {o.ValSamples} validation and {o.ValSamples} test stills from disjoint room index ranges. Exact depth and NYU-13 labels. No real images were used: accuracy on real cameras is not measured."
+            : $"{o.Dataset} from {o.DataPath}.");
+        sb.AppendLine();
+        sb.AppendLine("## Recipe");
+        sb.AppendLine($"{o.Optimizer} lr {o.LearningRate} (poly {o.PolyPower}), weight decay {o.WeightDecay}, batch {o.BatchSize}, {o.Epochs} epochs, loss {o.SegWeight} x cross-entropy (ignore 255) + {o.DepthWeight} x L1 on valid depth, augmentation {(o.Augment ? "zoom 1-1.4 (depth / zoom), flip, colour jitter" : "off")}, selective weights initialised self {o.SwSelf} / cross {o.SwCross}, CPU.");
+        sb.AppendLine();
+        sb.AppendLine("Produced by:");
+        sb.AppendLine("```");
+        sb.AppendLine(command ?? $"./rtmtl train --arch {o.Architecture} --backbone {o.Backbone} --dataset {o.Dataset} --epochs {o.Epochs} --batch {o.BatchSize} --lr {o.LearningRate.ToString(CultureInfo.InvariantCulture)} --seed {o.Seed} --out {o.OutDir}");
+        sb.AppendLine($"./rtmtl export --run {o.OutDir} --out models/{file}");
+        sb.AppendLine("```");
+        sb.AppendLine();
+        if (ort is not null && baseline is not null)
+        {
+            sb.AppendLine($"## Test split ({ort.Samples} synthetic stills, ONNX Runtime, this file)");
+            sb.AppendLine();
+            sb.AppendLine("| | mIoU | pixel acc. | RMSE (m) | log RMSE | abs rel | delta<1.25 |");
+            sb.AppendLine("|---|---|---|---|---|---|---|");
+            sb.AppendLine($"| this model | {TrainingCli.P(ort.MeanIoU)} | {TrainingCli.P(ort.PixelAccuracy)} | {TrainingCli.F(ort.Rmse)} | {TrainingCli.F(ort.LogRmse)} | {TrainingCli.F(ort.AbsRel)} | {TrainingCli.P(ort.Delta1)} |");
+            sb.AppendLine($"| trivial: majority class ({labels.Classes[majority]}) / mean depth ({meanDepth:0.00} m) | {TrainingCli.P(baseline.MeanIoU)} | {TrainingCli.P(baseline.PixelAccuracy)} | {TrainingCli.F(baseline.Rmse)} | {TrainingCli.F(baseline.LogRmse)} | {TrainingCli.F(baseline.AbsRel)} | {TrainingCli.P(baseline.Delta1)} |");
+            sb.AppendLine();
+            sb.AppendLine($"CPU latency (ONNX Runtime, batch 1, {c.InputWidth}x{c.InputHeight}, median of 30 runs on this 2-core machine): {latencyMs:0.0} ms.");
+            sb.AppendLine();
+        }
+        sb.AppendLine("## Contract");
+        sb.AppendLine("Input `image` uint8 [N,H,W,3] BGR; outputs `labels` uint8 [N,H,W], `depth` float32 [N,H,W] metres, `confidence` float32 [N,H,W]; metadata `rtmtl.*` (see `./rtmtl info` on this file).");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,120 @@
+using System.CommandLine;
+using System.Globalization;
+using RealtimeMtl.Training.Train;
+
+namespace RealtimeMtl.Training.Cli;
+
+/// <summary>rtmtl-train: train, eval, export, ablate, synth.</summary>
+public static class TrainingCli
+{
+    public static int Run(string[] args)
+    {
+        var root = new RootCommand("rtmtl-train: train, evaluate and export the MTL_SSW family (joint semantic segmentation and depth) with TorchSharp.")
+        {
+            TrainCommand.Build(),
+            EvalCommand.Build(),
+            ExportCommand.Build(),
+            AblateCommand.Build(),
+            SynthCommand.Build(),
+        };
+        try
+        {
+            return root.Parse(args).Invoke();
+        }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+    }
+
+    internal static string F(double v, string format = "0.0000") => double.IsNaN(v) ? "-" : v.ToString(format, CultureInfo.InvariantCulture);
+    internal static string P(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("0.00", CultureInfo.InvariantCulture) + " %";
+}
+
+/// <summary>The options shared by train, eval and ablate.</summary>
+internal sealed class TrainOptionSet
+{
+    public readonly Option<string> Arch = new("--arch") { Description = "Architecture: " + string.Join(", ", Models.ModelConfig.AllNames), DefaultValueFactory = _ => "mtl_ssw" };
+    public readonly Option<string> Backbone = new("--backbone") { Description = "Backbone: resnet18-slim (light, real time on a CPU), resnet18, resnet34, resnet50", DefaultValueFactory = _ => "resnet18-slim" };
+    public readonly Option<string> Size = new("--size") { Description = "light (256x192, output stride 16, 96-channel heads, skip decoder) or paper (ResNet-50 dilated OS 8, ASPP 256 / PP 512, 640x480)", DefaultValueFactory = _ => "light" };
+    public readonly Option<string> Dataset = new("--dataset") { Description = "synthetic (built in), nyu-mat (nyu_depth_v2_labeled.mat), nyu (folder), sunrgbd (folder)", DefaultValueFactory = _ => "synthetic" };
+    public readonly Option<string?> Data = new("--data") { Description = "Path of the data set for nyu-mat / nyu / sunrgbd" };
+    public readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 10 };
+    public readonly Option<int> Batch = new("--batch") { Description = "Batch size", DefaultValueFactory = _ => 8 };
+    public readonly Option<double> Lr = new("--lr") { Description = "Initial learning rate (poly decay, power 0.9)", DefaultValueFactory = _ => 1e-3 };
+    public readonly Option<string> Optimizer = new("--optimizer") { Description = "adam or sgd (momentum 0.9)", DefaultValueFactory = _ => "adam" };
+    public readonly Option<double> WeightDecay = new("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => 1e-4 };
+    public readonly Option<double> SegWeight = new("--seg-weight") { Description = "Weight of the segmentation loss (cross-entropy)", DefaultValueFactory = _ => 1.0 };
+    public readonly Option<double> DepthWeight = new("--depth-weight") { Description = "Weight of the depth loss (L1 on valid pixels)", DefaultValueFactory = _ => 1.0 };
+    public readonly Option<int> Seed = new("--seed") { Description = "Seed of weights, data order, augmentation and the synthetic split", DefaultValueFactory = _ => 1 };
+    public readonly Option<int> Threads = new("--threads") { Description = "LibTorch CPU threads (0 = LibTorch default)", DefaultValueFactory = _ => 0 };
+    public readonly Option<int?> Limit = new("--limit") { Description = "Use at most N training samples (and N/4 validation samples): quick runs" };
+    public readonly Option<int> TrainSamples = new("--train-samples") { Description = "Synthetic training set size", DefaultValueFactory = _ => 2000 };
+    public readonly Option<int> ValSamples = new("--val-samples") { Description = "Synthetic validation/test set size", DefaultValueFactory = _ => 200 };
+    public readonly Option<string?> Input = new("--input-size") { Description = "Network input WxH, multiples of 32 (default: 256x192 light, 640x480 paper)" };
+    public readonly Option<string> Out = new("--out") { Description = "Run directory (config.json, log.jsonl, last.pt, best.pt)", DefaultValueFactory = _ => "runs/latest" };
+    public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run directory's last checkpoint" };
+    public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or auto (CUDA needs the GPU build: -p:RtmtlGpu=true)", DefaultValueFactory = _ => "auto" };
+    public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Disable zoom/flip/colour augmentation" };
+    public readonly Option<string> SwInit = new("--sw-init") { Description = "Selective-weights initialisation self,cross (paper's best: 0.9,0.1)", DefaultValueFactory = _ => "0.9,0.1" };
+    public readonly Option<bool> Quiet = new("--quiet") { Description = "No progress bar" };
+
+    public void AddTo(Command c)
+    {
+        foreach (var o in new Option[] { Arch, Backbone, Size, Dataset, Data, Epochs, Batch, Lr, Optimizer, WeightDecay, SegWeight, DepthWeight, Seed, Threads, Limit, TrainSamples, ValSamples, Input, Out, Resume, Device, NoAugment, SwInit, Quiet })
+            c.Options.Add(o);
+    }
+
+    public TrainOptions Read(ParseResult r)
+    {
+        int? iw = null, ih = null;
+        if (r.GetValue(Input) is { } size)
+        {
+            var p = size.Split('x');
+            if (p.Length != 2 || !int.TryParse(p[0], out var w) || !int.TryParse(p[1], out var h)) throw new ArgumentException($"--input-size '{size}' must look like 256x192");
+            (iw, ih) = (w, h);
+        }
+        var sw = r.GetValue(SwInit)!.Split(',');
+        if (sw.Length != 2 || !float.TryParse(sw[0], CultureInfo.InvariantCulture, out var self) || !float.TryParse(sw[1], CultureInfo.InvariantCulture, out var cross))
+            throw new ArgumentException("--sw-init must look like 0.9,0.1");
+        var epochs = r.GetValue(Epochs);
+        if (epochs < 1) throw new ArgumentException("--epochs must be at least 1");
+        if (r.GetValue(Batch) < 1) throw new ArgumentException("--batch must be at least 1");
+        return new TrainOptions
+        {
+            Architecture = r.GetValue(Arch)!, Backbone = r.GetValue(Backbone)!, Size = r.GetValue(Size)!, Dataset = r.GetValue(Dataset)!,
+            DataPath = r.GetValue(Data), Epochs = epochs, BatchSize = r.GetValue(Batch), LearningRate = r.GetValue(Lr),
+            Optimizer = r.GetValue(Optimizer)!.ToLowerInvariant() switch { "adam" => OptimizerKind.Adam, "sgd" => OptimizerKind.Sgd, var x => throw new ArgumentException($"--optimizer '{x}': use adam or sgd") },
+            WeightDecay = r.GetValue(WeightDecay), SegWeight = r.GetValue(SegWeight), DepthWeight = r.GetValue(DepthWeight), Seed = r.GetValue(Seed),
+            Threads = r.GetValue(Threads), Limit = r.GetValue(Limit), TrainSamples = r.GetValue(TrainSamples), ValSamples = r.GetValue(ValSamples),
+            InputWidth = iw, InputHeight = ih, OutDir = r.GetValue(Out)!, Resume = r.GetValue(Resume), Device = r.GetValue(Device)!,
+            Augment = !r.GetValue(NoAugment), SwSelf = self, SwCross = cross, Quiet = r.GetValue(Quiet),
+        };
+    }
+}
+
+internal static class TrainCommand
+{
+    public static Command Build()
+    {
+        var set = new TrainOptionSet();
+        var cmd = new Command("train", """
+            Train a network of the MTL_SSW family and keep the best checkpoint.
+            Examples:
+              rtmtl-train train --arch mtl_ssw --backbone resnet18-slim --dataset synthetic --epochs 12
+              rtmtl-train train --arch mtl_ssw --dataset synthetic --epochs 1 --limit 64        (a quick check)
+              rtmtl-train train --arch mtl_spp --size paper --dataset nyu-mat --data nyu_depth_v2_labeled.mat --device cuda
+            """);
+        set.AddTo(cmd);
+        cmd.SetAction(r =>
+        {
+            var o = set.Read(r);
+            var result = new Trainer(o).Run();
+            Console.WriteLine($"best epoch {result.BestEpoch}: mIoU {TrainingCli.P(result.Best.MeanIoU)}, RMSE {TrainingCli.F(result.Best.Rmse)} m, checkpoint {result.CheckpointPath}");
+            Console.WriteLine($"loss by epoch: {string.Join(" ", result.EpochLosses.Select(l => TrainingCli.F(l)))}");
+            return 0;
+        });
+        return cmd;
+    }
+}

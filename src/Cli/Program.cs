@@ -1,1 +1,3 @@
-Console.WriteLine("x");
+using RealtimeMtl.Cli.Commands;
+
+return await RtmtlCli.RunAsync(args);

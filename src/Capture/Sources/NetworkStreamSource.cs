@@ -7,21 +7,19 @@ using RealtimeMtl.Capture.Frames;
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>
-/// A network stream (rtsp, rtmp, http(s), udp, tcp) read by FFmpeg. A grab thread keeps only the newest frame,
-/// because RTSP ignores the capture buffer size. When the stream drops, it reconnects with exponential backoff,
+/// A network stream (rtsp, rtmp, http(s), udp, tcp, srt) decoded by the ffmpeg program. A grab thread keeps only
+/// the newest frame, so frames are fresh however slow the consumer. When the stream drops, it reconnects with exponential backoff,
 /// reports the outage, and goes on; it gives up only after <see cref="NetworkStreamOptions.GiveUpAfter"/>.
 /// </summary>
 public sealed class NetworkStreamSource : IFrameSource
 {
-    private const int OpenTimeoutMsecProperty = 53;  // CAP_PROP_OPEN_TIMEOUT_MSEC
-    private const int ReadTimeoutMsecProperty = 54;  // CAP_PROP_READ_TIMEOUT_MSEC
     private static readonly string[] Schemes = ["rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"];
 
     private readonly NetworkStreamOptions _options;
     private readonly ISourceEvents _events;
     private readonly Channel<Frame> _latest;
     private readonly CancellationTokenSource _stop = new();
-    private VideoCapture? _capture;
+    private FfmpegStreamReader? _capture;
     private Thread? _grabber;
     private Exception? _fault;
 
@@ -34,8 +32,7 @@ public sealed class NetworkStreamSource : IFrameSource
             throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");
         _capture = Open() ?? throw new SourceException(
             $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
-        var fps = _capture.Get(VideoCaptureProperties.Fps);
-        NominalFps = fps is > 0 and < 1000 ? fps : null;
+        NominalFps = _capture.Fps;
         _latest = Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
         {
             FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true,
@@ -56,14 +53,7 @@ public sealed class NetworkStreamSource : IFrameSource
     /// <summary>Outages seen so far (each ended by a successful reconnect).</summary>
     public int Outages { get; private set; }
 
-    private VideoCapture? Open()
-    {
-        var capture = new VideoCapture(Url, VideoCaptureAPIs.FFMPEG,
-            [OpenTimeoutMsecProperty, (int)_options.OpenTimeout.TotalMilliseconds, ReadTimeoutMsecProperty, (int)_options.ReadTimeout.TotalMilliseconds]);
-        if (capture.IsOpened()) return capture;
-        capture.Dispose();
-        return null;
-    }
+    private FfmpegStreamReader? Open() => FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout);
 
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -98,10 +88,10 @@ public sealed class NetworkStreamSource : IFrameSource
         {
             while (!token.IsCancellationRequested)
             {
-                var image = new Mat();
+                var reader = _capture!;
+                var image = new Mat(reader.Height, reader.Width, MatType.CV_8UC3);
                 bool ok;
-                try { ok = _capture!.Read(image) && !image.Empty(); }
-                catch (OpenCVException) { ok = false; }
+                unsafe { ok = reader.ReadFrame(new Span<byte>((void*)image.Data, reader.FrameBytes)); }
                 if (ok)
                 {
                     _latest.Writer.TryWrite(new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = NominalFps });
@@ -134,8 +124,7 @@ public sealed class NetworkStreamSource : IFrameSource
             if (_capture is not null)
             {
                 Outages++;
-                var w = _capture.Get(VideoCaptureProperties.FrameWidth);
-                var h = _capture.Get(VideoCaptureProperties.FrameHeight);
+                var (w, h) = (_capture.Width, _capture.Height);
                 _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(lostAt).TotalSeconds:0.0} s outage ({attempt} attempts), {w}x{h}");
                 return;
             }

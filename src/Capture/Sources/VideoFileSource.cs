@@ -11,6 +11,7 @@ namespace RealtimeMtl.Capture.Sources;
 /// </summary>
 public sealed class VideoFileSource : IFrameSource
 {
+    private const int MaxConsecutiveFailures = 8;
     private readonly VideoCapture _capture;
     private readonly bool _realtime;
     private readonly ISourceEvents _events;
@@ -55,7 +56,8 @@ public sealed class VideoFileSource : IFrameSource
     {
         var start = Stopwatch.GetTimestamp();
         var period = NominalFps is { } f ? 1.0 / f : 0;
-        long sequence = 0;
+        long sequence = 0, skipped = 0;
+        var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             var image = new Mat();
@@ -65,12 +67,19 @@ public sealed class VideoFileSource : IFrameSource
             if (!ok)
             {
                 image.Dispose();
+                // A corrupt frame in the middle: skip it and keep every decodable frame after it.
+                if (FrameCount is { } expected && sequence + skipped < expected - 1 && ++failures <= MaxConsecutiveFailures)
+                {
+                    skipped++;
+                    continue;
+                }
                 if (sequence == 0)
                     throw new SourceException($"video file '{Path}' opened but no frame could be decoded; the file is probably corrupt.");
                 if (FrameCount is { } total && sequence < total - 1)
                     _events.Warning($"video file '{Path}' ended after {sequence} of {total} frames (truncated or corrupt); every decodable frame was read.");
                 yield break;
             }
+            failures = 0;
             if (_realtime && period > 0)
             {
                 var due = start + (long)(sequence * period * Stopwatch.Frequency);

@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Cli.Commands;
+
+/// <summary>rtmtl bench: model-only vs end-to-end in one run, so the figures are ratios on the same machine state.</summary>
+public static class Bench
+{
+    public static async Task<int> RunAsync(string modelPath, string sourceSpec, int frames, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct)
+    {
+        if (frames < 10) { errors.WriteLine("error: --frames must be at least 10"); return 2; }
+        OnnxMtlModel model;
+        try { model = new OnnxMtlModel(modelPath, new ModelOptions { Threads = threads }, errors.WriteLine); }
+        catch (ModelContractException e) { errors.WriteLine($"error: {e.Message}"); return 2; }
+        using var _ = model;
+        var figures = new Dictionary<string, object>();
+        var warmup = Math.Max(10, frames / 10);
+
+        // 1. Model only: the session on a prepared input.
+        var synth = new SyntheticSource(new SyntheticOptions { Frames = 1 });
+        using (var f = synth.RenderFrame(0)) model.SetInput(f.Image);
+        for (var i = 0; i < warmup; i++) model.Run();
+        var times = new double[frames];
+        var sw = Stopwatch.StartNew();
+        for (var i = 0; i < frames; i++) times[i] = model.RunTimed().TotalMilliseconds;
+        var modelFps = frames / sw.Elapsed.TotalSeconds;
+        Array.Sort(times);
+        figures["model.fps"] = modelFps;
+        figures["model.ms.p50"] = times[frames / 2];
+        figures["model.ms.p95"] = times[(int)(frames * 0.95)];
+
+        // 2. End to end: source -> infer -> render (side layout, HUD) -> recorder, after a short warm-up run.
+        var spec = sourceSpec == "synthetic" ? $"synthetic:frames={frames},size=320x240" : sourceSpec;
+        var tmp = Path.Combine(Path.GetTempPath(), $"rtmtl-bench-{Environment.ProcessId}.mp4");
+        await RunPipeline(model, sourceSpec == "synthetic" ? $"synthetic:frames={warmup},size=320x240,seed=2" : spec, tmp, warmup, ct);
+        GC.Collect();
+        var allocBefore = GC.GetTotalAllocatedBytes(true);
+        var (summary, written) = await RunPipeline(model, spec, tmp, frames, ct);
+        var allocated = GC.GetTotalAllocatedBytes(true) - allocBefore;
+        File.Delete(tmp);
+        using var process = Process.GetCurrentProcess();
+        figures["pipeline.fps"] = summary.Fps;
+        figures["pipeline.frames"] = summary.Frames;
+        figures["pipeline.recorded_frames"] = written;
+        figures["pipeline.efficiency"] = summary.Fps / modelFps;
+        foreach (var (stage, f) in summary.Stages)
+        {
+            figures[$"stage.{stage}.p50_ms"] = f.P50;
+            figures[$"stage.{stage}.p95_ms"] = f.P95;
+            figures[$"stage.{stage}.p99_ms"] = f.P99;
+        }
+        figures["managed.bytes_per_frame"] = (double)allocated / Math.Max(1, summary.Frames);
+        figures["memory.peak_working_set_mib"] = process.PeakWorkingSet64 / 1048576.0;
+        figures["machine.cores"] = Environment.ProcessorCount;
+        figures["model.name"] = model.Info.Name;
+        figures["model.input"] = $"{model.Info.InputWidth}x{model.Info.InputHeight}";
+        figures["device"] = model.Device.ToString().ToLowerInvariant();
+
+        output.WriteLine(Table(figures, summary));
+        if (jsonPath is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }), ct);
+        }
+        return 0;
+    }
+
+    private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, string spec, string record, int frames, CancellationToken ct)
+    {
+        await using var source = SourceFactory.Open(spec);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions { Layout = Layout.Side });
+        await using var recorder = new VideoRecorderSink(record, source.NominalFps ?? 30);
+        var pipeline = new EnginePipeline(source, model, renderer, [recorder], new PipelineOptions { MaxFrames = frames });
+        var summary = await pipeline.RunAsync(ct);
+        return (summary, recorder.FramesWritten);
+    }
+
+    private static string Table(Dictionary<string, object> f, RunSummary s)
+    {
+        var c = CultureInfo.InvariantCulture;
+        string N(string key, string fmt = "0.0") => f.TryGetValue(key, out var v) && v is double d ? d.ToString(fmt, c) : "-";
+        var sb = new StringBuilder();
+        sb.AppendLine($"| figure | value |");
+        sb.AppendLine($"|---|---|");
+        sb.AppendLine($"| model | {f["model.name"]} ({f["model.input"]}, {f["device"]}, {f["machine.cores"]} cores) |");
+        sb.AppendLine($"| model-only FPS (ONNX Runtime session) | {N("model.fps")} (p50 {N("model.ms.p50", "0.00")} ms) |");
+        sb.AppendLine($"| pipeline FPS (320x240, side layout + HUD + mp4 recording) | {N("pipeline.fps")} |");
+        sb.AppendLine($"| pipeline efficiency (pipeline / model-only) | {N("pipeline.efficiency", "0.00")} |");
+        foreach (var stage in s.Stages.Keys)
+            sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N($"stage.{stage}.p50_ms", "0.00")} / {N($"stage.{stage}.p95_ms", "0.00")} / {N($"stage.{stage}.p99_ms", "0.00")} |");
+        sb.AppendLine($"| managed bytes allocated per frame | {N("managed.bytes_per_frame", "0")} |");
+        sb.AppendLine($"| peak working set | {N("memory.peak_working_set_mib")} MiB |");
+        return sb.ToString();
+    }
+}

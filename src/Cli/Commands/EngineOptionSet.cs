@@ -1,0 +1,112 @@
+using System.CommandLine;
+using System.Globalization;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Cli.Commands;
+
+/// <summary>Everything a run is told on the command line, validated here (the core never parses strings).</summary>
+public sealed record EngineSettings
+{
+    public required string Source { get; init; }
+    public required string ModelPath { get; init; }
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+    public int Threads { get; init; }
+    public bool Realtime { get; init; }
+    public long? MaxFrames { get; init; }
+    public RenderOptions Render { get; init; } = new();
+    public bool Show { get; init; }
+    public string? Record { get; init; }
+    public string? SaveRaw { get; init; }
+    public string? StatsJson { get; init; }
+    public CameraOptions Camera { get; init; } = new();
+    public string? TrtCache { get; init; }
+    public bool Quiet { get; init; }
+}
+
+internal sealed class EngineOptionSet
+{
+    public readonly Option<string> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]", DefaultValueFactory = _ => "0" };
+    public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
+    public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; without the GPU build (-p:RtmtlGpu=true) or a GPU: one line, then CPU", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
+    public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
+    public readonly Option<long?> MaxFrames = new("--max-frames") { Description = "Stop after N frames" };
+    public readonly Option<string> Layout = new("--layout") { Description = "overlay | side (frame | segmentation | depth) | quad (adds sensor depth or ground truth)", DefaultValueFactory = _ => "side" };
+    public readonly Option<double> Alpha = new("--alpha") { Description = "Class colour weight in the overlay, 0..1", DefaultValueFactory = _ => 0.5 };
+    public readonly Option<bool> Boundaries = new("--boundaries") { Description = "Draw class boundaries" };
+    public readonly Option<string> Colormap = new("--colormap") { Description = "turbo | inferno | jet | gray", DefaultValueFactory = _ => "turbo" };
+    public readonly Option<string?> DepthRange = new("--depth-range") { Description = "Colormap range 'min,max' in metres, or 'auto' (default: the model's range)" };
+    public readonly Option<bool> NoHud = new("--no-hud") { Description = "No HUD and legend on the image" };
+    public readonly Option<bool> Show = new("--show") { Description = "Show a window (needs a display)" };
+    public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 (mp4v) or out.avi (MJPG)" };
+    public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
+    public readonly Option<string?> StatsJson = new("--stats-json") { Description = "Write the run summary as JSON here" };
+    public readonly Option<string> CameraSize = new("--camera-size") { Description = "Camera capture size WxH", DefaultValueFactory = _ => "640x480" };
+    public readonly Option<double> CameraFps = new("--camera-fps") { Description = "Camera frame rate", DefaultValueFactory = _ => 30 };
+    public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };
+    public readonly Option<string?> TrtCache = new("--trt-cache") { Description = "TensorRT engine cache folder" };
+    public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print only the summary" };
+
+    public void AddTo(Command c, bool includeSource = true)
+    {
+        if (includeSource) c.Options.Add(Source);
+        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet })
+            c.Options.Add(o);
+    }
+
+    public EngineSettings Read(ParseResult r, string? sourceOverride = null)
+    {
+        var range = r.GetValue(DepthRange);
+        (float, float)? depthRange = null;
+        var auto = false;
+        if (range == "auto") auto = true;
+        else if (range is not null)
+        {
+            var p = range.Split(',');
+            if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi))
+                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres or 'auto'");
+            depthRange = (lo, hi);
+        }
+        var noHud = r.GetValue(NoHud);
+        var render = new RenderOptions
+        {
+            Layout = RenderOptions.ParseLayout(r.GetValue(Layout)!), Alpha = r.GetValue(Alpha), Boundaries = r.GetValue(Boundaries),
+            Colormap = RenderOptions.ParseColormap(r.GetValue(Colormap)!), DepthRange = depthRange, AutoDepthRange = auto, Hud = !noHud, Legend = !noHud,
+        };
+        render.Validate();
+        var size = r.GetValue(CameraSize)!.Split('x');
+        if (size.Length != 2 || !int.TryParse(size[0], out var cw) || !int.TryParse(size[1], out var ch)) throw new ArgumentException("--camera-size must look like 640x480");
+        var max = r.GetValue(MaxFrames);
+        if (max is <= 0) throw new ArgumentException("--max-frames must be positive");
+        if (r.GetValue(Threads) < 0) throw new ArgumentException("--threads must be 0 or more");
+        return new EngineSettings
+        {
+            Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
+            Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
+            Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
+            Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
+        };
+    }
+}
+
+/// <summary>Where the shipped model lives: $RTMTL_MODEL, else models/ found from the app or working folder upward.</summary>
+public static class DefaultModel
+{
+    public const string FileName = "mtl_ssw_light.onnx";
+
+    public static string Path()
+    {
+        if (Environment.GetEnvironmentVariable("RTMTL_MODEL") is { Length: > 0 } env) return env;
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                var candidate = System.IO.Path.Combine(dir.FullName, "models", FileName);
+                if (File.Exists(candidate)) return candidate;
+            }
+        }
+        return System.IO.Path.Combine("models", FileName);
+    }
+}

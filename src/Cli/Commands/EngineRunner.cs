@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+
+namespace RealtimeMtl.Cli.Commands;
+
+/// <summary>
+/// The composition root: opens the source and model, assembles renderer and sinks, runs the pipeline under
+/// Ctrl+C/SIGTERM handling (first: drain and finalise; second: exit now), prints the summary.
+/// Exit codes: 0 done, 2 bad input or options, 3 the source failed mid-run (outputs finalised).
+/// </summary>
+public static class EngineRunner
+{
+    public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default)
+    {
+        var log = new ConsoleEvents(errors, s.Quiet);
+        IFrameSource? source = null;
+        OnnxMtlModel? model = null;
+        FrameRenderer? renderer = null;
+        var sinks = new List<IFrameSink>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
+        var signals = 0;
+        void OnSignal(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                errors.WriteLine("stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)");
+                stop.Cancel();
+            }
+            else
+            {
+                errors.WriteLine("forced exit");
+                Environment.Exit(130);
+            }
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache }, errors.WriteLine);
+            source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log });
+            renderer = new FrameRenderer(model.Info, s.Render);
+            VideoRecorderSink? recorder = null;
+            if (s.Record is not null)
+            {
+                // Files keep their own rate; live sources are measured by the recorder.
+                recorder = new VideoRecorderSink(s.Record, source.IsLive || s.Realtime ? null : source.NominalFps ?? 30);
+                sinks.Add(recorder);
+            }
+            if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
+            if (s.Show)
+            {
+                var window = new WindowSink(errors.WriteLine);
+                window.CloseRequested += () => stop.Cancel();
+                if (window.Active) sinks.Add(window);
+            }
+            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()} over {source.Description}");
+            var pipeline = new EnginePipeline(source, model, renderer, sinks,
+                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
+            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
+            var summary = await pipeline.RunAsync(stop.Token);
+            log.EndProgress();
+            if (recorder is not null) summary.Notes.Add($"record  {recorder.Path}: {recorder.FramesWritten} frames at {recorder.RecordedFps:0.##} FPS");
+            output.WriteLine(summary.ToText());
+            if (s.StatsJson is not null) await File.WriteAllTextAsync(s.StatsJson, summary.ToJson());
+            return summary.SourceError is null ? 0 : 3;
+        }
+        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException)
+        {
+            errors.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        finally
+        {
+            foreach (var sink in sinks) await sink.DisposeAsync();
+            if (source is not null) await source.DisposeAsync();
+            renderer?.Dispose();
+            model?.Dispose();
+        }
+    }
+
+    private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents
+    {
+        private bool _progressShown;
+        public void Warning(string message) { EndProgress(); errors.WriteLine($"warning: {message}"); }
+        public void Info(string message) { if (!quiet) { EndProgress(); errors.WriteLine(message); } }
+
+        public void Progress(Pipeline.Metrics.PipelineStats s)
+        {
+            if (Console.IsErrorRedirected) return;
+            _progressShown = true;
+            errors.Write($"\r{s.FramesOut} frames  {s.RecentFps:0.0} FPS  e2e {s.EndToEnd.Last:0.0} ms  dropped {s.DroppedAtSource}   ");
+        }
+
+        public void EndProgress()
+        {
+            if (!_progressShown) return;
+            _progressShown = false;
+            errors.WriteLine();
+        }
+    }
+}

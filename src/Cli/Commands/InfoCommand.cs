@@ -1,0 +1,46 @@
+using System.CommandLine;
+using RealtimeMtl.Pipeline.Model;
+
+namespace RealtimeMtl.Cli.Commands;
+
+internal static class InfoCommand
+{
+    public static Command Build()
+    {
+        var model = new Argument<string?>("model") { Description = "ONNX model (default: the shipped model)", Arity = ArgumentArity.ZeroOrOne };
+        var cmd = new Command("info", """
+            Show a model's contract check, inputs/outputs, rtmtl.* metadata and its model card.
+            Example: rtmtl info models/mtl_ssw_light.onnx
+            """) { model };
+        cmd.SetAction(r =>
+        {
+            var path = r.GetValue(model) ?? DefaultModel.Path();
+            try
+            {
+                using var m = new OnnxMtlModel(path);
+                var i = m.Info;
+                Console.WriteLine($"model      {path}");
+                Console.WriteLine($"contract   ok: image uint8 [N,{i.InputHeight},{i.InputWidth},3] BGR -> labels uint8, depth float32 (m){(i.HasConfidence ? ", confidence float32" : "")}");
+                Console.WriteLine($"arch       {i.Architecture} ({i.Backbone})");
+                Console.WriteLine($"classes    {i.Labels.Name}: {string.Join(", ", i.Labels.Classes)}");
+                Console.WriteLine($"depth      {i.DepthMin}-{i.DepthMax} m");
+                Console.WriteLine($"trained on {i.Dataset}");
+                foreach (var (k, v) in i.Metadata.OrderBy(kv => kv.Key))
+                    if (k is "rtmtl.metrics" or "rtmtl.recipe" or "rtmtl.parameters" or "rtmtl.sw_weights") Console.WriteLine($"{k[6..],-10} {v}");
+                var card = Path.ChangeExtension(path, ".md");
+                if (File.Exists(card))
+                {
+                    Console.WriteLine();
+                    Console.WriteLine(File.ReadAllText(card));
+                }
+                return 0;
+            }
+            catch (ModelContractException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return cmd;
+    }
+}

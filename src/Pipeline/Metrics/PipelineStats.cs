@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using RealtimeMtl.Pipeline.Quality;
+
+namespace RealtimeMtl.Pipeline.Metrics;
+
+/// <summary>What the engine measures while it runs: frames, drops, per-stage and end-to-end latency, FPS, live quality, sink faults.</summary>
+public sealed class PipelineStats
+{
+    private long _framesIn, _framesOut, _droppedAtSource, _droppedAtViewers;
+    private readonly long _startTicks = Stopwatch.GetTimestamp();
+    private long _firstOutTicks, _lastOutTicks;
+    private readonly Lock _qualityGate = new();
+    private readonly Dictionary<string, long> _sinkErrors = [];
+    private readonly Lock _sinkGate = new();
+
+    public PipelineStats(int classes)
+    {
+        Segmentation = new SegmentationMetrics(classes);
+    }
+
+    public LatencyRecorder Capture { get; } = new("capture");
+    public LatencyRecorder Pre { get; } = new("pre");
+    public LatencyRecorder Model { get; } = new("model");
+    public LatencyRecorder Post { get; } = new("post");
+    public LatencyRecorder Infer { get; } = new("infer");
+    public LatencyRecorder Render { get; } = new("render");
+    public LatencyRecorder EndToEnd { get; } = new("end-to-end");
+    public Dictionary<string, LatencyRecorder> Sinks { get; } = [];
+
+    public SegmentationMetrics Segmentation { get; }
+    public DepthMetrics Depth { get; } = new();
+
+    public long FramesIn => Interlocked.Read(ref _framesIn);
+    public long FramesOut => Interlocked.Read(ref _framesOut);
+    public long DroppedAtSource => Interlocked.Read(ref _droppedAtSource);
+    public long DroppedAtViewers => Interlocked.Read(ref _droppedAtViewers);
+
+    public string Device { get; set; } = "cpu";
+    public string ModelName { get; set; } = "";
+    public string SourceName { get; set; } = "";
+
+    public void FrameIn() => Interlocked.Increment(ref _framesIn);
+    public void SourceDrop() => Interlocked.Increment(ref _droppedAtSource);
+    public void ViewerDrop() => Interlocked.Increment(ref _droppedAtViewers);
+
+    public void FrameOut(long ticks)
+    {
+        if (Interlocked.Increment(ref _framesOut) == 1) _firstOutTicks = ticks;
+        _lastOutTicks = ticks;
+    }
+
+    /// <summary>Frames rendered per second over the run so far.</summary>
+    public double Fps
+    {
+        get
+        {
+            var n = FramesOut;
+            if (n < 2) return double.NaN;
+            var seconds = (_lastOutTicks - _firstOutTicks) / (double)Stopwatch.Frequency;
+            return seconds > 0 ? (n - 1) / seconds : double.NaN;
+        }
+    }
+
+    /// <summary>Instantaneous rate over the latest frames (for the HUD).</summary>
+    public double RecentFps => Render.Count < 2 ? double.NaN : 1000.0 / Math.Max(1e-3, _recentPeriodMs);
+    private double _recentPeriodMs = double.NaN;
+    private long _prevOutTicks;
+
+    public void MarkOutput(long ticks)
+    {
+        if (_prevOutTicks != 0)
+        {
+            var ms = (ticks - _prevOutTicks) * 1000.0 / Stopwatch.Frequency;
+            _recentPeriodMs = double.IsNaN(_recentPeriodMs) ? ms : _recentPeriodMs * 0.9 + ms * 0.1;
+        }
+        _prevOutTicks = ticks;
+        FrameOut(ticks);
+    }
+
+    public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTicks);
+
+    public void AddQuality(ReadOnlySpan<byte> truthLabels, ReadOnlySpan<byte> predictedLabels, ReadOnlySpan<float> truthDepth, ReadOnlySpan<float> predictedDepth)
+    {
+        lock (_qualityGate)
+        {
+            if (!truthLabels.IsEmpty) Segmentation.Add(truthLabels, predictedLabels);
+            if (!truthDepth.IsEmpty) Depth.Add(truthDepth, predictedDepth);
+        }
+    }
+
+    public (double MeanIoU, double PixelAccuracy, double Rmse, double AbsRel, double Delta1, long SegPixels, long DepthPixels) QualitySnapshot()
+    {
+        lock (_qualityGate)
+            return (Segmentation.MeanIoU, Segmentation.PixelAccuracy, Depth.Rmse, Depth.AbsRel, Depth.Delta1, Segmentation.Pixels, Depth.Pixels);
+    }
+
+    public LatencyRecorder SinkRecorder(string sink)
+    {
+        lock (_sinkGate)
+        {
+            if (!Sinks.TryGetValue(sink, out var r)) Sinks[sink] = r = new LatencyRecorder(sink);
+            return r;
+        }
+    }
+
+    public void SinkError(string sink)
+    {
+        lock (_sinkGate) _sinkErrors[sink] = _sinkErrors.GetValueOrDefault(sink) + 1;
+    }
+
+    public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
+}

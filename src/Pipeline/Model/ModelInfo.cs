@@ -1,0 +1,57 @@
+using System.Globalization;
+using RealtimeMtl.Capture.Labels;
+
+namespace RealtimeMtl.Pipeline.Model;
+
+/// <summary>What the engine learns from a model's contract and rtmtl.* metadata.</summary>
+public sealed record ModelInfo
+{
+    public required string Path { get; init; }
+    public required string Architecture { get; init; }
+    public required string Backbone { get; init; }
+    public required LabelSet Labels { get; init; }
+    public required int InputWidth { get; init; }
+    public required int InputHeight { get; init; }
+    public required float DepthMin { get; init; }
+    public required float DepthMax { get; init; }
+    public required bool HasConfidence { get; init; }
+    public string Dataset { get; init; } = "unknown";
+    public string? MetricsJson { get; init; }
+    public IReadOnlyDictionary<string, string> Metadata { get; init; } = new Dictionary<string, string>();
+
+    public string Name => System.IO.Path.GetFileName(Path);
+
+    /// <summary>Reads metadata into a ModelInfo, or says which key is missing or malformed.</summary>
+    public static ModelInfo FromMetadata(string path, IReadOnlyDictionary<string, string> md, bool hasConfidence, int inputW, int inputH)
+    {
+        string Need(string key) => md.TryGetValue(key, out var v) && v.Length > 0 ? v
+            : throw new ModelContractException($"model '{path}' has no '{key}' metadata; export it with rtmtl-train export (the rtmtl.* metadata tells the engine its classes, palette and depth range).");
+        var classes = Need("rtmtl.classes").Split(',');
+        var palette = md.TryGetValue("rtmtl.palette", out var p) && p.Length > 0 ? ParsePalette(path, p, classes.Length) : null;
+        var labels = new LabelSet(md.TryGetValue("rtmtl.labelset", out var ln) ? ln : "custom", classes, palette);
+        var range = Need("rtmtl.depth_range").Split(',');
+        if (range.Length != 2 || !float.TryParse(range[0], CultureInfo.InvariantCulture, out var dmin) || !float.TryParse(range[1], CultureInfo.InvariantCulture, out var dmax) || !(dmax > dmin))
+            throw new ModelContractException($"model '{path}': rtmtl.depth_range '{md["rtmtl.depth_range"]}' must be 'min,max' in metres.");
+        var size = Need("rtmtl.input_size");
+        if (size != $"{inputW}x{inputH}")
+            throw new ModelContractException($"model '{path}': rtmtl.input_size '{size}' disagrees with the input shape {inputW}x{inputH}.");
+        return new ModelInfo
+        {
+            Path = path, Architecture = Need("rtmtl.architecture"), Backbone = md.GetValueOrDefault("rtmtl.backbone", "unknown"), Labels = labels,
+            InputWidth = inputW, InputHeight = inputH, DepthMin = dmin, DepthMax = dmax, HasConfidence = hasConfidence,
+            Dataset = md.GetValueOrDefault("rtmtl.dataset", "unknown"), MetricsJson = md.GetValueOrDefault("rtmtl.metrics"), Metadata = md,
+        };
+    }
+
+    private static IReadOnlyList<(byte B, byte G, byte R)> ParsePalette(string path, string s, int count)
+    {
+        var parts = s.Split(',');
+        if (parts.Length != count) throw new ModelContractException($"model '{path}': rtmtl.palette has {parts.Length} colours for {count} classes.");
+        return parts.Select(c =>
+        {
+            if (c.Length != 7 || c[0] != '#' || !int.TryParse(c.AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var rgb))
+                throw new ModelContractException($"model '{path}': palette colour '{c}' must look like #rrggbb.");
+            return ((byte)(rgb & 0xff), (byte)((rgb >> 8) & 0xff), (byte)(rgb >> 16));
+        }).ToList();
+    }
+}

@@ -1,0 +1,11 @@
+namespace RealtimeMtl.Pipeline.Model;
+
+public sealed record ModelOptions
+{
+    public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
+    /// <summary>ONNX Runtime intra-op threads; 0 = one per physical core.</summary>
+    public int Threads { get; init; }
+    public string? TensorRtCache { get; init; }
+    /// <summary>Provider names to assume available (tests); null = ask ONNX Runtime.</summary>
+    public IReadOnlyCollection<string>? AvailableProviders { get; init; }
+}

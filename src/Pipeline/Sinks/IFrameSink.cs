@@ -1,0 +1,24 @@
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Pipeline.Sinks;
+
+/// <summary>
+/// Where annotated frames go. Each sink runs on its own task behind its own channel. Lossless sinks (recorder, raw
+/// dump) get every frame in order and may slow the pipeline; lossy sinks (window, web view) get the newest frame
+/// and never stall inference.
+/// </summary>
+public interface IFrameSink : IAsyncDisposable
+{
+    string Name { get; }
+    bool Lossless { get; }
+    ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken);
+
+    /// <summary>End of stream: flush and finalise (a recording must be playable after this).</summary>
+    ValueTask CompleteAsync();
+}
+
+/// <summary>Draws the annotated image of a packet (implemented by src/Render).</summary>
+public interface IFrameRenderer
+{
+    OpenCvSharp.Mat Render(FramePacket packet, Metrics.PipelineStats stats);
+}

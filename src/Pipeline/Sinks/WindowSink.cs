@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using OpenCvSharp;
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Pipeline.Sinks;
+
+/// <summary>
+/// An OpenCV highgui window on its own UI thread (ImShow and WaitKey belong to one thread; WaitKey pumps events).
+/// It shows the newest frame; closing the window or pressing q/Esc raises <see cref="CloseRequested"/>.
+/// Without a display it says so once and the run goes on.
+/// </summary>
+public sealed class WindowSink : IFrameSink
+{
+    private const string Title = "RealtimeMtl";
+    private readonly BlockingCollection<Mat> _frames = new(new ConcurrentQueue<Mat>(), 2);
+    private readonly Thread? _ui;
+    private volatile bool _failed;
+
+    public WindowSink(Action<string> log)
+    {
+        if (!HasDisplay())
+        {
+            log("--show: no display (DISPLAY/WAYLAND_DISPLAY unset); running without a window. Use --serve or --record to watch.");
+            _failed = true;
+            return;
+        }
+        _ui = new Thread(() => UiLoop(log)) { IsBackground = true, Name = "rtmtl-window" };
+        _ui.Start();
+    }
+
+    public event Action? CloseRequested;
+    public string Name => "window";
+    public bool Lossless => false;
+    public bool Active => !_failed;
+
+    public static bool HasDisplay() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY"));
+
+    public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
+    {
+        if (_failed || packet.Rendered is null) return ValueTask.CompletedTask;
+        var copy = packet.Rendered.Clone();
+        if (!_frames.TryAdd(copy)) copy.Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private void UiLoop(Action<string> log)
+    {
+        try
+        {
+            Cv2.NamedWindow(Title, WindowFlags.AutoSize);
+            foreach (var frame in _frames.GetConsumingEnumerable())
+            {
+                using (frame) Cv2.ImShow(Title, frame);
+                var key = Cv2.WaitKey(1);
+                if (key is 'q' or 27 || Cv2.GetWindowProperty(Title, WindowPropertyFlags.Visible) < 1) CloseRequested?.Invoke();
+            }
+            Cv2.DestroyWindow(Title);
+        }
+        catch (Exception e)
+        {
+            _failed = true;
+            log($"--show: the window could not be opened ({e.Message}); running without it.");
+        }
+    }
+
+    public ValueTask CompleteAsync()
+    {
+        _frames.CompleteAdding();
+        _ui?.Join(TimeSpan.FromSeconds(2));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        while (_frames.TryTake(out var m)) m.Dispose();
+        _frames.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}

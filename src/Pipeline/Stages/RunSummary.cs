@@ -1,0 +1,76 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RealtimeMtl.Pipeline.Metrics;
+
+namespace RealtimeMtl.Pipeline.Stages;
+
+/// <summary>The figures of one run, as text (printed at exit) and JSON (--stats-json).</summary>
+public sealed record RunSummary
+{
+    public required string Source { get; init; }
+    public required string Model { get; init; }
+    public required string Device { get; init; }
+    public long Frames { get; init; }
+    public long FramesIn { get; init; }
+    public long DroppedAtSource { get; init; }
+    public long DroppedAtViewers { get; init; }
+    public double Fps { get; init; }
+    public double Seconds { get; init; }
+    public required Dictionary<string, StageFigures> Stages { get; init; }
+    public double? MeanIoU { get; init; }
+    public double? PixelAccuracy { get; init; }
+    public double? DepthRmse { get; init; }
+    public double? DepthAbsRel { get; init; }
+    public double? DepthDelta1 { get; init; }
+    public Dictionary<string, long> SinkErrors { get; init; } = [];
+    public string? SourceError { get; init; }
+    public bool Interrupted { get; init; }
+    public List<string> Notes { get; init; } = [];
+
+    public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
+
+    public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)
+    {
+        var stages = new Dictionary<string, StageFigures>();
+        foreach (var r in new[] { s.Capture, s.Pre, s.Model, s.Post, s.Infer, s.Render, s.EndToEnd }.Concat(s.Sinks.Values))
+            if (r.Count > 0) stages[r.Name] = new StageFigures(r.Percentile(50), r.Percentile(95), r.Percentile(99), r.Mean, r.Count);
+        var q = s.QualitySnapshot();
+        return new RunSummary
+        {
+            Source = s.SourceName, Model = s.ModelName, Device = s.Device, Frames = s.FramesOut, FramesIn = s.FramesIn,
+            DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, Fps = s.Fps, Seconds = s.Elapsed.TotalSeconds,
+            Stages = stages,
+            MeanIoU = q.SegPixels > 0 ? q.MeanIoU : null, PixelAccuracy = q.SegPixels > 0 ? q.PixelAccuracy : null,
+            DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0 ? q.Delta1 : null,
+            SinkErrors = new Dictionary<string, long>(s.SinkErrors), SourceError = sourceError, Interrupted = interrupted,
+        };
+    }
+
+    public string ToText()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(c, $"source  {Source}"));
+        sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
+        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(Interrupted ? " (interrupted)" : "")}"));
+        sb.AppendLine(string.Create(c, $"rate    {Fps:0.0} FPS over {Seconds:0.00} s"));
+        if (Stages.TryGetValue("end-to-end", out var e2e))
+            sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
+        var parts = Stages.Where(kv => kv.Key != "end-to-end").Select(kv => string.Create(c, $"{kv.Key} {kv.Value.P50:0.0}"));
+        sb.AppendLine("stages  p50 ms: " + string.Join(", ", parts));
+        if (MeanIoU is not null || DepthRmse is not null)
+        {
+            var q = new List<string>();
+            if (MeanIoU is { } m) q.Add(string.Create(c, $"mIoU {m * 100:0.00} %, pixel acc {PixelAccuracy * 100:0.00} %"));
+            if (DepthRmse is { } r) q.Add(string.Create(c, $"depth RMSE {r:0.000} m, abs rel {DepthAbsRel:0.000}, delta<1.25 {DepthDelta1 * 100:0.0} %"));
+            sb.AppendLine("quality " + string.Join("; ", q) + " (vs the source's ground truth)");
+        }
+        foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
+        if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
+        foreach (var note in Notes) sb.AppendLine(note);
+        return sb.ToString().TrimEnd();
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+}

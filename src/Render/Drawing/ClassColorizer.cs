@@ -1,0 +1,55 @@
+using OpenCvSharp;
+using RealtimeMtl.Capture.Labels;
+
+namespace RealtimeMtl.Render.Drawing;
+
+/// <summary>Label map to palette colours in one call: a 256-entry colour table through ApplyColorMap. Ignore (255) is black.</summary>
+public sealed class ClassColorizer : IDisposable
+{
+    private readonly Mat _table;
+
+    public ClassColorizer(LabelSet labels)
+    {
+        Labels = labels;
+        _table = new Mat(256, 1, MatType.CV_8UC3, Scalar.All(0));
+        for (var i = 0; i < labels.Count; i++)
+        {
+            var (b, g, r) = labels.Palette[i];
+            _table.Set(i, 0, new Vec3b(b, g, r));
+        }
+    }
+
+    public LabelSet Labels { get; }
+
+    public void Colorize(Mat labels, Mat bgr) => Cv2.ApplyColorMap(labels, bgr, _table);
+
+    /// <summary>image * (1 - alpha) + colour * alpha, into <paramref name="dst"/>.</summary>
+    public void Overlay(Mat image, Mat labels, double alpha, Mat scratch, Mat dst)
+    {
+        Colorize(labels, scratch);
+        Cv2.AddWeighted(image, 1 - alpha, scratch, alpha, 0, dst);
+    }
+
+    /// <summary>Paints class boundaries (pixels whose 3x3 neighbourhood holds another class) white.</summary>
+    public static void DrawBoundaries(Mat labels, Mat dst, Mat scratch)
+    {
+        using var kernel = Cv2.GetStructuringElement(MorphShapes.Rect, new Size(3, 3));
+        Cv2.MorphologyEx(labels, scratch, MorphTypes.Gradient, kernel);
+        dst.SetTo(Scalar.White, scratch);
+    }
+
+    /// <summary>Share of pixels per class (ignore excluded).</summary>
+    public unsafe double[] ClassShares(Mat labels)
+    {
+        var counts = new long[256];
+        var n = labels.Rows * labels.Cols;
+        var p = (byte*)labels.Data;
+        for (var i = 0; i < n; i++) counts[p[i]]++;
+        var total = Math.Max(1, n - counts[LabelSet.Ignore]);
+        var shares = new double[Labels.Count];
+        for (var c = 0; c < shares.Length; c++) shares[c] = (double)counts[c] / total;
+        return shares;
+    }
+
+    public void Dispose() => _table.Dispose();
+}

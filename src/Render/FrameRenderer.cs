@@ -1,0 +1,135 @@
+using System.Globalization;
+using OpenCvSharp;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Render;
+
+/// <summary>
+/// Draws the layout the user chose: overlay (class colours blended over the frame), side (frame | segmentation |
+/// depth) or quad (adds the source's depth or ground truth). HUD with measured FPS, latency, stage times, model,
+/// device, drops and live quality; legend of the classes present; depth colour bar in metres. Runs on the render
+/// stage's single task, so its scratch images are reused frame to frame; each output image is new (sinks hold it).
+/// </summary>
+public sealed class FrameRenderer : IFrameRenderer, IDisposable
+{
+    private readonly ClassColorizer _colorizer;
+    private readonly DepthColormap _depthMap = new();
+    private readonly DepthColormap _sensorMap = new();
+    private readonly Mat _colors = new(), _overlay = new(), _depth = new(), _sensor = new(), _scratch = new();
+    private readonly ModelInfo _model;
+    private volatile RenderOptions _options;
+
+    public FrameRenderer(ModelInfo model, RenderOptions options)
+    {
+        options.Validate();
+        _model = model;
+        _options = options;
+        _colorizer = new ClassColorizer(model.Labels);
+    }
+
+    /// <summary>Swappable while running (the web view's controls).</summary>
+    public RenderOptions Options
+    {
+        get => _options;
+        set { value.Validate(); _options = value; }
+    }
+
+    public ClassColorizer Colorizer => _colorizer;
+
+    public Mat Render(FramePacket p, PipelineStats stats)
+    {
+        var o = _options;
+        var frame = p.Frame;
+        int w = frame.Width, h = frame.Height;
+        _colorizer.Overlay(frame.Image, p.Labels, o.Alpha, _colors, _overlay);
+        if (o.Boundaries) ClassColorizer.DrawBoundaries(p.Labels, _overlay, _scratch);
+        var (dmin, dmax) = o.DepthRange ?? (_model.DepthMin, _model.DepthMax);
+        Mat output;
+        switch (o.Layout)
+        {
+            case Layout.Overlay:
+                output = _overlay.Clone();
+                break;
+            case Layout.Side:
+                output = new Mat(h, w * 3, MatType.CV_8UC3);
+                CopyInto(frame.Image, output, new Rect(0, 0, w, h));
+                CopyInto(_overlay, output, new Rect(w, 0, w, h));
+                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, o.AutoDepthRange);
+                CopyInto(_depth, output, new Rect(2 * w, 0, w, h));
+                DepthColormap.DrawColorBar(output, new Rect(3 * w - 52, 8, 36, Math.Min(120, h - 16)), o.Colormap, dmin, dmax);
+                break;
+            default:
+                output = new Mat(h * 2, w * 2, MatType.CV_8UC3, Scalar.Black);
+                CopyInto(frame.Image, output, new Rect(0, 0, w, h));
+                CopyInto(_overlay, output, new Rect(w, 0, w, h));
+                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, o.AutoDepthRange);
+                CopyInto(_depth, output, new Rect(0, h, w, h));
+                if (frame.Depth is { } sensor && sensor.Size() == frame.Image.Size())
+                {
+                    _sensorMap.Draw(sensor, _sensor, o.Colormap, dmin, dmax, false);
+                    CopyInto(_sensor, output, new Rect(w, h, w, h));
+                    Text.Draw(output, "sensor depth", new Point(w + 6, 2 * h - 8));
+                }
+                else if (frame.Labels is { } truth && truth.Size() == frame.Image.Size())
+                {
+                    _colorizer.Colorize(truth, _sensor);
+                    CopyInto(_sensor, output, new Rect(w, h, w, h));
+                    Text.Draw(output, "ground truth", new Point(w + 6, 2 * h - 8));
+                }
+                Text.Draw(output, "predicted depth", new Point(6, 2 * h - 8));
+                DepthColormap.DrawColorBar(output, new Rect(w - 52, h + 8, 36, Math.Min(120, h - 16)), o.Colormap, dmin, dmax);
+                break;
+        }
+        if (o.Legend) DrawLegend(output, p.Labels, o.Layout == Layout.Overlay ? 0 : w, h);
+        if (o.Hud) Text.Panel(output, HudLines(stats), new Point(4, 4));
+        return output;
+    }
+
+    private void DrawLegend(Mat dst, Mat labels, int x0, int h)
+    {
+        var shares = _colorizer.ClassShares(labels);
+        var present = Enumerable.Range(0, shares.Length).Where(c => shares[c] >= 0.005).OrderByDescending(c => shares[c]).Take(8).ToList();
+        var y = h - 8 - present.Count * 13;
+        foreach (var c in present)
+        {
+            var (b, g, r) = _colorizer.Labels.Palette[c];
+            Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), new Scalar(b, g, r), -1);
+            Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), Scalar.White, 1);
+            Text.Draw(dst, _colorizer.Labels.Classes[c], new Point(x0 + 20, y + 9), 0.35);
+            y += 13;
+        }
+    }
+
+    private List<string> HudLines(PipelineStats s)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var lines = new List<string>
+        {
+            string.Create(c, $"{Fmt(s.RecentFps, "0.0")} FPS  e2e {Fmt(s.EndToEnd.Last, "0.0")} ms"),
+            string.Create(c, $"pre {Fmt(s.Pre.Last, "0.0")} model {Fmt(s.Model.Last, "0.0")} post {Fmt(s.Post.Last, "0.0")} render {Fmt(s.Render.Last, "0.0")} ms"),
+            $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}",
+        };
+        var q = s.QualitySnapshot();
+        if (q.SegPixels > 0 || q.DepthPixels > 0)
+            lines.Add(string.Create(c, $"live mIoU {Fmt(q.MeanIoU * 100, "0.0")}%  RMSE {Fmt(q.Rmse, "0.00")} m"));
+        return lines;
+    }
+
+    private static void CopyInto(Mat src, Mat dst, Rect area)
+    {
+        using var roi = new Mat(dst, area);
+        src.CopyTo(roi);
+    }
+
+    private static string Fmt(double v, string f) => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
+
+    public void Dispose()
+    {
+        _colorizer.Dispose(); _depthMap.Dispose(); _sensorMap.Dispose();
+        _colors.Dispose(); _overlay.Dispose(); _depth.Dispose(); _sensor.Dispose(); _scratch.Dispose();
+    }
+}

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using System.Globalization;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Sources;
+
+namespace RealtimeMtl.Capture.Tests;
+
+internal sealed class TempDir : IDisposable
+{
+    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "rtmtl-test-" + Guid.NewGuid().ToString("N")[..8]));
+    public string Path { get; }
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+    public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
+}
+
+internal sealed class RecordingEvents : ISourceEvents
+{
+    public List<string> Warnings { get; } = [];
+    public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
+    public void Info(string message) { }
+}
+
+internal static class Tools
+{
+    /// <summary>Runs a Debian tool; a missing tool fails the test with the package to install.</summary>
+    public static string Require(string tool, string package)
+    {
+        foreach (var dir in new[] { "/usr/bin", "/usr/local/bin", "/bin" })
+        {
+            var p = Path.Combine(dir, tool);
+            if (File.Exists(p)) return p;
+        }
+        throw new InvalidOperationException($"{tool} is missing: install the Debian package '{package}' (./rtmtl test installs it).");
+    }
+
+    public static (int Code, string Out) Run(string exe, string args, int timeoutMs = 60000)
+    {
+        var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException($"{exe} {args} timed out"); }
+        return (p.ExitCode, stdout.Result + stderr.Result);
+    }
+
+    public static async Task<List<Frame>> ReadAll(IFrameSource source, int max = int.MaxValue)
+    {
+        var list = new List<Frame>();
+        await foreach (var f in source.ReadAllAsync())
+        {
+            list.Add(f);
+            if (list.Count >= max) break;
+        }
+        return list;
+    }
+
+    /// <summary>True when something listens on 127.0.0.1:port (read from /proc, without connecting).</summary>
+    public static bool IsListening(int port)
+    {
+        var hex = port.ToString("X4", CultureInfo.InvariantCulture);
+        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
+        {
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length > 3 && parts[1].EndsWith(":" + hex) && parts[3] == "0A") return true;
+        }
+        return false;
+    }
+
+    public static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+}

@@ -1,0 +1,121 @@
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Render.Tests;
+
+public class RenderTests
+{
+    private static ModelInfo Info() => new()
+    {
+        Path = "test.onnx", Architecture = "test", Backbone = "none", Labels = LabelSet.Nyu13, InputWidth = 64, InputHeight = 48,
+        DepthMin = 0, DepthMax = 10, HasConfidence = false,
+    };
+
+    private static FramePacket Packet(int w = 64, int h = 48)
+    {
+        var image = new Mat(h, w, MatType.CV_8UC3, new Scalar(40, 80, 120));
+        var p = new FramePacket(new Frame(0, 0, image));
+        new Mat(h, w, MatType.CV_8UC1, Scalar.All(SyntheticWall)).CopyTo(p.Labels);
+        using (var roi = new Mat(p.Labels, new Rect(0, 0, w / 2, h))) roi.SetTo(Scalar.All(4)); // floor on the left half
+        new Mat(h, w, MatType.CV_32FC1, Scalar.All(5f)).CopyTo(p.Depth);
+        return p;
+    }
+
+    private const int SyntheticWall = 11;
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.8)]
+    public void Overlay_pixels_are_the_palette_colour_blended_at_alpha(double alpha)
+    {
+        using var r = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay, Alpha = alpha, Hud = false, Legend = false });
+        var p = Packet();
+        using var output = r.Render(p, new PipelineStats(13));
+        foreach (var (x, cls) in new[] { (5, 4), (50, SyntheticWall) })
+        {
+            var (b, g, rr) = LabelSet.Nyu13.Palette[cls];
+            var px = output.At<Vec3b>(20, x);
+            Assert.Equal(40 * (1 - alpha) + b * alpha, px.Item0, 1.0);
+            Assert.Equal(80 * (1 - alpha) + g * alpha, px.Item1, 1.0);
+            Assert.Equal(120 * (1 - alpha) + rr * alpha, px.Item2, 1.0);
+        }
+        p.Release();
+    }
+
+    [Fact]
+    public void Side_layout_is_three_panels_and_quad_is_two_by_two()
+    {
+        using var side = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Side });
+        using var quad = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Quad });
+        var p = Packet();
+        using var a = side.Render(p, new PipelineStats(13));
+        using var b = quad.Render(p, new PipelineStats(13));
+        Assert.Equal(new Size(192, 48), a.Size());
+        Assert.Equal(new Size(128, 96), b.Size());
+        p.Release();
+    }
+
+    [Fact]
+    public void Invalid_depth_is_drawn_black_and_valid_depth_is_not()
+    {
+        using var map = new DepthColormap();
+        using var depth = new Mat(1, 5, MatType.CV_32FC1);
+        depth.Set(0, 0, 0f); depth.Set(0, 1, float.NaN); depth.Set(0, 2, float.PositiveInfinity); depth.Set(0, 3, -2f); depth.Set(0, 4, 3f);
+        using var bgr = new Mat();
+        map.Draw(depth, bgr, DepthColormapKind.Turbo, 0, 10, false);
+        for (var i = 0; i < 4; i++) Assert.Equal(new Vec3b(0, 0, 0), bgr.At<Vec3b>(0, i));
+        Assert.NotEqual(new Vec3b(0, 0, 0), bgr.At<Vec3b>(0, 4));
+    }
+
+    [Fact]
+    public void Colormap_maps_near_and_far_to_the_two_ends_of_the_gray_ramp()
+    {
+        using var map = new DepthColormap();
+        using var depth = new Mat(1, 3, MatType.CV_32FC1);
+        depth.Set(0, 0, 1f); depth.Set(0, 1, 5.5f); depth.Set(0, 2, 10f);
+        using var bgr = new Mat();
+        map.Draw(depth, bgr, DepthColormapKind.Gray, 1, 10, false);
+        Assert.Equal(0, bgr.At<Vec3b>(0, 0).Item0);
+        Assert.InRange(bgr.At<Vec3b>(0, 1).Item0, 126, 129);
+        Assert.Equal(255, bgr.At<Vec3b>(0, 2).Item0);
+        var range = map.Draw(depth, bgr, DepthColormapKind.Gray, 0, 100, auto: true);
+        Assert.Equal((1f, 10f), range);
+    }
+
+    [Fact]
+    public void Boundaries_are_drawn_only_where_classes_meet()
+    {
+        using var r = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay, Boundaries = true, Hud = false, Legend = false });
+        var p = Packet();
+        using var output = r.Render(p, new PipelineStats(13));
+        Assert.Equal(new Vec3b(255, 255, 255), output.At<Vec3b>(20, 32));
+        Assert.NotEqual(new Vec3b(255, 255, 255), output.At<Vec3b>(20, 5));
+        p.Release();
+    }
+
+    [Fact]
+    public void Class_shares_ignore_the_ignore_label()
+    {
+        using var c = new ClassColorizer(LabelSet.Nyu13);
+        using var labels = new Mat(1, 4, MatType.CV_8UC1);
+        labels.Set(0, 0, (byte)1); labels.Set(0, 1, (byte)1); labels.Set(0, 2, (byte)2); labels.Set(0, 3, LabelSet.Ignore);
+        var shares = c.ClassShares(labels);
+        Assert.Equal(2 / 3.0, shares[1], 10);
+        Assert.Equal(1 / 3.0, shares[2], 10);
+    }
+
+    [Fact]
+    public void Invalid_render_options_are_rejected_at_the_edge()
+    {
+        Assert.Throws<ArgumentException>(() => new RenderOptions { Alpha = 1.5 }.Validate());
+        Assert.Throws<ArgumentException>(() => new RenderOptions { DepthRange = (5f, 1f) }.Validate());
+        Assert.Throws<ArgumentException>(() => RenderOptions.ParseLayout("grid"));
+        Assert.Throws<ArgumentException>(() => RenderOptions.ParseColormap("rainbow"));
+    }
+}

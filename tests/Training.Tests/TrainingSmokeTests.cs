@@ -1,0 +1,49 @@
+using System.Text.Json;
+using RealtimeMtl.Training.Train;
+
+namespace RealtimeMtl.Training.Tests;
+
+public class TrainingSmokeTests
+{
+    [Fact]
+    public void Training_mtl_ssw_light_on_synthetic_for_one_short_epoch_lowers_the_loss_and_writes_a_run()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "rtmtl-train-" + Guid.NewGuid().ToString("N")[..8]);
+        try
+        {
+            var log = new StringWriter();
+            var options = new TrainOptions
+            {
+                Architecture = "mtl_ssw", Backbone = "resnet18-slim", Dataset = "synthetic", Epochs = 1, Limit = 64, BatchSize = 8,
+                InputWidth = 128, InputHeight = 96, OutDir = dir, Quiet = true, Device = "cpu", Seed = 3,
+            };
+            var result = new Trainer(options, log).Run();
+            var iters = File.ReadLines(Path.Combine(dir, "log.jsonl"))
+                .Select(l => JsonDocument.Parse(l).RootElement)
+                .Where(e => e.GetProperty("type").GetString() == "iter")
+                .Select(e => e.GetProperty("loss").GetDouble()).ToList();
+            Assert.Equal(8, iters.Count);
+            Assert.True(iters.Skip(5).Average() < iters.Take(2).Average(), $"loss went {string.Join(", ", iters.Select(l => l.ToString("0.00")))}");
+            Assert.True(File.Exists(Path.Combine(dir, "best.pt")));
+            Assert.True(File.Exists(Path.Combine(dir, "config.json")));
+            Assert.InRange(result.Best.MeanIoU, 0, 1);
+            Assert.True(result.Best.Rmse > 0);
+
+            // Resume continues after the finished epoch instead of starting over.
+            var resumed = new Trainer(options with { Epochs = 2, Resume = true }, log).Run();
+            Assert.Single(resumed.EpochLosses);
+            Assert.Contains("resumed", log.ToString());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Cuda_request_on_a_cpu_build_falls_back_with_one_line()
+    {
+        var log = new StringWriter();
+        var device = DeviceSelection.Select("cuda", log);
+        Assert.Equal(TorchSharp.DeviceType.CPU, device.type);
+        Assert.Single(log.ToString().Trim().Split('\n'));
+        Assert.Contains("CUDA requested but not available", log.ToString());
+    }
+}

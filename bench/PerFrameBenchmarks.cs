@@ -1,0 +1,54 @@
+using BenchmarkDotNet.Attributes;
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Bench;
+
+/// <summary>Every per-frame step of the engine at 320x240 (model input 256x192), one at a time.</summary>
+[MemoryDiagnoser]
+public class PerFrameBenchmarks
+{
+    private Frame _frame = null!;
+    private readonly Mat _input = new(192, 256, MatType.CV_8UC3);
+    private readonly Mat _modelLabels = new(192, 256, MatType.CV_8UC1, Scalar.All(3));
+    private readonly Mat _modelDepth = new(192, 256, MatType.CV_32FC1, Scalar.All(2.5f));
+    private readonly Mat _labels = new(), _depth = new(), _colour = new(), _overlay = new(), _scratch = new();
+    private ClassColorizer _colorizer = null!;
+    private readonly DepthColormap _colormap = new();
+    private FrameRenderer _side = null!, _overlayOnly = null!;
+    private FramePacket _packet = null!;
+    private readonly PipelineStats _stats = new(13);
+    private readonly ImageEncodingParam[] _jpeg = [new(ImwriteFlags.JpegQuality, 80)];
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var source = new SyntheticSource(new SyntheticOptions { Frames = 1 });
+        _frame = source.RenderFrame(0);
+        _frame.Labels!.CopyTo(_labels);
+        _frame.Depth!.CopyTo(_depth);
+        _colorizer = new ClassColorizer(LabelSet.Nyu13);
+        var info = new ModelInfo { Path = "bench.onnx", Architecture = "MTL_SSW", Backbone = "bench", Labels = LabelSet.Nyu13, InputWidth = 256, InputHeight = 192, DepthMin = 0, DepthMax = 10, HasConfidence = true };
+        _side = new FrameRenderer(info, new RenderOptions { Layout = Layout.Side });
+        _overlayOnly = new FrameRenderer(info, new RenderOptions { Layout = Layout.Overlay, Hud = false, Legend = false });
+        _packet = new FramePacket(new Frame(0, 0, _frame.Image.Clone()));
+        _labels.CopyTo(_packet.Labels);
+        _depth.CopyTo(_packet.Depth);
+    }
+
+    [Benchmark] public void ResizeIntoInputBuffer() => Cv2.Resize(_frame.Image, _input, new Size(256, 192), 0, 0, InterpolationFlags.Area);
+    [Benchmark] public void UpsampleLabelsNearest() => Cv2.Resize(_modelLabels, _labels, new Size(320, 240), 0, 0, InterpolationFlags.Nearest);
+    [Benchmark] public void UpsampleDepthBilinear() => Cv2.Resize(_modelDepth, _depth, new Size(320, 240), 0, 0, InterpolationFlags.Linear);
+    [Benchmark] public void ClassOverlay() => _colorizer.Overlay(_frame.Image, _packet.Labels, 0.5, _colour, _overlay);
+    [Benchmark] public void DepthColormapTurbo() => _colormap.Draw(_packet.Depth, _scratch, DepthColormapKind.Turbo, 0, 10, false);
+    [Benchmark] public void RenderSideLayoutWithHud() { using var m = _side.Render(_packet, _stats); }
+    [Benchmark] public void RenderOverlayOnly() { using var m = _overlayOnly.Render(_packet, _stats); }
+    [Benchmark] public void JpegEncodeForWebView() { Cv2.ImEncode(".jpg", _frame.Image, out var bytes, _jpeg); }
+}

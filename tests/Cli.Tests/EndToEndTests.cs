@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using OpenCvSharp;
+
+namespace RealtimeMtl.Cli.Tests;
+
+public class EndToEndTests
+{
+    [Fact]
+    public void A_video_file_through_the_engine_records_the_same_frame_count_and_rate()
+    {
+        var ffmpeg = Engine.Tool("ffmpeg", "ffmpeg");
+        var input = Engine.Temp("in.mp4");
+        var p = Process.Start(ffmpeg, $"-y -v error -f lavfi -i testsrc=size=160x120:rate=15 -frames:v 45 -c:v mpeg4 {input}");
+        p.WaitForExit();
+        var output = Path.Combine(Path.GetDirectoryName(input)!, "out.mp4");
+        var r = Engine.Run($"run --source {input} --record {output} --layout side --quiet");
+        Assert.True(r.Code == 0, r.Stderr);
+        var (frames, fps) = Engine.Probe(output);
+        Assert.Equal(45, frames);
+        Assert.Equal(15, fps, 2);
+        Assert.Equal(45, Engine.SummaryFrames(r.Stdout));
+    }
+
+    [Fact]
+    public void Demo_records_a_playable_walk_and_prints_fps_latency_and_quality()
+    {
+        var record = Engine.Temp("demo.mp4");
+        var stats = Path.ChangeExtension(record, ".json");
+        var r = Engine.Run($"demo --frames 60 --record {record} --stats-json {stats}");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Matches(@"rate\s+\d+(\.\d)? FPS", r.Stdout);
+        Assert.Matches(@"latency end-to-end p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms", r.Stdout);
+        Assert.Contains("mIoU", r.Stdout);
+        Assert.Equal(60, Engine.Probe(record).Frames);
+        var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats)).RootElement;
+        Assert.Equal(60, json.GetProperty("Frames").GetInt64());
+        Assert.True(json.GetProperty("MeanIoU").GetDouble() > 0.3, "the shipped model should segment the synthetic walk well");
+    }
+
+    [Fact]
+    public void Raw_outputs_hold_labels_depth_in_millimetres_and_timestamps_per_frame()
+    {
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var raw = Path.Combine(dir, "raw");
+        var r = Engine.Run($"run --source synthetic:frames=5,size=160x120 --save-raw {raw} --quiet");
+        Assert.True(r.Code == 0, r.Stderr);
+        for (var i = 0; i < 5; i++)
+        {
+            using var labels = Cv2.ImRead(Path.Combine(raw, $"{i:D6}_labels.png"), ImreadModes.Unchanged);
+            using var depth = Cv2.ImRead(Path.Combine(raw, $"{i:D6}_depth.png"), ImreadModes.Unchanged);
+            Assert.Equal(MatType.CV_8UC1, labels.Type());
+            Assert.Equal(MatType.CV_16UC1, depth.Type());
+            Assert.Equal(new Size(160, 120), depth.Size());
+            Cv2.MinMaxLoc(depth, out double lo, out double hi);
+            Assert.InRange(hi, 500, 10000); // metres * 1000 for an indoor room
+            var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(raw, $"{i:D6}.json"))).RootElement;
+            Assert.Equal(i, json.GetProperty("sequence").GetInt64());
+            Assert.True(json.GetProperty("render_end_ms").GetDouble() >= json.GetProperty("capture_ms").GetDouble());
+        }
+        Assert.Empty(Directory.GetFiles(raw, "*.tmp*"));
+    }
+
+    [Fact]
+    public async Task Sigint_during_recording_leaves_a_playable_file_holding_every_processed_frame()
+    {
+        var record = Engine.Temp("sigint.mp4");
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --record {record} --realtime", async p =>
+        {
+            await Task.Delay(2500);
+            Assert.Equal(0, Kill(p.Id, 2)); // SIGINT
+        });
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("stopping", r.Stderr);
+        var processed = Engine.SummaryFrames(r.Stdout);
+        Assert.True(processed > 5, r.Stdout);
+        Assert.Equal(processed, Engine.Probe(record).Frames);
+    }
+
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    [Fact]
+    public void Cuda_on_this_cpu_build_falls_back_with_one_clear_line_and_runs()
+    {
+        var r = Engine.Run("run --source synthetic:frames=3,size=96x72 --device cuda --quiet");
+        Assert.True(r.Code == 0, r.Stderr);
+        var warnings = r.Stderr.Split('\n').Where(l => l.Contains("requested but")).ToList();
+        Assert.Single(warnings);
+        Assert.Contains("running on CPU", warnings[0]);
+        Assert.Contains("model   mtl_ssw_light.onnx on cpu", r.Stdout);
+    }
+
+    [Theory]
+    [InlineData("run --source /nonexistent/clip.mp4", "/nonexistent/clip.mp4")]
+    [InlineData("run --source 57", "camera 57")]
+    [InlineData("run --source http:// ", "malformed")]
+    [InlineData("run --source synthetic --model /nonexistent/m.onnx", "/nonexistent/m.onnx")]
+    [InlineData("run --source synthetic --alpha 3", "--alpha")]
+    [InlineData("run --source synthetic --record /nonexistent/dir/out.mp4", "/nonexistent/dir")]
+    [InlineData("run --source synthetic --layout grid", "layout")]
+    public void Bad_input_is_one_clear_error_with_a_nonzero_exit_and_no_stack_trace(string args, string named)
+    {
+        var r = Engine.Run(args);
+        Assert.Equal(2, r.Code);
+        var errorLines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("error:")).ToList();
+        Assert.Single(errorLines);
+        Assert.Contains(named, errorLines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void Garbage_named_mp4_is_a_clear_error()
+    {
+        var path = Engine.Temp("garbage.mp4");
+        File.WriteAllBytes(path, Enumerable.Range(0, 40000).Select(i => (byte)(i * 31 % 253)).ToArray());
+        var r = Engine.Run($"run --source {path}");
+        Assert.NotEqual(0, r.Code);
+        Assert.Contains(path, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
+    public void Info_shows_the_contract_metadata_and_model_card()
+    {
+        var r = Engine.Run("info");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("contract   ok", r.Stdout);
+        Assert.Contains("MTL_SSW", r.Stdout);
+        Assert.Contains("bed, books, ceiling", r.Stdout);
+    }
+
+    [Fact]
+    public void Help_teaches_with_examples_for_webcam_file_rtsp_and_rgbd()
+    {
+        var r = Engine.Run("run --help");
+        Assert.Equal(0, r.Code);
+        foreach (var s in new[] { "--source 0", ".mp4", "rtsp://", "tum:", "--device", "--record" }) Assert.Contains(s, r.Stdout);
+    }
+}

@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace RealtimeMtl.Cli.Tests;
+
+/// <summary>Finds the repository, the built rtmtl, the shipped model and Debian tools; runs rtmtl as a user would.</summary>
+internal static class Engine
+{
+    public static string Root { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "RealtimeMtl.sln"))) return d.FullName;
+        throw new InvalidOperationException("repository root not found");
+    }
+
+    public static string ShippedModel => Path.Combine(Root, "models", "mtl_ssw_light.onnx");
+
+    public static string Dll
+    {
+        get
+        {
+            foreach (var cfg in new[] { "Release", "Debug" })
+            {
+                var p = Path.Combine(Root, "src", "Cli", "bin", cfg, "net10.0", "rtmtl.dll");
+                if (File.Exists(p)) return p;
+            }
+            throw new InvalidOperationException("rtmtl.dll is not built; run ./rtmtl build");
+        }
+    }
+
+    public static string Tool(string name, string package)
+    {
+        var p = Path.Combine("/usr/bin", name);
+        if (!File.Exists(p)) throw new InvalidOperationException($"{name} is missing: install the Debian package '{package}' (./rtmtl test installs it).");
+        return p;
+    }
+
+    public sealed record Result(int Code, string Stdout, string Stderr);
+
+    public static Result Run(string args, int timeoutMs = 180_000) => RunAsync(args, null, timeoutMs).GetAwaiter().GetResult();
+
+    /// <summary>Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows <c>running</c>.</summary>
+    public static async Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000)
+    {
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        using var p = Process.Start(psi)!;
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        var running = new TaskCompletionSource();
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (stderr) stderr.AppendLine(e.Data);
+            if (e.Data.StartsWith("running ")) running.TrySetResult();
+        };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (whileRunning is not null)
+        {
+            var started = await Task.WhenAny(running.Task, p.WaitForExitAsync(), Task.Delay(timeoutMs));
+            if (started == running.Task) await whileRunning(p);
+        }
+        using var cts = new CancellationTokenSource(timeoutMs);
+        try { await p.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { p.Kill(true); throw new TimeoutException($"rtmtl {args} did not finish: {stderr}"); }
+        p.WaitForExit();
+        return new Result(p.ExitCode, stdout.ToString(), stderr.ToString());
+    }
+
+    /// <summary>Frames and rate of a video as ffprobe counts them (decoding every frame).</summary>
+    public static (int Frames, double Fps) Probe(string path)
+    {
+        var ffprobe = Tool("ffprobe", "ffmpeg");
+        var psi = new ProcessStartInfo(ffprobe, $"-v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,r_frame_rate -of default=nw=1 \"{path}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var output = p.StandardOutput.ReadToEnd();
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"ffprobe could not read {path}: {err}");
+        var fields = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=')).ToDictionary(a => a[0], a => a[1]);
+        var rate = fields["r_frame_rate"].Split('/');
+        return (int.Parse(fields["nb_read_frames"]), double.Parse(rate[0]) / double.Parse(rate[1]));
+    }
+
+    public static string Temp(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "rtmtl-e2e-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        return Path.Combine(dir, name);
+    }
+
+    public static int SummaryFrames(string stdout)
+    {
+        var line = stdout.Split('\n').First(l => l.StartsWith("frames "));
+        return int.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]);
+    }
+}

@@ -1,0 +1,153 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Quality;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Cli.Tests;
+
+public class PipelineBehaviourTests
+{
+    private sealed class NullEvents : ISourceEvents
+    {
+        public void Warning(string message) { }
+        public void Info(string message) { }
+    }
+
+    [Fact]
+    public async Task Live_metrics_on_a_synthetic_run_equal_the_offline_evaluation_of_the_same_frames()
+    {
+        using var model = new OnnxMtlModel(Engine.ShippedModel);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+        var options = new SyntheticOptions { Seed = 9, Frames = 12, Width = 160, Height = 120 };
+        await using var source = new SyntheticSource(options);
+        var pipeline = new EnginePipeline(source, model, renderer, [], new PipelineOptions(), new NullEvents());
+        var summary = await pipeline.RunAsync();
+        Assert.Equal(12, summary.Frames);
+
+        var seg = new SegmentationMetrics(model.Info.Labels.Count);
+        var depth = new DepthMetrics();
+        var offline = new SyntheticSource(options);
+        using var labels = new Mat(); using var d = new Mat();
+        for (var i = 0; i < 12; i++)
+        {
+            using var f = offline.RenderFrame(i);
+            model.SetInput(f.Image);
+            model.Run();
+            Cv2.Resize(model.Labels, labels, f.Image.Size(), 0, 0, InterpolationFlags.Nearest);
+            Cv2.Resize(model.Depth, d, f.Image.Size(), 0, 0, InterpolationFlags.Linear);
+            seg.Add(Bytes(f.Labels!), Bytes(labels));
+            depth.Add(Floats(f.Depth!), Floats(d));
+        }
+        Assert.Equal(seg.MeanIoU, summary.MeanIoU!.Value, 12);
+        Assert.Equal(seg.PixelAccuracy, summary.PixelAccuracy!.Value, 12);
+        Assert.Equal(depth.Rmse, summary.DepthRmse!.Value, 9);
+        Assert.Equal(depth.AbsRel, summary.DepthAbsRel!.Value, 9);
+    }
+
+    private static byte[] Bytes(Mat m) { var b = new byte[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
+    private static float[] Floats(Mat m) { var b = new float[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
+
+    /// <summary>A camera that produces frames much faster than inference can take them.</summary>
+    private sealed class FastLiveSource(int frames) : IFrameSource
+    {
+        public string Description => "fast live test source";
+        public bool IsLive => true;
+        public double? NominalFps => 1000;
+        public long? FrameCount => null;
+        public int Produced;
+
+        public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            using var template = new Mat(120, 160, MatType.CV_8UC3, new Scalar(90, 120, 150));
+            for (var i = 0; i < frames && !cancellationToken.IsCancellationRequested; i++)
+            {
+                Produced++;
+                yield return new Frame(i, Stopwatch.GetTimestamp(), template.Clone());
+                await Task.Delay(1, cancellationToken);
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    private sealed class SlowSink : IFrameSink
+    {
+        public string Name => "slow";
+        public bool Lossless => true;
+        public List<long> Sequences { get; } = [];
+        public async ValueTask WriteAsync(FramePacket packet, CancellationToken ct) { Sequences.Add(packet.Sequence); await Task.Delay(5, ct); }
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_live_source_faster_than_inference_drops_the_oldest_frames_counts_them_and_keeps_latency_flat()
+    {
+        using var model = new OnnxMtlModel(Engine.ShippedModel);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+        var source = new FastLiveSource(600);
+        var sink = new SlowSink();
+        var pipeline = new EnginePipeline(source, model, renderer, [sink], new PipelineOptions(), new NullEvents());
+        var summary = await pipeline.RunAsync();
+        Assert.True(summary.DroppedAtSource > 0, "frames must be dropped");
+        Assert.Equal(source.Produced, summary.Frames + summary.DroppedAtSource);
+        // Output keeps frame order.
+        Assert.Equal(sink.Sequences.OrderBy(s => s), sink.Sequences);
+        // No growing queue: late frames wait no longer than early ones (ratio within one run, not a time budget).
+        var e2e = summary.Stages["end-to-end"];
+        Assert.True(e2e.P99 < 4 * Math.Max(e2e.P50, 1), $"p50 {e2e.P50:0.0} ms, p99 {e2e.P99:0.0} ms");
+    }
+
+    private sealed class FailingSink : IFrameSink
+    {
+        public string Name => "broken";
+        public bool Lossless => true;
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken ct) =>
+            packet.Sequence == 3 ? throw new IOException("disk full") : ValueTask.CompletedTask;
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_failing_sink_is_reported_once_and_the_other_sinks_get_every_frame()
+    {
+        using var model = new OnnxMtlModel(Engine.ShippedModel);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+        var good = new SlowSink();
+        var warnings = new List<string>();
+        var events = new ListEvents(warnings);
+        await using var source = new SyntheticSource(new SyntheticOptions { Frames = 10, Width = 96, Height = 72 });
+        var pipeline = new EnginePipeline(source, model, renderer, [new FailingSink(), good], new PipelineOptions(), events);
+        var summary = await pipeline.RunAsync();
+        Assert.Equal(10, good.Sequences.Count);
+        Assert.Equal(1, summary.SinkErrors["broken"]);
+        Assert.Single(warnings, w => w.Contains("sink broken failed"));
+        Assert.Contains("fault   sink broken", summary.ToText());
+    }
+
+    private sealed class ListEvents(List<string> list) : ISourceEvents
+    {
+        public void Warning(string message) { lock (list) list.Add(message); }
+        public void Info(string message) { }
+    }
+
+    [Fact]
+    public async Task Max_frames_stops_the_run_and_drains_every_frame_to_the_sinks()
+    {
+        using var model = new OnnxMtlModel(Engine.ShippedModel);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+        var sink = new SlowSink();
+        await using var source = new SyntheticSource(new SyntheticOptions { Frames = 100, Width = 96, Height = 72 });
+        var summary = await new EnginePipeline(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new NullEvents()).RunAsync();
+        Assert.Equal(17, summary.Frames);
+        Assert.Equal(Enumerable.Range(0, 17).Select(i => (long)i), sink.Sequences);
+    }
+}

@@ -23,6 +23,11 @@ public sealed record EngineSettings
     public CameraOptions Camera { get; init; } = new();
     public string? TrtCache { get; init; }
     public bool Quiet { get; init; }
+    public System.Net.IPEndPoint? Serve { get; init; }
+    public string? Token { get; init; }
+    public int MaxViewers { get; init; } = 8;
+    public string? SavePointCloud { get; init; }
+    public int PointCloudEvery { get; init; } = 30;
 }
 
 internal sealed class EngineOptionSet
@@ -48,11 +53,16 @@ internal sealed class EngineOptionSet
     public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };
     public readonly Option<string?> TrtCache = new("--trt-cache") { Description = "TensorRT engine cache folder" };
     public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print only the summary" };
+    public readonly Option<string?> Serve = new("--serve") { Description = "Live web view at ADDRESS:PORT (page, /stream.mjpg, /api/stats, /metrics); loopback unless you give another address, e.g. --serve 127.0.0.1:8080" };
+    public readonly Option<string?> Token = new("--token") { Description = "Require this access token (?token= or Authorization: Bearer) on the web view and feeds" };
+    public readonly Option<int> MaxViewers = new("--max-viewers") { Description = "Concurrent MJPEG viewers / feed subscribers allowed", DefaultValueFactory = _ => 8 };
+    public readonly Option<string?> SavePointCloud = new("--save-pointcloud") { Description = "Write coloured, labelled PLY point clouds from predicted depth to this folder" };
+    public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet })
+        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every })
             c.Options.Add(o);
     }
 
@@ -81,12 +91,18 @@ internal sealed class EngineOptionSet
         var max = r.GetValue(MaxFrames);
         if (max is <= 0) throw new ArgumentException("--max-frames must be positive");
         if (r.GetValue(Threads) < 0) throw new ArgumentException("--threads must be 0 or more");
+        if (r.GetValue(MaxViewers) < 1) throw new ArgumentException("--max-viewers must be at least 1");
+        if (r.GetValue(Every) < 1) throw new ArgumentException("--every must be at least 1");
+        if (r.GetValue(Token) is { } tok && tok.Length < 8) throw new ArgumentException("--token must be at least 8 characters");
+        if (r.GetValue(Token) is not null && r.GetValue(Serve) is null) throw new ArgumentException("--token protects --serve; give --serve too");
+        var serve = r.GetValue(Serve) is { } sv ? Pipeline.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
         return new EngineSettings
         {
             Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
+            Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
         };
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Serving;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
@@ -59,8 +60,18 @@ public static class EngineRunner
                 if (window.Active) sinks.Add(window);
             }
             if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()} over {source.Description}");
+            if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
             var pipeline = new EnginePipeline(source, model, renderer, sinks,
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
+            if (s.Serve is not null)
+            {
+                var metrics = new EngineMetrics(pipeline.Stats);
+                sinks.Add(metrics);
+                var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers }, pipeline.Stats, model.Info.Labels, new RendererControl(renderer), metrics);
+                await web.StartAsync();
+                sinks.Add(web);
+                errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
+            }
             using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token);
             log.EndProgress();

@@ -1,0 +1,21 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http;
+
+namespace RealtimeMtl.Pipeline.Serving;
+
+/// <summary>Optional shared-secret check for the web view and feeds: ?token=... or Authorization: Bearer ...</summary>
+public static class AccessToken
+{
+    public static bool Allows(HttpContext context, string? token)
+    {
+        if (string.IsNullOrEmpty(token)) return true;
+        string? given = context.Request.Query["token"];
+        if (string.IsNullOrEmpty(given))
+        {
+            var auth = context.Request.Headers.Authorization.ToString();
+            if (auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
+        }
+        return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
+    }
+}

@@ -1,0 +1,152 @@
+using System.Threading.Channels;
+using Grpc.Core;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Pipeline.Serving.Feed;
+
+/// <summary>
+/// The gRPC perception feed (protos/rtmtl_feed.proto), HTTP/2 plaintext on the given address (loopback by default).
+/// Each subscriber has its own two-frame drop-oldest queue: a slow or vanished subscriber loses frames, never the
+/// engine. Subscribers are capped; with a token, every call must carry it.
+/// </summary>
+public sealed class FeedServer : IFrameSink
+{
+    private readonly ServeOptions _options;
+    private readonly LabelSet _labels;
+    private readonly PipelineStats _stats;
+    private readonly Lock _gate = new();
+    private readonly List<Channel<FeedPayload>> _subscribers = [];
+    private WebApplication? _app;
+    private readonly long _unixOffsetNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
+    private bool _completed;
+
+    public FeedServer(ServeOptions options, LabelSet labels, PipelineStats stats)
+    {
+        _options = options;
+        _labels = labels;
+        _stats = stats;
+    }
+
+    public string Name => "feed";
+    public bool Lossless => false;
+    public int Subscribers { get { lock (_gate) return _subscribers.Count; } }
+
+    public async Task StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(_options.Endpoint, l => l.Protocols = HttpProtocols.Http2));
+        builder.Services.AddGrpc(o => o.MaxReceiveMessageSize = 4096);
+        builder.Services.AddSingleton(this);
+        var app = builder.Build();
+        app.MapGrpcService<PerceptionFeedService>();
+        try { await app.StartAsync(); }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new ArgumentException($"--feed {_options.Endpoint}: cannot listen there ({e.Message}); pick another port.");
+        }
+        _app = app;
+    }
+
+    internal bool Authorised(ServerCallContext context, string token)
+    {
+        if (string.IsNullOrEmpty(_options.Token)) return true;
+        var given = token;
+        if (string.IsNullOrEmpty(given))
+        {
+            var auth = context.RequestHeaders.GetValue("authorization");
+            if (auth is not null && auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
+        }
+        return given is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(_options.Token));
+    }
+
+    internal Channel<FeedPayload>? Subscribe()
+    {
+        lock (_gate)
+        {
+            if (_subscribers.Count >= _options.MaxViewers) return null;
+            var ch = Channel.CreateBounded<FeedPayload>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+            if (_completed) ch.Writer.TryComplete();
+            _subscribers.Add(ch);
+            return ch;
+        }
+    }
+
+    internal void Unsubscribe(Channel<FeedPayload> ch)
+    {
+        lock (_gate) _subscribers.Remove(ch);
+    }
+
+    internal FeedDescription Describe() => new()
+    {
+        Model = _stats.ModelName, Architecture = _stats.ModelName, DepthMinM = 0, Device = _stats.Device,
+        ClassNames = { _labels.Classes },
+    };
+
+    public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
+    {
+        Channel<FeedPayload>[] subs;
+        lock (_gate) subs = _subscribers.ToArray();
+        if (subs.Length == 0) return ValueTask.CompletedTask;
+        var payload = FeedPayload.From(packet, _labels, _unixOffsetNs + packet.CaptureTicks * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency));
+        foreach (var s in subs) s.Writer.TryWrite(payload);
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask CompleteAsync()
+    {
+        lock (_gate)
+        {
+            _completed = true;
+            foreach (var s in _subscribers) s.Writer.TryComplete();
+        }
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CompleteAsync();
+        if (_app is not null)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.PerceptionFeedBase
+{
+    public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<FeedFrame> responseStream, ServerCallContext context)
+    {
+        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
+        var ch = server.Subscribe() ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many subscribers"));
+        try
+        {
+            var sent = 0u;
+            await foreach (var payload in ch.Reader.ReadAllAsync(context.CancellationToken))
+            {
+                await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence), context.CancellationToken);
+                if (request.MaxFrames > 0 && ++sent >= request.MaxFrames) break;
+            }
+        }
+        catch (OperationCanceledException) { }
+        finally { server.Unsubscribe(ch); }
+    }
+
+    public override Task<FeedDescription> Describe(DescribeRequest request, ServerCallContext context)
+    {
+        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
+        return Task.FromResult(server.Describe());
+    }
+}

@@ -9,7 +9,7 @@ public sealed record PipelineOptions
     public int LiveCapacity { get; init; } = 1;
 
     /// <summary>Capacity of the channels between stages for files (wait, nothing lost).</summary>
-    public int FileCapacity { get; init; } = 4;
+    public int FileCapacity { get; init; } = 2;
 
     /// <summary>Compare predictions with the source's depth and labels as frames pass.</summary>
     public bool MeasureQuality { get; init; } = true;

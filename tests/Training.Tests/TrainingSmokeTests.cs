@@ -11,13 +11,10 @@ public class TrainingSmokeTests
         var dir = Path.Combine(Path.GetTempPath(), "rtmtl-train-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
-            var log = new StringWriter();
-            var options = new TrainOptions
-            {
-                Architecture = "mtl_ssw", Backbone = "resnet18-slim", Dataset = "synthetic", Epochs = 1, Limit = 64, BatchSize = 8,
-                InputWidth = 128, InputHeight = 96, OutDir = dir, Quiet = true, Device = "cpu", Seed = 3,
-            };
-            var result = new Trainer(options, log).Run();
+            // The command a user types (at a smaller input size to keep the suite quick).
+            var code = Cli.TrainingCli.Run(["train", "--arch", "mtl_ssw", "--backbone", "resnet18-slim", "--dataset", "synthetic", "--epochs", "1", "--limit", "64",
+                "--input-size", "128x96", "--seed", "3", "--device", "cpu", "--quiet", "--out", dir]);
+            Assert.Equal(0, code);
             var iters = File.ReadLines(Path.Combine(dir, "log.jsonl"))
                 .Select(l => JsonDocument.Parse(l).RootElement)
                 .Where(e => e.GetProperty("type").GetString() == "iter")
@@ -26,15 +23,34 @@ public class TrainingSmokeTests
             Assert.True(iters.Skip(5).Average() < iters.Take(2).Average(), $"loss went {string.Join(", ", iters.Select(l => l.ToString("0.00")))}");
             Assert.True(File.Exists(Path.Combine(dir, "best.pt")));
             Assert.True(File.Exists(Path.Combine(dir, "config.json")));
-            Assert.InRange(result.Best.MeanIoU, 0, 1);
-            Assert.True(result.Best.Rmse > 0);
 
             // Resume continues after the finished epoch instead of starting over.
-            var resumed = new Trainer(options with { Epochs = 2, Resume = true }, log).Run();
+            var log = new StringWriter();
+            var options = new TrainOptions
+            {
+                Architecture = "mtl_ssw", Backbone = "resnet18-slim", Dataset = "synthetic", Epochs = 2, Limit = 64, BatchSize = 8, Resume = true,
+                InputWidth = 128, InputHeight = 96, OutDir = dir, Quiet = true, Device = "cpu", Seed = 3,
+            };
+            var resumed = new Trainer(options, log).Run();
+            Assert.InRange(resumed.Best.MeanIoU, 0, 1);
+            Assert.True(resumed.Best.Rmse > 0);
             Assert.Single(resumed.EpochLosses);
             Assert.Contains("resumed", log.ToString());
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Train_help_documents_every_option()
+    {
+        var output = new StringWriter();
+        var previous = Console.Out;
+        Console.SetOut(output);
+        try { Assert.Equal(0, Cli.TrainingCli.Run(["train", "--help"])); }
+        finally { Console.SetOut(previous); }
+        foreach (var option in new[] { "--arch", "--backbone", "--size", "--dataset", "--data", "--epochs", "--batch", "--lr", "--optimizer", "--weight-decay",
+                     "--seg-weight", "--depth-weight", "--seed", "--threads", "--limit", "--input-size", "--out", "--resume", "--device", "--sw-init", "Examples" })
+            Assert.Contains(option, output.ToString());
     }
 
     [Fact]

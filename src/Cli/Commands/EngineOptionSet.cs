@@ -28,6 +28,8 @@ public sealed record EngineSettings
     public int MaxViewers { get; init; } = 8;
     public string? SavePointCloud { get; init; }
     public int PointCloudEvery { get; init; } = 30;
+    public System.Net.IPEndPoint? Foxglove { get; init; }
+    public System.Net.IPEndPoint? Feed { get; init; }
 }
 
 internal sealed class EngineOptionSet
@@ -57,12 +59,14 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Token = new("--token") { Description = "Require this access token (?token= or Authorization: Bearer) on the web view and feeds" };
     public readonly Option<int> MaxViewers = new("--max-viewers") { Description = "Concurrent MJPEG viewers / feed subscribers allowed", DefaultValueFactory = _ => 8 };
     public readonly Option<string?> SavePointCloud = new("--save-pointcloud") { Description = "Write coloured, labelled PLY point clouds from predicted depth to this folder" };
+    public readonly Option<string?> Foxglove = new("--foxglove") { Description = "Foxglove WebSocket server (foxglove.websocket.v1) at ADDRESS:PORT for Foxglove/Lichtblick, e.g. --foxglove 127.0.0.1:8765" };
+    public readonly Option<string?> Feed = new("--feed") { Description = "gRPC perception feed (protos/rtmtl_feed.proto) at ADDRESS:PORT, e.g. --feed 127.0.0.1:50051" };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every })
+        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every, Foxglove, Feed })
             c.Options.Add(o);
     }
 
@@ -94,7 +98,8 @@ internal sealed class EngineOptionSet
         if (r.GetValue(MaxViewers) < 1) throw new ArgumentException("--max-viewers must be at least 1");
         if (r.GetValue(Every) < 1) throw new ArgumentException("--every must be at least 1");
         if (r.GetValue(Token) is { } tok && tok.Length < 8) throw new ArgumentException("--token must be at least 8 characters");
-        if (r.GetValue(Token) is not null && r.GetValue(Serve) is null) throw new ArgumentException("--token protects --serve; give --serve too");
+        if (r.GetValue(Token) is not null && r.GetValue(Serve) is null && r.GetValue(Feed) is null && r.GetValue(Foxglove) is null)
+            throw new ArgumentException("--token protects --serve, --feed and --foxglove; give one of them too");
         var serve = r.GetValue(Serve) is { } sv ? Pipeline.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
         return new EngineSettings
         {
@@ -103,6 +108,8 @@ internal sealed class EngineOptionSet
             Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
+            Foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null,
+            Feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null,
         };
     }
 }

@@ -59,7 +59,6 @@ public static class EngineRunner
                 window.CloseRequested += () => stop.Cancel();
                 if (window.Active) sinks.Add(window);
             }
-            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()} over {source.Description}");
             if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
             var pipeline = new EnginePipeline(source, model, renderer, sinks,
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
@@ -72,6 +71,21 @@ public static class EngineRunner
                 sinks.Add(web);
                 errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
             }
+            if (s.Foxglove is not null)
+            {
+                var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels);
+                await fox.StartAsync();
+                sinks.Add(fox);
+                errors.WriteLine($"foxglove: ws://{s.Foxglove} (subprotocol {FoxgloveServer.SubProtocol})");
+            }
+            if (s.Feed is not null)
+            {
+                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, pipeline.Stats);
+                await feed.StartAsync();
+                sinks.Add(feed);
+                errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
+            }
+            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()} over {source.Description}");
             using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token);
             log.EndProgress();

@@ -125,7 +125,8 @@ public sealed class WebViewServer : IFrameSink
         if (_control is null) return Results.NotFound();
         RenderRequest? req;
         try { req = await JsonSerializer.DeserializeAsync<RenderRequest>(ctx.Request.Body, JsonOptions, ctx.RequestAborted); }
-        catch (Exception e) when (e is JsonException or Microsoft.AspNetCore.Http.BadHttpRequestException) { return Results.BadRequest(new { error = "body must be JSON like {\"layout\":\"side\",\"alpha\":0.5,\"colormap\":\"turbo\"}" }); }
+        catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.StatusCode(e.StatusCode); } // e.g. 413 body too large
+        catch (JsonException) { return Results.BadRequest(new { error = "body must be JSON like {\"layout\":\"side\",\"alpha\":0.5,\"colormap\":\"turbo\"}" }); }
         if (req is null) return Results.BadRequest();
         try { _control.Set(req.Layout, req.Alpha, req.Colormap); }
         catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }

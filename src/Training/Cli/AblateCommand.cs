@@ -42,7 +42,7 @@ internal static class AblateCommand
             var reportPath = r.GetValue(report)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
             File.WriteAllText(reportPath + ".md", md);
-            File.WriteAllText(reportPath + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            File.WriteAllText(reportPath + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
             Console.WriteLine($"wrote {reportPath}.md and {reportPath}.json");
             return 0;
         });

@@ -29,7 +29,7 @@ internal static class EvalCommand
             Console.WriteLine($"{data.Name}, {result.Samples} samples");
             Console.WriteLine($"model:    mIoU {TrainingCli.P(result.MeanIoU)}  pixacc {TrainingCli.P(result.PixelAccuracy)}  RMSE {TrainingCli.F(result.Rmse)} m  logRMSE {TrainingCli.F(result.LogRmse)}  absrel {TrainingCli.F(result.AbsRel)}  d1 {TrainingCli.P(result.Delta1)}");
             Console.WriteLine($"baseline: mIoU {TrainingCli.P(baseline.MeanIoU)} (majority class {majority})  RMSE {TrainingCli.F(baseline.Rmse)} m  logRMSE {TrainingCli.F(baseline.LogRmse)} (mean depth {meanDepth:0.00} m)");
-            if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(new { model = result.ToDictionary(), baseline = baseline.ToDictionary() }));
+            if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(new { model = result.ToDictionary(), baseline = baseline.ToDictionary() }, Trainer.JsonLines));
             return 0;
         });
         return cmd;

@@ -95,7 +95,7 @@ public static class ModelExporter
         md["rtmtl.dataset"] = info.Dataset;
         md["rtmtl.parameters"] = net.ParameterCount.ToString(CultureInfo.InvariantCulture);
         if (net.SelectiveWeightsModule is { } sw) md["rtmtl.sw_weights"] = string.Join(",", sw.WeightMatrix.Select(v => v.ToString("0.####", CultureInfo.InvariantCulture)));
-        if (info.Metrics is not null) md["rtmtl.metrics"] = JsonSerializer.Serialize(info.Metrics);
+        if (info.Metrics is not null) md["rtmtl.metrics"] = JsonSerializer.Serialize(info.Metrics, Train.Trainer.JsonLines);
         if (info.Recipe is not null) md["rtmtl.recipe"] = JsonSerializer.Serialize(info.Recipe);
         return g.ToModel();
     }

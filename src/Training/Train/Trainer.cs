@@ -72,7 +72,7 @@ public sealed class Trainer
         if (_o.Resume && File.Exists(lastPath) && File.Exists(statePath))
         {
             net.load(lastPath);
-            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath))!;
+            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath), JsonLines)!;
             startEpoch = state.EpochsDone;
             bestEpoch = state.BestEpoch;
             best = state.Best ?? best;
@@ -135,7 +135,7 @@ public sealed class Trainer
                 itersDone++;
                 Progress(epoch, it + 1, itersPerEpoch, epochLoss / (it + 1), epochSeg / (it + 1), epochDepth / (it + 1), itersDone / timer.Elapsed.TotalSeconds,
                     (totalIters - globalIter - 1) * (timer.Elapsed.TotalSeconds / itersDone));
-                logFile.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }));
+                logFile.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }, JsonLines));
             }
             if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
             var meanLoss = epochLoss / itersPerEpoch;
@@ -144,8 +144,8 @@ public sealed class Trainer
             var improved = bestEpoch < 0 || eval.Score > best.Score;
             net.save(lastPath);
             if (improved) { best = eval; bestEpoch = epoch + 1; net.save(bestPath); }
-            File.WriteAllText(statePath, JsonSerializer.Serialize(new RunState(epoch + 1, bestEpoch, best)));
-            logFile.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds = epochTimer.Elapsed.TotalSeconds, val = eval.ToDictionary(), best = improved }));
+            File.WriteAllText(statePath, JsonSerializer.Serialize(new RunState(epoch + 1, bestEpoch, best), JsonLines));
+            logFile.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds = epochTimer.Elapsed.TotalSeconds, val = eval.ToDictionary(), best = improved }, JsonLines));
             logFile.Flush();
             _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE {eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 {eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{epochTimer.Elapsed.TotalSeconds:0} s]"));
@@ -153,6 +153,9 @@ public sealed class Trainer
         var secPerIt = itersDone > 0 ? timer.Elapsed.TotalSeconds / itersDone : double.NaN;
         return new Result(best, bestEpoch, losses, File.Exists(bestPath) ? bestPath : lastPath, config, secPerIt);
     }
+
+    /// <summary>NaN metrics (a task the model does not have) are written as "NaN", not refused.</summary>
+    public static readonly JsonSerializerOptions JsonLines = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private DateTime _lastProgress;
 

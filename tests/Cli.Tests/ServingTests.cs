@@ -1,0 +1,217 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Runtime.InteropServices;
+using Microsoft.Playwright;
+using OpenCvSharp;
+using RealtimeMtl.Pipeline.Serving;
+
+namespace RealtimeMtl.Cli.Tests;
+
+/// <summary>The web view, Prometheus metrics, gRPC feed, Foxglove server and point clouds, each checked by an independent peer.</summary>
+public class ServingTests
+{
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    private static int FreePort()
+    {
+        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    private static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
+    {
+        var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir ?? Engine.Root };
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); return (-1, "timeout " + o.Result + e.Result); }
+        return (p.ExitCode, o.Result + e.Result);
+    }
+
+    private static byte[] RawLabels(string raw, long seq)
+    {
+        using var m = Cv2.ImRead(Path.Combine(raw, $"{seq:D6}_labels.png"), ImreadModes.Unchanged);
+        var b = new byte[m.Total()];
+        Marshal.Copy(m.Data, b, 0, b.Length);
+        return b;
+    }
+
+    private static ushort[] RawDepthMm(string raw, long seq)
+    {
+        using var m = Cv2.ImRead(Path.Combine(raw, $"{seq:D6}_depth.png"), ImreadModes.Unchanged);
+        var b = new ushort[m.Total()];
+        var bytes = new byte[b.Length * 2];
+        Marshal.Copy(m.Data, bytes, 0, bytes.Length);
+        Buffer.BlockCopy(bytes, 0, b, 0, bytes.Length);
+        return b;
+    }
+
+    /// <summary>Received label maps equal the raw outputs exactly; depth equals them to the PNG's millimetre rounding.</summary>
+    private static int CompareWithRaw(string received, string raw)
+    {
+        var compared = 0;
+        foreach (var file in Directory.GetFiles(received, "labels_*.bin"))
+        {
+            var seq = long.Parse(Path.GetFileNameWithoutExtension(file)[7..], CultureInfo.InvariantCulture);
+            Assert.True(File.Exists(Path.Combine(raw, $"{seq:D6}_labels.png")), $"raw output of frame {seq} missing");
+            Assert.Equal(RawLabels(raw, seq), File.ReadAllBytes(file));
+            var depthBytes = File.ReadAllBytes(Path.Combine(received, $"depth_{seq}.bin"));
+            var depth = new float[depthBytes.Length / 4];
+            Buffer.BlockCopy(depthBytes, 0, depth, 0, depthBytes.Length);
+            var mm = RawDepthMm(raw, seq);
+            Assert.Equal(mm.Length, depth.Length);
+            for (var i = 0; i < depth.Length; i++) Assert.True(Math.Abs(depth[i] * 1000 - mm[i]) <= 0.51, $"frame {seq} pixel {i}: {depth[i]} m vs {mm[i]} mm");
+            compared++;
+        }
+        return compared;
+    }
+
+    [Fact]
+    public async Task Grpc_and_foxglove_clients_receive_frames_equal_to_the_raw_outputs_and_metrics_parse_as_prometheus_text()
+    {
+        var python = "/usr/bin/python3";
+        var node = Engine.Tool("node", "nodejs");
+        var foxDir = Path.Combine(Engine.Root, "tests", "clients", "foxglove");
+        Assert.True(Directory.Exists(Path.Combine(foxDir, "node_modules", "@foxglove")), "npm client missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
+        var work = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var raw = Path.Combine(work, "raw");
+        int web = FreePort(), feed = FreePort(), fox = FreePort();
+        (int, string) grpc = (-1, ""), foxglove = (-1, "");
+        string metrics = "";
+        var r = await Engine.RunAsync(
+            $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:{web} --feed 127.0.0.1:{feed} --foxglove 127.0.0.1:{fox} ",
+            async p =>
+            {
+                var g = Task.Run(() => RunTool(python, $"tests/clients/feed_client.py protos 127.0.0.1:{feed} {Path.Combine(work, "grpc")} 5"));
+                var f = Task.Run(() => RunTool(node, $"receive.mjs ws://127.0.0.1:{fox} {Path.Combine(work, "fox")} 5 30", foxDir));
+                grpc = await g;
+                foxglove = await f;
+                using var http = new HttpClient();
+                metrics = await http.GetStringAsync($"http://127.0.0.1:{web}/metrics");
+                Kill(p.Id, 2);
+            });
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.True(grpc.Item1 == 0, grpc.Item2.Contains("No module named") ? "install python3-grpcio python3-grpc-tools: " + grpc.Item2 : grpc.Item2);
+        Assert.True(foxglove.Item1 == 0, foxglove.Item2);
+        Assert.Equal(5, CompareWithRaw(Path.Combine(work, "grpc"), raw));
+        Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw) >= 5);
+        var channels = File.ReadAllText(Path.Combine(work, "fox", "channels.json"));
+        foreach (var schema in new[] { "foxglove.CompressedImage", "foxglove.RawImage", "foxglove.CameraCalibration", "foxglove.PointCloud" }) Assert.Contains(schema, channels);
+        // Per-class depth statistics: shares sum to one, nearest <= median.
+        var classes = File.ReadAllLines(Directory.GetFiles(Path.Combine(work, "grpc"), "classes_*.txt")[0]).Select(l => l.Split(' ')).ToList();
+        Assert.Equal(1.0, classes.Sum(c => double.Parse(c[2], CultureInfo.InvariantCulture)), 3);
+        Assert.All(classes, c => Assert.True(double.Parse(c[3], CultureInfo.InvariantCulture) <= double.Parse(c[4], CultureInfo.InvariantCulture)));
+
+        // Prometheus text format: HELP/TYPE comments, then name{labels} value lines.
+        var samples = new Dictionary<string, double>();
+        foreach (var line in metrics.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (line.StartsWith('#')) { Assert.Matches(@"^# (HELP|TYPE) \w+ .+$", line); continue; }
+            var m = System.Text.RegularExpressions.Regex.Match(line, @"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$");
+            Assert.True(m.Success, $"not a Prometheus sample line: {line}");
+            samples[m.Groups[1].Value + m.Groups[2].Value] = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
+        }
+        Assert.True(samples["rtmtl_frames_total"] > 0);
+        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_stage_latency_ms_bucket{stage=\"model\""));
+        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_device_info{device=\"cpu\""));
+        Assert.All(samples.Keys, k => Assert.StartsWith("rtmtl_", k));
+    }
+
+    [Fact]
+    public async Task The_web_page_shows_a_changing_stream_live_stats_and_switches_layout()
+    {
+        var chromium = Engine.Tool("chromium", "chromium");
+        var port = FreePort();
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:{port} --layout side", async p =>
+        {
+            try
+            {
+                using var playwright = await Playwright.CreateAsync();
+                await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"] });
+                var page = await browser.NewPageAsync();
+                await page.GotoAsync($"http://127.0.0.1:{port}/");
+                var img = page.Locator("#stream");
+                await page.WaitForFunctionAsync("document.getElementById('stream').naturalWidth > 0");
+                var first = await img.ScreenshotAsync();
+                await page.WaitForTimeoutAsync(700);
+                var second = await img.ScreenshotAsync();
+                Assert.NotEqual(first, second);
+                await page.WaitForFunctionAsync("Number(document.getElementById('frames').textContent) > 0");
+                var framesA = int.Parse(await page.Locator("#frames").InnerTextAsync());
+                await page.WaitForFunctionAsync($"Number(document.getElementById('frames').textContent) > {framesA}");
+                Assert.Equal(480, await page.EvaluateAsync<int>("document.getElementById('stream').naturalWidth"));
+                await page.SelectOptionAsync("#layout", "overlay");
+                await page.WaitForFunctionAsync("document.getElementById('stream').naturalWidth === 160");
+                using var http = new HttpClient();
+                Assert.Contains("\"layout\":\"overlay\"", await http.GetStringAsync($"http://127.0.0.1:{port}/api/stats"));
+            }
+            finally { Kill(p.Id, 2); }
+        });
+        Assert.True(r.Code == 0, r.Stderr);
+    }
+
+    [Fact]
+    public async Task Servers_bind_loopback_by_default_serve_only_fixed_routes_and_enforce_the_token()
+    {
+        Assert.Equal(IPAddress.Loopback, ServeOptions.ParseEndpoint("8080", 1).Address);
+        Assert.Equal(IPAddress.Loopback, ServeOptions.ParseEndpoint(":9000", 1).Address);
+        Assert.Throws<ArgumentException>(() => ServeOptions.ParseEndpoint("nowhere:abc", 1));
+        var port = FreePort();
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve {port} --token s3cret-token --max-viewers 1", async p =>
+        {
+            try
+            {
+                // The listening socket is on 127.0.0.1 only (from /proc/net/tcp: 0100007F = 127.0.0.1, state 0A = LISTEN).
+                var hex = port.ToString("X4", CultureInfo.InvariantCulture);
+                var listeners = File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f[1].EndsWith(":" + hex) && f[3] == "0A").ToList();
+                Assert.Single(listeners);
+                Assert.Equal($"0100007F:{hex}", listeners[0][1]);
+                Assert.DoesNotContain(File.ReadLines("/proc/net/tcp6").Skip(1), l => l.Contains(":" + hex + " ") && l.Contains(" 0A "));
+
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+                Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync("/api/stats")).StatusCode);
+                Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/stats?token=s3cret-token")).StatusCode);
+                Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/etc/passwd?token=s3cret-token")).StatusCode);
+                Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/../README.md?token=s3cret-token")).StatusCode);
+                var big = new StringContent(new string('x', 100_000));
+                Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PostAsync("/api/render?token=s3cret-token", big)).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{not json"))).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{\"alpha\":7}"))).StatusCode);
+                // Viewer cap: a second concurrent stream is refused while the first is open.
+                using var first = await http.GetAsync("/stream.mjpg?token=s3cret-token", HttpCompletionOption.ResponseHeadersRead);
+                Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+                using var second = await http.GetAsync("/stream.mjpg?token=s3cret-token", HttpCompletionOption.ResponseHeadersRead);
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
+            }
+            finally { Kill(p.Id, 2); }
+        });
+        Assert.True(r.Code == 0, r.Stderr);
+    }
+
+    [Fact]
+    public void Point_cloud_has_one_vertex_per_valid_depth_pixel()
+    {
+        var work = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var raw = Path.Combine(work, "raw");
+        var ply = Path.Combine(work, "ply");
+        var r = Engine.Run($"run --source synthetic:frames=4,size=96x72 --save-raw {raw} --save-pointcloud {ply} --every 2 --quiet");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Equal(["000000.ply", "000002.ply"], Directory.GetFiles(ply).Select(f => Path.GetFileName(f)!).Order().ToArray());
+        var bytes = File.ReadAllBytes(Path.Combine(ply, "000002.ply"));
+        var headerEnd = System.Text.Encoding.ASCII.GetString(bytes).IndexOf("end_header\n", StringComparison.Ordinal) + "end_header\n".Length;
+        var header = System.Text.Encoding.ASCII.GetString(bytes, 0, headerEnd);
+        Assert.StartsWith("ply\nformat binary_little_endian 1.0\n", header);
+        var vertices = int.Parse(header.Split('\n').First(l => l.StartsWith("element vertex ")).Split(' ')[2]);
+        var valid = RawDepthMm(raw, 2).Count(v => v > 0);
+        Assert.Equal(valid, vertices);
+        Assert.Equal(headerEnd + vertices * 16, bytes.Length); // 3 floats + rgb + label
+        // First vertex: z equals the depth of some valid pixel, in metres.
+        var z = BitConverter.ToSingle(bytes, headerEnd + 8);
+        Assert.InRange(z, 0.1f, 10f);
+    }
+}

@@ -10,6 +10,10 @@ namespace RealtimeMtl.Capture.Synthetic;
 /// </summary>
 public static unsafe class SyntheticRenderer
 {
+    // Per-thread scratch, reused frame to frame (no per-frame allocation on the demo's hot path).
+    [ThreadStatic] private static int[]? _surface;
+    [ThreadStatic] private static byte[]? _boxFace;
+
     /// <summary>Renders into <paramref name="image"/> (CV_8UC3 BGR), <paramref name="depth"/> (CV_32FC1 m), <paramref name="labels"/> (CV_8UC1).</summary>
     public static void Render(SyntheticRoom room, CameraPose pose, CameraIntrinsics k, Mat image, Mat depth, Mat labels)
     {
@@ -22,8 +26,9 @@ public static unsafe class SyntheticRenderer
         var labelPtr = (byte*)labels.Data;
         var imagePtr = (byte*)image.Data;
         // Hit record per pixel: which surface (-1..-6 room face, >= 0 box index) and the face axis/sign of a box hit.
-        var surface = new int[w * h];
-        var boxFace = new byte[w * h];
+        if (_surface is null || _surface.Length != w * h) { _surface = new int[w * h]; _boxFace = new byte[w * h]; }
+        var surface = _surface;
+        var boxFace = _boxFace!;
         double invFx = 1.0 / k.Fx, invFy = 1.0 / k.Fy;
 
         // 1. Room interior: the camera is inside, so the exit face along the ray is the nearest wall.
@@ -92,8 +97,10 @@ public static unsafe class SyntheticRenderer
                     label = face switch { 2 => SyntheticRoom.Floor, 3 => SyntheticRoom.Ceiling, _ => SyntheticRoom.Wall };
                     var material = face switch { 2 => room.FloorMaterial, 3 => room.CeilingMaterial, _ => room.WallMaterial };
                     albedo = Texture(material, a, bb, face);
-                    foreach (var decal in room.Decals)
+                    var decals = room.Decals;
+                    for (var di = 0; di < decals.Count; di++)
                     {
+                        var decal = decals[di];
                         if (decal.Face != face || a < decal.A0 || a > decal.A1 || bb < decal.B0 || bb > decal.B1) continue;
                         label = decal.Label;
                         albedo = DecalTexture(decal, a, bb);

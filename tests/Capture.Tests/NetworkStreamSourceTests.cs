@@ -64,6 +64,21 @@ public class NetworkStreamSourceTests
         Assert.Contains(events.Warnings, w => w.Contains("back after"));
     }
 
+    [Fact]
+    public void A_url_that_connects_and_never_sends_fails_within_the_open_timeout()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        var held = listener.AcceptTcpClientAsync(); // accept, then say nothing
+        try
+        {
+            var e = Assert.Throws<SourceException>(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}", new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(2), ReadTimeout = TimeSpan.FromSeconds(2) }));
+            Assert.Contains("sending nothing", e.Message);
+        }
+        finally { listener.Stop(); }
+    }
+
     [Theory]
     [InlineData("http://")]
     [InlineData("ftp://host/x")]

@@ -99,6 +99,9 @@ public class EndToEndTests
     [InlineData("run --source synthetic --alpha 3", "--alpha")]
     [InlineData("run --source synthetic --record /nonexistent/dir/out.mp4", "/nonexistent/dir")]
     [InlineData("run --source synthetic --layout grid", "layout")]
+    [InlineData("run --source synthetic --token abcdefgh12", "--token")]
+    [InlineData("run --source synthetic --max-frames 0", "--max-frames")]
+    [InlineData("run --source synthetic --serve 127.0.0.1:99999", "port")]
     public void Bad_input_is_one_clear_error_with_a_nonzero_exit_and_no_stack_trace(string args, string named)
     {
         var r = Engine.Run(args);

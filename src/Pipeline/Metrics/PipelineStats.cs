@@ -79,6 +79,16 @@ public sealed class PipelineStats
 
     public TimeSpan Elapsed => Stopwatch.GetElapsedTime(_startTicks);
 
+    /// <summary>Working set, open handles and live frame packets, sampled every <see cref="ResourceEvery"/> frames.</summary>
+    public List<ResourceSample> Resources { get; } = [];
+    public const int ResourceEvery = 100;
+
+    public void SampleResources(long frame)
+    {
+        var sample = ResourceSample.Now(frame);
+        lock (Resources) { if (Resources.Count < 10_000) Resources.Add(sample); }
+    }
+
     public void AddQuality(ReadOnlySpan<byte> truthLabels, ReadOnlySpan<byte> predictedLabels, ReadOnlySpan<float> truthDepth, ReadOnlySpan<float> predictedDepth)
     {
         lock (_qualityGate)
@@ -109,4 +119,15 @@ public sealed class PipelineStats
     }
 
     public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
+}
+
+public readonly record struct ResourceSample(long Frame, double WorkingSetMiB, int Handles, long LivePackets)
+{
+    public static ResourceSample Now(long frame)
+    {
+        int handles;
+        try { handles = OperatingSystem.IsLinux() ? Directory.GetFiles("/proc/self/fd").Length : Process.GetCurrentProcess().HandleCount; }
+        catch (IOException) { handles = -1; }
+        return new ResourceSample(frame, Environment.WorkingSet / 1048576.0, handles, Stages.FramePacket.Live);
+    }
 }

@@ -63,6 +63,7 @@ public sealed class EnginePipeline
         var render = Task.Run(() => RenderLoop(rendered.Reader, sinkChannels.Select(c => c.Writer).ToArray()));
         var sinkTasks = _sinks.Select((s, i) => Task.Run(() => SinkLoop(s, sinkChannels[i].Reader))).ToArray();
         await Task.WhenAll(new[] { capture, infer, render }.Concat(sinkTasks)).ConfigureAwait(false);
+        Stats.SampleResources(Stats.FramesOut);
         return RunSummary.From(Stats, _sourceError, stop.IsCancellationRequested);
     }
 
@@ -180,6 +181,7 @@ public sealed class EnginePipeline
                 Stats.Render.Add(Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds);
                 Stats.EndToEnd.Add(Stopwatch.GetElapsedTime(packet.CaptureTicks, t1).TotalMilliseconds);
                 Stats.MarkOutput(t1);
+                if (Stats.FramesOut % PipelineStats.ResourceEvery == 1) Stats.SampleResources(Stats.FramesOut);
                 for (var i = 0; i < sinks.Length; i++)
                 {
                     packet.AddRef();

@@ -9,9 +9,17 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// </summary>
 public sealed class FramePacket
 {
+    private static long _live;
     private int _refs = 1;
 
-    public FramePacket(Frame frame) => Frame = frame;
+    public FramePacket(Frame frame)
+    {
+        Frame = frame;
+        Interlocked.Increment(ref _live);
+    }
+
+    /// <summary>Packets created and not yet released (each owns 3-6 native Mats): flat in a healthy run, 0 after it.</summary>
+    public static long Live => Interlocked.Read(ref _live);
 
     public Frame Frame { get; }
     public long Sequence => Frame.Sequence;
@@ -41,6 +49,7 @@ public sealed class FramePacket
     public void Release()
     {
         if (Interlocked.Decrement(ref _refs) != 0) return;
+        Interlocked.Decrement(ref _live);
         Frame.Dispose();
         Labels.Dispose();
         Depth.Dispose();

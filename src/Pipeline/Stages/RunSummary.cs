@@ -27,6 +27,7 @@ public sealed record RunSummary
     public string? SourceError { get; init; }
     public bool Interrupted { get; init; }
     public List<string> Notes { get; init; } = [];
+    public List<ResourceSample> Resources { get; init; } = [];
 
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
 
@@ -44,6 +45,7 @@ public sealed record RunSummary
             MeanIoU = q.SegPixels > 0 ? q.MeanIoU : null, PixelAccuracy = q.SegPixels > 0 ? q.PixelAccuracy : null,
             DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0 ? q.Delta1 : null,
             SinkErrors = new Dictionary<string, long>(s.SinkErrors), SourceError = sourceError, Interrupted = interrupted,
+            Resources = [.. s.Resources],
         };
     }
 
@@ -65,6 +67,13 @@ public sealed record RunSummary
             if (MeanIoU is { } m) q.Add(string.Create(c, $"mIoU {m * 100:0.00} %, pixel acc {PixelAccuracy * 100:0.00} %"));
             if (DepthRmse is { } r) q.Add(string.Create(c, $"depth RMSE {r:0.000} m, abs rel {DepthAbsRel:0.000}, delta<1.25 {DepthDelta1 * 100:0.0} %"));
             sb.AppendLine("quality " + string.Join("; ", q) + " (vs the source's ground truth)");
+        }
+        if (Resources.Count >= 3)
+        {
+            // From the first sample after warm-up (10 % of the run) to the end.
+            var start = Resources[Math.Min(Resources.Count - 2, Math.Max(1, Resources.Count / 10))];
+            var end = Resources[^1];
+            sb.AppendLine(string.Create(c, $"memory  working set {start.WorkingSetMiB:0} MiB at frame {start.Frame} -> {end.WorkingSetMiB:0} MiB at the end (max {Resources.Max(r => r.WorkingSetMiB):0}); handles {start.Handles} -> {end.Handles}; live frames {end.LivePackets}"));
         }
         foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
         if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");

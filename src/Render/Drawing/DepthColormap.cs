@@ -42,6 +42,9 @@ public sealed class DepthColormap : IDisposable
     /// <summary>A vertical colour bar with ticks in metres, drawn at (x, y) with the given size.</summary>
     public static void DrawColorBar(Mat dst, Rect area, DepthColormapKind kind, float min, float max)
     {
+        // Small frames: draw what fits, or nothing.
+        area = area.Intersect(new Rect(0, 0, dst.Width, dst.Height));
+        if (area.Width < 6 || area.Height < 12) return;
         using var ramp = new Mat(area.Height, 1, MatType.CV_8UC1);
         for (var i = 0; i < area.Height; i++) ramp.Set(i, 0, (byte)(255 - i * 255 / Math.Max(1, area.Height - 1)));
         using var colored = new Mat();

@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Render;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Cli.Tests;
+
+/// <summary>Faults, shutdown and long runs: nothing processed is lost, the engine says what happened once.</summary>
+public class ReliabilityTests
+{
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
+
+    private sealed class Events : ISourceEvents
+    {
+        public List<string> Warnings { get; } = [];
+        public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
+        public void Info(string message) { }
+    }
+
+    /// <summary>A camera that is unplugged after some frames.</summary>
+    private sealed class DyingCamera(int framesBeforeDeath) : IFrameSource
+    {
+        public string Description => "camera test0";
+        public bool IsLive => true;
+        public double? NominalFps => 30;
+        public long? FrameCount => null;
+
+        public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            for (var i = 0; i < framesBeforeDeath; i++)
+            {
+                await Task.Delay(15, cancellationToken);
+                yield return new Frame(i, Stopwatch.GetTimestamp(), new Mat(72, 96, MatType.CV_8UC3, Scalar.All(i * 5)));
+            }
+            throw new SourceException("camera test0 stopped delivering frames (unplugged?); reconnect it and start again.");
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_camera_that_disappears_mid_run_ends_the_run_with_one_error_and_a_playable_recording_of_every_frame()
+    {
+        using var model = new OnnxMtlModel(Engine.ShippedModel);
+        using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+        var path = Engine.Temp("unplugged.avi");
+        var recorder = new VideoRecorderSink(path, fps: null);
+        var events = new Events();
+        var summary = await new EnginePipeline(new DyingCamera(40), model, renderer, [recorder], new PipelineOptions(), events).RunAsync();
+        await recorder.DisposeAsync();
+        Assert.Contains("unplugged", summary.SourceError);
+        Assert.Single(events.Warnings, w => w.Contains("camera test0"));
+        Assert.Equal(summary.Frames, recorder.FramesWritten);
+        Assert.Equal((int)summary.Frames, Engine.Probe(path).Frames);
+        Assert.Equal(40, summary.Frames + summary.DroppedAtSource);
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_gracefully_and_a_second_sigint_forces_exit()
+    {
+        var record = Engine.Temp("sigterm.mp4");
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --record {record} --realtime", async p =>
+        {
+            await Task.Delay(1500);
+            Kill(p.Id, 15);
+        });
+        Assert.Equal(0, r.Code);
+        Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Probe(record).Frames);
+
+        // A run stuck in a slow sink: the first Ctrl+C asks it to drain, the second exits at once (130).
+        var forced = await Engine.RunAsync("run --source synthetic:frames=100000,size=96x72 --realtime", async p =>
+        {
+            await Task.Delay(800);
+            Kill(p.Id, 2);
+            await Task.Delay(50);
+            Kill(p.Id, 2);
+        }, timeoutMs: 30_000);
+        Assert.True(forced.Code is 130 or 0, forced.Stderr);
+        if (forced.Code == 130) Assert.Contains("forced exit", forced.Stderr);
+    }
+
+    [Fact]
+    public async Task A_disk_that_fills_during_raw_output_faults_that_sink_once_and_the_recording_stays_complete()
+    {
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var small = Path.Combine(dir, "small");
+        Directory.CreateDirectory(small);
+        var mounted = Process.Start("mount", $"-t tmpfs -o size=200k tmpfs {small}") is { } m && m.WaitForExit(10_000) && m.ExitCode == 0;
+        try
+        {
+            var record = Path.Combine(dir, "full.mp4");
+            if (mounted)
+            {
+                var r = await Engine.RunAsync($"run --source synthetic:frames=60,size=160x120 --record {record} --save-raw {small}/raw", null);
+                Assert.True(r.Code == 0, r.Stderr);
+                Assert.Single(r.Stderr.Split('\n'), l => l.Contains("sink raw failed"));
+                Assert.Contains("fault   sink raw: 1 error(s)", r.Stdout);
+                Assert.Equal(60, Engine.Probe(record).Frames);
+            }
+            else
+            {
+                // No tmpfs here (not root): the same fault simulated at the writer.
+                using var model = new OnnxMtlModel(Engine.ShippedModel);
+                using var renderer = new FrameRenderer(model.Info, new RenderOptions());
+                var recorder = new VideoRecorderSink(record, 30);
+                await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 60, Width = 160, Height = 120 });
+                var summary = await new EnginePipeline(source, model, renderer, [new FullDiskSink(), recorder], new PipelineOptions(), new Events()).RunAsync();
+                await recorder.DisposeAsync();
+                Assert.Equal(1, summary.SinkErrors["raw"]);
+                Assert.Equal(60, Engine.Probe(record).Frames);
+            }
+        }
+        finally
+        {
+            if (mounted) Process.Start("umount", small)?.WaitForExit(10_000);
+        }
+    }
+
+    private sealed class FullDiskSink : IFrameSink
+    {
+        public string Name => "raw";
+        public bool Lossless => true;
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken ct) => packet.Sequence >= 5 ? throw new IOException("No space left on device") : ValueTask.CompletedTask;
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task A_stalled_web_viewer_and_a_vanished_feed_subscriber_never_stop_the_engine()
+    {
+        int web = Free(), feed = Free();
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:{web} --feed 127.0.0.1:{feed}", async p =>
+        {
+            try
+            {
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{web}") };
+                // A viewer that opens the stream and never reads it.
+                using var stalled = await http.GetAsync("/stream.mjpg", HttpCompletionOption.ResponseHeadersRead);
+                // A subscriber that takes frames, then is killed mid-stream.
+                var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", $"tests/clients/feed_client.py protos 127.0.0.1:{feed} {Path.GetDirectoryName(Engine.Temp("g"))} 100000") { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true })!;
+                await Task.Delay(2500);
+                client.Kill(true);
+                var before = Frames(await http.GetStringAsync("/api/stats"));
+                await Task.Delay(1500);
+                var after = Frames(await http.GetStringAsync("/api/stats"));
+                Assert.True(after > before + 10, $"frames {before} -> {after}: the engine must keep going");
+            }
+            finally { Kill(p.Id, 2); }
+        });
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.DoesNotContain("fault", r.Stdout);
+    }
+
+    private static long Frames(string statsJson) => JsonDocument.Parse(statsJson).RootElement.GetProperty("frames").GetInt64();
+
+    private static int Free()
+    {
+        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        l.Start();
+        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
+        l.Stop();
+        return port;
+    }
+
+    [Fact]
+    public async Task Short_soak_with_every_sink_keeps_memory_handles_and_live_frames_flat()
+    {
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var stats = Path.Combine(dir, "soak.json");
+        var r = await Engine.RunAsync(
+            $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 --serve 127.0.0.1:{Free()} --feed 127.0.0.1:{Free()} --foxglove 127.0.0.1:{Free()} --stats-json {stats} --quiet", null);
+        Assert.True(r.Code == 0, r.Stderr);
+        var samples = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("Resources").EnumerateArray()
+            .Select(e => (Frame: e.GetProperty("Frame").GetInt64(), Ws: e.GetProperty("WorkingSetMiB").GetDouble(), Handles: e.GetProperty("Handles").GetInt32(), Live: e.GetProperty("LivePackets").GetInt64())).ToList();
+        Assert.True(samples.Count >= 10);
+        var warm = samples[3];
+        var end = samples[^1];
+        Assert.Equal(0, end.Live);
+        Assert.All(samples, s => Assert.True(s.Live <= 16, $"live frames {s.Live} at {s.Frame}"));
+        Assert.True(end.Handles <= warm.Handles + 8, $"handles {warm.Handles} -> {end.Handles}");
+        Assert.True(end.Ws < warm.Ws * 1.3, $"working set {warm.Ws:0} -> {end.Ws:0} MiB");
+    }
+}

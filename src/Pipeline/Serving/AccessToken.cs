@@ -16,6 +16,19 @@ public static class AccessToken
             var auth = context.Request.Headers.Authorization.ToString();
             if (auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
         }
-        return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
+        return Matches(given, token);
+    }
+
+    /// <summary>Constant-time comparison of a presented token with the expected one.</summary>
+    public static bool Matches(string? given, string token) =>
+        given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(token));
+
+    /// <summary>Stops and disposes a hosted app within two seconds.</summary>
+    public static async ValueTask StopAsync(Microsoft.AspNetCore.Builder.WebApplication? app)
+    {
+        if (app is null) return;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+        await app.DisposeAsync();
     }
 }

@@ -275,11 +275,6 @@ public sealed class FoxgloveServer : IFrameSink
     public async ValueTask DisposeAsync()
     {
         await CompleteAsync();
-        if (_app is not null)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
-            await _app.DisposeAsync();
-        }
+        await AccessToken.StopAsync(_app);
     }
 }

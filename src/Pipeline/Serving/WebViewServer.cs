@@ -179,12 +179,7 @@ public sealed class WebViewServer : IFrameSink
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _app.StopAsync(cts.Token);
-            await _app.DisposeAsync();
-        }
+        await AccessToken.StopAsync(_app);
     }
 
     private static string Page(string? token)

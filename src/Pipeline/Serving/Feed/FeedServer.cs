@@ -66,8 +66,7 @@ public sealed class FeedServer : IFrameSink
             var auth = context.RequestHeaders.GetValue("authorization");
             if (auth is not null && auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
         }
-        return given is not null && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.UTF8.GetBytes(given), System.Text.Encoding.UTF8.GetBytes(_options.Token));
+        return AccessToken.Matches(given, _options.Token);
     }
 
     internal Channel<FeedPayload>? Subscribe()
@@ -116,12 +115,7 @@ public sealed class FeedServer : IFrameSink
     public async ValueTask DisposeAsync()
     {
         await CompleteAsync();
-        if (_app is not null)
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            try { await _app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
-            await _app.DisposeAsync();
-        }
+        await AccessToken.StopAsync(_app);
     }
 }
 

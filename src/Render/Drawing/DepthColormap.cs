@@ -8,6 +8,24 @@ public sealed class DepthColormap : IDisposable
     private readonly Mat _scaled = new();
     private readonly Mat _invalid = new();
 
+    private static readonly Lazy<Mat>[] Tables = Enum.GetValues<DepthColormapKind>().Select(k => new Lazy<Mat>(() => BuildTable(k))).ToArray();
+
+    /// <summary>
+    /// The colormap as a 256-entry table, built once: OpenCV's built-in ApplyColorMap rebuilds its colour table on
+    /// every call (about 6 ms per 320x240 frame here); a user table costs well under 0.1 ms.
+    /// </summary>
+    public static Mat Table(DepthColormapKind kind) => Tables[(int)kind].Value;
+
+    private static Mat BuildTable(DepthColormapKind kind)
+    {
+        using var ramp = new Mat(256, 1, MatType.CV_8UC1);
+        for (var i = 0; i < 256; i++) ramp.Set(i, 0, (byte)i);
+        var table = new Mat();
+        if (kind == DepthColormapKind.Gray) Cv2.CvtColor(ramp, table, ColorConversionCodes.GRAY2BGR);
+        else Cv2.ApplyColorMap(ramp, table, ToOpenCv(kind));
+        return table;
+    }
+
     public static ColormapTypes ToOpenCv(DepthColormapKind k) => k switch
     {
         DepthColormapKind.Inferno => ColormapTypes.Inferno,
@@ -33,8 +51,7 @@ public sealed class DepthColormap : IDisposable
         }
         var scale = 255.0 / (max - min);
         depth.ConvertTo(_scaled, MatType.CV_8UC1, scale, -min * scale);
-        if (kind == DepthColormapKind.Gray) Cv2.CvtColor(_scaled, bgr, ColorConversionCodes.GRAY2BGR);
-        else Cv2.ApplyColorMap(_scaled, bgr, ToOpenCv(kind));
+        Cv2.ApplyColorMap(_scaled, bgr, Table(kind));
         bgr.SetTo(Scalar.Black, _invalid);
         return (min, max);
     }
@@ -48,8 +65,7 @@ public sealed class DepthColormap : IDisposable
         using var ramp = new Mat(area.Height, 1, MatType.CV_8UC1);
         for (var i = 0; i < area.Height; i++) ramp.Set(i, 0, (byte)(255 - i * 255 / Math.Max(1, area.Height - 1)));
         using var colored = new Mat();
-        if (kind == DepthColormapKind.Gray) Cv2.CvtColor(ramp, colored, ColorConversionCodes.GRAY2BGR);
-        else Cv2.ApplyColorMap(ramp, colored, ToOpenCv(kind));
+        Cv2.ApplyColorMap(ramp, colored, Table(kind));
         using var bar = new Mat();
         Cv2.Resize(colored, bar, new Size(Math.Max(1, area.Width / 3), area.Height), 0, 0, InterpolationFlags.Nearest);
         using (var roi = new Mat(dst, new Rect(area.X, area.Y, bar.Width, bar.Height))) bar.CopyTo(roi);

@@ -36,6 +36,16 @@ public class TrainingSmokeTests
             Assert.True(resumed.Best.Rmse > 0);
             Assert.Single(resumed.EpochLosses);
             Assert.Contains("resumed", log.ToString());
+
+            // Parity on trained weights too: the checkpoint, exported, agrees with TorchSharp.
+            using var trained = new Models.MtlNet(resumed.Config);
+            trained.load(Path.Combine(dir, "best.pt"));
+            trained.eval();
+            var image = TestModels.RandomImage(1, 96, 128, 9);
+            var (refLabels, refDepth) = TestModels.TorchPredict(trained, image, 1);
+            var (labels, depth, _) = TestModels.OrtPredict(TestModels.Export(trained), image, 1, 96, 128);
+            Assert.True(refLabels.Zip(labels).Count(p => p.First == p.Second) > 0.999 * labels.Length);
+            Assert.True(refDepth.Zip(depth).Max(p => Math.Abs(p.First - p.Second)) < 1e-3);
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -7,7 +7,7 @@ namespace RealtimeMtl.Pipeline.Tests;
 public class MetricsPropertyTests
 {
     private static readonly Gen<(byte[] Truth, byte[] Pred)> LabelPairs =
-        Gen.Int[1, 300].SelectMany(n => Gen.Select(Gen.Byte[0, 5].Array[n], Gen.Byte[0, 5].Array[n]));
+        Gen.Int[1, 300].SelectMany(n => Gen.Select(Gen.Byte[0, 4].Array[n], Gen.Byte[0, 4].Array[n]));
 
     private static readonly Gen<(float[] Truth, float[] Pred)> DepthPairs =
         Gen.Int[1, 300].SelectMany(n => Gen.Select(Gen.Float[0.05f, 20f].Array[n], Gen.Float[0.05f, 20f].Array[n]));

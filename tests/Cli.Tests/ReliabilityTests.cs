@@ -64,6 +64,49 @@ public class ReliabilityTests
         Assert.Equal(40, summary.Frames + summary.DroppedAtSource);
     }
 
+    private static Process ServeTestPattern(int port, string size) =>
+        Process.Start(new ProcessStartInfo(Engine.Tool("ffmpeg", "ffmpeg"),
+            $"-v error -re -f lavfi -i testsrc=size={size}:rate=20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}?listen=1")
+        { RedirectStandardError = true, RedirectStandardInput = true })!;
+
+    [Fact]
+    public async Task A_stream_that_comes_back_at_another_resolution_keeps_running_and_records_every_frame_at_the_first_size()
+    {
+        var port = Engine.FreePort();
+        var server = ServeTestPattern(port, "160x120");
+        var record = Engine.Temp("resized.avi");
+        var raw = Path.Combine(Path.GetDirectoryName(record)!, "raw");
+        try
+        {
+            for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
+            var r = await Engine.RunAsync($"run --source tcp://127.0.0.1:{port} --record {record} --save-raw {raw} --max-frames 90", async _ =>
+            {
+                await Task.Delay(2000);
+                server.Kill(true);
+                await server.WaitForExitAsync();
+                await Task.Delay(500);
+                server = ServeTestPattern(port, "240x180");
+            });
+            Assert.True(r.Code == 0, r.Stderr);
+            Assert.Contains("dropped after frame", r.Stderr);
+            Assert.Contains("240x180", r.Stderr.Split('\n').Single(l => l.Contains("back after")));
+            var frames = Engine.SummaryFrames(r.Stdout);
+            var (recorded, _) = Engine.Probe(record);
+            Assert.Equal(frames, recorded);
+            using (var v = new VideoCapture(record))
+                Assert.Equal((3 * 160, 120), (v.FrameWidth, v.FrameHeight));
+            // Raw outputs follow the stream: the first frames at 160x120, the last ones at 240x180.
+            var labels = Directory.GetFiles(raw, "*_labels.png").Order().ToArray();
+            Assert.Equal(frames, labels.Length);
+            using (var first = Cv2.ImRead(labels[0], ImreadModes.Unchanged)) Assert.Equal(new Size(160, 120), first.Size());
+            using (var last = Cv2.ImRead(labels[^1], ImreadModes.Unchanged)) Assert.Equal(new Size(240, 180), last.Size());
+        }
+        finally
+        {
+            if (!server.HasExited) server.Kill(true);
+        }
+    }
+
     [Fact]
     public async Task Sigterm_stops_gracefully_and_a_second_sigint_forces_exit()
     {

@@ -14,14 +14,7 @@ public class ServingTests
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
-    private static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    private static int FreePort() => Engine.FreePort();
 
     private static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
     {

@@ -103,6 +103,7 @@ public sealed class NetworkStreamSource : IFrameSource
             }
         }
         catch (OperationCanceledException) { }
+        catch (ObjectDisposedException) { } // disposed while reconnecting: the run is over
         catch (SourceException e) { _fault = e; }
         finally { _latest.Writer.TryComplete(); }
     }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using OpenCvSharp;
+using RealtimeMtl.Cli.Bench;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Pipeline.Model;
@@ -15,15 +17,17 @@ namespace RealtimeMtl.Cli.Commands;
 /// <summary>rtmtl bench: model-only vs end-to-end in one run, so the figures are ratios on the same machine state.</summary>
 public static class Bench
 {
-    public static async Task<int> RunAsync(string modelPath, string sourceSpec, int frames, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct)
+    public static async Task<int> RunAsync(string modelPath, string sourceSpec, int frames, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct,
+        bool modelOnly = false, bool peers = true)
     {
-        if (frames < 10) { errors.WriteLine("error: --frames must be at least 10"); return 2; }
+        if (frames < 10 && !modelOnly) { errors.WriteLine("error: --frames must be at least 10 (or use --model-only)"); return 2; }
+        if (frames < 1) { errors.WriteLine("error: --frames must be at least 1"); return 2; }
         OnnxMtlModel model;
         try { model = new OnnxMtlModel(modelPath, new ModelOptions { Threads = threads }, errors.WriteLine); }
         catch (ModelContractException e) { errors.WriteLine($"error: {e.Message}"); return 2; }
         using var _ = model;
         var figures = new Dictionary<string, object>();
-        var warmup = Math.Max(10, frames / 10);
+        var warmup = modelOnly ? Math.Clamp(frames / 10, 1, 10) : Math.Max(10, frames / 10);
 
         // 1. Model only: the session on a prepared input.
         var synth = new SyntheticSource(new SyntheticOptions { Frames = 1 });
@@ -38,7 +42,55 @@ public static class Bench
         figures["model.ms.p50"] = times[frames / 2];
         figures["model.ms.p95"] = times[(int)(frames * 0.95)];
 
-        // 2. End to end: source -> infer -> render (side layout, HUD) -> recorder, after a short warm-up run.
+        figures["model.name"] = model.Info.Name;
+        figures["model.input"] = $"{model.Info.InputWidth}x{model.Info.InputHeight}";
+        figures["device"] = model.Device.ToString().ToLowerInvariant();
+        figures["machine.cores"] = Environment.ProcessorCount;
+
+        // 2. Peers on the same model and input: OpenCV DNN in this process, TorchSharp eager in rtmtl-train.
+        if (peers)
+        {
+            var peerFrames = modelOnly ? frames : Math.Min(frames, 100);
+            errors.WriteLine($"bench: peers on {peerFrames} frames (OpenCV DNN, TorchSharp eager)");
+            try
+            {
+                using var dnn = new OpenCvDnnPeer(modelPath, model.InputMat, threads);
+                var (fps, p50, p95) = dnn.Time(Math.Min(warmup, 5), peerFrames);
+                model.Run();
+                dnn.Run();
+                figures["peers.opencv_dnn.fps"] = fps;
+                figures["peers.opencv_dnn.ms.p50"] = p50;
+                figures["peers.opencv_dnn.ms.p95"] = p95;
+                figures["peers.opencv_dnn.speedup_of_onnxruntime"] = modelFps / fps;
+                figures["peers.opencv_dnn.label_agreement"] = dnn.LabelAgreement(model.Labels);
+            }
+            catch (Exception e) when (e is OpenCVException or InvalidOperationException)
+            {
+                figures["peers.opencv_dnn.problem"] = e.Message.Split('\n')[0];
+            }
+            var (torch, problem) = TorchEagerPeer.Run(modelPath, peerFrames, threads, TimeSpan.FromMinutes(modelOnly ? 9 : 5));
+            if (torch is not null)
+            {
+                var tfps = torch["torch.fps"].GetDouble();
+                figures["peers.torchsharp_eager.fps"] = tfps;
+                figures["peers.torchsharp_eager.ms.p50"] = torch["torch.ms.p50"].GetDouble();
+                figures["peers.torchsharp_eager.ms.p95"] = torch["torch.ms.p95"].GetDouble();
+                figures["peers.torchsharp_eager.speedup_of_onnxruntime"] = modelFps / tfps;
+                figures["peers.torchsharp_eager.architecture"] = torch["torch.architecture"].GetString() ?? "";
+            }
+            else figures["peers.torchsharp_eager.problem"] = problem!;
+        }
+
+        if (modelOnly)
+        {
+            using var p = Process.GetCurrentProcess();
+            figures["memory.peak_working_set_mib"] = p.PeakWorkingSet64 / 1048576.0;
+            output.WriteLine(Table(figures, null));
+            await WriteJson(jsonPath, figures, ct);
+            return 0;
+        }
+
+        // 3. End to end: source -> infer -> render (side layout, HUD) -> recorder, after a short warm-up run.
         var spec = sourceSpec == "synthetic" ? $"synthetic:frames={frames},size=320x240" : sourceSpec;
         var tmp = Path.Combine(Path.GetTempPath(), $"rtmtl-bench-{Environment.ProcessId}.mp4");
         await RunPipeline(model, sourceSpec == "synthetic" ? $"synthetic:frames={warmup},size=320x240,seed=2" : spec, tmp, warmup, ct);
@@ -60,18 +112,17 @@ public static class Bench
         }
         figures["managed.bytes_per_frame"] = (double)allocated / Math.Max(1, summary.Frames);
         figures["memory.peak_working_set_mib"] = process.PeakWorkingSet64 / 1048576.0;
-        figures["machine.cores"] = Environment.ProcessorCount;
-        figures["model.name"] = model.Info.Name;
-        figures["model.input"] = $"{model.Info.InputWidth}x{model.Info.InputHeight}";
-        figures["device"] = model.Device.ToString().ToLowerInvariant();
 
         output.WriteLine(Table(figures, summary));
-        if (jsonPath is not null)
-        {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
-            await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }), ct);
-        }
+        await WriteJson(jsonPath, figures, ct);
         return 0;
+    }
+
+    private static async Task WriteJson(string? jsonPath, Dictionary<string, object> figures, CancellationToken ct)
+    {
+        if (jsonPath is null) return;
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(jsonPath))!);
+        await File.WriteAllTextAsync(jsonPath, JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true }), ct);
     }
 
     private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, string spec, string record, int frames, CancellationToken ct)
@@ -84,7 +135,7 @@ public static class Bench
         return (summary, recorder.FramesWritten);
     }
 
-    private static string Table(Dictionary<string, object> f, RunSummary s)
+    private static string Table(Dictionary<string, object> f, RunSummary? s)
     {
         var c = CultureInfo.InvariantCulture;
         string N(string key, string fmt = "0.0") => f.TryGetValue(key, out var v) && v is double d ? d.ToString(fmt, c) : "-";
@@ -93,11 +144,21 @@ public static class Bench
         sb.AppendLine($"|---|---|");
         sb.AppendLine($"| model | {f["model.name"]} ({f["model.input"]}, {f["device"]}, {f["machine.cores"]} cores) |");
         sb.AppendLine($"| model-only FPS (ONNX Runtime session) | {N("model.fps")} (p50 {N("model.ms.p50", "0.00")} ms) |");
-        sb.AppendLine($"| pipeline FPS (320x240, side layout + HUD + mp4 recording) | {N("pipeline.fps")} |");
-        sb.AppendLine($"| pipeline efficiency (pipeline / model-only) | {N("pipeline.efficiency", "0.00")} |");
-        foreach (var stage in s.Stages.Keys)
-            sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N($"stage.{stage}.p50_ms", "0.00")} / {N($"stage.{stage}.p95_ms", "0.00")} / {N($"stage.{stage}.p99_ms", "0.00")} |");
-        sb.AppendLine($"| managed bytes allocated per frame | {N("managed.bytes_per_frame", "0")} |");
+        foreach (var (key, label) in new[] { ("opencv_dnn", "OpenCV DNN"), ("torchsharp_eager", "TorchSharp eager") })
+        {
+            if (f.TryGetValue($"peers.{key}.problem", out var problem)) sb.AppendLine($"| peer {label} | not measured: {problem} |");
+            else if (f.ContainsKey($"peers.{key}.fps"))
+                sb.AppendLine($"| peer {label} FPS (ONNX Runtime speed-up) | {N($"peers.{key}.fps")} (p50 {N($"peers.{key}.ms.p50", "0.00")} ms; ONNX Runtime {N($"peers.{key}.speedup_of_onnxruntime", "0.00")}x)"
+                    + (f.ContainsKey($"peers.{key}.label_agreement") ? $", labels agree with ONNX Runtime on {N($"peers.{key}.label_agreement", "0.0000")} of pixels |" : " |"));
+        }
+        if (s is not null)
+        {
+            sb.AppendLine($"| pipeline FPS (320x240, side layout + HUD + mp4 recording) | {N("pipeline.fps")} |");
+            sb.AppendLine($"| pipeline efficiency (pipeline / model-only) | {N("pipeline.efficiency", "0.00")} |");
+            foreach (var stage in s.Stages.Keys)
+                sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N($"stage.{stage}.p50_ms", "0.00")} / {N($"stage.{stage}.p95_ms", "0.00")} / {N($"stage.{stage}.p99_ms", "0.00")} |");
+            sb.AppendLine($"| managed bytes allocated per frame | {N("managed.bytes_per_frame", "0")} |");
+        }
         sb.AppendLine($"| peak working set | {N("memory.peak_working_set_mib")} MiB |");
         return sb.ToString();
     }

@@ -11,12 +11,18 @@ internal static class BenchCommand
         var frames = new Option<int>("--frames") { Description = "Measured frames after warm-up", DefaultValueFactory = _ => 300 };
         var json = new Option<string?>("--json") { Description = "Write the figures as JSON here" };
         var threads = new Option<int>("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
+        var modelOnly = new Option<bool>("--model-only") { Description = "Only the model and its peers, no pipeline run (large models: rtmtl bench --model paper.onnx --model-only --frames 3)" };
+        var noPeers = new Option<bool>("--no-peers") { Description = "Skip the OpenCV DNN and TorchSharp eager peers" };
         var cmd = new Command("bench", """
             Measure, in one run: model-only FPS (the ONNX Runtime session on a prepared input), end-to-end pipeline FPS with
-            overlay and recording, their ratio, per-stage p50/p95/p99, managed bytes allocated per frame, peak working set.
-            Example: rtmtl bench --frames 300 --json out/bench.json
-            """) { model, source, frames, json, threads };
-        cmd.SetAction(async (r, ct) => await Bench.RunAsync(r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(source)!, r.GetValue(frames), r.GetValue(threads), r.GetValue(json), Console.Out, Console.Error, ct));
+            overlay and recording, their ratio, per-stage p50/p95/p99, managed bytes allocated per frame, peak working set,
+            and the same model run by OpenCV DNN and by TorchSharp eager (rtmtl-train bench-eager) as peers.
+            Examples:
+              rtmtl bench --frames 300 --json out/bench.json
+              rtmtl bench --model out/mtl_ssw_paper.onnx --model-only --frames 3       (the paper-sized network)
+            """) { model, source, frames, json, threads, modelOnly, noPeers };
+        cmd.SetAction(async (r, ct) => await Commands.Bench.RunAsync(r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(source)!, r.GetValue(frames), r.GetValue(threads), r.GetValue(json),
+            Console.Out, Console.Error, ct, r.GetValue(modelOnly), !r.GetValue(noPeers)));
         return cmd;
     }
 }

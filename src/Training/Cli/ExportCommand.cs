@@ -15,7 +15,13 @@ internal static class ExportCommand
 {
     public static Command Build()
     {
-        var run = new Option<string>("--run") { Description = "Run directory of a training run", Required = true };
+        var run = new Option<string?>("--run") { Description = "Run directory of a training run" };
+        var onnx = new Option<string?>("--onnx") { Description = "Instead of --run: an exported float model to rewrite with --precision" };
+        var precision = new Option<string>("--precision") { Description = "fp32 (default), fp16 (for GPUs) or int8 (QDQ, calibrated on training frames, for CPUs); fp16/int8 need --onnx", DefaultValueFactory = _ => "fp32" };
+        var calibration = new Option<int>("--calibration-frames") { Description = "INT8: synthetic training frames to calibrate activation ranges on", DefaultValueFactory = _ => 64 };
+        var testSamples = new Option<int>("--test-samples") { Description = "fp16/int8: synthetic test stills to compare fp32 and the new file on", DefaultValueFactory = _ => 200 };
+        var untrained = new Option<string?>("--untrained") { Description = "Instead of --run: export a freshly initialised network of this architecture (for timing only), e.g. --untrained mtl_ssw --size paper" };
+        var size = new Option<string>("--size") { Description = "With --untrained: light or paper", DefaultValueFactory = _ => "light" };
         var ckpt = new Option<string?>("--checkpoint") { Description = "Checkpoint (default: the run's best.pt)" };
         var output = new Option<string>("--out") { Description = "ONNX file to write; a model card NAME.md is written beside it", Required = true };
         var noEval = new Option<bool>("--no-eval") { Description = "Skip the test-split evaluation and latency measurement (no metrics in the card)" };
@@ -24,10 +30,21 @@ internal static class ExportCommand
             Export a trained run to ONNX under the engine's model contract (uint8 BGR image in; labels, depth, confidence out;
             BatchNorm folded; rtmtl.* metadata), evaluate it on the test split with ONNX Runtime, measure its CPU latency,
             and write a model card.
-            Example: rtmtl-train export --run runs/shipped --out models/mtl_ssw_light.onnx
-            """) { run, ckpt, output, noEval, command };
+            Examples:
+              rtmtl-train export --run runs/shipped --out models/mtl_ssw_light.onnx
+              rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision int8 --out models/mtl_ssw_light.int8.onnx
+              rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision fp16 --out out/mtl_ssw_light.fp16.onnx
+              rtmtl-train export --untrained mtl_ssw --size paper --out out/mtl_ssw_paper.onnx      (timing only)
+            """) { run, onnx, precision, calibration, testSamples, untrained, size, ckpt, output, noEval, command };
         cmd.SetAction(r =>
         {
+            var sources = new[] { r.GetValue(run), r.GetValue(onnx), r.GetValue(untrained) }.Count(v => v is not null);
+            if (sources != 1) throw new ArgumentException("give exactly one of --run (a training run), --onnx (a float model to rewrite) or --untrained (an architecture)");
+            if (r.GetValue(onnx) is { } onnxPath)
+                return PrecisionExport.Run(onnxPath, r.GetValue(output)!, r.GetValue(precision)!, r.GetValue(calibration), r.GetValue(testSamples), r.GetValue(command));
+            if (r.GetValue(precision) != "fp32")
+                throw new ArgumentException("--precision fp16/int8 rewrites an exported model: export the float model first, then run export --onnx FILE --precision ...");
+            if (r.GetValue(untrained) is { } arch) return ExportUntrained(arch, r.GetValue(size)!, r.GetValue(output)!);
             var (net, manifest) = RunLoader.Load(r.GetValue(run)!, r.GetValue(ckpt));
             var c = manifest.Config;
             var labels = manifest.Options.Dataset switch { "synthetic" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
@@ -69,6 +86,25 @@ internal static class ExportCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>A freshly initialised network (BatchNorm at its initial statistics) for timing, e.g. the paper-sized MTL_SSW.</summary>
+    private static int ExportUntrained(string arch, string size, string outPath)
+    {
+        var variant = ModelConfig.ParseVariant(arch);
+        var config = size switch
+        {
+            "paper" => ModelConfig.Paper(variant),
+            "light" => ModelConfig.Light(variant),
+            _ => throw new ArgumentException($"--size '{size}': use light or paper"),
+        };
+        var labels = config.NumClasses == 13 ? LabelSet.Nyu13 : LabelSet.Nyu40;
+        using var net = new MtlNet(config);
+        var bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = "untrained" });
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        File.WriteAllBytes(outPath, bytes);
+        Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.0} MiB, {net.ParameterCount / 1e6:0.00} M parameters, {config.ArchitectureName} {ModelConfig.BackboneName(config.Backbone)}-os{config.OutputStride} {config.InputWidth}x{config.InputHeight}, untrained: for timing only)");
+        return 0;
     }
 }
 

@@ -16,6 +16,7 @@ public static class TrainingCli
             ExportCommand.Build(),
             AblateCommand.Build(),
             SynthCommand.Build(),
+            Bench.EagerBenchCommand.Build(),
         };
         try
         {

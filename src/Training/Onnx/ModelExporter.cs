@@ -93,6 +93,7 @@ public static class ModelExporter
         md["rtmtl.input_size"] = $"{w}x{h}";
         md["rtmtl.depth_range"] = string.Create(CultureInfo.InvariantCulture, $"0,{cfg.MaxDepth}");
         md["rtmtl.dataset"] = info.Dataset;
+        md["rtmtl.config"] = JsonSerializer.Serialize(cfg, ConfigFromMetadata.Json);
         md["rtmtl.parameters"] = net.ParameterCount.ToString(CultureInfo.InvariantCulture);
         if (net.SelectiveWeightsModule is { } sw) md["rtmtl.sw_weights"] = string.Join(",", sw.WeightMatrix.Select(v => v.ToString("0.####", CultureInfo.InvariantCulture)));
         if (info.Metrics is not null) md["rtmtl.metrics"] = JsonSerializer.Serialize(info.Metrics, Train.Trainer.JsonLines);

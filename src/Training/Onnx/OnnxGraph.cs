@@ -12,36 +12,68 @@ public sealed record OnnxAttribute(string Name, object Value)
     public static OnnxAttribute Of(string name, long[] value) => new(name, value);
 }
 
+/// <summary>One node of a graph.</summary>
+public sealed record OnnxNode(string Op, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes, string Name)
+{
+    public T? Attribute<T>(string name) => Attributes.FirstOrDefault(a => a.Name == name)?.Value is T v ? v : default;
+}
+
+/// <summary>One initializer: raw little-endian data of <see cref="Type"/>.</summary>
+public sealed record OnnxInitializer(string Name, OnnxType Type, long[] Dims, byte[] Raw)
+{
+    public float[] Floats()
+    {
+        if (Type != OnnxType.Float) throw new InvalidOperationException($"initializer {Name} is {Type}, not float");
+        var f = new float[Raw.Length / 4];
+        Buffer.BlockCopy(Raw, 0, f, 0, Raw.Length);
+        return f;
+    }
+}
+
 /// <summary>
-/// Builds an ONNX graph node by node and serialises it as a ModelProto (onnx.proto3 field numbers).
+/// Builds an ONNX graph node by node and serialises it as a ModelProto (onnx.proto3 field numbers); also reads back
+/// what it writes (<see cref="Parse"/>), so an exported model can be rewritten (FP16, INT8 QDQ).
 /// Values get unique names; initializers hold weights as raw little-endian data.
 /// </summary>
 public sealed class OnnxGraph
 {
-    private readonly List<(string Op, string[] Inputs, string[] Outputs, OnnxAttribute[] Attributes, string Name)> _nodes = [];
-    private readonly List<(string Name, OnnxType Type, long[] Dims, byte[] Raw)> _initializers = [];
-    private readonly List<(string Name, OnnxType Type, object[] Dims)> _inputs = [];
-    private readonly List<(string Name, OnnxType Type, object[] Dims)> _outputs = [];
+    private readonly List<OnnxNode> _nodes = [];
+    private readonly List<OnnxInitializer> _initializers = [];
+    private readonly List<(string Name, OnnxType Type, object[]? Dims)> _inputs = [];
+    private readonly List<(string Name, OnnxType Type, object[]? Dims)> _outputs = [];
     private readonly Dictionary<string, int> _counters = [];
+    private readonly HashSet<string> _taken = [];
 
     public Dictionary<string, string> Metadata { get; } = [];
     public int NodeCount => _nodes.Count;
+    public long IrVersion { get; set; } = 8;
+    public long Opset { get; set; } = 17;
+
+    /// <summary>The nodes in topological order; rewriting passes replace the list's contents.</summary>
+    public List<OnnxNode> Nodes => _nodes;
+    public List<OnnxInitializer> Initializers => _initializers;
+    public IReadOnlyList<(string Name, OnnxType Type, object[]? Dims)> Outputs => _outputs;
 
     public string Unique(string prefix)
     {
         _counters.TryGetValue(prefix, out var n);
-        _counters[prefix] = n + 1;
-        return n == 0 ? prefix : $"{prefix}_{n}";
+        string name;
+        do { name = n == 0 ? prefix : $"{prefix}_{n}"; n++; } while (_taken.Contains(name));
+        _counters[prefix] = n;
+        _taken.Add(name);
+        return name;
     }
 
     /// <summary>Declares a graph input. A dim is a long (fixed) or a string (symbolic).</summary>
     public string Input(string name, OnnxType type, params object[] dims)
     {
         _inputs.Add((name, type, dims));
+        _taken.Add(name);
         return name;
     }
 
-    public void Output(string name, OnnxType type, params object[] dims) => _outputs.Add((name, type, dims));
+    /// <summary>Declares a graph output; with no dims, the shape is left for the runtime to infer.</summary>
+    public void Output(string name, OnnxType type, params object[]? dims) => _outputs.Add((name, type, dims is { Length: > 0 } ? dims : null));
 
     public string Initializer(string name, float[] data, params long[] dims)
     {
@@ -60,7 +92,7 @@ public sealed class OnnxGraph
     public string AddInitializer(string name, OnnxType type, long[] dims, byte[] raw)
     {
         name = Unique(name);
-        _initializers.Add((name, type, dims, raw));
+        _initializers.Add(new OnnxInitializer(name, type, dims, raw));
         return name;
     }
 
@@ -70,57 +102,67 @@ public sealed class OnnxGraph
 
     public string[] NodeMulti(string op, string[] inputs, int outputs, string? name = null, params OnnxAttribute[] attributes)
     {
+        var node = MakeNode(op, inputs, outputs, name, attributes);
+        _nodes.Add(node);
+        return node.Outputs;
+    }
+
+    /// <summary>A node with fresh output names that is not yet in the graph (rewriting passes place it themselves).</summary>
+    public OnnxNode MakeNode(string op, string[] inputs, int outputs = 1, string? name = null, params OnnxAttribute[] attributes)
+    {
         var nodeName = Unique(name ?? op);
         var outs = Enumerable.Range(0, outputs).Select(i => outputs == 1 ? nodeName : $"{nodeName}:{i}").ToArray();
-        _nodes.Add((op, inputs, outs, attributes, nodeName));
-        return outs;
+        foreach (var o in outs) _taken.Add(o);
+        return new OnnxNode(op, inputs, outs, attributes, nodeName);
     }
 
     /// <summary>Renames the value produced last under <paramref name="value"/> to a graph output name.</summary>
     public string Identity(string value, string outputName)
     {
-        _nodes.Add(("Identity", [value], [outputName], [], Unique("Identity_" + outputName)));
+        _nodes.Add(new OnnxNode("Identity", [value], [outputName], [], Unique("Identity_" + outputName)));
+        _taken.Add(outputName);
         return outputName;
     }
 
-    public byte[] ToModel(long irVersion = 8, long opset = 17, string producer = "rtmtl-train", string producerVersion = "1.0")
+    public byte[] ToModel(string producer = "rtmtl-train", string producerVersion = "1.0")
     {
         var w = new ProtoWriter();
-        w.Varint(1, irVersion);
+        w.Varint(1, IrVersion);
         w.String(2, producer);
         w.String(3, producerVersion);
         w.Message(7, WriteGraph);
-        w.Message(8, o => o.String(1, "").Varint(2, opset));
+        w.Message(8, o => o.String(1, "").Varint(2, Opset));
         foreach (var (k, v) in Metadata) w.Message(14, e => e.String(1, k).String(2, v));
         return w.ToArray();
     }
 
     private void WriteGraph(ProtoWriter g)
     {
-        foreach (var (op, inputs, outputs, attributes, name) in _nodes)
+        foreach (var node in _nodes)
         {
             g.Message(1, n =>
             {
-                foreach (var i in inputs) n.String(1, i);
-                foreach (var o in outputs) n.String(2, o);
-                n.String(3, name);
-                n.String(4, op);
-                foreach (var a in attributes) n.Message(5, at => WriteAttribute(at, a));
+                foreach (var i in node.Inputs) n.String(1, i);
+                foreach (var o in node.Outputs) n.String(2, o);
+                n.String(3, node.Name);
+                n.String(4, node.Op);
+                foreach (var a in node.Attributes) n.Message(5, at => WriteAttribute(at, a));
             });
         }
         g.String(2, "rtmtl");
-        foreach (var (name, type, dims, raw) in _initializers)
-            g.Message(5, t => t.PackedVarints(1, dims).Varint(2, (int)type).String(8, name).Bytes(9, raw));
+        foreach (var t in _initializers)
+            g.Message(5, m => m.PackedVarints(1, t.Dims).Varint(2, (int)t.Type).String(8, t.Name).Bytes(9, t.Raw));
         foreach (var (name, type, dims) in _inputs) g.Message(11, v => WriteValueInfo(v, name, type, dims));
         foreach (var (name, type, dims) in _outputs) g.Message(12, v => WriteValueInfo(v, name, type, dims));
     }
 
-    private static void WriteValueInfo(ProtoWriter v, string name, OnnxType type, object[] dims)
+    private static void WriteValueInfo(ProtoWriter v, string name, OnnxType type, object[]? dims)
     {
         v.String(1, name);
         v.Message(2, tp => tp.Message(1, tt =>
         {
             tt.Varint(1, (int)type);
+            if (dims is null) return;
             tt.Message(2, shape =>
             {
                 foreach (var d in dims)
@@ -145,5 +187,181 @@ public sealed class OnnxGraph
             case long[] ints: a.PackedVarints(8, ints).Varint(20, 7); break;
             default: throw new ArgumentException($"unsupported attribute type {attribute.Value.GetType()}");
         }
+    }
+
+    /// <summary>
+    /// Reads a ModelProto of the kind <see cref="ToModel"/> writes (tensor data as raw_data; attributes float, int,
+    /// string, ints). Anything else is a clear <see cref="InvalidDataException"/>.
+    /// </summary>
+    public static OnnxGraph Parse(byte[] model)
+    {
+        var g = new OnnxGraph();
+        var r = new ProtoReader(model);
+        var sawGraph = false;
+        while (r.Next())
+        {
+            switch (r.Field)
+            {
+                case 1: g.IrVersion = r.Int64(); break;
+                case 7: ReadGraph(g, r.Bytes()); sawGraph = true; break;
+                case 8:
+                {
+                    var o = new ProtoReader(r.Bytes());
+                    string domain = ""; long version = 0;
+                    while (o.Next())
+                    {
+                        if (o.Field == 1) domain = o.String();
+                        else if (o.Field == 2) version = o.Int64();
+                        else o.Skip();
+                    }
+                    if (domain.Length == 0) g.Opset = version;
+                    break;
+                }
+                case 14:
+                {
+                    var e = new ProtoReader(r.Bytes());
+                    string k = "", v = "";
+                    while (e.Next())
+                    {
+                        if (e.Field == 1) k = e.String();
+                        else if (e.Field == 2) v = e.String();
+                        else e.Skip();
+                    }
+                    g.Metadata[k] = v;
+                    break;
+                }
+                default: r.Skip(); break;
+            }
+        }
+        if (!sawGraph) throw new InvalidDataException("not an ONNX model (no graph)");
+        return g;
+    }
+
+    private static void ReadGraph(OnnxGraph g, ReadOnlySpan<byte> data)
+    {
+        var r = new ProtoReader(data);
+        while (r.Next())
+        {
+            switch (r.Field)
+            {
+                case 1:
+                {
+                    var n = new ProtoReader(r.Bytes());
+                    List<string> inputs = [], outputs = [];
+                    List<OnnxAttribute> attributes = [];
+                    string name = "", op = "";
+                    while (n.Next())
+                    {
+                        switch (n.Field)
+                        {
+                            case 1: inputs.Add(n.String()); break;
+                            case 2: outputs.Add(n.String()); break;
+                            case 3: name = n.String(); break;
+                            case 4: op = n.String(); break;
+                            case 5: attributes.Add(ReadAttribute(n.Bytes())); break;
+                            case 7: if (n.String().Length > 0) throw new InvalidDataException("custom-domain nodes are not supported"); break;
+                            default: n.Skip(); break;
+                        }
+                    }
+                    g._nodes.Add(new OnnxNode(op, inputs.ToArray(), outputs.ToArray(), attributes.ToArray(), name));
+                    g._taken.Add(name);
+                    foreach (var o in outputs) g._taken.Add(o);
+                    break;
+                }
+                case 5:
+                {
+                    var t = new ProtoReader(r.Bytes());
+                    List<long> dims = [];
+                    var type = OnnxType.Float;
+                    string name = "";
+                    byte[]? raw = null;
+                    while (t.Next())
+                    {
+                        switch (t.Field)
+                        {
+                            case 1: t.Int64s(dims); break;
+                            case 2: type = (OnnxType)t.Int64(); break;
+                            case 8: name = t.String(); break;
+                            case 9: raw = t.Bytes().ToArray(); break;
+                            default: throw new InvalidDataException($"initializer field {t.Field} is not supported (only raw_data)");
+                        }
+                    }
+                    g._initializers.Add(new OnnxInitializer(name, type, dims.ToArray(), raw ?? []));
+                    g._taken.Add(name);
+                    break;
+                }
+                case 11: g._inputs.Add(ReadValueInfo(r.Bytes())); break;
+                case 12: g._outputs.Add(ReadValueInfo(r.Bytes())); break;
+                default: r.Skip(); break;
+            }
+        }
+        foreach (var i in g._inputs) g._taken.Add(i.Name);
+    }
+
+    private static OnnxAttribute ReadAttribute(ReadOnlySpan<byte> data)
+    {
+        var a = new ProtoReader(data);
+        string name = "";
+        object? value = null;
+        List<long> ints = [];
+        long type = 0;
+        while (a.Next())
+        {
+            switch (a.Field)
+            {
+                case 1: name = a.String(); break;
+                case 2: value = a.Fixed32Float(); break;
+                case 3: value = a.Int64(); break;
+                case 4: value = a.String(); break;
+                case 8: a.Int64s(ints); break;
+                case 20: type = a.Int64(); break;
+                default: throw new InvalidDataException($"attribute field {a.Field} is not supported");
+            }
+        }
+        if (type == 7) value = ints.ToArray();
+        return new OnnxAttribute(name, value ?? throw new InvalidDataException($"attribute '{name}' has no value"));
+    }
+
+    private static (string, OnnxType, object[]?) ReadValueInfo(ReadOnlySpan<byte> data)
+    {
+        var v = new ProtoReader(data);
+        string name = "";
+        var type = OnnxType.Float;
+        List<object>? dims = null;
+        while (v.Next())
+        {
+            if (v.Field == 1) { name = v.String(); continue; }
+            if (v.Field != 2) { v.Skip(); continue; }
+            var tp = new ProtoReader(v.Bytes());
+            while (tp.Next())
+            {
+                if (tp.Field != 1) { tp.Skip(); continue; }
+                var tt = new ProtoReader(tp.Bytes());
+                while (tt.Next())
+                {
+                    if (tt.Field == 1) type = (OnnxType)tt.Int64();
+                    else if (tt.Field == 2)
+                    {
+                        dims = [];
+                        var shape = new ProtoReader(tt.Bytes());
+                        while (shape.Next())
+                        {
+                            if (shape.Field != 1) { shape.Skip(); continue; }
+                            var dim = new ProtoReader(shape.Bytes());
+                            object d = "?";
+                            while (dim.Next())
+                            {
+                                if (dim.Field == 1) d = dim.Int64();
+                                else if (dim.Field == 2) d = dim.String();
+                                else dim.Skip();
+                            }
+                            dims.Add(d);
+                        }
+                    }
+                    else tt.Skip();
+                }
+            }
+        }
+        return (name, type, dims?.ToArray());
     }
 }

@@ -1,0 +1,116 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using RealtimeMtl.Training.Data;
+using RealtimeMtl.Training.Onnx;
+using RealtimeMtl.Training.Train;
+
+namespace RealtimeMtl.Training.Cli;
+
+/// <summary>
+/// rtmtl-train export --onnx M --precision fp16|int8: rewrites an exported float model (FP16 for GPUs; INT8 QDQ,
+/// calibrated on training frames, for CPUs), evaluates both on the synthetic test split with ONNX Runtime, measures
+/// both latencies in the same run, and writes the new model with a card that states the speed-up and metric change.
+/// </summary>
+internal static class PrecisionExport
+{
+    public static int Run(string inputPath, string outPath, string precision, int calibrationFrames, int testSamples, string? command)
+    {
+        if (!File.Exists(inputPath)) throw new FileNotFoundException($"model '{inputPath}' does not exist; pass an exported float .onnx to --onnx.");
+        if (precision is not ("fp16" or "int8")) throw new ArgumentException($"--precision '{precision}': with --onnx use fp16 or int8");
+        var floatBytes = File.ReadAllBytes(inputPath);
+        OnnxGraph source;
+        try { source = OnnxGraph.Parse(floatBytes); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"'{inputPath}' is not an ONNX model rtmtl-train can rewrite: {e.Message}"); }
+        if (source.Metadata.GetValueOrDefault("rtmtl.precision", "fp32") != "fp32")
+            throw new ArgumentException($"'{inputPath}' is already {source.Metadata["rtmtl.precision"]}; start from the float model.");
+        var md = source.Metadata;
+        var config = Models.ConfigFromMetadata.Read(md, inputPath);
+        if (md.GetValueOrDefault("rtmtl.dataset") != "synthetic")
+            throw new ArgumentException($"'{inputPath}' was trained on {md.GetValueOrDefault("rtmtl.dataset", "an unknown data set")}; calibration and evaluation here use the synthetic world only.");
+        var seed = 1;
+        if (md.TryGetValue("rtmtl.recipe", out var recipeJson) && JsonSerializer.Deserialize<Dictionary<string, string>>(recipeJson) is { } recipe
+            && recipe.TryGetValue("seed", out var s)) seed = int.Parse(s, CultureInfo.InvariantCulture);
+        int w = config.InputWidth, h = config.InputHeight;
+
+        OnnxGraph converted;
+        if (precision == "int8")
+        {
+            var calibration = new SyntheticDataset(seed, Split.Train, calibrationFrames, w, h);
+            Console.Error.WriteLine($"calibrating {QdqQuantizer.ActivationTensors(source).Count} activations on {calibrationFrames} training frames (synthetic seed {seed})");
+            var ranges = QdqQuantizer.Calibrate(source, Enumerable.Range(0, calibrationFrames).Select(i => calibration.Get(i).Image), w, h);
+            converted = QdqQuantizer.Quantize(source, ranges);
+            converted.Metadata["rtmtl.calibration"] = $"{calibrationFrames} synthetic training frames (seed {seed}), min/max moving average";
+        }
+        else converted = Float16Converter.Convert(source);
+        converted.Metadata.Remove("rtmtl.metrics");
+        var bytes = converted.ToModel();
+
+        var test = new SyntheticDataset(seed, Split.Test, testSamples, w, h);
+        Console.Error.WriteLine($"evaluating fp32 and {precision} on {testSamples} test stills");
+        var before = OrtEvaluation.Evaluate(floatBytes, test, config.NumClasses);
+        var after = OrtEvaluation.Evaluate(bytes, test, config.NumClasses);
+        // Interleave the latency runs so that both see the same machine state.
+        double lat32 = 0, latNew = 0;
+        const int rounds = 3;
+        for (var i = 0; i < rounds; i++)
+        {
+            lat32 += OrtEvaluation.MedianLatencyMs(floatBytes, w, h) / rounds;
+            latNew += OrtEvaluation.MedianLatencyMs(bytes, w, h) / rounds;
+        }
+        var metrics = after.ToDictionary();
+        metrics["cpu_latency_ms"] = latNew;
+        converted.Metadata["rtmtl.metrics"] = JsonSerializer.Serialize(metrics, Trainer.JsonLines);
+        bytes = converted.ToModel();
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        File.WriteAllBytes(outPath, bytes);
+
+        Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.00} MiB; fp32 {floatBytes.Length / 1048576.0:0.00} MiB)");
+        Console.WriteLine($"test split fp32: mIoU {TrainingCli.P(before.MeanIoU)}  RMSE {TrainingCli.F(before.Rmse)} m  latency {lat32:0.00} ms");
+        Console.WriteLine($"test split {precision}: mIoU {TrainingCli.P(after.MeanIoU)}  RMSE {TrainingCli.F(after.Rmse)} m  latency {latNew:0.00} ms");
+        Console.WriteLine($"change: mIoU {Signed((after.MeanIoU - before.MeanIoU) * 100, 2)} points, RMSE {Signed(after.Rmse - before.Rmse, 4)} m, speed-up {lat32 / latNew:0.00}x (ONNX Runtime CPU)");
+        var card = Path.ChangeExtension(outPath, ".md");
+        File.WriteAllText(card, Card(Path.GetFileName(outPath), inputPath, precision, before, after, lat32, latNew, floatBytes.Length, bytes.Length, calibrationFrames, seed, command
+            ?? $"./rtmtl export --onnx {inputPath} --precision {precision} --out {outPath}"));
+        Console.WriteLine($"wrote {card}");
+        return 0;
+    }
+
+    /// <summary>+0.12 / -0.12 / 0.00 (no "-0.00" for a change that rounds to nothing).</summary>
+    internal static string Signed(double v, int digits)
+    {
+        var r = Math.Round(v, digits);
+        var text = Math.Abs(r).ToString("F" + digits, CultureInfo.InvariantCulture);
+        return r > 0 ? "+" + text : r < 0 ? "-" + text : text;
+    }
+
+    private static string Card(string file, string source, string precision, EvalResult before, EvalResult after, double lat32, double latNew, long size32, long sizeNew, int calibrationFrames, int seed, string command)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine($"# {file}: {(precision == "int8" ? "INT8 (QDQ)" : "FP16")} version of {Path.GetFileName(source)}");
+        sb.AppendLine();
+        sb.AppendLine(precision == "int8"
+            ? $"Static INT8 quantization in QDQ form for CPUs: int8 per-channel symmetric weights, uint8 per-tensor activations calibrated on {calibrationFrames} synthetic training frames (seed {seed}, min/max moving average), int32 biases. ONNX Runtime fuses the pairs into QLinearConv / QLinearAdd."
+            : "FP16 for GPUs: the network between normalisation and the heads computes in float16 (weights stored as float16); the uint8 input, argmax, confidence and depth clip stay float32, so the engine's contract is unchanged. ONNX Runtime's CPU provider has few float16 kernels and inserts casts, so the CPU figure below is not the point of this file; it was not timed on a GPU here (no GPU on this machine).");
+        sb.AppendLine();
+        sb.AppendLine("Produced by:");
+        sb.AppendLine("```");
+        sb.AppendLine(command);
+        sb.AppendLine("```");
+        sb.AppendLine();
+        sb.AppendLine($"## Test split ({after.Samples} synthetic stills, ONNX Runtime CPU, same run)");
+        sb.AppendLine();
+        sb.AppendLine("| | mIoU | pixel acc. | RMSE (m) | log RMSE | abs rel | delta<1.25 | median latency (ms) | file (MiB) |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        string Row(string name, EvalResult r, double lat, long size) =>
+            $"| {name} | {TrainingCli.P(r.MeanIoU)} | {TrainingCli.P(r.PixelAccuracy)} | {TrainingCli.F(r.Rmse)} | {TrainingCli.F(r.LogRmse)} | {TrainingCli.F(r.AbsRel)} | {TrainingCli.P(r.Delta1)} | {lat:0.00} | {size / 1048576.0:0.00} |";
+        sb.AppendLine(Row("fp32 (" + Path.GetFileName(source) + ")", before, lat32, size32));
+        sb.AppendLine(Row(precision + " (this file)", after, latNew, sizeNew));
+        sb.AppendLine();
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Change: mIoU {Signed((after.MeanIoU - before.MeanIoU) * 100, 2)} points, RMSE {Signed(after.Rmse - before.Rmse, 4)} m, CPU speed-up {lat32 / latNew:0.00}x (median of 30 runs, averaged over 3 interleaved rounds, batch 1, 2 cores)."));
+        sb.AppendLine();
+        sb.AppendLine("## Contract");
+        sb.AppendLine("Unchanged: input `image` uint8 [N,H,W,3] BGR; outputs `labels` uint8, `depth` float32 metres, `confidence` float32; metadata `rtmtl.*` plus `rtmtl.precision`.");
+        return sb.ToString();
+    }
+}

@@ -11,11 +11,27 @@ public class OnnxCheckerTests
     [InlineData(Variant.MtlSwPp)]
     public void Exported_model_passes_the_real_onnx_checker(Variant variant)
     {
+        using var net = TestModels.Create(TestModels.Small(variant), 1);
+        Check(TestModels.Export(net));
+    }
+
+    [Fact]
+    public void Int8_qdq_and_fp16_exports_pass_the_real_onnx_checker()
+    {
+        using var net = TestModels.Create(TestModels.Small(Variant.MtlSsw), 5);
+        var c = net.Config;
+        var graph = Onnx.OnnxGraph.Parse(TestModels.Export(net));
+        var ranges = Onnx.QdqQuantizer.Calibrate(graph, [TestModels.RandomImage(1, c.InputHeight, c.InputWidth, 1)], c.InputWidth, c.InputHeight);
+        Check(Onnx.QdqQuantizer.Quantize(graph, ranges).ToModel());
+        Check(Onnx.Float16Converter.Convert(graph).ToModel());
+    }
+
+    private static void Check(byte[] model)
+    {
         const string python = "/usr/bin/python3";
         Assert.True(File.Exists(python), "Debian's python3 is missing: install python3-onnx (./rtmtl test installs it)");
-        using var net = TestModels.Create(TestModels.Small(variant), 1);
         var path = Path.Combine(Path.GetTempPath(), $"rtmtl-check-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, TestModels.Export(net));
+        File.WriteAllBytes(path, model);
         try
         {
             var psi = new ProcessStartInfo(python, ["-c", "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('ok', m.opset_import[0].version, len(m.graph.node), {p.key for p in m.metadata_props} >= {'rtmtl.classes','rtmtl.palette','rtmtl.input_size','rtmtl.depth_range','rtmtl.architecture'})", path])

@@ -83,7 +83,14 @@ public class PipelineBehaviourTests
         public string Name => "slow";
         public bool Lossless => true;
         public List<long> Sequences { get; } = [];
-        public async ValueTask WriteAsync(FramePacket packet, CancellationToken ct) { Sequences.Add(packet.Sequence); await Task.Delay(5, ct); }
+        /// <summary>Capture to end of rendering, per frame, in milliseconds.</summary>
+        public List<double> LatencyMs { get; } = [];
+        public async ValueTask WriteAsync(FramePacket packet, CancellationToken ct)
+        {
+            Sequences.Add(packet.Sequence);
+            LatencyMs.Add(Stopwatch.GetElapsedTime(packet.CaptureTicks, packet.RenderEndTicks).TotalMilliseconds);
+            await Task.Delay(5, ct);
+        }
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -101,9 +108,13 @@ public class PipelineBehaviourTests
         Assert.Equal(source.Produced, summary.Frames + summary.DroppedAtSource);
         // Output keeps frame order.
         Assert.Equal(sink.Sequences.OrderBy(s => s), sink.Sequences);
-        // No growing queue: late frames wait no longer than early ones (ratio within one run, not a time budget).
-        var e2e = summary.Stages["end-to-end"];
-        Assert.True(e2e.P99 < 4 * Math.Max(e2e.P50, 1), $"p50 {e2e.P50:0.0} ms, p99 {e2e.P99:0.0} ms");
+        // No growing queue: frames in the second half of the run wait about as long as those in the first half
+        // (medians, after warm-up: a ratio within one run, robust to a busy machine, not a time budget).
+        static double Median(IEnumerable<double> v) { var a = v.Order().ToArray(); return a[a.Length / 2]; }
+        var steady = sink.LatencyMs.Skip(20).ToList();
+        Assert.True(steady.Count >= 20, $"only {sink.LatencyMs.Count} frames came out");
+        double early = Median(steady.Take(steady.Count / 2)), late = Median(steady.Skip(steady.Count / 2));
+        Assert.True(late < 3 * Math.Max(early, 2), $"median latency {early:0.0} ms in the first half, {late:0.0} ms in the second");
     }
 
     private sealed class FailingSink : IFrameSink

@@ -21,6 +21,10 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
     private readonly DepthColormap _sensorMap = new();
     private readonly Mat _colors = new(), _overlay = new(), _depth = new(), _sensor = new(), _scratch = new();
     private readonly ModelInfo _model;
+    private readonly double[] _shares;
+    private readonly int[] _present = new int[8];
+    private List<string>? _hud;
+    private long _hudTicks;
     private volatile RenderOptions _options;
 
     public FrameRenderer(ModelInfo model, RenderOptions options)
@@ -29,6 +33,7 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         _model = model;
         _options = options;
         _colorizer = new ClassColorizer(model.Labels);
+        _shares = new double[model.Labels.Count];
     }
 
     /// <summary>Swappable while running (the web view's controls).</summary>
@@ -85,17 +90,40 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
                 break;
         }
         if (o.Legend) DrawLegend(output, p.Labels, o.Layout == Layout.Overlay ? 0 : w, h);
-        if (o.Hud) Text.Panel(output, HudLines(stats), new Point(4, 4));
+        if (o.Hud)
+        {
+            // The HUD's text changes five times a second: readable, and no new strings on every frame.
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (_hud is null || System.Diagnostics.Stopwatch.GetElapsedTime(_hudTicks, now) >= HudRefresh)
+            {
+                _hud = HudLines(stats);
+                _hudTicks = now;
+            }
+            Text.Panel(output, _hud, new Point(4, 4));
+        }
         return output;
     }
 
     private void DrawLegend(Mat dst, Mat labels, int x0, int h)
     {
-        var shares = _colorizer.ClassShares(labels);
-        var present = Enumerable.Range(0, shares.Length).Where(c => shares[c] >= 0.005).OrderByDescending(c => shares[c]).Take(8).ToList();
-        var y = h - 8 - present.Count * 13;
-        foreach (var c in present)
+        // The eight largest classes present (share >= 0.5 %), largest first; reused buffers, no LINQ per frame.
+        var shares = _shares;
+        _colorizer.ClassShares(labels, shares);
+        var count = 0;
+        for (var c = 0; c < shares.Length; c++)
         {
+            if (shares[c] < 0.005) continue;
+            var pos = count;
+            while (pos > 0 && shares[c] > shares[_present[pos - 1]]) pos--;
+            if (pos >= _present.Length) continue;
+            for (var i = Math.Min(count, _present.Length - 1); i > pos; i--) _present[i] = _present[i - 1];
+            _present[pos] = c;
+            if (count < _present.Length) count++;
+        }
+        var y = h - 8 - count * 13;
+        for (var k = 0; k < count; k++)
+        {
+            var c = _present[k];
             var (b, g, r) = _colorizer.Labels.Palette[c];
             Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), new Scalar(b, g, r), -1);
             Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), Scalar.White, 1);
@@ -103,6 +131,8 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
             y += 13;
         }
     }
+
+    private static readonly TimeSpan HudRefresh = TimeSpan.FromMilliseconds(200);
 
     private List<string> HudLines(PipelineStats s)
     {

@@ -49,6 +49,33 @@ public class RenderTests
     }
 
     [Fact]
+    public void Legend_lists_the_classes_present_largest_first_and_at_most_eight()
+    {
+        using var r = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay, Hud = false, Legend = true });
+        var p = Packet(200, 200);
+        // Shares: table 40 %, bed 25 %, chair 20 %, then ten classes of 1.5 % each (only five of them fit in the legend).
+        var classes = new[] { 9, 0, 3, 1, 2, 4, 5, 6, 7, 8, 10, 11, 12 };
+        var rows = new[] { 80, 50, 40, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3 };
+        var y0 = 0;
+        for (var i = 0; i < classes.Length; i++)
+        {
+            using var band = new Mat(p.Labels, new Rect(0, y0, 200, rows[i]));
+            band.SetTo(Scalar.All(classes[i]));
+            y0 += rows[i];
+        }
+        using var output = r.Render(p, new PipelineStats(13));
+        // Eight swatches, 13 px apart, the last ending 8 px above the bottom; each filled with its class colour.
+        var top = 200 - 8 - 8 * 13;
+        var expected = new[] { 9, 0, 3, 1, 2, 4, 5, 6 };
+        for (var k = 0; k < 8; k++)
+        {
+            var (b, g, rr) = LabelSet.Nyu13.Palette[expected[k]];
+            Assert.Equal(new Vec3b(b, g, rr), output.At<Vec3b>(top + 13 * k + 5, 11));
+        }
+        p.Release();
+    }
+
+    [Fact]
     public void Side_layout_is_three_panels_and_quad_is_two_by_two()
     {
         using var side = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Side });

@@ -38,17 +38,25 @@ public sealed class ClassColorizer : IDisposable
         dst.SetTo(Scalar.White, scratch);
     }
 
+    private readonly long[] _counts = new long[256];
+
     /// <summary>Share of pixels per class (ignore excluded).</summary>
-    public unsafe double[] ClassShares(Mat labels)
+    public double[] ClassShares(Mat labels)
     {
-        var counts = new long[256];
+        var shares = new double[Labels.Count];
+        ClassShares(labels, shares);
+        return shares;
+    }
+
+    /// <summary>Share of pixels per class into <paramref name="shares"/> (one per class), without allocating; one caller at a time.</summary>
+    public unsafe void ClassShares(Mat labels, Span<double> shares)
+    {
+        Array.Clear(_counts);
         var n = labels.Rows * labels.Cols;
         var p = (byte*)labels.Data;
-        for (var i = 0; i < n; i++) counts[p[i]]++;
-        var total = Math.Max(1, n - counts[LabelSet.Ignore]);
-        var shares = new double[Labels.Count];
-        for (var c = 0; c < shares.Length; c++) shares[c] = (double)counts[c] / total;
-        return shares;
+        for (var i = 0; i < n; i++) _counts[p[i]]++;
+        var total = Math.Max(1, n - _counts[LabelSet.Ignore]);
+        for (var c = 0; c < shares.Length && c < Labels.Count; c++) shares[c] = (double)_counts[c] / total;
     }
 
     public void Dispose() => _table.Dispose();

@@ -31,7 +31,7 @@ public static class Float16Converter
         }
 
         var floatInits = g.Initializers.Where(t => t.Type == OnnxType.Float).ToDictionary(t => t.Name);
-        var consumers = QdqQuantizer.Consumers(g);
+        var consumers = g.Consumers();
         var halfName = new Dictionary<string, string>();
         foreach (var (name, t) in floatInits)
         {

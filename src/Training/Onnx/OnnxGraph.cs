@@ -54,6 +54,16 @@ public sealed class OnnxGraph
     public List<OnnxInitializer> Initializers => _initializers;
     public IReadOnlyList<(string Name, OnnxType Type, object[]? Dims)> Outputs => _outputs;
 
+    /// <summary>For each value, the nodes that read it (in graph order).</summary>
+    public Dictionary<string, List<OnnxNode>> Consumers()
+    {
+        var map = new Dictionary<string, List<OnnxNode>>();
+        foreach (var n in _nodes)
+        foreach (var i in n.Inputs)
+            (map.TryGetValue(i, out var l) ? l : map[i] = []).Add(n);
+        return map;
+    }
+
     public string Unique(string prefix)
     {
         _counters.TryGetValue(prefix, out var n);

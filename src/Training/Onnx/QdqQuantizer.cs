@@ -15,7 +15,7 @@ public static class QdqQuantizer
     public static List<string> ActivationTensors(OnnxGraph g)
     {
         var initializers = g.Initializers.Select(i => i.Name).ToHashSet();
-        var consumers = Consumers(g);
+        var consumers = g.Consumers();
         var set = new List<string>();
         void Add(string t) { if (!set.Contains(t)) set.Add(t); }
         foreach (var n in g.Nodes.Where(n => n.Op == "Conv"))
@@ -155,14 +155,5 @@ public static class QdqQuantizer
             for (var i = 0; i < per; i++) q[c * per + i] = (byte)(sbyte)Math.Clamp(MathF.Round(f[c * per + i] / s), -127, 127);
         }
         return (q, scales);
-    }
-
-    internal static Dictionary<string, List<OnnxNode>> Consumers(OnnxGraph g)
-    {
-        var map = new Dictionary<string, List<OnnxNode>>();
-        foreach (var n in g.Nodes)
-        foreach (var i in n.Inputs)
-            (map.TryGetValue(i, out var l) ? l : map[i] = []).Add(n);
-        return map;
     }
 }

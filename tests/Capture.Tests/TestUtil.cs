@@ -54,24 +54,7 @@ internal static class Tools
         return list;
     }
 
-    /// <summary>True when something listens on 127.0.0.1:port (read from /proc, without connecting).</summary>
-    public static bool IsListening(int port)
-    {
-        var hex = port.ToString("X4", CultureInfo.InvariantCulture);
-        foreach (var line in File.ReadLines("/proc/net/tcp").Skip(1))
-        {
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length > 3 && parts[1].EndsWith(":" + hex) && parts[3] == "0A") return true;
-        }
-        return false;
-    }
+    public static bool IsListening(int port) => RealtimeMtl.Tests.Shared.LoopbackPorts.IsListening(port);
 
-    public static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    public static int FreePort() => RealtimeMtl.Tests.Shared.LoopbackPorts.Free();
 }

@@ -92,22 +92,8 @@ internal static class Engine
         return Path.Combine(dir, name);
     }
 
-    public static int FreePort()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
-
-    /// <summary>True when something listens on 127.0.0.1:port, read from /proc without connecting (a one-client server stays free).</summary>
-    public static bool IsListening(int port)
-    {
-        var hex = ":" + port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture);
-        return File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Any(p => p.Length > 3 && p[1].EndsWith(hex) && p[3] == "0A");
-    }
+    public static int FreePort() => RealtimeMtl.Tests.Shared.LoopbackPorts.Free();
+    public static bool IsListening(int port) => RealtimeMtl.Tests.Shared.LoopbackPorts.IsListening(port);
 
     public static int SummaryFrames(string stdout)
     {

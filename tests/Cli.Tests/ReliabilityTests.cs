@@ -205,14 +205,7 @@ public class ReliabilityTests
 
     private static long Frames(string statsJson) => JsonDocument.Parse(statsJson).RootElement.GetProperty("frames").GetInt64();
 
-    private static int Free()
-    {
-        var l = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((System.Net.IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
-    }
+    private static int Free() => Engine.FreePort();
 
     [Fact]
     public async Task Short_soak_with_every_sink_keeps_memory_handles_and_live_frames_flat()

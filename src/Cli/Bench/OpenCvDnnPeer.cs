@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using OpenCvSharp;
 using OpenCvSharp.Dnn;
 
@@ -28,22 +27,6 @@ public sealed class OpenCvDnnPeer : IDisposable
     }
 
     public void Run() => _net.Forward(_outputs, OutputNames);
-
-    public (double Fps, double P50, double P95) Time(int warmup, int frames)
-    {
-        for (var i = 0; i < warmup; i++) Run();
-        var times = new double[frames];
-        var total = Stopwatch.StartNew();
-        for (var i = 0; i < frames; i++)
-        {
-            var t = Stopwatch.GetTimestamp();
-            Run();
-            times[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
-        }
-        var fps = frames / total.Elapsed.TotalSeconds;
-        Array.Sort(times);
-        return (fps, times[frames / 2], times[Math.Min(frames - 1, (int)(frames * 0.95))]);
-    }
 
     /// <summary>Share of label pixels equal to <paramref name="reference"/> (uint8, model size), after <see cref="Run"/>.</summary>
     public unsafe double LabelAgreement(Mat reference)

@@ -7,6 +7,7 @@ using RealtimeMtl.Cli.Bench;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
@@ -33,15 +34,11 @@ public static class Bench
         // 1. Model only: the session on a prepared input.
         var synth = new SyntheticSource(new SyntheticOptions { Frames = 1 });
         using (var f = synth.RenderFrame(0)) model.SetInput(f.Image);
-        for (var i = 0; i < warmup; i++) model.Run();
-        var times = new double[frames];
-        var sw = Stopwatch.StartNew();
-        for (var i = 0; i < frames; i++) times[i] = model.RunTimed().TotalMilliseconds;
-        var modelFps = frames / sw.Elapsed.TotalSeconds;
-        Array.Sort(times);
+        var timing = RepeatTiming.Measure(model.Run, warmup, frames);
+        var modelFps = timing.Fps;
         figures["model.fps"] = modelFps;
-        figures["model.ms.p50"] = times[frames / 2];
-        figures["model.ms.p95"] = times[(int)(frames * 0.95)];
+        figures["model.ms.p50"] = timing.P50Ms;
+        figures["model.ms.p95"] = timing.P95Ms;
 
         figures["model.name"] = model.Info.Name;
         figures["model.input"] = $"{model.Info.InputWidth}x{model.Info.InputHeight}";
@@ -56,7 +53,7 @@ public static class Bench
             try
             {
                 using var dnn = new OpenCvDnnPeer(modelPath, model.InputMat, threads);
-                var (fps, p50, p95) = dnn.Time(Math.Min(warmup, 5), peerFrames);
+                var (fps, p50, p95, _) = RepeatTiming.Measure(dnn.Run, Math.Min(warmup, 5), peerFrames);
                 model.Run();
                 dnn.Run();
                 figures["peers.opencv_dnn.fps"] = fps;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -101,14 +100,6 @@ public sealed class OnnxMtlModel : IDisposable
 
     /// <summary>Runs the network on the current input; outputs land in <see cref="Labels"/>, <see cref="Depth"/>, <see cref="Confidence"/>.</summary>
     public void Run() => _session.Run(_runOptions, InputNames, _inputValues, _outputNames, _outputValues);
-
-    /// <summary>Runs on raw NHWC bytes of batch 1 (benchmarks, tests).</summary>
-    public TimeSpan RunTimed()
-    {
-        var t = Stopwatch.GetTimestamp();
-        Run();
-        return Stopwatch.GetElapsedTime(t);
-    }
 
     public void Dispose()
     {

@@ -1,8 +1,8 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Training.Models;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -69,22 +69,12 @@ internal static class EagerBenchCommand
             }
             if (depth.numel() > 0) depth.clamp(0, config.MaxDepth).squeeze(1);
         }
-        for (var i = 0; i < 3; i++) Once();
-        var times = new double[frames];
-        var total = Stopwatch.StartNew();
-        for (var i = 0; i < frames; i++)
-        {
-            var t = Stopwatch.GetTimestamp();
-            Once();
-            times[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
-        }
-        var seconds = total.Elapsed.TotalSeconds;
-        Array.Sort(times);
+        var timing = RepeatTiming.Measure(Once, 3, frames);
         return new Dictionary<string, object>
         {
-            ["torch.fps"] = frames / seconds,
-            ["torch.ms.p50"] = times[frames / 2],
-            ["torch.ms.p95"] = times[Math.Min(frames - 1, (int)(frames * 0.95))],
+            ["torch.fps"] = timing.Fps,
+            ["torch.ms.p50"] = timing.P50Ms,
+            ["torch.ms.p95"] = timing.P95Ms,
             ["torch.frames"] = frames,
             ["torch.threads"] = get_num_threads(),
             ["torch.version"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",

@@ -1,0 +1,25 @@
+using System.Diagnostics;
+
+namespace RealtimeMtl.Pipeline.Metrics;
+
+/// <summary>Rate and percentiles of one action repeated: the model-only figure of rtmtl bench and its peers.</summary>
+public readonly record struct RepeatTiming(double Fps, double P50Ms, double P95Ms, int Runs)
+{
+    /// <summary>Runs <paramref name="action"/> <paramref name="warmup"/> times untimed, then <paramref name="runs"/> times timed.</summary>
+    public static RepeatTiming Measure(Action action, int warmup, int runs)
+    {
+        if (runs < 1) throw new ArgumentOutOfRangeException(nameof(runs), "at least one timed run");
+        for (var i = 0; i < warmup; i++) action();
+        var times = new double[runs];
+        var total = Stopwatch.StartNew();
+        for (var i = 0; i < runs; i++)
+        {
+            var t = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        }
+        var fps = runs / total.Elapsed.TotalSeconds;
+        Array.Sort(times);
+        return new RepeatTiming(fps, times[runs / 2], times[Math.Min(runs - 1, (int)(runs * 0.95))], runs);
+    }
+}

@@ -14,6 +14,14 @@ for proj in "$ROOT"/tests/*/*.csproj; do
     | grep -vE '^\s*$' | grep -E 'Failed |Passed!|Failed!|error|Error Message|Assert|^\s+at RealtimeMtl' | head -200
   [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
 done
+# The engine's tests again, on the GPU flavour of ONNX Runtime (bin-gpu/), which falls back to CPU here.
+if [ -z "${RTMTL_SKIP_GPU_FLAVOUR:-}" ]; then
+  echo "== RealtimeMtl.Cli.Tests (GPU flavour)"
+  dotnet test "$ROOT/tests/Cli.Tests/RealtimeMtl.Cli.Tests.csproj" -c "$CONFIG" -p:RtmtlGpu=true --no-build --nologo \
+    --logger "trx;LogFileName=RealtimeMtl.Cli.Tests.gpu.trx" --results-directory "$RESULTS" "$@" \
+    | grep -vE '^\s*$' | grep -E 'Failed |Passed!|Failed!|error|Error Message|Assert|^\s+at RealtimeMtl' | head -200
+  [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+fi
 passed=0; failed=0; skipped=0
 for trx in "$RESULTS"/*.trx; do
   [ -f "$trx" ] || continue

@@ -17,13 +17,21 @@ internal static class Engine
 
     public static string ShippedModel => Path.Combine(Root, "models", "mtl_ssw_light.onnx");
 
+    /// <summary>True when these tests were built for the GPU flavour (-p:RtmtlGpu=true) and run its rtmtl.</summary>
+    public static bool GpuFlavour =>
+#if RTMTL_GPU
+        true;
+#else
+        false;
+#endif
+
     public static string Dll
     {
         get
         {
             foreach (var cfg in new[] { "Release", "Debug" })
             {
-                var p = Path.Combine(Root, "src", "Cli", "bin", cfg, "net10.0", "rtmtl.dll");
+                var p = Path.Combine(Root, "src", "Cli", GpuFlavour ? "bin-gpu" : "bin", cfg, "net10.0", "rtmtl.dll");
                 if (File.Exists(p)) return p;
             }
             throw new InvalidOperationException("rtmtl.dll is not built; run ./rtmtl build");

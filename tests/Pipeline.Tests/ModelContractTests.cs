@@ -123,4 +123,31 @@ public class ModelContractTests
         Assert.Equal(ExecutionDevice.Cpu, model.Device);
         Assert.Empty(lines);
     }
+
+    [Theory]
+    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory", "libcublasLt.so.13 not found")]
+    [InlineData("[ErrorCode:Fail] libnvinfer.so.10: cannot open shared object file: No such file or directory\nstack", "libnvinfer.so.10 not found")]
+    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libonnxruntime_providers_cuda.so: cannot open shared object file", "libonnxruntime_providers_cuda.so not found")]
+    [InlineData("CUDA failure 100: no CUDA-capable device is detected\n more", "CUDA failure 100: no CUDA-capable device is detected")]
+    public void Provider_failures_are_reduced_to_the_missing_library(string message, string expected)
+        => Assert.Equal(expected, ExecutionProviders.Cause(message));
+
+    [Fact]
+    public void Warm_up_runs_until_two_runs_agree_and_leaves_the_model_usable()
+    {
+        using var model = new OnnxMtlModel(Write(TinyModel()));
+        var warm = model.WarmUp();
+        Assert.InRange(warm.Runs, 2, 20);
+        Assert.True(warm.TotalMs >= warm.LastRunMs && warm.LastRunMs > 0);
+        Assert.Equal(1, model.WarmUp(minRuns: 1, maxRuns: 1).Runs);
+        Assert.Equal(GpuDataPath.Plain, model.GpuPath);
+    }
+
+    [Fact]
+    public void Gpu_path_names_parse_and_unknown_ones_are_refused()
+    {
+        Assert.Equal(GpuDataPath.CudaGraph, GpuOptions.Parse("cudagraph"));
+        Assert.Equal(GpuDataPath.IoBinding, GpuOptions.Parse("IOBinding"));
+        Assert.Throws<ArgumentException>(() => GpuOptions.Parse("warp"));
+    }
 }

@@ -19,19 +19,30 @@ namespace RealtimeMtl.Cli.Commands;
 /// <summary>rtmtl bench: model-only vs end-to-end in one run, so the figures are ratios on the same machine state.</summary>
 public static class Bench
 {
-    public static async Task<int> RunAsync(string modelPath, string sourceSpec, int frames, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct,
-        bool modelOnly = false, bool peers = true)
+    public static async Task<int> RunAsync(BenchSettings b, TextWriter output, TextWriter errors, CancellationToken ct)
     {
+        var (modelPath, sourceSpec, frames, threads, jsonPath, modelOnly, peers) = (b.ModelPath, b.Source, b.Frames, b.Threads, b.JsonPath, b.ModelOnly, b.Peers);
         if (frames < 10 && !modelOnly) { errors.WriteLine("error: --frames must be at least 10 (or use --model-only)"); return 2; }
         if (frames < 1) { errors.WriteLine("error: --frames must be at least 1"); return 2; }
         OnnxMtlModel model;
-        try { model = new OnnxMtlModel(modelPath, new ModelOptions { Threads = threads }, errors.WriteLine); }
+        try { model = new OnnxMtlModel(modelPath, new ModelOptions { Threads = threads, Device = b.Device, Gpu = new GpuOptions { Path = b.GpuPath } }, errors.WriteLine); }
         catch (ModelContractException e) { errors.WriteLine($"error: {e.Message}"); return 2; }
         using var _ = model;
         var figures = new Dictionary<string, object>();
         var warmup = modelOnly ? Math.Clamp(frames / 10, 1, 10) : Math.Max(10, frames / 10);
 
-        // 1. Model only: the session on a prepared input.
+        // 0. Warm-up on a blank input until two runs agree (GPU initialisation, cuDNN search, graph capture): never timed.
+        var warm = model.WarmUp();
+        figures["device.requested"] = b.Device.ToString().ToLowerInvariant();
+        figures["device"] = model.Device.ToString().ToLowerInvariant();
+        figures["device.gpu_path"] = model.GpuPath.ToString().ToLowerInvariant();
+        figures["device.gpu_name"] = GpuInfo.Name() ?? "";
+        figures["onnxruntime.build"] = ExecutionProviders.IsGpuBuild ? "gpu" : "cpu";
+        figures["warmup.ms"] = warm.TotalMs;
+        figures["warmup.runs"] = (double)warm.Runs;
+
+        // 1. Model only: the session on a prepared input. Run() returns once the outputs are back in host memory
+        // (ONNX Runtime synchronises its CUDA stream), so GPU timings include the finished work.
         var synth = new SyntheticSource(new SyntheticOptions { Frames = 1 });
         using (var f = synth.RenderFrame(0)) model.SetInput(f.Image);
         var timing = RepeatTiming.Measure(model.Run, warmup, frames);
@@ -42,7 +53,6 @@ public static class Bench
 
         figures["model.name"] = model.Info.Name;
         figures["model.input"] = $"{model.Info.InputWidth}x{model.Info.InputHeight}";
-        figures["device"] = model.Device.ToString().ToLowerInvariant();
         figures["machine.cores"] = Environment.ProcessorCount;
 
         // 2. Peers on the same model and input: OpenCV DNN in this process, TorchSharp eager in rtmtl-train.
@@ -156,7 +166,10 @@ public static class Bench
         var sb = new StringBuilder();
         sb.AppendLine($"| figure | value |");
         sb.AppendLine($"|---|---|");
-        sb.AppendLine($"| model | {f["model.name"]} ({f["model.input"]}, {f["device"]}, {f["machine.cores"]} cores) |");
+        var gpu = f["device"] is "cpu" ? "" : $", {f["device.gpu_path"]}" + (f["device.gpu_name"] is string { Length: > 0 } g ? $", {g}" : "");
+        sb.AppendLine($"| model | {f["model.name"]} ({f["model.input"]}, {f["device"]}{gpu}, {f["machine.cores"]} cores) |");
+        sb.AppendLine($"| device asked / used | {f["device.requested"]} / {f["device"]} (ONNX Runtime {f["onnxruntime.build"]} build) |");
+        sb.AppendLine($"| warm-up (not timed) | {N("warmup.ms", "0")} ms over {N("warmup.runs", "0")} runs |");
         sb.AppendLine($"| model-only FPS (ONNX Runtime session) | {N("model.fps")} (p50 {N("model.ms.p50", "0.00")} ms) |");
         foreach (var (key, label) in new[] { ("opencv_dnn", "OpenCV DNN"), ("torchsharp_eager", "TorchSharp eager") })
         {

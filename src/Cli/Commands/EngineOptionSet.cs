@@ -22,6 +22,8 @@ public sealed record EngineSettings
     public string? StatsJson { get; init; }
     public CameraOptions Camera { get; init; } = new();
     public string? TrtCache { get; init; }
+    public GpuDataPath GpuPath { get; init; } = GpuDataPath.Auto;
+    public bool Verbose { get; init; }
     public bool Quiet { get; init; }
     public System.Net.IPEndPoint? Serve { get; init; }
     public string? Token { get; init; }
@@ -36,7 +38,9 @@ internal sealed class EngineOptionSet
 {
     public readonly Option<string> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]", DefaultValueFactory = _ => "0" };
     public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
-    public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; without the GPU build (-p:RtmtlGpu=true) or a GPU: one line, then CPU", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
+    public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
+    public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
     public readonly Option<long?> MaxFrames = new("--max-frames") { Description = "Stop after N frames" };
@@ -66,7 +70,7 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every, Foxglove, Feed })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every, Foxglove, Feed })
             c.Options.Add(o);
     }
 
@@ -107,6 +111,7 @@ internal sealed class EngineOptionSet
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
+            GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null,
             Feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null,

@@ -42,7 +42,11 @@ public static class EngineRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
-            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache }, errors.WriteLine);
+            ExecutionProviders.ConfigureLogging(s.Verbose);
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, errors.WriteLine);
+            // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
+            // here, so no statistic (and no live recording's clock) ever sees them.
+            var warm = model.WarmUp();
             source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log });
             renderer = new FrameRenderer(model.Info, s.Render);
             VideoRecorderSink? recorder = null;
@@ -85,9 +89,9 @@ public static class EngineRunner
                 sinks.Add(feed);
                 errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
             }
-            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()} over {source.Description}");
+            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
-            var summary = await pipeline.RunAsync(stop.Token);
+            var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
             if (recorder is not null) summary.Notes.Add($"record  {recorder.Path}: {recorder.FramesWritten} frames at {recorder.RecordedFps:0.##} FPS");
             output.WriteLine(summary.ToText());

@@ -17,6 +17,9 @@ public sealed record RunSummary
     public long DroppedAtViewers { get; init; }
     public double Fps { get; init; }
     public double Seconds { get; init; }
+    /// <summary>Model warm-up before the source opened (not part of any other figure).</summary>
+    public double? WarmUpMs { get; init; }
+    public int? WarmUpRuns { get; init; }
     public required Dictionary<string, StageFigures> Stages { get; init; }
     public double? MeanIoU { get; init; }
     public double? PixelAccuracy { get; init; }
@@ -57,6 +60,7 @@ public sealed record RunSummary
         sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
         sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(Interrupted ? " (interrupted)" : "")}"));
         sb.AppendLine(string.Create(c, $"rate    {Fps:0.0} FPS over {Seconds:0.00} s"));
+        if (WarmUpMs is { } w) sb.AppendLine(string.Create(c, $"warm-up {w:0} ms over {WarmUpRuns} runs before the source opened (in no other figure)"));
         if (Stages.TryGetValue("end-to-end", out var e2e))
             sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
         var parts = Stages.Where(kv => kv.Key != "end-to-end").Select(kv => string.Create(c, $"{kv.Key} {kv.Value.P50:0.0}"));

@@ -22,6 +22,7 @@ internal static class ExportCommand
         var testSamples = new Option<int>("--test-samples") { Description = "fp16/int8: synthetic test stills to compare fp32 and the new file on", DefaultValueFactory = _ => 200 };
         var untrained = new Option<string?>("--untrained") { Description = "Instead of --run: export a freshly initialised network of this architecture (for timing only), e.g. --untrained mtl_ssw --size paper" };
         var size = new Option<string>("--size") { Description = "With --untrained: light or paper", DefaultValueFactory = _ => "light" };
+        var tiled = new Option<bool>("--tiled-weights") { Description = "With --untrained: each weight tensor repeats one seeded random block, so the file compresses (gzip) for carrying to a GPU machine; timing does not depend on weight values" };
         var ckpt = new Option<string?>("--checkpoint") { Description = "Checkpoint (default: the run's best.pt)" };
         var output = new Option<string>("--out") { Description = "ONNX file to write; a model card NAME.md is written beside it", Required = true };
         var noEval = new Option<bool>("--no-eval") { Description = "Skip the test-split evaluation and latency measurement (no metrics in the card)" };
@@ -35,16 +36,16 @@ internal static class ExportCommand
               rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision int8 --out models/mtl_ssw_light.int8.onnx
               rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision fp16 --out out/mtl_ssw_light.fp16.onnx
               rtmtl-train export --untrained mtl_ssw --size paper --out out/mtl_ssw_paper.onnx      (timing only)
-            """) { run, onnx, precision, calibration, testSamples, untrained, size, ckpt, output, noEval, command };
+            """) { run, onnx, precision, calibration, testSamples, untrained, size, tiled, ckpt, output, noEval, command };
         cmd.SetAction(r =>
         {
             var sources = new[] { r.GetValue(run), r.GetValue(onnx), r.GetValue(untrained) }.Count(v => v is not null);
             if (sources != 1) throw new ArgumentException("give exactly one of --run (a training run), --onnx (a float model to rewrite) or --untrained (an architecture)");
             if (r.GetValue(onnx) is { } onnxPath)
-                return PrecisionExport.Run(onnxPath, r.GetValue(output)!, r.GetValue(precision)!, r.GetValue(calibration), r.GetValue(testSamples), r.GetValue(command));
+                return PrecisionExport.Run(onnxPath, r.GetValue(output)!, r.GetValue(precision)!, r.GetValue(calibration), r.GetValue(testSamples), r.GetValue(command), r.GetValue(noEval));
             if (r.GetValue(precision) != "fp32")
                 throw new ArgumentException("--precision fp16/int8 rewrites an exported model: export the float model first, then run export --onnx FILE --precision ...");
-            if (r.GetValue(untrained) is { } arch) return ExportUntrained(arch, r.GetValue(size)!, r.GetValue(output)!);
+            if (r.GetValue(untrained) is { } arch) return ExportUntrained(arch, r.GetValue(size)!, r.GetValue(output)!, r.GetValue(tiled));
             var (net, manifest) = RunLoader.Load(r.GetValue(run)!, r.GetValue(ckpt));
             var c = manifest.Config;
             var labels = manifest.Options.Dataset switch { "synthetic" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
@@ -88,8 +89,27 @@ internal static class ExportCommand
         return cmd;
     }
 
+    /// <summary>
+    /// Each parameter tensor becomes its own first 4,096 initialised values repeated: the same scale and distribution
+    /// as the initialiser's, but a file that gzip shrinks to a few MiB (its 32 KiB window sees the repeats).
+    /// </summary>
+    private static void TileWeights(MtlNet net)
+    {
+        using var _ = TorchSharp.torch.no_grad();
+        foreach (var p in net.parameters())
+        {
+            var n = p.numel();
+            if (n <= 4096) continue;
+            using var flat = p.view(-1);
+            using var block = flat.slice(0, 0, 4096, 1).clone();
+            using var repeated = block.repeat((n + 4095) / 4096);
+            using var cut = repeated.slice(0, 0, n, 1);
+            flat.copy_(cut);
+        }
+    }
+
     /// <summary>A freshly initialised network (BatchNorm at its initial statistics) for timing, e.g. the paper-sized MTL_SSW.</summary>
-    private static int ExportUntrained(string arch, string size, string outPath)
+    private static int ExportUntrained(string arch, string size, string outPath, bool tiled)
     {
         var variant = ModelConfig.ParseVariant(arch);
         var config = size switch
@@ -100,6 +120,7 @@ internal static class ExportCommand
         };
         var labels = config.NumClasses == 13 ? LabelSet.Nyu13 : LabelSet.Nyu40;
         using var net = new MtlNet(config);
+        if (tiled) TileWeights(net);
         var bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = "untrained" });
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
         File.WriteAllBytes(outPath, bytes);

@@ -14,7 +14,7 @@ namespace RealtimeMtl.Training.Cli;
 /// </summary>
 internal static class PrecisionExport
 {
-    public static int Run(string inputPath, string outPath, string precision, int calibrationFrames, int testSamples, string? command)
+    public static int Run(string inputPath, string outPath, string precision, int calibrationFrames, int testSamples, string? command, bool noEval = false)
     {
         if (!File.Exists(inputPath)) throw new FileNotFoundException($"model '{inputPath}' does not exist; pass an exported float .onnx to --onnx.");
         if (precision is not ("fp16" or "int8")) throw new ArgumentException($"--precision '{precision}': with --onnx use fp16 or int8");
@@ -26,8 +26,12 @@ internal static class PrecisionExport
             throw new ArgumentException($"'{inputPath}' is already {source.Metadata["rtmtl.precision"]}; start from the float model.");
         var md = source.Metadata;
         var config = Models.ConfigFromMetadata.Read(md, inputPath);
-        if (md.GetValueOrDefault("rtmtl.dataset") != "synthetic")
-            throw new ArgumentException($"'{inputPath}' was trained on {md.GetValueOrDefault("rtmtl.dataset", "an unknown data set")}; calibration and evaluation here use the synthetic world only.");
+        var dataset = md.GetValueOrDefault("rtmtl.dataset", "an unknown data set");
+        var synthetic = dataset == "synthetic";
+        // The test split here is the synthetic world: a model trained elsewhere (or untrained) is converted, not scored.
+        var evaluate = !noEval && synthetic;
+        if (!noEval && !synthetic)
+            Console.Error.WriteLine($"note: '{inputPath}' was trained on {dataset}; the test split here is the synthetic world, so the {precision} file is written without evaluation (as with --no-eval).");
         var seed = 1;
         if (md.TryGetValue("rtmtl.recipe", out var recipeJson) && JsonSerializer.Deserialize<Dictionary<string, string>>(recipeJson) is { } recipe
             && recipe.TryGetValue("seed", out var s)) seed = int.Parse(s, CultureInfo.InvariantCulture);
@@ -36,6 +40,8 @@ internal static class PrecisionExport
         OnnxGraph converted;
         if (precision == "int8")
         {
+            if (!synthetic)
+                Console.Error.WriteLine($"note: calibrating the activation ranges of a model trained on {dataset} on synthetic frames; ranges from the model's own training images would fit it better.");
             var calibration = new SyntheticDataset(seed, Split.Train, calibrationFrames, w, h);
             Console.Error.WriteLine($"calibrating {QdqQuantizer.ActivationTensors(source).Count} activations on {calibrationFrames} training frames (synthetic seed {seed})");
             var ranges = QdqQuantizer.Calibrate(source, Enumerable.Range(0, calibrationFrames).Select(i => calibration.Get(i).Image), w, h);
@@ -45,9 +51,20 @@ internal static class PrecisionExport
         else converted = Float16Converter.Convert(source);
         converted.Metadata.Remove("rtmtl.metrics");
         var bytes = converted.ToModel();
+        if (!evaluate)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+            File.WriteAllBytes(outPath, bytes);
+            Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.00} MiB; fp32 {floatBytes.Length / 1048576.0:0.00} MiB); not evaluated");
+            var plainCard = Path.ChangeExtension(outPath, ".md");
+            File.WriteAllText(plainCard, UnevaluatedCard(Path.GetFileName(outPath), inputPath, precision, dataset, command
+                ?? $"./rtmtl export --onnx {inputPath} --precision {precision}{(noEval ? " --no-eval" : "")} --out {outPath}"));
+            Console.WriteLine($"wrote {plainCard}");
+            return 0;
+        }
 
         var test = new SyntheticDataset(seed, Split.Test, testSamples, w, h);
-        Console.Error.WriteLine($"evaluating fp32 and {precision} on {testSamples} test stills");
+        Console.Error.WriteLine($"evaluating fp32 and {precision} on {testSamples} test stills (--no-eval skips this)");
         var before = OrtEvaluation.Evaluate(floatBytes, test, config.NumClasses);
         var after = OrtEvaluation.Evaluate(bytes, test, config.NumClasses);
         // Interleave the latency runs so that both see the same machine state.
@@ -83,6 +100,18 @@ internal static class PrecisionExport
         var text = Math.Abs(r).ToString("F" + digits, CultureInfo.InvariantCulture);
         return r > 0 ? "+" + text : r < 0 ? "-" + text : text;
     }
+
+    private static string UnevaluatedCard(string file, string source, string precision, string dataset, string command) => $"""
+        # {file}: {(precision == "int8" ? "INT8 (QDQ)" : "FP16")} version of {Path.GetFileName(source)}
+
+        Converted from a model trained on {dataset}, without evaluation (the test split here is the synthetic world, or
+        --no-eval was given): no metrics are claimed for this file. The contract is unchanged.
+
+        Produced by:
+        ```
+        {command}
+        ```
+        """;
 
     private static string Card(string file, string source, string precision, EvalResult before, EvalResult after, double lat32, double latNew, long size32, long sizeNew, int calibrationFrames, int seed, string command)
     {

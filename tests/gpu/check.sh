@@ -4,10 +4,10 @@
 #   tests/gpu/check.sh pack [OUT]      on a machine with the .NET 10 SDK (this repository's ./rtmtl set-up):
 #                                      self-contained GPU publish of the engine + the native libraries OpenCV needs
 #                                      + models (shipped light fp32/int8/fp16, paper-sized MTL_SSW fp32/fp16) + a
-#                                      640x480 clip, packed as OUT/bundle.tar.gz and split into OUT/partN/ folders
-#                                      below 60 MB each (default OUT: gpu-check/)
-#   tests/gpu/check.sh measure DIR     on the GPU machine (NVIDIA driver, CUDA 13 + cuDNN 9 libraries; no .NET
-#                                      needed): DIR holds the parts (or bundle.tar.gz); unpacks, runs the matrix
+#                                      640x480 clip, packed as an xz tar split into OUT/partN/ folders of 40 MiB
+#                                      (default OUT: gpu-check/)
+#   tests/gpu/check.sh measure DIR     on the GPU machine, from a copy of this repository (NVIDIA driver, CUDA 13 +
+#                                      cuDNN 9 libraries; no .NET needed): DIR holds the parts; unpacks, runs the matrix
 #                                      below and prints one markdown table
 #
 # The matrix: model-only p50 (rtmtl bench --model-only, warm-up excluded) for cpu / cuda (plain, iobinding,
@@ -39,7 +39,7 @@ pack() {
   done
   echo "check.sh: models" >&2
   mkdir -p "$stage/rtmtl/models" "$ROOT/out/gpu"
-  cp "$ROOT/models/mtl_ssw_light.onnx" "$ROOT/models/mtl_ssw_light.int8.onnx" "$stage/rtmtl/models/"
+  # The shipped models travel with the repository (models/); the bundle carries only what is made here.
   "$ROOT/rtmtl" export --onnx "$ROOT/models/mtl_ssw_light.onnx" --precision fp16 --no-eval --out "$ROOT/out/gpu/mtl_ssw_light.fp16.onnx" >&2
   # Untrained paper-sized network for timing only; tiled weights make it compress from 352 MB to a few MB.
   "$ROOT/rtmtl" export --untrained mtl_ssw --size paper --tiled-weights --out "$ROOT/out/gpu/mtl_ssw_paper.onnx" >&2
@@ -50,11 +50,13 @@ pack() {
   cp "$0" "$stage/rtmtl/check.sh"
   echo "check.sh: packing" >&2
   rm -rf "$out"/part* "$out/bundle.tar.gz"
-  tar -C "$stage" -cf - rtmtl | gzip -6 > "$out/bundle.tar.gz"
+  # xz: the CUDA provider's fat binaries shrink to 186 MB (gzip: 231 MB). Parts of 40 MiB, so that one part and
+  # the repository (about 22 MiB with its models) fit one 64 MiB transfer.
+  tar -C "$stage" -cf - rtmtl | xz -6 -T0 > "$out/bundle.tar.xz"
   local i=1
-  split -b 55m -d "$out/bundle.tar.gz" "$out/bundle.part."
+  split -b 40m -d "$out/bundle.tar.xz" "$out/bundle.part."
   for p in "$out"/bundle.part.*; do mkdir -p "$out/part$i"; mv "$p" "$out/part$i/"; i=$((i + 1)); done
-  rm -f "$out/bundle.tar.gz"
+  rm -f "$out/bundle.tar.xz"
   rm -rf "$stage"
   du -sh "$out"/part* >&2
   echo "check.sh: copy the part folders to the GPU machine, then: bash check.sh measure DIR  (check.sh is inside the bundle too)" >&2
@@ -65,10 +67,12 @@ measure() {
   local work="${RTMTL_GPU_CHECK_WORK:-/tmp/rtmtl-gpu}"
   mkdir -p "$work"
   if [ ! -x "$work/rtmtl/app/rtmtl" ]; then
-    if [ -f "$dir/bundle.tar.gz" ]; then tar -C "$work" -xzf "$dir/bundle.tar.gz"
-    else cat $(find "$dir" -name 'bundle.part.*' | sort -t. -k3 -n) | tar -C "$work" -xzf -; fi
+    # xz, or Python's lzma where the xz program is missing.
+    local unxz="xz -dc"; command -v xz >/dev/null 2>&1 || unxz="python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.stdin.buffer), sys.stdout.buffer)'"
+    cat $(find "$dir" -name 'bundle.part.*' | sort) | eval "$unxz" | tar -C "$work" -xf -
   fi
   local b="$work/rtmtl"
+  for f in "$ROOT"/models/mtl_ssw_light.onnx "$ROOT"/models/mtl_ssw_light.int8.onnx; do [ -f "$b/models/$(basename "$f")" ] || cp "$f" "$b/models/"; done
   local cuda_libs=""
   for d in /usr/local/cuda-13.0/targets/x86_64-linux/lib /usr/local/cuda/lib64 \
            /opt/torch/.venv/lib/python3*/site-packages/nvidia/cu13/lib /opt/torch/.venv/lib/python3*/site-packages/nvidia/cudnn/lib \

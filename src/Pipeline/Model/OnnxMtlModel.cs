@@ -43,7 +43,12 @@ public sealed class OnnxMtlModel : IDisposable
         var (used, note) = ExecutionProviders.Configure(so, options.Device, options.TensorRtCache, options.AvailableProviders, options.Gpu with { Path = gpuPath });
         if (note is not null) log?.Invoke(note);
         Device = used;
-        GpuPath = used == ExecutionDevice.Cpu ? GpuDataPath.Plain : gpuPath;
+        GpuPath = used switch
+        {
+            ExecutionDevice.Cpu => GpuDataPath.Plain,
+            ExecutionDevice.TensorRt when gpuPath == GpuDataPath.CudaGraph => GpuDataPath.IoBinding,
+            _ => gpuPath,
+        };
         try { _session = new InferenceSession(path, so); }
         catch (OnnxRuntimeException e)
         {

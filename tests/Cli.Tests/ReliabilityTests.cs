@@ -144,7 +144,8 @@ public class ReliabilityTests
             if (mounted)
             {
                 var r = await Engine.RunAsync($"run --source synthetic:frames=60,size=160x120 --record {record} --save-raw {small}/raw", null);
-                Assert.True(r.Code == 0, r.Stderr);
+                // A sink that failed during the run: exit 3, the others finished.
+                Assert.True(r.Code == 3, r.Stderr);
                 Assert.Single(r.Stderr.Split('\n'), l => l.Contains("sink raw failed"));
                 Assert.Contains("fault   sink raw: 1 error(s)", r.Stdout);
                 Assert.Equal(60, Engine.Probe(record).Frames);
@@ -224,5 +225,82 @@ public class ReliabilityTests
         Assert.All(samples, s => Assert.True(s.Live <= 16, $"live frames {s.Live} at {s.Frame}"));
         Assert.True(end.Handles <= warm.Handles + 8, $"handles {warm.Handles} -> {end.Handles}");
         Assert.True(end.Ws < warm.Ws * 1.3, $"working set {warm.Ws:0} -> {end.Ws:0} MiB");
+    }
+
+    /// <summary>
+    /// A contract-valid model that fails at run time on bright frames: a Gather whose index is the image's maximum
+    /// divided by 200 (0 on dark frames, 1 on bright ones) into a one-element table. Written with Debian's python3-onnx.
+    /// </summary>
+    private static string ModelFailingOnBrightFrames()
+    {
+        var path = Engine.Temp("fails-when-bright.onnx");
+        var script = """
+            import sys, onnx
+            from onnx import helper as h, TensorProto as T
+            H, W = 24, 32
+            nodes = [
+                h.make_node("Cast", ["image"], ["f"], to=T.FLOAT),
+                h.make_node("ReduceMax", ["f"], ["mx"], keepdims=0),
+                h.make_node("Div", ["mx", "k200"], ["q"]),
+                h.make_node("Cast", ["q"], ["idx"], to=T.INT64),
+                h.make_node("Gather", ["table", "idx"], ["bias"], axis=0),
+                h.make_node("Slice", ["f", "s0", "e1", "ax3"], ["b"]),
+                h.make_node("Squeeze", ["b", "ax3"], ["bsq"]),
+                h.make_node("Greater", ["bsq", "t127"], ["gt"]),
+                h.make_node("Cast", ["gt"], ["labels"], to=T.UINT8),
+                h.make_node("Div", ["bsq", "k25"], ["d0"]),
+                h.make_node("Add", ["d0", "bias"], ["depth"]),
+                h.make_node("Mul", ["d0", "zero"], ["c0"]),
+                h.make_node("Add", ["c0", "one"], ["confidence"]),
+            ]
+            inits = [
+                h.make_tensor("k200", T.FLOAT, [], [200.0]), h.make_tensor("table", T.FLOAT, [1], [0.0]),
+                h.make_tensor("s0", T.INT64, [1], [0]), h.make_tensor("e1", T.INT64, [1], [1]), h.make_tensor("ax3", T.INT64, [1], [3]),
+                h.make_tensor("t127", T.FLOAT, [], [127.0]), h.make_tensor("k25", T.FLOAT, [], [25.5]),
+                h.make_tensor("zero", T.FLOAT, [], [0.0]), h.make_tensor("one", T.FLOAT, [], [1.0]),
+            ]
+            g = h.make_graph(nodes, "fails_when_bright", [h.make_tensor_value_info("image", T.UINT8, ["N", H, W, 3])],
+                [h.make_tensor_value_info("labels", T.UINT8, ["N", H, W]), h.make_tensor_value_info("depth", T.FLOAT, ["N", H, W]),
+                 h.make_tensor_value_info("confidence", T.FLOAT, ["N", H, W])], inits)
+            m = h.make_model(g, opset_imports=[h.make_opsetid("", 13)])
+            m.ir_version = 8
+            for k, v in {"rtmtl.architecture": "fails-when-bright", "rtmtl.classes": "dark,bright", "rtmtl.palette": "#000000,#ff0000",
+                         "rtmtl.input_size": f"{W}x{H}", "rtmtl.depth_range": "0,10"}.items():
+                e = m.metadata_props.add(); e.key = k; e.value = v
+            onnx.save(m, sys.argv[1])
+            """;
+        var scriptPath = Engine.Temp("make_failing_model.py");
+        File.WriteAllText(scriptPath, script);
+        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("python3", "python3-onnx"), [scriptPath, path]) { RedirectStandardError = true })!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err);
+        return path;
+    }
+
+    [Fact]
+    public async Task An_inference_failure_mid_file_ends_the_run_with_one_line_naming_the_stage_finalises_the_recording_and_exits_3()
+    {
+        var folder = Path.Combine(Path.GetDirectoryName(Engine.Temp("x"))!, "dark-then-bright");
+        Directory.CreateDirectory(folder);
+        // Three dark frames the model handles, then bright ones that make it fail; an image folder is a file source,
+        // so the capture stage waits for room in its channel: before the fix it waited forever.
+        for (var i = 0; i < 40; i++)
+        {
+            using var img = new Mat(72, 96, MatType.CV_8UC3, i < 3 ? new Scalar(40, 40, 40) : new Scalar(250, 250, 250));
+            Cv2.ImWrite(Path.Combine(folder, $"{i:D3}.png"), img);
+        }
+        var record = Engine.Temp("failing.mp4");
+        var stats = Engine.Temp("failing.json");
+        var r = await Engine.RunAsync($"run --source {folder} --model {ModelFailingOnBrightFrames()} --record {record} --stats-json {stats} --quiet", null, timeoutMs: 60_000);
+        Assert.True(r.Code == 3, $"exit {r.Code}\n{r.Stderr}");
+        var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:")).ToList();
+        Assert.Single(errors);
+        Assert.Contains("the infer stage failed at frame 3", errors[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+        // Every frame processed before the fault is in a playable recording, and the JSON names the fault.
+        Assert.Equal(3, Engine.SummaryFrames(r.Stdout));
+        Assert.Equal(3, Engine.Probe(record).Frames);
+        Assert.Contains("infer stage failed", JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("StageError").GetString());
     }
 }

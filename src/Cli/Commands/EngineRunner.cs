@@ -11,7 +11,7 @@ namespace RealtimeMtl.Cli.Commands;
 /// <summary>
 /// The composition root: opens the source and model, assembles renderer and sinks, runs the pipeline under
 /// Ctrl+C/SIGTERM handling (first: drain and finalise; second: exit now), prints the summary.
-/// Exit codes: 0 done, 2 bad input or options, 3 the source failed mid-run (outputs finalised).
+/// Exit codes: 0 done, 2 bad input or options, 3 a source, stage or sink failed mid-run (outputs finalised), 130 forced exit.
 /// </summary>
 public static class EngineRunner
 {
@@ -96,7 +96,9 @@ public static class EngineRunner
             if (recorder is not null) summary.Notes.Add($"record  {recorder.Path}: {recorder.FramesWritten} frames at {recorder.RecordedFps:0.##} FPS");
             output.WriteLine(summary.ToText());
             if (s.StatsJson is not null) await File.WriteAllTextAsync(s.StatsJson, summary.ToJson());
-            return summary.SourceError is null ? 0 : 3;
+            if (summary.StageError is not null) errors.WriteLine($"error: {summary.StageError}; the outputs were finalised.");
+            // 3: the run started but a source, a stage or a sink failed on the way (outputs finalised either way).
+            return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 ? 0 : 3;
         }
         catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException)
         {

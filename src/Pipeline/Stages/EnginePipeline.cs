@@ -26,6 +26,9 @@ public sealed class EnginePipeline
     private readonly PipelineOptions _options;
     private readonly ISourceEvents _log;
     private string? _sourceError;
+    private string? _stageError;
+    /// <summary>Cancelled when any stage faults: the source stops, every channel drains, every sink is finalised.</summary>
+    private readonly CancellationTokenSource _fault = new();
 
     public EnginePipeline(IFrameSource source, OnnxMtlModel model, IFrameRenderer renderer, IReadOnlyList<IFrameSink> sinks, PipelineOptions? options = null, ISourceEvents? log = null)
     {
@@ -58,13 +61,23 @@ public sealed class EnginePipeline
                 dropped => { dropped.Release(); Stats.ViewerDrop(); })).ToArray();
 
         // Downstream stages never see the stop token: they drain what is in flight, so nothing is lost on Ctrl+C.
-        var capture = Task.Run(() => CaptureLoop(frames.Writer, stop));
+        // A stage fault cancels the source (a file source would otherwise wait forever on a full channel).
+        using var captureStop = CancellationTokenSource.CreateLinkedTokenSource(stop, _fault.Token);
+        var capture = Task.Run(() => CaptureLoop(frames.Writer, captureStop.Token));
         var infer = Task.Run(() => InferLoop(frames.Reader, rendered.Writer));
         var render = Task.Run(() => RenderLoop(rendered.Reader, sinkChannels.Select(c => c.Writer).ToArray()));
         var sinkTasks = _sinks.Select((s, i) => Task.Run(() => SinkLoop(s, sinkChannels[i].Reader))).ToArray();
         await Task.WhenAll(new[] { capture, infer, render }.Concat(sinkTasks)).ConfigureAwait(false);
+        // Frames the source queued after a fault never reached inference: release them.
+        while (frames.Reader.TryRead(out var left)) left.Dispose();
         Stats.SampleResources(Stats.FramesOut);
-        return RunSummary.From(Stats, _sourceError, stop.IsCancellationRequested);
+        return RunSummary.From(Stats, _sourceError, stop.IsCancellationRequested) with { StageError = _stageError };
+    }
+
+    private void Fault(string stage, long sequence, Exception e)
+    {
+        _stageError ??= $"the {stage} stage failed at frame {sequence}: {e.Message.Split('\n')[0].Trim()}";
+        _fault.Cancel();
     }
 
     private async Task CaptureLoop(ChannelWriter<Frame> writer, CancellationToken stop)
@@ -82,8 +95,9 @@ public sealed class EnginePipeline
                 if (live) writer.TryWrite(frame);
                 else
                 {
-                    try { await writer.WriteAsync(frame, CancellationToken.None).ConfigureAwait(false); }
-                    catch (ChannelClosedException) { frame.Dispose(); break; }
+                    // Files wait for room (nothing lost); only a stage fault ends the wait, not Ctrl+C.
+                    try { await writer.WriteAsync(frame, _fault.Token).ConfigureAwait(false); }
+                    catch (Exception e) when (e is ChannelClosedException or OperationCanceledException) { frame.Dispose(); break; }
                 }
                 if (_options.MaxFrames is { } max && Stats.FramesIn >= max) break;
                 if (stop.IsCancellationRequested) break;
@@ -107,12 +121,19 @@ public sealed class EnginePipeline
         {
             await foreach (var frame in reader.ReadAllAsync().ConfigureAwait(false))
             {
+                if (_fault.IsCancellationRequested) { frame.Dispose(); continue; }
                 var packet = new FramePacket(frame) { InferStartTicks = Stopwatch.GetTimestamp() };
                 try { Infer(packet); }
-                catch (Exception) { packet.Release(); throw; }
+                catch (Exception e)
+                {
+                    Fault("infer", packet.Sequence, e);
+                    packet.Release();
+                    continue;
+                }
                 await writer.WriteAsync(packet).ConfigureAwait(false);
             }
         }
+        catch (Exception e) { Fault("infer", -1, e); }
         finally { writer.TryComplete(); }
     }
 

@@ -28,6 +28,8 @@ public sealed record RunSummary
     public double? DepthDelta1 { get; init; }
     public Dictionary<string, long> SinkErrors { get; init; } = [];
     public string? SourceError { get; init; }
+    /// <summary>A stage (inference) that failed and ended the run; the sinks were finalised.</summary>
+    public string? StageError { get; init; }
     public bool Interrupted { get; init; }
     public List<string> Notes { get; init; } = [];
     public List<ResourceSample> Resources { get; init; } = [];
@@ -81,6 +83,7 @@ public sealed record RunSummary
         }
         foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
         if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
+        if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
         foreach (var note in Notes) sb.AppendLine(note);
         return sb.ToString().TrimEnd();
     }

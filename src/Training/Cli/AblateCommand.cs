@@ -27,10 +27,19 @@ internal static class AblateCommand
         {
             var baseOptions = set.Read(r);
             var names = r.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            // Check every name before hours of training start, not when its turn comes.
+            foreach (var name in names) ModelConfig.ParseVariant(name);
+            var pairs = r.GetValue(swInits)!.Split(';', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var pair in pairs)
+            {
+                var p = pair.Split(',');
+                if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out _) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out _))
+                    throw new ArgumentException($"--sw-inits: '{pair}' must be a self,cross pair such as 0.9,0.1 (pairs separated by ';')");
+            }
             var rows = new List<Row>();
             foreach (var name in names)
                 rows.Add(Train(baseOptions with { Architecture = name, OutDir = Path.Combine(baseOptions.OutDir, "ablate-" + name.Replace("+", "_")) }, "4", name));
-            foreach (var pair in r.GetValue(swInits)!.Split(';', StringSplitOptions.RemoveEmptyEntries))
+            foreach (var pair in pairs)
             {
                 var p = pair.Split(',');
                 var self = float.Parse(p[0], CultureInfo.InvariantCulture);
@@ -40,7 +49,7 @@ internal static class AblateCommand
             var md = Markdown(rows, baseOptions);
             Console.WriteLine(md);
             var reportPath = r.GetValue(report)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(reportPath))!);
+            OutputFolder.EnsureParent(reportPath, "--report");
             File.WriteAllText(reportPath + ".md", md);
             File.WriteAllText(reportPath + ".json", JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
             Console.WriteLine($"wrote {reportPath}.md and {reportPath}.json");
@@ -53,7 +62,7 @@ internal static class AblateCommand
 
     private static Row Train(TrainOptions o, string table, string name)
     {
-        var result = new Trainer(o with { Quiet = true }).Run();
+        var result = new Trainer(o with { Quiet = true }, stop: TrainingCli.Stop).Run();
         var paper = ModelConfig.Paper(ModelConfig.ParseVariant(o.Architecture));
         double paperMi;
         using (var p = new MtlNet(paper)) paperMi = p.ParameterCount / 1048576.0;

@@ -50,7 +50,7 @@ internal static class ExportCommand
             var c = manifest.Config;
             var labels = manifest.Options.Dataset switch { "synthetic" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
             var outPath = r.GetValue(output)!;
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+            OutputFolder.EnsureParent(outPath, "--out");
             var recipe = new Dictionary<string, string>
             {
                 ["optimizer"] = manifest.Options.Optimizer.ToString().ToLowerInvariant(), ["lr"] = manifest.Options.LearningRate.ToString(CultureInfo.InvariantCulture),
@@ -122,7 +122,7 @@ internal static class ExportCommand
         using var net = new MtlNet(config);
         if (tiled) TileWeights(net);
         var bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = "untrained" });
-        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(outPath))!);
+        OutputFolder.EnsureParent(outPath, "--out");
         File.WriteAllBytes(outPath, bytes);
         Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.0} MiB, {net.ParameterCount / 1e6:0.00} M parameters, {config.ArchitectureName} {ModelConfig.BackboneName(config.Backbone)}-os{config.OutputStride} {config.InputWidth}x{config.InputHeight}, untrained: for timing only)");
         return 0;
@@ -132,11 +132,12 @@ internal static class ExportCommand
 /// <summary>Evaluates an exported model with ONNX Runtime, exactly as the engine will run it.</summary>
 public static class OrtEvaluation
 {
-    public static EvalResult Evaluate(byte[] model, ISegDepthDataset data, int classes)
+    public static EvalResult Evaluate(byte[] model, ISegDepthDataset data, int classes, string what = "evaluating")
     {
         using var session = new InferenceSession(model);
         var seg = new Pipeline.Quality.SegmentationMetrics(classes);
         var depth = new Pipeline.Quality.DepthMetrics();
+        var progress = new ProgressLine(what, data.Count);
         for (var i = 0; i < data.Count; i++)
         {
             var s = data.Get(i);
@@ -144,23 +145,37 @@ public static class OrtEvaluation
             using var outputs = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth"]);
             seg.Add(s.Labels, outputs[0].GetTensorDataAsSpan<byte>());
             depth.Add(s.Depth, outputs[1].GetTensorDataAsSpan<float>());
+            progress.Report(i + 1);
         }
+        progress.Done();
         return new EvalResult(seg.MeanIoU, seg.PixelAccuracy, depth.Rmse, depth.LogRmse, depth.AbsRel, depth.Delta1, data.Count);
     }
 
-    public static double MedianLatencyMs(byte[] model, int w, int h, int runs = 30)
+    /// <summary>
+    /// Median latency over a time budget rather than a fixed count, so a paper-sized network on two cores finishes:
+    /// at least <paramref name="minRuns"/> timed runs, then until <paramref name="budget"/> or <paramref name="maxRuns"/>.
+    /// </summary>
+    public static double MedianLatencyMs(byte[] model, int w, int h, int maxRuns = 30, int minRuns = 3, TimeSpan? budget = null)
     {
+        budget ??= TimeSpan.FromSeconds(10);
         using var session = new InferenceSession(model);
         var image = new byte[w * h * 3];
         new Random(1).NextBytes(image);
         using var input = OrtValue.CreateTensorValueFromMemory(image, [1, h, w, 3]);
+        void RunOnce() { using var o = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth", "confidence"]); }
+        var warm = Stopwatch.StartNew();
+        for (var i = 0; i < 5 && (i < 1 || warm.Elapsed < budget / 4); i++) RunOnce();
         var times = new List<double>();
-        for (var i = 0; i < runs + 5; i++)
+        var clock = Stopwatch.StartNew();
+        var progress = new ProgressLine("timing", maxRuns);
+        while (times.Count < maxRuns && (times.Count < minRuns || clock.Elapsed < budget))
         {
             var t = Stopwatch.GetTimestamp();
-            using var o = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth", "confidence"]);
-            if (i >= 5) times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            RunOnce();
+            times.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
+            progress.Report(times.Count);
         }
+        progress.Done();
         times.Sort();
         return times[times.Count / 2];
     }

@@ -22,9 +22,11 @@ internal static class SynthCommand
         {
             var dir = r.GetValue(outDir)!;
             var wh = r.GetValue(size)!.Split('x');
-            int w = int.Parse(wh[0]), h = int.Parse(wh[1]);
-            foreach (var sub in new[] { "image", "depth", "labels" }) Directory.CreateDirectory(Path.Combine(dir, sub));
+            if (wh.Length != 2 || !int.TryParse(wh[0], out var w) || !int.TryParse(wh[1], out var h) || w < 16 || h < 16)
+                throw new ArgumentException($"--size '{r.GetValue(size)}' must look like 320x240 (at least 16x16)");
             var n = r.GetValue(count);
+            if (n < 1) throw new ArgumentException("--count must be at least 1");
+            foreach (var sub in new[] { "image", "depth", "labels" }) OutputFolder.Ensure(Path.Combine(dir, sub), "--out");
             var src = r.GetValue(walk) ? new SyntheticSource(new SyntheticOptions { Seed = r.GetValue(seed), Frames = n, Width = w, Height = h, DepthNoise = r.GetValue(noise) }) : null;
             for (var i = 0; i < n; i++)
             {

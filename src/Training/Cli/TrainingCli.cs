@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using RealtimeMtl.Training.Train;
 
 namespace RealtimeMtl.Training.Cli;
@@ -7,8 +8,13 @@ namespace RealtimeMtl.Training.Cli;
 /// <summary>rtmtl-train: train, eval, export, ablate, synth.</summary>
 public static class TrainingCli
 {
+    /// <summary>Ctrl+C / SIGTERM during training: set once; the trainer checkpoints and stops.</summary>
+    internal static CancellationToken Stop => Interrupt.Token;
+    private static readonly CancellationTokenSource Interrupt = new();
+
     public static int Run(string[] args)
     {
+        var verbose = args.Contains("--verbose");
         var root = new RootCommand("rtmtl-train: train, evaluate and export the MTL_SSW family (joint semantic segmentation and depth) with TorchSharp.")
         {
             TrainCommand.Build(),
@@ -18,15 +24,76 @@ public static class TrainingCli
             SynthCommand.Build(),
             Bench.EagerBenchCommand.Build(),
         };
-        try
+        root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
         {
-            return root.Parse(args).Invoke();
-        }
-        catch (Exception e) when (e is ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
+            // One short line and where to look, like every other bad option (not the whole help).
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
+            Console.Error.WriteLine($"see ./rtmtl {CommandPath(parse)} --help");
             return 2;
         }
+        var signals = 0;
+        void OnSignal(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            if (Interlocked.Increment(ref signals) == 1)
+            {
+                Console.Error.WriteLine("stopping: saving a checkpoint at the next step (press Ctrl+C again to exit at once)");
+                Interrupt.Cancel();
+            }
+            else Environment.Exit(130);
+        }
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });
+        }
+        catch (TrainingInterruptedException e)
+        {
+            Console.Error.WriteLine($"interrupted: {e.Message} (epoch {e.EpochsDone + 1} starts again on resume)");
+            Console.Error.WriteLine($"resume with: {ResumeCommand(args)}");
+            return 130;
+        }
+        catch (Exception e) when (UserError(e) is { } message)
+        {
+            Console.Error.WriteLine($"error: {message}");
+            return 2;
+        }
+        catch (Exception e)
+        {
+            // A bug, not a bad input: the trace is there for whoever reports it.
+            if (verbose) Console.Error.WriteLine(e.ToString());
+            else Console.Error.WriteLine($"error: unexpected {e.GetType().Name}: {e.Message.Split('\n')[0]} (a bug; run again with --verbose for the stack trace)");
+            return 1;
+        }
+    }
+
+    /// <summary>Errors a user can cause and fix: bad options, missing or unreadable inputs, unwritable outputs.</summary>
+    internal static string? UserError(Exception e) => e switch
+    {
+        ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException => e.Message,
+        UnauthorizedAccessException => $"{e.Message.TrimEnd('.')} (permission denied); choose another path.",
+        IOException io when io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; free some space or choose another --out.",
+        IOException io when io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; choose another --out.",
+        _ => null,
+    };
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            if (c.Command is not RootCommand) names.Insert(0, c.Command.Name);
+        return string.Join(' ', names);
+    }
+
+    internal static string ResumeCommand(string[] args)
+    {
+        static string Quote(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./,:=+@%".Contains(ch)) ? a : $"'{a.Replace("'", "'\\''")}'";
+        var parts = args.Select(Quote).ToList();
+        if (!args.Contains("--resume")) parts.Add("--resume");
+        return "./rtmtl " + string.Join(' ', parts);
     }
 
     internal static string F(double v, string format = "0.0000") => double.IsNaN(v) ? "-" : v.ToString(format, CultureInfo.InvariantCulture);
@@ -59,7 +126,7 @@ internal sealed class TrainOptionSet
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or auto (CUDA needs the GPU build: -p:RtmtlGpu=true)", DefaultValueFactory = _ => "auto" };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Disable zoom/flip/colour augmentation" };
     public readonly Option<string> SwInit = new("--sw-init") { Description = "Selective-weights initialisation self,cross (paper's best: 0.9,0.1)", DefaultValueFactory = _ => "0.9,0.1" };
-    public readonly Option<bool> Quiet = new("--quiet") { Description = "No progress bar" };
+    public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress bar" };
 
     public void AddTo(Command c)
     {
@@ -111,7 +178,7 @@ internal static class TrainCommand
         cmd.SetAction(r =>
         {
             var o = set.Read(r);
-            var result = new Trainer(o).Run();
+            var result = new Trainer(o, stop: TrainingCli.Stop).Run();
             Console.WriteLine($"best epoch {result.BestEpoch}: mIoU {TrainingCli.P(result.Best.MeanIoU)}, RMSE {TrainingCli.F(result.Best.Rmse)} m, checkpoint {result.CheckpointPath}");
             Console.WriteLine($"loss by epoch: {string.Join(" ", result.EpochLosses.Select(l => TrainingCli.F(l)))}");
             return 0;

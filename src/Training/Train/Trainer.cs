@@ -19,11 +19,14 @@ public sealed class Trainer
 {
     private readonly TrainOptions _o;
     private readonly TextWriter _log;
+    private readonly CancellationToken _stop;
 
-    public Trainer(TrainOptions options, TextWriter? log = null)
+    /// <param name="stop">Ctrl+C: the trainer saves a resumable checkpoint at the next iteration and throws <see cref="TrainingInterruptedException"/>.</param>
+    public Trainer(TrainOptions options, TextWriter? log = null, CancellationToken stop = default)
     {
         _o = options;
         _log = log ?? Console.Error;
+        _stop = stop;
     }
 
     public sealed record Result(EvalResult Best, int BestEpoch, IReadOnlyList<double> EpochLosses, string CheckpointPath, ModelConfig Config, double SecondsPerIteration);
@@ -44,7 +47,6 @@ public sealed class Trainer
         if (_o.Threads > 0) set_num_threads(_o.Threads);
         var device = DeviceSelection.Select(_o.Device, _log);
         manual_seed(_o.Seed);
-        Directory.CreateDirectory(_o.OutDir);
 
         var probe = DatasetFactory.Classes(_o);
         var config = ConfigFor(_o, probe);
@@ -52,6 +54,8 @@ public sealed class Trainer
         var val = DatasetFactory.Open(_o, Split.Val, config.InputWidth, config.InputHeight);
         var trainCount = Math.Min(train.Count, _o.Limit ?? int.MaxValue);
         var valCount = Math.Min(val.Count, _o.Limit is { } l ? Math.Max(8, l / 4) : int.MaxValue);
+        // After the inputs are known to open, before any long work: an unwritable --out fails now.
+        Cli.OutputFolder.Ensure(_o.OutDir, "--out");
         _log.WriteLine($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on {train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
         if (train is SyntheticDataset st)
         {
@@ -105,6 +109,16 @@ public sealed class Trainer
                 foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                 var idx = order.Skip(it * _o.BatchSize).Take(_o.BatchSize).ToArray();
                 if (idx.Length == 0) break;
+                if (_stop.IsCancellationRequested)
+                {
+                    // The weights so far become last.pt; the interrupted epoch starts again on --resume.
+                    if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
+                    net.save(lastPath);
+                    File.WriteAllText(statePath, JsonSerializer.Serialize(new RunState(epoch, bestEpoch, best), JsonLines));
+                    logFile.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
+                    logFile.Flush();
+                    throw new TrainingInterruptedException(_o.OutDir, epoch, _o.Epochs);
+                }
                 double loss, segLoss, depthLoss;
                 using (var scope = NewDisposeScope())
                 {

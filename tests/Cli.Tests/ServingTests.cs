@@ -92,6 +92,20 @@ public class ServingTests
         Assert.True(grpc.Item1 == 0, grpc.Item2.Contains("No module named") ? "install python3-grpcio python3-grpc-tools: " + grpc.Item2 : grpc.Item2);
         Assert.True(foxglove.Item1 == 0, foxglove.Item2);
         Assert.Equal(5, CompareWithRaw(Path.Combine(work, "grpc"), raw));
+        // Describe carries the model's own metadata: architecture, depth range, classes with their palette.
+        using (var shipped = new RealtimeMtl.Pipeline.Model.OnnxMtlModel(Engine.ShippedModel))
+        {
+            var d = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "grpc", "describe.json"))).RootElement;
+            Assert.Equal(shipped.Info.Architecture, d.GetProperty("architecture").GetString());
+            Assert.Equal("MTL_SSW", d.GetProperty("architecture").GetString());
+            Assert.Equal(shipped.Info.DepthMax, d.GetProperty("depth_max_m").GetSingle());
+            Assert.True(shipped.Info.DepthMax > 0);
+            Assert.Equal(shipped.Info.Labels.Classes, d.GetProperty("class_names").EnumerateArray().Select(e => e.GetString()!).ToArray());
+            var palette = d.GetProperty("palette").EnumerateArray().Select(e => e.GetString()!).ToArray();
+            Assert.Equal(shipped.Info.Labels.Count, palette.Length);
+            var c0 = shipped.Info.Labels.Palette[0];
+            Assert.Equal($"#{c0.R:x2}{c0.G:x2}{c0.B:x2}", palette[0]);
+        }
         Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw) >= 5);
         var channels = File.ReadAllText(Path.Combine(work, "fox", "channels.json"));
         foreach (var schema in new[] { "foxglove.CompressedImage", "foxglove.RawImage", "foxglove.CameraCalibration", "foxglove.PointCloud" }) Assert.Contains(schema, channels);

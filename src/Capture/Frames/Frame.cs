@@ -37,6 +37,9 @@ public sealed class Frame : IDisposable
     /// <summary>The source's nominal frame rate (file FPS, camera FPS); null when unknown.</summary>
     public double? NominalFps { get; init; }
 
+    /// <summary>The file this frame was read from, where the source is a set of files (image folder, sequence).</summary>
+    public string? SourceFile { get; init; }
+
     public int Width => Image.Width;
     public int Height => Image.Height;
 

@@ -17,6 +17,9 @@ public interface IFrameSource : IAsyncDisposable
     /// <summary>Total frames for finite sources, when known.</summary>
     long? FrameCount { get; }
 
+    /// <summary>Frames the source itself dropped before handing them over (a live stream's own newest-frame queue).</summary>
+    long DroppedInternally => 0;
+
     /// <summary>Frames in order. The caller owns and disposes each frame.</summary>
     IAsyncEnumerable<Frame> ReadAllAsync(CancellationToken cancellationToken = default);
 }

@@ -68,7 +68,7 @@ public sealed class ImageFolderSource : IFrameSource
                 warnedSize = true;
                 _events.Warning($"images in '{Spec}' have mixed sizes ({first.Value.Width}x{first.Value.Height}, then {image.Width}x{image.Height} at {Path.GetFileName(file)}); each is processed at its own size.");
             }
-            yield return new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = _fps };
+            yield return new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = _fps, SourceFile = Path.GetFileName(file) };
             if (sequence % 16 == 0) await Task.Yield();
         }
     }

@@ -49,6 +49,7 @@ public sealed class NetworkStreamSource : IFrameSource
 
     /// <summary>Frames the grab thread replaced before anyone read them (the stream is faster than the consumer).</summary>
     public long DroppedAtSource => Interlocked.Read(ref _droppedAtSource);
+    public long DroppedInternally => DroppedAtSource;
 
     /// <summary>Outages seen so far (each ended by a successful reconnect).</summary>
     public int Outages { get; private set; }

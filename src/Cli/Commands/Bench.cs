@@ -124,10 +124,10 @@ public static class Bench
         File.Delete(tmp);
         held?.ForEach(f => f.Dispose());
         using var process = Process.GetCurrentProcess();
-        figures["pipeline.fps"] = summary.Fps;
+        figures["pipeline.fps"] = summary.Fps ?? double.NaN;
         figures["pipeline.frames"] = summary.Frames;
         figures["pipeline.recorded_frames"] = written;
-        figures["pipeline.efficiency"] = summary.Fps / modelFps;
+        figures["pipeline.efficiency"] = (summary.Fps ?? double.NaN) / modelFps;
         foreach (var (stage, f) in summary.Stages)
         {
             figures[$"stage.{stage}.p50_ms"] = f.P50;

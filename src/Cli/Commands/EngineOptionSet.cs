@@ -24,10 +24,13 @@ public sealed record EngineSettings
     public string? TrtCache { get; init; }
     public GpuDataPath GpuPath { get; init; } = GpuDataPath.Auto;
     public bool Verbose { get; init; }
+    /// <summary>Serve beyond loopback without a token (asked for explicitly; warned about once).</summary>
+    public bool AllowAnonymous { get; init; }
     public bool Quiet { get; init; }
     public System.Net.IPEndPoint? Serve { get; init; }
     public string? Token { get; init; }
     public int MaxViewers { get; init; } = 8;
+    public TimeSpan ViewerTimeout { get; init; } = TimeSpan.FromSeconds(3);
     public string? SavePointCloud { get; init; }
     public int PointCloudEvery { get; init; } = 30;
     public System.Net.IPEndPoint? Foxglove { get; init; }
@@ -40,6 +43,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
     public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
+    public readonly Option<bool> AllowAnonymous = new("--allow-anonymous") { Description = "Serve --serve/--feed/--foxglove on a non-loopback address without --token (anyone who can reach it can watch)" };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
@@ -62,6 +66,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Serve = new("--serve") { Description = "Live web view at ADDRESS:PORT (page, /stream.mjpg, /api/stats, /metrics); loopback unless you give another address, e.g. --serve 127.0.0.1:8080" };
     public readonly Option<string?> Token = new("--token") { Description = "Require this access token (?token= or Authorization: Bearer) on the web view and feeds" };
     public readonly Option<int> MaxViewers = new("--max-viewers") { Description = "Concurrent MJPEG viewers / feed subscribers allowed", DefaultValueFactory = _ => 8 };
+    public readonly Option<double> ViewerTimeout = new("--viewer-timeout") { Description = "Seconds an MJPEG viewer may take no bytes before it is evicted and its slot freed", DefaultValueFactory = _ => 3.0 };
     public readonly Option<string?> SavePointCloud = new("--save-pointcloud") { Description = "Write coloured, labelled PLY point clouds from predicted depth to this folder" };
     public readonly Option<string?> Foxglove = new("--foxglove") { Description = "Foxglove WebSocket server (foxglove.websocket.v1) at ADDRESS:PORT for Foxglove/Lichtblick, e.g. --foxglove 127.0.0.1:8765" };
     public readonly Option<string?> Feed = new("--feed") { Description = "gRPC perception feed (protos/rtmtl_feed.proto) at ADDRESS:PORT, e.g. --feed 127.0.0.1:50051" };
@@ -70,8 +75,17 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, SavePointCloud, Every, Foxglove, Feed })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
             c.Options.Add(o);
+    }
+
+    /// <summary>The endpoints (as "--serve 0.0.0.0:8080") that listen beyond loopback.</summary>
+    public static List<string> Exposed(System.Net.IPEndPoint? serve, System.Net.IPEndPoint? foxglove, System.Net.IPEndPoint? feed)
+    {
+        var open = new List<string>();
+        foreach (var (name, ep) in new[] { ("--serve", serve), ("--foxglove", foxglove), ("--feed", feed) })
+            if (ep is not null && !System.Net.IPAddress.IsLoopback(ep.Address)) open.Add($"{name} {ep}");
+        return open;
     }
 
     public EngineSettings Read(ParseResult r, string? sourceOverride = null)
@@ -83,8 +97,9 @@ internal sealed class EngineOptionSet
         else if (range is not null)
         {
             var p = range.Split(',');
-            if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi))
-                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres or 'auto'");
+            if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi)
+                || !float.IsFinite(lo) || !float.IsFinite(hi))
+                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers) or 'auto'");
             depthRange = (lo, hi);
         }
         var noHud = r.GetValue(NoHud);
@@ -100,11 +115,19 @@ internal sealed class EngineOptionSet
         if (max is <= 0) throw new ArgumentException("--max-frames must be positive");
         if (r.GetValue(Threads) < 0) throw new ArgumentException("--threads must be 0 or more");
         if (r.GetValue(MaxViewers) < 1) throw new ArgumentException("--max-viewers must be at least 1");
+        if (!(r.GetValue(ViewerTimeout) is > 0 and <= 3600)) throw new ArgumentException("--viewer-timeout must be between 0 and 3600 seconds");
         if (r.GetValue(Every) < 1) throw new ArgumentException("--every must be at least 1");
+        if (r.GetResult(Every) is { Implicit: false } && r.GetValue(SavePointCloud) is null)
+            throw new ArgumentException("--every sets how often --save-pointcloud writes a cloud; give --save-pointcloud DIR too");
         if (r.GetValue(Token) is { } tok && tok.Length < 8) throw new ArgumentException("--token must be at least 8 characters");
         if (r.GetValue(Token) is not null && r.GetValue(Serve) is null && r.GetValue(Feed) is null && r.GetValue(Foxglove) is null)
             throw new ArgumentException("--token protects --serve, --feed and --foxglove; give one of them too");
         var serve = r.GetValue(Serve) is { } sv ? Pipeline.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
+        var foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null;
+        var feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null;
+        var open = Exposed(serve, foxglove, feed);
+        if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
+            throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
         {
             Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
@@ -113,8 +136,7 @@ internal sealed class EngineOptionSet
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
-            Foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null,
-            Feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null,
+            Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
         };
     }
 }

@@ -43,6 +43,8 @@ public static class EngineRunner
         try
         {
             ExecutionProviders.ConfigureLogging(s.Verbose);
+            if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
+                errors.WriteLine($"warning: serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
             model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, errors.WriteLine);
             // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
@@ -70,7 +72,7 @@ public static class EngineRunner
             {
                 var metrics = new EngineMetrics(pipeline.Stats);
                 sinks.Add(metrics);
-                var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers }, pipeline.Stats, model.Info.Labels, new RendererControl(renderer), metrics);
+                var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, pipeline.Stats, model.Info.Labels, new RendererControl(renderer), metrics);
                 await web.StartAsync();
                 sinks.Add(web);
                 errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
@@ -84,7 +86,7 @@ public static class EngineRunner
             }
             if (s.Feed is not null)
             {
-                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, pipeline.Stats);
+                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, pipeline.Stats);
                 await feed.StartAsync();
                 sinks.Add(feed);
                 errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");

@@ -17,6 +17,22 @@ public static class RtmtlCli
             InfoCommand.Build(),
             BenchCommand.Build(),
         };
-        return await root.Parse(args).InvokeAsync();
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // Like every other bad option: one short line, where to look, exit 2 (not the whole help).
+            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
+            Console.Error.WriteLine($"see ./rtmtl {CommandPath(parse)} --help".Replace("  ", " "));
+            return 2;
+        }
+        return await parse.InvokeAsync();
+    }
+
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
+            if (c.Command is not RootCommand) names.Insert(0, c.Command.Name);
+        return string.Join(' ', names);
     }
 }

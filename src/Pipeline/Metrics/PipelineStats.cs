@@ -32,7 +32,11 @@ public sealed class PipelineStats
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
     public long FramesOut => Interlocked.Read(ref _framesOut);
-    public long DroppedAtSource => Interlocked.Read(ref _droppedAtSource);
+    /// <summary>Frames dropped before inference: by the pipeline's live channel and inside the source itself.</summary>
+    public long DroppedAtSource => Interlocked.Read(ref _droppedAtSource) + (SourceInternalDrops?.Invoke() ?? 0);
+
+    /// <summary>The source's own drop counter (a network stream's newest-frame queue), read live.</summary>
+    public Func<long>? SourceInternalDrops { get; set; }
     public long DroppedAtViewers => Interlocked.Read(ref _droppedAtViewers);
 
     public string Device { get; set; } = "cpu";
@@ -42,6 +46,11 @@ public sealed class PipelineStats
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
     public void SourceDrop() => Interlocked.Increment(ref _droppedAtSource);
     public void ViewerDrop() => Interlocked.Increment(ref _droppedAtViewers);
+
+    private long _viewersEvicted;
+    /// <summary>Viewers (MJPEG clients) dropped because they stopped reading for longer than the write deadline.</summary>
+    public long ViewersEvicted => Interlocked.Read(ref _viewersEvicted);
+    public void ViewerEvicted() => Interlocked.Increment(ref _viewersEvicted);
 
     public void FrameOut(long ticks)
     {

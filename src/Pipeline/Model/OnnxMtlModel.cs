@@ -29,6 +29,8 @@ public sealed class OnnxMtlModel : IDisposable
     public OnnxMtlModel(string path, ModelOptions? options = null, Action<string>? log = null)
     {
         options ??= new ModelOptions();
+        if (Directory.Exists(path))
+            throw new ModelContractException($"--model '{path}' is a folder; pass the .onnx file itself (e.g. {System.IO.Path.Combine(path, "model.onnx")}).");
         if (!File.Exists(path))
             throw new ModelContractException($"model file '{path}' does not exist; pass --model with an exported .onnx (the shipped one is models/mtl_ssw_light.onnx).");
         using var so = new SessionOptions

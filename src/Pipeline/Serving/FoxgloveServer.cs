@@ -134,6 +134,8 @@ public sealed class FoxgloveServer : IFrameSink
     private static Task SendText(WebSocket socket, JsonObject message, CancellationToken ct) =>
         socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message), WebSocketMessageType.Text, true, ct);
 
+    public bool Wanted => !_clients.IsEmpty;
+
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
     {
         if (_clients.IsEmpty) return ValueTask.CompletedTask;

@@ -6,6 +6,8 @@ namespace RealtimeMtl.Pipeline.Serving;
 public sealed record ServeOptions
 {
     public IPEndPoint Endpoint { get; init; } = new(IPAddress.Loopback, 8080);
+    /// <summary>A viewer that takes no bytes for this long is evicted (its slot freed).</summary>
+    public TimeSpan WriteDeadline { get; init; } = TimeSpan.FromSeconds(3);
     /// <summary>When set, every request must carry ?token=... or "Authorization: Bearer ...".</summary>
     public string? Token { get; init; }
     public int MaxViewers { get; init; } = 8;

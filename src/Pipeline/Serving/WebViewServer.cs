@@ -47,6 +47,7 @@ public sealed class WebViewServer : IFrameSink
     public string Name => "web";
     public bool Lossless => false;
     public int Viewers => Volatile.Read(ref _viewers);
+    public bool Wanted => Viewers > 0;
     public Uri BaseUri => new($"http://{_options.Endpoint}/");
 
     public async Task StartAsync()
@@ -68,7 +69,13 @@ public sealed class WebViewServer : IFrameSink
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
             await next(ctx);
         });
-        app.MapGet("/", (HttpContext ctx) => Results.Content(Page(ctx.Request.Query["token"]), "text/html; charset=utf-8"));
+        app.MapGet("/", (HttpContext ctx) =>
+        {
+            // Opened with a token (query or Authorization header): the page's own requests carry it as a cookie.
+            if (!string.IsNullOrEmpty(_options.Token))
+                ctx.Response.Cookies.Append(AccessToken.CookieName, _options.Token, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+            return Results.Content(Page(ctx.Request.Query["token"]), "text/html; charset=utf-8");
+        });
         app.MapGet("/stream.mjpg", (Delegate)Stream);
         app.MapGet("/api/stats", () => Results.Json(Stats()));
         app.MapPost("/api/render", (Delegate)Render);
@@ -102,15 +109,29 @@ public sealed class WebViewServer : IFrameSink
             ctx.Response.Headers.CacheControl = "no-cache, no-store";
             var seen = 0L;
             var ct = ctx.RequestAborted;
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             while (!ct.IsCancellationRequested)
             {
                 var (jpeg, version) = await _latest.NextAsync(seen, ct);
                 seen = version;
-                var header = Encoding.ASCII.GetBytes($"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {jpeg.Length}\r\n\r\n");
-                await ctx.Response.Body.WriteAsync(header, ct);
-                await ctx.Response.Body.WriteAsync(jpeg, ct);
-                await ctx.Response.Body.WriteAsync("\r\n"u8.ToArray(), ct);
-                await ctx.Response.Body.FlushAsync(ct);
+                // A viewer that takes no bytes for WriteDeadline is evicted: its slot goes to someone who reads, and
+                // Kestrel's bounded response buffer is all it ever held.
+                deadline.CancelAfter(_options.WriteDeadline);
+                try
+                {
+                    var header = Encoding.ASCII.GetBytes($"--frame\r\nContent-Type: image/jpeg\r\nContent-Length: {jpeg.Length}\r\n\r\n");
+                    await ctx.Response.Body.WriteAsync(header, deadline.Token);
+                    await ctx.Response.Body.WriteAsync(jpeg, deadline.Token);
+                    await ctx.Response.Body.WriteAsync("\r\n"u8.ToArray(), deadline.Token);
+                    await ctx.Response.Body.FlushAsync(deadline.Token);
+                }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    _stats.ViewerEvicted();
+                    ctx.Abort();
+                    return;
+                }
+                if (!deadline.TryReset()) return;
             }
         }
         catch (OperationCanceledException) { }
@@ -147,6 +168,7 @@ public sealed class WebViewServer : IFrameSink
             latency_ms = new { end_to_end = F(_stats.EndToEnd.Last), p50 = F(_stats.EndToEnd.Percentile(50)), p95 = F(_stats.EndToEnd.Percentile(95)) },
             stages_ms = new { pre = F(_stats.Pre.Last), model = F(_stats.Model.Last), post = F(_stats.Post.Last), render = F(_stats.Render.Last) },
             dropped = _stats.DroppedAtSource,
+            viewers_evicted = _stats.ViewersEvicted,
             device = _stats.Device,
             model = _stats.ModelName,
             source = _stats.SourceName,
@@ -159,7 +181,7 @@ public sealed class WebViewServer : IFrameSink
 
     public unsafe ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
-        if (packet.Rendered is null) return ValueTask.CompletedTask;
+        if (packet.Rendered is null || Viewers == 0) return ValueTask.CompletedTask;
         Cv2.ImEncode(".jpg", packet.Rendered, out var bytes, _jpeg);
         _latest.Publish(bytes);
         if (packet.Sequence % 10 == 0)

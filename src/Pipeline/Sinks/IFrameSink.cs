@@ -11,6 +11,12 @@ public interface IFrameSink : IAsyncDisposable
 {
     string Name { get; }
     bool Lossless { get; }
+
+    /// <summary>
+    /// Whether a lossy sink wants frames now (a viewer or subscriber is connected). When false the pipeline does not
+    /// hand it frames, so nothing is encoded for nobody and no frame counts as skipped by viewers.
+    /// </summary>
+    bool Wanted => true;
     ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken);
 
     /// <summary>End of stream: flush and finalise (a recording must be playable after this).</summary>

@@ -41,6 +41,7 @@ public sealed class RawOutputSink : IFrameSink
         var json = JsonSerializer.Serialize(new
         {
             sequence = p.Sequence,
+            source_file = p.Frame.SourceFile,
             width = p.Frame.Width,
             height = p.Frame.Height,
             capture_ms = p.CaptureTicks * 1000.0 / Stopwatch.Frequency,

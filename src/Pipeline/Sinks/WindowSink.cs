@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Stages;
 
@@ -12,7 +11,7 @@ namespace RealtimeMtl.Pipeline.Sinks;
 public sealed class WindowSink : IFrameSink
 {
     private const string Title = "RealtimeMtl";
-    private readonly BlockingCollection<Mat> _frames = new(new ConcurrentQueue<Mat>(), 2);
+    private readonly NewestFrames _frames = new(2);
     private readonly Thread? _ui;
     private volatile bool _failed;
 
@@ -38,8 +37,8 @@ public sealed class WindowSink : IFrameSink
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
         if (_failed || packet.Rendered is null) return ValueTask.CompletedTask;
-        var copy = packet.Rendered.Clone();
-        if (!_frames.TryAdd(copy)) copy.Dispose();
+        // Behind? The oldest waiting frame goes, the newest is shown (as everywhere else in the engine).
+        _frames.Add(packet.Rendered.Clone());
         return ValueTask.CompletedTask;
     }
 
@@ -48,7 +47,7 @@ public sealed class WindowSink : IFrameSink
         try
         {
             Cv2.NamedWindow(Title, WindowFlags.AutoSize);
-            foreach (var frame in _frames.GetConsumingEnumerable())
+            while (_frames.Take() is { } frame)
             {
                 using (frame) Cv2.ImShow(Title, frame);
                 var key = Cv2.WaitKey(1);
@@ -65,15 +64,15 @@ public sealed class WindowSink : IFrameSink
 
     public ValueTask CompleteAsync()
     {
-        _frames.CompleteAdding();
+        _frames.Complete();
         _ui?.Join(TimeSpan.FromSeconds(2));
         return ValueTask.CompletedTask;
     }
 
     public ValueTask DisposeAsync()
     {
-        while (_frames.TryTake(out var m)) m.Dispose();
-        _frames.Dispose();
+        _frames.Complete();
+        _frames.Clear();
         return ValueTask.CompletedTask;
     }
 }

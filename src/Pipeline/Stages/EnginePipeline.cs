@@ -41,6 +41,7 @@ public sealed class EnginePipeline
         Stats = new PipelineStats(model.Info.Labels.Count)
         {
             Device = model.Device.ToString().ToLowerInvariant(), ModelName = model.Info.Name, SourceName = source.Description,
+            SourceInternalDrops = () => source.DroppedInternally,
         };
     }
 
@@ -205,6 +206,7 @@ public sealed class EnginePipeline
                 if (Stats.FramesOut % PipelineStats.ResourceEvery == 1) Stats.SampleResources(Stats.FramesOut);
                 for (var i = 0; i < sinks.Length; i++)
                 {
+                    if (!_sinks[i].Lossless && !_sinks[i].Wanted) continue;
                     packet.AddRef();
                     if (_sinks[i].Lossless)
                     {

@@ -15,7 +15,9 @@ public sealed record RunSummary
     public long FramesIn { get; init; }
     public long DroppedAtSource { get; init; }
     public long DroppedAtViewers { get; init; }
-    public double Fps { get; init; }
+    public long ViewersEvicted { get; init; }
+    /// <summary>Frames per second between the first and last output frame; null when fewer than two frames came out.</summary>
+    public double? Fps { get; init; }
     public double Seconds { get; init; }
     /// <summary>Model warm-up before the source opened (not part of any other figure).</summary>
     public double? WarmUpMs { get; init; }
@@ -45,7 +47,7 @@ public sealed record RunSummary
         return new RunSummary
         {
             Source = s.SourceName, Model = s.ModelName, Device = s.Device, Frames = s.FramesOut, FramesIn = s.FramesIn,
-            DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, Fps = s.Fps, Seconds = s.Elapsed.TotalSeconds,
+            DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, ViewersEvicted = s.ViewersEvicted, Fps = double.IsFinite(s.Fps) ? s.Fps : null, Seconds = s.Elapsed.TotalSeconds,
             Stages = stages,
             MeanIoU = q.SegPixels > 0 ? q.MeanIoU : null, PixelAccuracy = q.SegPixels > 0 ? q.PixelAccuracy : null,
             DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0 ? q.Delta1 : null,
@@ -60,8 +62,8 @@ public sealed record RunSummary
         var sb = new StringBuilder();
         sb.AppendLine(string.Create(c, $"source  {Source}"));
         sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
-        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(Interrupted ? " (interrupted)" : "")}"));
-        sb.AppendLine(string.Create(c, $"rate    {Fps:0.0} FPS over {Seconds:0.00} s"));
+        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(ViewersEvicted > 0 ? $", {ViewersEvicted} stalled viewer(s) evicted" : "")}{(Interrupted ? " (interrupted)" : "")}"));
+        sb.AppendLine(Fps is { } fps ? string.Create(c, $"rate    {fps:0.0} FPS over {Seconds:0.00} s") : string.Create(c, $"rate    - (a rate needs two frames) over {Seconds:0.00} s"));
         if (WarmUpMs is { } w) sb.AppendLine(string.Create(c, $"warm-up {w:0} ms over {WarmUpRuns} runs before the source opened (in no other figure)"));
         if (Stages.TryGetValue("end-to-end", out var e2e))
             sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
@@ -88,5 +90,18 @@ public sealed record RunSummary
         return sb.ToString().TrimEnd();
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+    /// <summary>JSON numbers are numbers or null: a figure that is not finite is written as null, never as a string.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Converters = { new FiniteOrNull() } });
+
+    private sealed class FiniteOrNull : System.Text.Json.Serialization.JsonConverter<double>
+    {
+        public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+            reader.TokenType == JsonTokenType.Null ? double.NaN : reader.GetDouble();
+
+        public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+        {
+            if (double.IsFinite(value)) writer.WriteNumberValue(value);
+            else writer.WriteNullValue();
+        }
+    }
 }

@@ -28,6 +28,13 @@ public sealed class FeedServer : IFrameSink
     private readonly long _unixOffsetNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
     private bool _completed;
 
+    public FeedServer(ServeOptions options, Model.ModelInfo model, PipelineStats stats) : this(options, model.Labels, stats)
+    {
+        _model = model;
+    }
+
+    private readonly Model.ModelInfo? _model;
+
     public FeedServer(ServeOptions options, LabelSet labels, PipelineStats stats)
     {
         _options = options;
@@ -38,6 +45,7 @@ public sealed class FeedServer : IFrameSink
     public string Name => "feed";
     public bool Lossless => false;
     public int Subscribers { get { lock (_gate) return _subscribers.Count; } }
+    public bool Wanted => Subscribers > 0;
 
     public async Task StartAsync()
     {
@@ -63,8 +71,7 @@ public sealed class FeedServer : IFrameSink
         var given = token;
         if (string.IsNullOrEmpty(given))
         {
-            var auth = context.RequestHeaders.GetValue("authorization");
-            if (auth is not null && auth.StartsWith("Bearer ", StringComparison.Ordinal)) given = auth[7..];
+            given = AccessToken.FromAuthorization(context.RequestHeaders.GetValue("authorization"));
         }
         return AccessToken.Matches(given, _options.Token);
     }
@@ -86,10 +93,13 @@ public sealed class FeedServer : IFrameSink
         lock (_gate) _subscribers.Remove(ch);
     }
 
+    /// <summary>Model, classes with their palette, depth range and device, from the model's rtmtl.* metadata.</summary>
     internal FeedDescription Describe() => new()
     {
-        Model = _stats.ModelName, Architecture = _stats.ModelName, DepthMinM = 0, Device = _stats.Device,
+        Model = _stats.ModelName, Architecture = _model?.Architecture ?? "", Backbone = _model?.Backbone ?? "",
+        DepthMinM = _model?.DepthMin ?? 0, DepthMaxM = _model?.DepthMax ?? 0, Device = _stats.Device,
         ClassNames = { _labels.Classes },
+        Palette = { _labels.Palette.Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}") },
     };
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)

@@ -64,10 +64,20 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
         byte[] rgb; float[] depth; ushort[] raw;
         lock (_gate)
         {
-            rgb = _images.Read<byte[]>(fileSelection: new HyperslabSelection(4, [n, 0, 0, 0], [1, 3, w, h]));
-            var ds = new HyperslabSelection(3, [n, 0, 0], [1, w, h]);
-            depth = _depths.Type.Size == 8 ? _depths.Read<double[]>(fileSelection: ds).Select(v => (float)v).ToArray() : _depths.Read<float[]>(fileSelection: ds);
-            raw = _labels.Read<ushort[]>(fileSelection: new HyperslabSelection(3, [n, 0, 0], [1, w, h]));
+            try
+            {
+                rgb = _images.Read<byte[]>(fileSelection: new HyperslabSelection(4, [n, 0, 0, 0], [1, 3, w, h]));
+                var ds = new HyperslabSelection(3, [n, 0, 0], [1, w, h]);
+                depth = _depths.Type.Size == 8 ? _depths.Read<double[]>(fileSelection: ds).Select(v => (float)v).ToArray() : _depths.Read<float[]>(fileSelection: ds);
+                raw = _labels.Read<ushort[]>(fileSelection: new HyperslabSelection(3, [n, 0, 0], [1, w, h]));
+            }
+            catch (Exception e) when (e is not InvalidDataException)
+            {
+                // Whatever the HDF5 reader trips over inside a damaged file, the user's answer is the same.
+                throw new InvalidDataException($"'{Name}': image {n + 1} of the .mat file cannot be read (damaged or truncated file): {e.Message.Split('\n')[0]}", e);
+            }
+            if (rgb.Length != 3 * (int)(w * h) || depth.Length != (int)(w * h) || raw.Length != (int)(w * h))
+                throw new InvalidDataException($"'{Name}': image {n + 1} of the .mat file has the wrong size (damaged file)");
         }
         // [c][x][y] (column-major on disk) -> row-major HWC BGR.
         using var image = new Mat(_rawH, _rawW, MatType.CV_8UC3);

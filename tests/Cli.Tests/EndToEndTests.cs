@@ -74,7 +74,10 @@ public class EndToEndTests
         Assert.Contains("stopping", r.Stderr);
         var processed = Engine.SummaryFrames(r.Stdout);
         Assert.True(processed > 5, r.Stdout);
-        Assert.Equal(processed, Engine.Probe(record).Frames);
+        // Every processed frame is in the file (live: on the time grid, gaps filled by repeats).
+        var (inFile, written) = Engine.Recorded(r.Stdout);
+        Assert.Equal(processed, written);
+        Assert.Equal(inFile, Engine.Probe(record).Frames);
     }
 
     [DllImport("libc", EntryPoint = "kill")]

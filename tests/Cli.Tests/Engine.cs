@@ -103,6 +103,14 @@ internal static class Engine
     public static int FreePort() => RealtimeMtl.Tests.Shared.LoopbackPorts.Free();
     public static bool IsListening(int port) => RealtimeMtl.Tests.Shared.LoopbackPorts.IsListening(port);
 
+    /// <summary>From the summary's record line: frames in the file, and processed frames written (each once).</summary>
+    public static (int InFile, int Written) Recorded(string stdout)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(stdout, @"^record  .*: (\d+) frames at .*; (\d+) processed frames written, \d+ repeated", System.Text.RegularExpressions.RegexOptions.Multiline);
+        if (!m.Success) throw new InvalidOperationException("no record line in the summary: " + stdout);
+        return (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
+    }
+
     public static int SummaryFrames(string stdout)
     {
         var line = stdout.Split('\n').First(l => l.StartsWith("frames "));

@@ -7,6 +7,7 @@ using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
@@ -60,7 +61,7 @@ public class ReliabilityTests
         Assert.Contains("unplugged", summary.SourceError);
         Assert.Single(events.Warnings, w => w.Contains("camera test0"));
         Assert.Equal(summary.Frames, recorder.FramesWritten);
-        Assert.Equal((int)summary.Frames, Engine.Probe(path).Frames);
+        Assert.Equal((int)recorder.FramesInFile, Engine.Probe(path).Frames);
         Assert.Equal(40, summary.Frames + summary.DroppedAtSource);
     }
 
@@ -92,7 +93,10 @@ public class ReliabilityTests
             Assert.Contains("240x180", r.Stderr.Split('\n').Single(l => l.Contains("back after")));
             var frames = Engine.SummaryFrames(r.Stdout);
             var (recorded, _) = Engine.Probe(record);
-            Assert.Equal(frames, recorded);
+            // Live: every processed frame once, the outage kept as repeated frames on the time grid.
+            var (inFile, written) = Engine.Recorded(r.Stdout);
+            Assert.Equal(frames, written);
+            Assert.Equal(inFile, recorded);
             using (var v = new VideoCapture(record))
                 Assert.Equal((3 * 160, 120), (v.FrameWidth, v.FrameHeight));
             // Raw outputs follow the stream: the first frames at 160x120, the last ones at 240x180.
@@ -117,7 +121,8 @@ public class ReliabilityTests
             Kill(p.Id, 15);
         });
         Assert.Equal(0, r.Code);
-        Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Probe(record).Frames);
+        Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Recorded(r.Stdout).Written);
+        Assert.Equal(Engine.Recorded(r.Stdout).InFile, Engine.Probe(record).Frames);
 
         // A run stuck in a slow sink: the first Ctrl+C asks it to drain, the second exits at once (130).
         var forced = await Engine.RunAsync("run --source synthetic:frames=100000,size=96x72 --realtime", async p =>

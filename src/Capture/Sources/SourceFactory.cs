@@ -26,6 +26,15 @@ public static class SourceFactory
         return new VideoFileSource(spec, options.Realtime, options.Events);
     }
 
+    private static SyntheticOptions ParseStall(SyntheticOptions o, string value)
+    {
+        var p = value.Split(':');
+        if (p.Length != 2 || !int.TryParse(p[0], out var frame) || frame < 0
+            || !double.TryParse(p[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !(seconds is >= 0 and <= 3600))
+            throw new SourceException($"synthetic option stall '{value}' must be FRAME:SECONDS, e.g. stall=10:1.5");
+        return o with { StallAtFrame = frame, StallSeconds = seconds };
+    }
+
     public static SyntheticOptions ParseSynthetic(string spec)
     {
         var o = new SyntheticOptions();
@@ -44,8 +53,9 @@ public static class SourceFactory
                     "frames" => o with { Frames = int.Parse(value, CultureInfo.InvariantCulture) },
                     "fps" => o with { Fps = double.Parse(value, CultureInfo.InvariantCulture) },
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
+                    "stall" => ParseStall(o, value),
                     "size" => ParseSize(o, value),
-                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise."),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, stall (stall=FRAME:SECONDS)."),
                 };
             }
             catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }

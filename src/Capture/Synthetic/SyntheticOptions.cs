@@ -12,6 +12,10 @@ public sealed record SyntheticOptions
     /// <summary>Sensor-like depth: quantisation growing with distance, holes at edges and beyond range.</summary>
     public bool DepthNoise { get; init; }
 
+    /// <summary>A stalled source, for testing: before frame <see cref="StallAtFrame"/> the source waits <see cref="StallSeconds"/>.</summary>
+    public int? StallAtFrame { get; init; }
+    public double StallSeconds { get; init; }
+
     public void Validate()
     {
         if (Frames <= 0) throw new ArgumentException("synthetic: frames must be positive");

@@ -47,6 +47,11 @@ public sealed class SyntheticSource : IFrameSource
         for (long i = 0; i < _options.Frames; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (_options.StallAtFrame == i && _options.StallSeconds > 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(_options.StallSeconds), cancellationToken).ConfigureAwait(false);
+                start += (long)(_options.StallSeconds * Stopwatch.Frequency);
+            }
             if (_realtime)
             {
                 var due = start + (long)(i / _options.Fps * Stopwatch.Frequency);

@@ -18,6 +18,7 @@ public sealed record EngineSettings
     public RenderOptions Render { get; init; } = new();
     public bool Show { get; init; }
     public string? Record { get; init; }
+    public Pipeline.Sinks.Recording.RecordCodec RecordCodec { get; init; } = Pipeline.Sinks.Recording.RecordCodec.Auto;
     public string? SaveRaw { get; init; }
     public string? StatsJson { get; init; }
     public CameraOptions Camera { get; init; } = new();
@@ -55,9 +56,10 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> DepthRange = new("--depth-range") { Description = "Colormap range 'min,max' in metres, or 'auto' (default: the model's range)" };
     public readonly Option<bool> NoHud = new("--no-hud") { Description = "No HUD and legend on the image" };
     public readonly Option<bool> Show = new("--show") { Description = "Show a window (needs a display)" };
-    public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 (mp4v) or out.avi (MJPG)" };
+    public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 / out.mkv (H.264 through ffmpeg; playable after a kill) or out.avi (MJPG); written as NAME.recording.EXT and renamed when finished" };
+    public readonly Option<string> RecordCodec = new("--record-codec") { Description = "h264 (ffmpeg; default for .mp4/.mkv), mp4v or mjpg (OpenCV)", DefaultValueFactory = _ => "auto" };
     public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
-    public readonly Option<string?> StatsJson = new("--stats-json") { Description = "Write the run summary as JSON here" };
+    public readonly Option<string?> StatsJson = new("--stats-json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts" };
     public readonly Option<string> CameraSize = new("--camera-size") { Description = "Camera capture size WxH", DefaultValueFactory = _ => "640x480" };
     public readonly Option<double> CameraFps = new("--camera-fps") { Description = "Camera frame rate", DefaultValueFactory = _ => 30 };
     public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };
@@ -75,7 +77,7 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
             c.Options.Add(o);
     }
 
@@ -132,7 +134,7 @@ internal sealed class EngineOptionSet
         {
             Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
+            Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), RecordCodec = Pipeline.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),

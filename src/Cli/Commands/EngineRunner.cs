@@ -3,6 +3,7 @@ using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Serving;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 
@@ -42,6 +43,8 @@ public static class EngineRunner
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         try
         {
+            // Before anything opens: outputs that would overwrite the source or each other, an unwritable --stats-json.
+            OutputTargets.Check(s);
             ExecutionProviders.ConfigureLogging(s.Verbose);
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
                 errors.WriteLine($"warning: serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
@@ -54,8 +57,12 @@ public static class EngineRunner
             VideoRecorderSink? recorder = null;
             if (s.Record is not null)
             {
-                // Files keep their own rate; live sources are measured by the recorder.
-                recorder = new VideoRecorderSink(s.Record, source.IsLive || s.Realtime ? null : source.NominalFps ?? 30);
+                // The source's nominal rate; live runs place frames on its time grid by capture time.
+                recorder = new VideoRecorderSink(new RecorderOptions
+                {
+                    Path = s.Record, Fps = source.NominalFps ?? 30, Live = source.IsLive || s.Realtime, Codec = s.RecordCodec,
+                    PreferNvenc = model.Device != ExecutionDevice.Cpu,
+                }, errors.WriteLine);
                 sinks.Add(recorder);
             }
             if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
@@ -95,9 +102,19 @@ public static class EngineRunner
             using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
-            if (recorder is not null) summary.Notes.Add($"record  {recorder.Path}: {recorder.FramesWritten} frames at {recorder.RecordedFps:0.##} FPS");
-            output.WriteLine(summary.ToText());
-            if (s.StatsJson is not null) await File.WriteAllTextAsync(s.StatsJson, summary.ToJson());
+            // Finalise the recording before reporting it (the file then has its final name and index).
+            if (recorder is not null)
+            {
+                try { await recorder.CompleteAsync(); }
+                catch (IOException e) { errors.WriteLine($"warning: sink record could not finish cleanly: {e.Message}"); pipeline.Stats.SinkError("record"); summary = summary with { SinkErrors = new(pipeline.Stats.SinkErrors) }; }
+                summary = summary with
+                {
+                    Recording = new RunSummary.RecordingFigures(recorder.Path, recorder.Codec, recorder.RecordedFps, recorder.FramesInFile, recorder.FramesWritten, recorder.FramesRepeated, recorder.FramesSkipped),
+                };
+            }
+            if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
+            else output.WriteLine(summary.ToText());
+            if (s.StatsJson is { } statsPath && statsPath != "-") OutputTargets.WriteAtomically(statsPath, summary.ToJson());
             if (summary.StageError is not null) errors.WriteLine($"error: {summary.StageError}; the outputs were finalised.");
             // 3: the run started but a source, a stage or a sink failed on the way (outputs finalised either way).
             return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 ? 0 : 3;

@@ -38,6 +38,11 @@ public sealed record RunSummary
 
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
 
+    /// <summary>What the recording holds: frames in the file at its rate; processed frames written, slots repeated, frames skipped.</summary>
+    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped);
+
+    public RecordingFigures? Recording { get; init; }
+
     public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)
     {
         var stages = new Dictionary<string, StageFigures>();
@@ -86,6 +91,8 @@ public sealed record RunSummary
         foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
         if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
         if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
+        if (Recording is { } rec)
+            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS ({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, {rec.FramesSkipped} skipped"));
         foreach (var note in Notes) sb.AppendLine(note);
         return sb.ToString().TrimEnd();
     }

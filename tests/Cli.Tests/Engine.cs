@@ -104,11 +104,13 @@ internal static class Engine
     public static bool IsListening(int port) => RealtimeMtl.Tests.Shared.LoopbackPorts.IsListening(port);
 
     /// <summary>From the summary's record line: frames in the file, and processed frames written (each once).</summary>
-    public static (int InFile, int Written) Recorded(string stdout)
+    public static (int InFile, int Processed) Recorded(string stdout)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(stdout, @"^record  .*: (\d+) frames at .*; (\d+) processed frames written, \d+ repeated", System.Text.RegularExpressions.RegexOptions.Multiline);
+        var m = System.Text.RegularExpressions.Regex.Match(stdout, @"^record  .*: (\d+) frames at .*; (\d+) processed frames written, \d+ repeated, (\d+) skipped", System.Text.RegularExpressions.RegexOptions.Multiline);
         if (!m.Success) throw new InvalidOperationException("no record line in the summary: " + stdout);
-        return (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
+        // Written counts each processed frame that went into the file; a live frame that came too early for the time
+        // grid is skipped and counted as such: together they are every processed frame.
+        return (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value) + int.Parse(m.Groups[3].Value));
     }
 
     public static int SummaryFrames(string stdout)

@@ -68,8 +68,9 @@ public class RecordingTests
         Assert.Equal(frames, processed + repeated);
         // The stall (and any frame dropped on a busy machine) becomes repeated slots, so the file lasts about 3 s,
         // as the run did: 60 frames at 30 FPS plus 1 s of stall, within a frame or two.
-        var dropped = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("DroppedAtSource").GetInt64();
-        Assert.Equal(60, processed + dropped);
+        var root = JsonDocument.Parse(File.ReadAllText(stats)).RootElement;
+        Assert.Equal(60, root.GetProperty("Frames").GetInt64() + root.GetProperty("DroppedAtSource").GetInt64());
+        Assert.Equal(root.GetProperty("Frames").GetInt64(), processed + rec.GetProperty("FramesSkipped").GetInt64());
         Assert.True(repeated >= 27, $"repeated {repeated}");
         Assert.InRange(frames, 90 - 3, 90 + 3);
         Assert.Contains("repeated", r.Stdout);

@@ -121,7 +121,7 @@ public class ReliabilityTests
             Kill(p.Id, 15);
         });
         Assert.Equal(0, r.Code);
-        Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Recorded(r.Stdout).Written);
+        Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Recorded(r.Stdout).Processed);
         Assert.Equal(Engine.Recorded(r.Stdout).InFile, Engine.Probe(record).Frames);
 
         // A run stuck in a slow sink: the first Ctrl+C asks it to drain, the second exits at once (130).

@@ -12,8 +12,8 @@ namespace RealtimeMtl.Pipeline.Sinks.Recording;
 ///   a clean finish rewrites it as a normal, seekable file and renames it over the target. An existing target is
 ///   untouched until then, and untouched for good when the run never produces a frame.
 ///   Timing: the source's nominal rate. Files: every frame once. Live: each frame lands on that rate's time grid by
-///   its capture time; an empty slot repeats the previous frame and a second frame for a filled slot is skipped, so
-///   the recording lasts as long as the run.
+///   its capture time; an empty slot repeats the previous frame, a frame for a filled slot takes the next one (up to
+///   two slots ahead, for jitter) or else is skipped, so the recording lasts as long as the run within a frame or two.
 ///   Faults: a write failure throws once with the cause (the pipeline reports it and goes on without this sink);
 ///   what was written stays playable at the target name.
 /// </summary>
@@ -27,6 +27,8 @@ public sealed class VideoRecorderSink : IFrameSink
     private Mat? _last;
     private long _firstTicks, _nextSlot;
     private bool _failed, _finished;
+    /// <summary>How many slots ahead of its capture time a live frame may be written (jitter), before it is skipped.</summary>
+    private const int MaxAhead = 2;
 
     public VideoRecorderSink(RecorderOptions options, Action<string>? log = null)
     {
@@ -94,14 +96,16 @@ public sealed class VideoRecorderSink : IFrameSink
             }
             else
             {
+                // Capture times jitter (a late read, then a catch-up): a frame up to MaxAhead slots early takes the
+                // next free slot instead of being lost; only a burst beyond that is skipped.
                 var slot = (long)Math.Round(Stopwatch.GetElapsedTime(_firstTicks, packet.CaptureTicks).TotalSeconds * _o.Fps);
-                if (slot < _nextSlot) { FramesSkipped++; }
+                if (slot < _nextSlot - MaxAhead) { FramesSkipped++; }
                 else
                 {
                     for (; _nextSlot < slot && _last is not null; _nextSlot++) { _encoder.Write(_last); FramesRepeated++; }
                     _encoder.Write(frame);
                     FramesWritten++;
-                    _nextSlot = slot + 1;
+                    _nextSlot = Math.Max(slot, _nextSlot) + 1;
                     if (_last is null) _last = new Mat();
                     frame.CopyTo(_last);
                 }

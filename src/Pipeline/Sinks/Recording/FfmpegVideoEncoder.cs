@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Threading.Channels;
 using OpenCvSharp;
 
 namespace RealtimeMtl.Pipeline.Sinks.Recording;
@@ -9,7 +10,9 @@ namespace RealtimeMtl.Pipeline.Sinks.Recording;
 /// H.264 through the ffmpeg program: raw BGR frames are piped to its stdin and encoded in its own process
 /// (libx264 with a real-time preset, or h264_nvenc), yuv420p so that every browser plays it. An .mp4 is written
 /// fragmented, one fragment per second (a keyframe every second), so a killed run leaves a playable file that loses
-/// at most the last second; .mkv writes one-second clusters.
+/// at most the last second; .mkv writes one-second clusters. A writer thread feeds the pipe from a few pooled
+/// buffers, so the pipeline's record stage only copies the frame; when ffmpeg falls behind for longer than the
+/// buffers last, Write waits (a recording never loses a frame).
 /// </summary>
 internal sealed class FfmpegVideoEncoder : IVideoEncoder
 {
@@ -17,6 +20,11 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     private readonly Stream _stdin;
     private readonly StringBuilder _stderr = new();
     private readonly int _frameBytes;
+    private const int Buffers = 6;
+    private readonly Channel<byte[]> _free = Channel.CreateBounded<byte[]>(Buffers);
+    private readonly Channel<byte[]> _queued = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Buffers) { SingleReader = true, SingleWriter = true });
+    private readonly Thread _writer;
+    private volatile Exception? _writeError;
 
     public FfmpegVideoEncoder(string ffmpeg, string path, double fps, Size size, bool nvenc)
     {
@@ -24,7 +32,7 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         var gop = Math.Max(1, (int)Math.Round(fps));
         var codec = nvenc
             ? $"-c:v h264_nvenc -preset p1 -tune ll -g {gop}"
-            : $"-c:v libx264 -preset veryfast -tune zerolatency -g {gop} -keyint_min {gop} -sc_threshold 0";
+            : $"-c:v libx264 -preset ultrafast -tune zerolatency -crf 23 -g {gop} -keyint_min {gop} -sc_threshold 0";
         var container = Path.GetExtension(path).ToLowerInvariant() == ".mkv"
             ? "-f matroska -cluster_time_limit 1000"
             : "-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000";
@@ -37,7 +45,25 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         _process.BeginErrorReadLine();
         _stdin = _process.StandardInput.BaseStream;
         _frameBytes = size.Width * size.Height * 3;
+        // Buffers come from the shared pool and go back at the end: a second recording in the process allocates nothing.
+        for (var i = 0; i < Buffers; i++) _free.Writer.TryWrite(System.Buffers.ArrayPool<byte>.Shared.Rent(_frameBytes));
+        _writer = new Thread(WriteLoop) { IsBackground = true, Name = "rtmtl-record-pipe" };
+        _writer.Start();
         Description = nvenc ? "H.264 (h264_nvenc, ffmpeg)" : "H.264 (libx264, ffmpeg)";
+    }
+
+    private void WriteLoop()
+    {
+        var reader = _queued.Reader;
+        while (reader.TryPeek(out _) || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            while (reader.TryRead(out var buffer))
+            {
+                try { if (_writeError is null) _stdin.Write(buffer, 0, _frameBytes); }
+                catch (IOException e) { _writeError = new IOException($"ffmpeg stopped taking frames: {Cause(e.Message)}", e); }
+                _free.Writer.TryWrite(buffer);
+            }
+        }
     }
 
     public string Description { get; }
@@ -45,14 +71,23 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     public unsafe void Write(Mat bgr)
     {
         if (!bgr.IsContinuous()) throw new InvalidOperationException("recorder frames must be continuous");
-        try { _stdin.Write(new ReadOnlySpan<byte>((void*)bgr.Data, _frameBytes)); }
-        catch (IOException e) { throw new IOException($"ffmpeg stopped taking frames: {Cause(e.Message)}", e); }
+        if (_writeError is { } error) throw error;
+        if (!_free.Reader.TryRead(out var buffer)) buffer = _free.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+        new ReadOnlySpan<byte>((void*)bgr.Data, _frameBytes).CopyTo(buffer);
+        _queued.Writer.TryWrite(buffer);
     }
 
     public void Finish()
     {
+        _queued.Writer.TryComplete();
+        _writer.Join();
         try { _stdin.Close(); }
         catch (IOException) { }
+        if (_writeError is { } error)
+        {
+            _process.WaitForExit(10_000);
+            throw error;
+        }
         if (!_process.WaitForExit(60_000))
         {
             _process.Kill(true);
@@ -75,7 +110,10 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
 
     public void Dispose()
     {
+        _queued.Writer.TryComplete();
         try { if (!_process.HasExited) _process.Kill(true); } catch (InvalidOperationException) { }
+        if (_writer.Join(TimeSpan.FromSeconds(5)))
+            while (_free.Reader.TryRead(out var b)) System.Buffers.ArrayPool<byte>.Shared.Return(b);
         _process.Dispose();
     }
 

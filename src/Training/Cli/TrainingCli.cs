@@ -127,10 +127,11 @@ internal sealed class TrainOptionSet
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Disable zoom/flip/colour augmentation" };
     public readonly Option<string> SwInit = new("--sw-init") { Description = "Selective-weights initialisation self,cross (paper's best: 0.9,0.1)", DefaultValueFactory = _ => "0.9,0.1" };
     public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "No progress bar" };
+    public readonly Option<string> Pretrained = new("--pretrained") { Description = "Backbone start: imagenet (the ImageNet ResNet-18 restored from NuGet; default for resnet18 and resnet18-slim), none (from scratch), or the path of that ResNet18.onnx", DefaultValueFactory = _ => "imagenet" };
 
     public void AddTo(Command c)
     {
-        foreach (var o in new Option[] { Arch, Backbone, Size, Dataset, Data, Epochs, Batch, Lr, Optimizer, WeightDecay, SegWeight, DepthWeight, Seed, Threads, Limit, TrainSamples, ValSamples, Input, Out, Resume, Device, NoAugment, SwInit, Quiet })
+        foreach (var o in new Option[] { Arch, Backbone, Size, Dataset, Data, Epochs, Batch, Lr, Optimizer, WeightDecay, SegWeight, DepthWeight, Seed, Threads, Limit, TrainSamples, ValSamples, Input, Out, Resume, Device, NoAugment, SwInit, Quiet, Pretrained })
             c.Options.Add(o);
     }
 
@@ -157,7 +158,7 @@ internal sealed class TrainOptionSet
             WeightDecay = r.GetValue(WeightDecay), SegWeight = r.GetValue(SegWeight), DepthWeight = r.GetValue(DepthWeight), Seed = r.GetValue(Seed),
             Threads = r.GetValue(Threads), Limit = r.GetValue(Limit), TrainSamples = r.GetValue(TrainSamples), ValSamples = r.GetValue(ValSamples),
             InputWidth = iw, InputHeight = ih, OutDir = r.GetValue(Out)!, Resume = r.GetValue(Resume), Device = r.GetValue(Device)!,
-            Augment = !r.GetValue(NoAugment), SwSelf = self, SwCross = cross, Quiet = r.GetValue(Quiet),
+            Augment = !r.GetValue(NoAugment), SwSelf = self, SwCross = cross, Quiet = r.GetValue(Quiet), Pretrained = r.GetValue(Pretrained)!,
         };
     }
 }

@@ -19,6 +19,8 @@ public sealed record ModelConfig
     public Variant Variant { get; init; } = Variant.MtlSsw;
     public BackboneKind Backbone { get; init; } = BackboneKind.ResNet18Slim;
     public int OutputStride { get; init; } = 16;
+    /// <summary>Backbone with the ImageNet ResNet-18's topology ([2,2,2,3] blocks), so its pretrained weights load.</summary>
+    public bool ImageNetTopology { get; init; }
     public int NumClasses { get; init; } = 13;
     public TaskSet Tasks { get; init; } = TaskSet.Both;
     public HeadKind Head { get; init; } = HeadKind.PyramidPooling;

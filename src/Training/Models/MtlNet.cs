@@ -25,7 +25,8 @@ public sealed class MtlNet : Module<Tensor, (Tensor Seg, Tensor Depth)>
     {
         config.Validate();
         Config = config;
-        backbone = new ResNet(config.Backbone, config.OutputStride, config.Backbone == BackboneKind.ResNet18Slim ? 0.5 : 1.0);
+        backbone = new ResNet(config.Backbone, config.OutputStride, config.Backbone == BackboneKind.ResNet18Slim ? 0.5 : 1.0,
+            config.ImageNetTopology && config.Backbone is BackboneKind.ResNet18 or BackboneKind.ResNet18Slim ? ImageNetResNet18.Blocks : null);
         var c = backbone.OutChannels;
         if (config.Sw == SwPlacement.Backbone) sw = new SelectiveWeights(c, config.SwGuideChannels, config.SwSelf, config.SwCross);
         if (config.HasSegmentation) (seg_se, seg_head, seg_decoder, seg_classifier) = Branch(config.NumClasses);
@@ -53,6 +54,20 @@ public sealed class MtlNet : Module<Tensor, (Tensor Seg, Tensor Depth)>
     }
 
     public ModelConfig Config { get; }
+    public ResNet Backbone => backbone;
+
+    /// <summary>
+    /// Starts the backbone from the ImageNet ResNet-18 (--pretrained imagenet): weights mapped by topology, the
+    /// engine's input normalisation folded into the stem. Needs a config with <see cref="ModelConfig.ImageNetTopology"/>.
+    /// </summary>
+    public int LoadImageNetBackbone(string? onnxPath = null)
+    {
+        if (!Config.ImageNetTopology || Config.Backbone is not (BackboneKind.ResNet18 or BackboneKind.ResNet18Slim))
+            throw new ArgumentException("--pretrained imagenet needs a resnet18 or resnet18-slim backbone");
+        var n = ImageNetResNet18.Load(backbone, onnxPath);
+        ImageNetResNet18.FoldInputNormalisation(backbone, MeanBgr.Select(m => m * 255f).ToArray(), StdBgr.Select(s => s * 255f).ToArray());
+        return n;
+    }
 
     /// <summary>Mean and std per channel in BGR order (ImageNet statistics), applied to 0..255 pixels / 255.</summary>
     public static readonly float[] MeanBgr = [0.406f, 0.456f, 0.485f];

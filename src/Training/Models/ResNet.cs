@@ -18,7 +18,8 @@ public sealed class ResNet : Module<Tensor, (Tensor Low, Tensor High)>
     private readonly BatchNorm2d bn1;
     private readonly BlockList layer1, layer2, layer3, layer4;
 
-    public ResNet(BackboneKind kind, int outputStride, double widthMultiplier = 1.0) : base("ResNet")
+    /// <param name="blocks">Blocks per stage instead of the kind's own (the ImageNet ResNet-18 has [2,2,2,3]).</param>
+    public ResNet(BackboneKind kind, int outputStride, double widthMultiplier = 1.0, int[]? blocks = null) : base("ResNet")
     {
         var (bottleneck, counts) = kind switch
         {
@@ -27,6 +28,7 @@ public sealed class ResNet : Module<Tensor, (Tensor Low, Tensor High)>
             BackboneKind.ResNet50 => (true, new[] { 3, 4, 6, 3 }),
             _ => throw new ArgumentOutOfRangeException(nameof(kind)),
         };
+        if (blocks is { Length: 4 }) counts = blocks;
         if (outputStride is not (8 or 16 or 32)) throw new ArgumentException("output stride must be 8, 16 or 32");
         var dilate3 = outputStride == 8;
         var dilate4 = outputStride <= 16;

@@ -285,6 +285,7 @@ public sealed class OnnxGraph
                     var type = OnnxType.Float;
                     string name = "";
                     byte[]? raw = null;
+                    List<byte>? floats = null;
                     while (t.Next())
                     {
                         switch (t.Field)
@@ -293,10 +294,14 @@ public sealed class OnnxGraph
                             case 2: type = (OnnxType)t.Int64(); break;
                             case 8: name = t.String(); break;
                             case 9: raw = t.Bytes().ToArray(); break;
-                            default: throw new InvalidDataException($"initializer field {t.Field} is not supported (only raw_data)");
+                            // float_data (other exporters, e.g. CNTK): packed, or one fixed32 per element.
+                            case 4 when t.WireType == 2: (floats ??= []).AddRange(t.Bytes().ToArray()); break;
+                            case 4 when t.WireType == 5: (floats ??= []).AddRange(BitConverter.GetBytes(t.Fixed32Float())); break;
+                            case 12: t.Skip(); break; // doc_string
+                            default: throw new InvalidDataException($"initializer field {t.Field} is not supported (only raw_data and float_data)");
                         }
                     }
-                    g._initializers.Add(new OnnxInitializer(name, type, dims.ToArray(), raw ?? []));
+                    g._initializers.Add(new OnnxInitializer(name, type, dims.ToArray(), raw ?? floats?.ToArray() ?? []));
                     g._taken.Add(name);
                     break;
                 }

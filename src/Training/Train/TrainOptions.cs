@@ -33,4 +33,6 @@ public sealed record TrainOptions
     public float SwSelf { get; init; } = 0.9f;
     public float SwCross { get; init; } = 0.1f;
     public bool Quiet { get; init; }
+    /// <summary>imagenet (the NuGet ResNet-18 weights; default for resnet18 backbones), none, or a path to that ONNX file.</summary>
+    public string Pretrained { get; init; } = "imagenet";
 }

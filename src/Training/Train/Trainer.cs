@@ -36,10 +36,20 @@ public sealed class Trainer
         var variant = ModelConfig.ParseVariant(o.Architecture);
         var cfg = o.Size == "paper" ? ModelConfig.Paper(variant, classes) : ModelConfig.Light(variant, classes);
         cfg = cfg with { Backbone = ModelConfig.ParseBackbone(o.Backbone), SwSelf = o.SwSelf, SwCross = o.SwCross };
+        cfg = cfg with { ImageNetTopology = UsesImageNet(o, cfg) };
         if (o.InputWidth is { } w) cfg = cfg with { InputWidth = w };
         if (o.InputHeight is { } h) cfg = cfg with { InputHeight = h };
         cfg.Validate();
         return cfg;
+    }
+
+    /// <summary>Whether the run starts its backbone from the ImageNet ResNet-18 (resnet18 kinds, unless --pretrained none).</summary>
+    public static bool UsesImageNet(TrainOptions o, ModelConfig c)
+    {
+        if (o.Pretrained.Equals("none", StringComparison.OrdinalIgnoreCase)) return false;
+        if (c.Backbone is BackboneKind.ResNet18 or BackboneKind.ResNet18Slim) return true;
+        if (o.Pretrained.Equals("imagenet", StringComparison.OrdinalIgnoreCase)) return false; // the default: only where weights exist
+        throw new ArgumentException($"--pretrained '{o.Pretrained}': ImageNet weights exist here only for resnet18 and resnet18-slim; use --pretrained none with {ModelConfig.BackboneName(c.Backbone)}");
     }
 
     public Result Run()
@@ -66,6 +76,12 @@ public sealed class Trainer
         }
 
         var net = new MtlNet(config);
+        if (config.ImageNetTopology && !(_o.Resume && File.Exists(Path.Combine(_o.OutDir, "last.pt"))))
+        {
+            var path = _o.Pretrained.Equals("imagenet", StringComparison.OrdinalIgnoreCase) ? null : _o.Pretrained;
+            var n = net.LoadImageNetBackbone(path);
+            _log.WriteLine($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from scratch");
+        }
         File.WriteAllText(Path.Combine(_o.OutDir, "config.json"), JsonSerializer.Serialize(new RunManifest(config, _o), RunManifest.Json));
         var lastPath = Path.Combine(_o.OutDir, "last.pt");
         var bestPath = Path.Combine(_o.OutDir, "best.pt");

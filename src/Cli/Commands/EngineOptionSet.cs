@@ -25,6 +25,7 @@ public sealed record EngineSettings
     public string? TrtCache { get; init; }
     public GpuDataPath GpuPath { get; init; } = GpuDataPath.Auto;
     public bool Verbose { get; init; }
+    public bool Smooth { get; init; }
     /// <summary>Serve beyond loopback without a token (asked for explicitly; warned about once).</summary>
     public bool AllowAnonymous { get; init; }
     public bool Quiet { get; init; }
@@ -45,6 +46,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
     public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
     public readonly Option<bool> AllowAnonymous = new("--allow-anonymous") { Description = "Serve --serve/--feed/--foxglove on a non-loopback address without --token (anyone who can reach it can watch)" };
+    public readonly Option<bool> Smooth = new("--smooth") { Description = "Temporal filtering for steady cameras: class hysteresis weighted by confidence, depth moving average, reset on scene cuts" };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
@@ -77,7 +79,7 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
             c.Options.Add(o);
     }
 
@@ -136,7 +138,7 @@ internal sealed class EngineOptionSet
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), RecordCodec = Pipeline.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
-            GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose),
+            GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
         };

@@ -74,7 +74,7 @@ public static class EngineRunner
             }
             if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
             var pipeline = new EnginePipeline(source, model, renderer, sinks,
-                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
+                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, Smooth = s.Smooth }, log);
             if (s.Serve is not null)
             {
                 var metrics = new EngineMetrics(pipeline.Stats);

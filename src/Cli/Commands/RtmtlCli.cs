@@ -16,6 +16,7 @@ public static class RtmtlCli
             DemoCommand.Build(),
             InfoCommand.Build(),
             BenchCommand.Build(),
+            EvalVideoCommand.Build(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -29,6 +29,7 @@ public sealed class EnginePipeline
     private string? _stageError;
     /// <summary>Cancelled when any stage faults: the source stops, every channel drains, every sink is finalised.</summary>
     private readonly CancellationTokenSource _fault = new();
+    private readonly TemporalSmoother? _smoother;
 
     public EnginePipeline(IFrameSource source, OnnxMtlModel model, IFrameRenderer renderer, IReadOnlyList<IFrameSink> sinks, PipelineOptions? options = null, ISourceEvents? log = null)
     {
@@ -38,6 +39,7 @@ public sealed class EnginePipeline
         _sinks = sinks;
         _options = options ?? new PipelineOptions();
         _log = log ?? ConsoleSourceEvents.Instance;
+        _smoother = _options.Smooth ? new TemporalSmoother() : null;
         Stats = new PipelineStats(model.Info.Labels.Count)
         {
             Device = model.Device.ToString().ToLowerInvariant(), ModelName = model.Info.Name, SourceName = source.Description,
@@ -145,6 +147,7 @@ public sealed class EnginePipeline
         _model.SetInput(p.Frame.Image);
         var t1 = Stopwatch.GetTimestamp();
         _model.Run();
+        _smoother?.Apply(_model.Labels, _model.Depth, _model.Confidence);
         var t2 = Stopwatch.GetTimestamp();
         var size = new Size(p.Frame.Width, p.Frame.Height);
         Cv2.Resize(_model.Labels, p.Labels, size, 0, 0, InterpolationFlags.Nearest);

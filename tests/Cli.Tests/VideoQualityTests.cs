@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Text.Json;
+using OpenCvSharp;
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Cli.Tests;
+
+/// <summary>rtmtl eval --video (label-free quality on footage) and --smooth (temporal filtering).</summary>
+public class VideoQualityTests
+{
+    /// <summary>One synthetic still repeated with strong temporal noise and H.264: a static camera in poor light.</summary>
+    private static string NoisyStaticClip()
+    {
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var still = Path.Combine(dir, "still.png");
+        var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 1, Seed = 5 });
+        using (var f = source.RenderFrame(0)) Cv2.ImWrite(still, f.Image);
+        var clip = Path.Combine(dir, "static.mp4");
+        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("ffmpeg", "ffmpeg"),
+            $"-v error -y -loop 1 -i {still} -vf noise=alls=45:allf=t+u -t 2 -r 30 -c:v libx264 -preset veryfast -crf 30 -pix_fmt yuv420p {clip}") { RedirectStandardError = true })!;
+        p.WaitForExit();
+        Assert.Equal(0, p.ExitCode);
+        return clip;
+    }
+
+    [Fact]
+    public void Eval_video_reports_flicker_depth_stability_histogram_and_percentiles_and_smooth_lowers_flicker()
+    {
+        var clip = NoisyStaticClip();
+        var rawJson = Engine.Temp("raw.json");
+        var smoothJson = Engine.Temp("smooth.json");
+        var raw = Engine.Run($"eval --video {clip} --max-frames 60 --json {rawJson}");
+        Assert.True(raw.Code == 0, raw.Stderr);
+        Assert.Contains("flicker", raw.Stdout);
+        var smooth = Engine.Run($"eval --video {clip} --max-frames 60 --smooth --json {smoothJson}");
+        Assert.True(smooth.Code == 0, smooth.Stderr);
+        var a = JsonDocument.Parse(File.ReadAllText(rawJson)).RootElement;
+        var b = JsonDocument.Parse(File.ReadAllText(smoothJson)).RootElement;
+        Assert.Equal(60, a.GetProperty("Frames").GetInt32());
+        var shares = a.GetProperty("ClassShares").EnumerateObject().Sum(p => p.Value.GetDouble());
+        Assert.Equal(1.0, shares, 2);
+        var p = a.GetProperty("DepthPercentilesM");
+        Assert.True(p.GetProperty("p5").GetDouble() <= p.GetProperty("p50").GetDouble() && p.GetProperty("p50").GetDouble() <= p.GetProperty("p95").GetDouble());
+        double fa = a.GetProperty("LabelFlicker").GetDouble(), fb = b.GetProperty("LabelFlicker").GetDouble();
+        Assert.InRange(fa, 0.001, 1);
+        // On a static camera, temporal filtering must cut the flicker (to under half here) and steady the depth.
+        Assert.True(fb < fa / 2, $"flicker {fa:P2} -> {fb:P2} with --smooth");
+        Assert.True(b.GetProperty("DepthRelativeChange").GetDouble() < a.GetProperty("DepthRelativeChange").GetDouble());
+    }
+
+    [Fact]
+    public void Eval_video_of_a_missing_file_is_one_error_line_and_exit_2()
+    {
+        var r = Engine.Run("eval --video /nonexistent/street.mp4");
+        Assert.Equal(2, r.Code);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("/nonexistent/street.mp4", r.Stderr);
+    }
+
+    [Fact]
+    public void The_smoother_holds_a_wavering_pixel_follows_a_confident_change_and_resets_on_a_cut()
+    {
+        var smoother = new TemporalSmoother();
+        using var labels = new Mat(4, 4, MatType.CV_8UC1, Scalar.All(1));
+        using var depth = new Mat(4, 4, MatType.CV_32FC1, Scalar.All(2.0));
+        using var conf = new Mat(4, 4, MatType.CV_32FC1, Scalar.All(0.6));
+        smoother.Apply(labels, depth, conf);
+        // Pixel (0,0) wavers to class 2 with lower confidence: it stays 1.
+        labels.Set(0, 0, (byte)2); conf.Set(0, 0, 0.5f);
+        smoother.Apply(labels, depth, conf);
+        Assert.Equal(1, labels.At<byte>(0, 0));
+        // A confident change wins at once.
+        labels.Set(0, 0, (byte)3); conf.Set(0, 0, 0.9f);
+        smoother.Apply(labels, depth, conf);
+        Assert.Equal(3, labels.At<byte>(0, 0));
+        // Depth moves towards a new value instead of jumping to it.
+        depth.Set(1, 1, 2.4f);
+        smoother.Apply(labels, depth, conf);
+        Assert.InRange(depth.At<float>(1, 1), 2.01f, 2.39f);
+        // A scene cut (every pixel a new class) resets: the new frame passes unchanged.
+        labels.SetTo(Scalar.All(7)); conf.SetTo(Scalar.All(0.1));
+        smoother.Apply(labels, depth, conf);
+        Assert.Equal(7, labels.At<byte>(2, 2));
+        Assert.Equal(1, smoother.Resets);
+    }
+}

@@ -22,6 +22,7 @@ public static class TrainingCli
             ExportCommand.Build(),
             AblateCommand.Build(),
             SynthCommand.Build(),
+            ImportCommand.Build(),
             Bench.EagerBenchCommand.Build(),
         };
         root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });

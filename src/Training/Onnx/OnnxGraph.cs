@@ -53,6 +53,7 @@ public sealed class OnnxGraph
     public List<OnnxNode> Nodes => _nodes;
     public List<OnnxInitializer> Initializers => _initializers;
     public IReadOnlyList<(string Name, OnnxType Type, object[]? Dims)> Outputs => _outputs;
+    public IReadOnlyList<(string Name, OnnxType Type, object[]? Dims)> Inputs => _inputs;
 
     /// <summary>For each value, the nodes that read it (in graph order).</summary>
     public Dictionary<string, List<OnnxNode>> Consumers()
@@ -195,6 +196,7 @@ public sealed class OnnxGraph
             case int i: a.Varint(3, i).Varint(20, 2); break;
             case string s: a.String(4, s).Varint(20, 3); break;
             case long[] ints: a.PackedVarints(8, ints).Varint(20, 7); break;
+            case float[] floats: a.PackedFloats(7, floats).Varint(20, 6); break;
             default: throw new ArgumentException($"unsupported attribute type {attribute.Value.GetType()}");
         }
     }
@@ -273,6 +275,13 @@ public sealed class OnnxGraph
                             default: n.Skip(); break;
                         }
                     }
+                    if (op == "Constant" && outputs.Count == 1 && attributes is [{ Name: "value", Value: OnnxInitializer constant }])
+                    {
+                        // A Constant node is an initializer by another name: read it as one.
+                        g._initializers.Add(constant with { Name = outputs[0] });
+                        g._taken.Add(outputs[0]);
+                        break;
+                    }
                     g._nodes.Add(new OnnxNode(op, inputs.ToArray(), outputs.ToArray(), attributes.ToArray(), name));
                     g._taken.Add(name);
                     foreach (var o in outputs) g._taken.Add(o);
@@ -280,28 +289,9 @@ public sealed class OnnxGraph
                 }
                 case 5:
                 {
-                    var t = new ProtoReader(r.Bytes());
-                    List<long> dims = [];
-                    var type = OnnxType.Float;
-                    string name = "";
-                    byte[]? raw = null;
-                    List<byte>? floats = null;
-                    while (t.Next())
-                    {
-                        switch (t.Field)
-                        {
-                            case 1: t.Int64s(dims); break;
-                            case 2: type = (OnnxType)t.Int64(); break;
-                            case 8: name = t.String(); break;
-                            case 9: raw = t.Bytes().ToArray(); break;
-                            // float_data (other exporters, e.g. CNTK): packed, or one fixed32 per element.
-                            case 4 when t.WireType == 2: (floats ??= []).AddRange(t.Bytes().ToArray()); break;
-                            case 4 when t.WireType == 5: (floats ??= []).AddRange(BitConverter.GetBytes(t.Fixed32Float())); break;
-                            case 12: t.Skip(); break; // doc_string
-                            default: throw new InvalidDataException($"initializer field {t.Field} is not supported (only raw_data and float_data)");
-                        }
-                    }
-                    g._initializers.Add(new OnnxInitializer(name, type, dims.ToArray(), raw ?? floats?.ToArray() ?? []));
+                    var tensor = ReadTensor(r.Bytes());
+                    g._initializers.Add(tensor);
+                    var name = tensor.Name;
                     g._taken.Add(name);
                     break;
                 }
@@ -313,12 +303,46 @@ public sealed class OnnxGraph
         foreach (var i in g._inputs) g._taken.Add(i.Name);
     }
 
+    /// <summary>A TensorProto: raw_data, or float_data (other exporters, e.g. CNTK) packed or one fixed32 per element.</summary>
+    private static OnnxInitializer ReadTensor(ReadOnlySpan<byte> data)
+    {
+        var t = new ProtoReader(data);
+        List<long> dims = [];
+        var type = OnnxType.Float;
+        string name = "";
+        byte[]? raw = null;
+        List<byte>? values = null;
+        List<long> int64s = [];
+        while (t.Next())
+        {
+            switch (t.Field)
+            {
+                case 1: t.Int64s(dims); break;
+                case 2: type = (OnnxType)t.Int64(); break;
+                case 8: name = t.String(); break;
+                case 9: raw = t.Bytes().ToArray(); break;
+                case 4 when t.WireType == 2: (values ??= []).AddRange(t.Bytes().ToArray()); break;
+                case 4 when t.WireType == 5: (values ??= []).AddRange(BitConverter.GetBytes(t.Fixed32Float())); break;
+                case 7: t.Int64s(int64s); break; // int64_data
+                case 12: t.Skip(); break; // doc_string
+                default: throw new InvalidDataException($"tensor field {t.Field} is not supported (raw_data, float_data, int64_data)");
+            }
+        }
+        if (raw is null && values is null && int64s.Count > 0)
+        {
+            raw = new byte[int64s.Count * 8];
+            Buffer.BlockCopy(int64s.ToArray(), 0, raw, 0, raw.Length);
+        }
+        return new OnnxInitializer(name, type, dims.ToArray(), raw ?? values?.ToArray() ?? []);
+    }
+
     private static OnnxAttribute ReadAttribute(ReadOnlySpan<byte> data)
     {
         var a = new ProtoReader(data);
         string name = "";
         object? value = null;
         List<long> ints = [];
+        List<float> floats = [];
         long type = 0;
         while (a.Next())
         {
@@ -329,11 +353,21 @@ public sealed class OnnxGraph
                 case 3: value = a.Int64(); break;
                 case 4: value = a.String(); break;
                 case 8: a.Int64s(ints); break;
+                case 5: value = ReadTensor(a.Bytes()); break; // a tensor (Constant nodes)
+                case 7:
+                {
+                    // floats: packed, or one fixed32 each
+                    if (a.WireType == 5) floats.Add(a.Fixed32Float());
+                    else { var inner = a.Bytes(); for (var i = 0; i + 4 <= inner.Length; i += 4) floats.Add(BitConverter.ToSingle(inner.Slice(i, 4))); }
+                    break;
+                }
+                case 13: a.Skip(); break; // doc_string
                 case 20: type = a.Int64(); break;
                 default: throw new InvalidDataException($"attribute field {a.Field} is not supported");
             }
         }
         if (type == 7) value = ints.ToArray();
+        if (type == 6) value = floats.ToArray();
         return new OnnxAttribute(name, value ?? throw new InvalidDataException($"attribute '{name}' has no value"));
     }
 

@@ -1,0 +1,68 @@
+using System.Diagnostics;
+using OpenCvSharp;
+using RealtimeMtl.Pipeline.Model;
+
+namespace RealtimeMtl.Training.Tests;
+
+/// <summary>rtmtl import: a model exported by PyTorch (Debian's python3-torch), wrapped, runs in the engine with PyTorch's results.</summary>
+public class ImportTests
+{
+    private static string Root => TrainProcess.Root;
+
+    private static string TorchExport()
+    {
+        var dir = Directory.CreateTempSubdirectory("rtmtl-import-").FullName;
+        var python = "/usr/bin/python3";
+        using var p = Process.Start(new ProcessStartInfo(python, [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var err = p.StandardError.ReadToEnd();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        Assert.True(p.ExitCode == 0, err.Contains("No module named 'torch'") ? "install Debian's python3-torch (./rtmtl test installs it): " + err : err);
+        return dir;
+    }
+
+    [Fact]
+    public void A_pytorch_exported_model_wrapped_by_import_gives_pytorchs_labels_and_depth_in_the_engine()
+    {
+        var dir = TorchExport();
+        var wrapped = Path.Combine(dir, "wrapped.onnx");
+        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e --depth-range 0,10");
+        Assert.True(r.Code == 0, r.Stderr);
+        using var model = new OnnxMtlModel(wrapped);
+        Assert.Equal((128, 96), (model.Info.InputWidth, model.Info.InputHeight));
+        Assert.Equal(["a", "b", "c", "d", "e"], model.Info.Labels.Classes);
+        Assert.True(model.Info.HasConfidence);
+        for (var k = 0; k < 4; k++)
+        {
+            var image = File.ReadAllBytes(Path.Combine(dir, $"image_{k}.bin"));
+            using var frame = Mat.FromPixelData(96, 128, MatType.CV_8UC3, image);
+            model.SetInput(frame);
+            model.Run();
+            var expectedLabels = File.ReadAllBytes(Path.Combine(dir, $"labels_{k}.bin"));
+            var expectedDepth = new float[96 * 128];
+            Buffer.BlockCopy(File.ReadAllBytes(Path.Combine(dir, $"depth_{k}.bin")), 0, expectedDepth, 0, expectedDepth.Length * 4);
+            model.Labels.GetArray(out byte[] labels);
+            model.Depth.GetArray(out float[] depth);
+            var agree = labels.Zip(expectedLabels).Count(x => x.First == x.Second) / (double)labels.Length;
+            Assert.True(agree > 0.999, $"image {k}: labels agree on {agree:P3}");
+            var worst = depth.Zip(expectedDepth).Max(x => Math.Abs(x.First - x.Second));
+            Assert.True(worst < 1e-3, $"image {k}: depth differs by up to {worst} m");
+            Assert.True(expectedLabels.Distinct().Count() > 1, "the reference must use more than one class");
+        }
+    }
+
+    [Theory]
+    [InlineData("--seg-output nope --depth-output dist --classes a,b,c,d,e", "no output 'nope'")]
+    [InlineData("--seg-output logits --depth-output dist --classes a,b", "5 classes")]
+    [InlineData("--seg-output dist --depth-output logits --classes a", "must be")]
+    [InlineData("--seg-output logits --depth-output dist", "--classes")]
+    public void Import_mistakes_are_one_clear_error(string options, string expected)
+    {
+        var dir = TorchExport();
+        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {dir}/x.onnx {options}");
+        Assert.Equal(2, r.Code);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(expected, lines[0]);
+    }
+}

@@ -8,7 +8,8 @@ internal static class SynthCommand
 {
     public static Command Build()
     {
-        var outDir = new Option<string>("--out") { Description = "Folder to write (image/, depth/ PNG16 mm, labels/ PNG8): an nyu: sequence", Required = true };
+        var outDir = new Option<string?>("--out") { Description = "Folder to write (image/, depth/ PNG16 mm, labels/ PNG8): an nyu: sequence" };
+        var grid = new Option<string?>("--grid") { Description = "Instead: write a picture grid of --count random stills (4 per row) to this PNG, for judging realism" };
         var count = new Option<int>("--count") { Description = "Number of frames", DefaultValueFactory = _ => 100 };
         var size = new Option<string>("--size") { Description = "WxH", DefaultValueFactory = _ => "320x240" };
         var seed = new Option<int>("--seed") { Description = "World seed", DefaultValueFactory = _ => 1 };
@@ -16,16 +17,19 @@ internal static class SynthCommand
         var noise = new Option<bool>("--noise") { Description = "Sensor-like depth noise and holes" };
         var cmd = new Command("synth", """
             Write synthetic RGB-D frames in the NYU folder layout (read back with --source nyu:DIR).
-            Example: rtmtl-train synth --out data/walk --count 300 --walk
-            """) { outDir, count, size, seed, walk, noise };
+            Examples:
+              ./rtmtl synth --out data/walk --count 300 --walk
+              ./rtmtl synth --grid out/stills.png --count 12
+            """) { outDir, grid, count, size, seed, walk, noise };
         cmd.SetAction(r =>
         {
-            var dir = r.GetValue(outDir)!;
             var wh = r.GetValue(size)!.Split('x');
             if (wh.Length != 2 || !int.TryParse(wh[0], out var w) || !int.TryParse(wh[1], out var h) || w < 16 || h < 16)
                 throw new ArgumentException($"--size '{r.GetValue(size)}' must look like 320x240 (at least 16x16)");
             var n = r.GetValue(count);
             if (n < 1) throw new ArgumentException("--count must be at least 1");
+            if (r.GetValue(grid) is { } gridPath) return Grid(gridPath, n, w, h, r.GetValue(seed), r.GetValue(noise));
+            var dir = r.GetValue(outDir) ?? throw new ArgumentException("give --out DIR (a sequence) or --grid FILE.png (a picture of stills)");
             foreach (var sub in new[] { "image", "depth", "labels" }) OutputFolder.Ensure(Path.Combine(dir, sub), "--out");
             var src = r.GetValue(walk) ? new SyntheticSource(new SyntheticOptions { Seed = r.GetValue(seed), Frames = n, Width = w, Height = h, DepthNoise = r.GetValue(noise) }) : null;
             for (var i = 0; i < n; i++)
@@ -48,5 +52,26 @@ internal static class SynthCommand
             return 0;
         });
         return cmd;
+        }
+
+    /// <summary>A grid of independent stills, four per row: image, then the next still.</summary>
+    private static int Grid(string path, int count, int w, int h, int seed, bool noise)
+    {
+        if (!path.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !path.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--grid '{path}' must be a .png or .jpg file name");
+        OutputFolder.EnsureParent(path, "--grid");
+        const int perRow = 4;
+        var rows = (count + perRow - 1) / perRow;
+        using var canvas = new Mat(rows * h, perRow * w, MatType.CV_8UC3, Scalar.All(0));
+        for (var i = 0; i < count; i++)
+        {
+            using var image = new Mat(); using var depth = new Mat(); using var labels = new Mat();
+            SyntheticWorld.RenderStill(seed, i, w, h, image, depth, labels, noise);
+            using var cell = new Mat(canvas, new Rect(i % perRow * w, i / perRow * h, w, h));
+            image.CopyTo(cell);
+        }
+        Cv2.ImWrite(path, canvas);
+        Console.WriteLine($"wrote {path}: {count} stills ({w}x{h}, seed {seed}), {perRow} per row");
+        return 0;
     }
 }

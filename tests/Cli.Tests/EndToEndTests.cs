@@ -173,4 +173,22 @@ public class EndToEndTests
         Assert.Equal(0, r.Code);
         foreach (var s in new[] { "--source 0", ".mp4", "rtsp://", "tum:", "--device", "--record" }) Assert.Contains(s, r.Stdout);
     }
+
+    [Fact]
+    public void Version_names_the_engine_its_commit_onnx_runtime_and_the_providers()
+    {
+        var r = Engine.Run("--version");
+        Assert.True(r.Code == 0, r.Stderr);
+        var lines = r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Matches(@"^rtmtl \d+\.\d+\.\d+ \(commit [0-9a-f]{7,12}\)$", lines[0].Trim());
+        Assert.Matches(@"^ONNX Runtime 1\.\d+\.\d+ \((CPU|GPU) build\); providers: .*CPUExecutionProvider", lines[1].Trim());
+    }
+
+    [Fact]
+    public void Info_takes_the_model_as_an_option_like_the_other_commands()
+    {
+        var r = Engine.Run($"info -m {Path.Combine(Engine.Root, "models", "mtl_ssw_light.int8.onnx")}");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("mtl_ssw_light.int8.onnx", r.Stdout.Split('\n')[0]);
+    }
 }

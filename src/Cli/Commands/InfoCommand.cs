@@ -8,13 +8,15 @@ internal static class InfoCommand
     public static Command Build()
     {
         var model = new Argument<string?>("model") { Description = "ONNX model (default: the shipped model)", Arity = ArgumentArity.ZeroOrOne };
+        var modelOption = new Option<string?>("--model", "-m") { Description = "ONNX model, as in the other commands" };
         var cmd = new Command("info", """
             Show a model's contract check, inputs/outputs, rtmtl.* metadata and its model card.
-            Example: rtmtl info models/mtl_ssw_light.onnx
-            """) { model };
+            Examples: ./rtmtl info models/mtl_ssw_light.onnx
+                      ./rtmtl info -m models/mtl_ssw_light.int8.onnx
+            """) { model, modelOption };
         cmd.SetAction(r =>
         {
-            var path = r.GetValue(model) ?? DefaultModel.Path();
+            var path = r.GetValue(modelOption) ?? r.GetValue(model) ?? DefaultModel.Path();
             try
             {
                 using var m = new OnnxMtlModel(path);

@@ -18,6 +18,11 @@ public static class RtmtlCli
             BenchCommand.Build(),
             EvalVideoCommand.Build(),
         };
+        if (args is ["--version"])
+        {
+            Console.WriteLine(VersionText());
+            return 0;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -27,6 +32,23 @@ public static class RtmtlCli
             return 2;
         }
         return await parse.InvokeAsync();
+    }
+
+    /// <summary>Version and git commit, ONNX Runtime's version and build flavour, and its execution providers.</summary>
+    public static string VersionText()
+    {
+        var info = typeof(RtmtlCli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
+        var plus = info.IndexOf('+');
+        // The SDK puts the git commit after '+' when it builds from a clone.
+        var (version, commit) = plus > 0 ? (info[..plus], info[(plus + 1)..]) : (info, "unknown");
+        if (commit.Length > 12) commit = commit[..12];
+        var ort = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
+        return $"""
+            rtmtl {version} (commit {commit})
+            ONNX Runtime {ort.GetVersionString()} ({(Pipeline.Model.ExecutionProviders.IsGpuBuild ? "GPU" : "CPU")} build); providers: {string.Join(", ", ort.GetAvailableProviders())}
+            .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}
+            """;
     }
 
     private static string CommandPath(ParseResult parse)

@@ -21,7 +21,7 @@ internal static class AblateCommand
             Train a chosen set of variants under one budget (same data, epochs, seed) and print tables shaped like the paper's
             Table 3 (single vs multi-task), Table 4 (modules) and Table 5 (SW initialisations): mIoU, RMSE, log RMSE, parameters
             (of this run's size, and of the paper-sized network in units of 2^20).
-            Example: rtmtl-train ablate --epochs 2 --limit 200 --variants mtl,mtl_spp,mtl_ssw --sw-inits "0.9,0.1;0.5,0.5"
+            Example: ./rtmtl ablate --epochs 2 --limit 200 --variants mtl,mtl_spp,mtl_ssw --sw-inits "0.9,0.1;0.5,0.5"
             With --seeds the tables give mean +- std over the seeds; the report is rewritten after every run, so an
             interrupted ablation keeps what finished (and --resume skips finished runs).
             """) { variants, swInits, seeds, report };

@@ -15,7 +15,7 @@ internal static class EvalCommand
         var json = new Option<string?>("--json") { Description = "Also write the metrics as JSON here" };
         var cmd = new Command("eval", """
             Evaluate a trained run on a split: mIoU, pixel accuracy, RMSE, log RMSE, abs rel, delta<1.25, and the trivial baselines.
-            Example: rtmtl-train eval --run runs/shipped --split test
+            Example: ./rtmtl eval --run runs/shipped --split test
             """) { run, ckpt, split, json };
         cmd.SetAction(r =>
         {

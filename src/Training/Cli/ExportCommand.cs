@@ -32,10 +32,10 @@ internal static class ExportCommand
             BatchNorm folded; rtmtl.* metadata), evaluate it on the test split with ONNX Runtime, measure its CPU latency,
             and write a model card.
             Examples:
-              rtmtl-train export --run runs/shipped --out models/mtl_ssw_light.onnx
-              rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision int8 --out models/mtl_ssw_light.int8.onnx
-              rtmtl-train export --onnx models/mtl_ssw_light.onnx --precision fp16 --out out/mtl_ssw_light.fp16.onnx
-              rtmtl-train export --untrained mtl_ssw --size paper --out out/mtl_ssw_paper.onnx      (timing only)
+              ./rtmtl export --run runs/shipped --out models/mtl_ssw_light.onnx
+              ./rtmtl export --onnx models/mtl_ssw_light.onnx --precision int8 --out models/mtl_ssw_light.int8.onnx
+              ./rtmtl export --onnx models/mtl_ssw_light.onnx --precision fp16 --out out/mtl_ssw_light.fp16.onnx
+              ./rtmtl export --untrained mtl_ssw --size paper --out out/mtl_ssw_paper.onnx      (timing only)
             """) { run, onnx, precision, calibration, testSamples, untrained, size, tiled, ckpt, output, noEval, command };
         cmd.SetAction(r =>
         {

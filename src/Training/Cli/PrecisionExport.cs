@@ -8,7 +8,7 @@ using RealtimeMtl.Training.Train;
 namespace RealtimeMtl.Training.Cli;
 
 /// <summary>
-/// rtmtl-train export --onnx M --precision fp16|int8: rewrites an exported float model (FP16 for GPUs; INT8 QDQ,
+/// ./rtmtl export --onnx M --precision fp16|int8: rewrites an exported float model (FP16 for GPUs; INT8 QDQ,
 /// calibrated on training frames, for CPUs), evaluates both on the synthetic test split with ONNX Runtime, measures
 /// both latencies in the same run, and writes the new model with a card that states the speed-up and metric change.
 /// </summary>

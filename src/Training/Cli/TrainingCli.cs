@@ -172,9 +172,9 @@ internal static class TrainCommand
         var cmd = new Command("train", """
             Train a network of the MTL_SSW family and keep the best checkpoint.
             Examples:
-              rtmtl-train train --arch mtl_ssw --backbone resnet18-slim --dataset synthetic --epochs 12
-              rtmtl-train train --arch mtl_ssw --dataset synthetic --epochs 1 --limit 64        (a quick check)
-              rtmtl-train train --arch mtl_spp --size paper --dataset nyu-mat --data nyu_depth_v2_labeled.mat --device cuda
+              ./rtmtl train --arch mtl_ssw --backbone resnet18-slim --dataset synthetic --epochs 12
+              ./rtmtl train --arch mtl_ssw --dataset synthetic --epochs 1 --limit 64        (a quick check)
+              ./rtmtl train --arch mtl_spp --size paper --dataset nyu-mat --data nyu_depth_v2_labeled.mat --device cuda
             """);
         set.AddTo(cmd);
         cmd.SetAction(r =>

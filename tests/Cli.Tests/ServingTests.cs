@@ -124,7 +124,12 @@ public class ServingTests
             samples[m.Groups[1].Value + m.Groups[2].Value] = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
         }
         Assert.True(samples["rtmtl_frames_total"] > 0);
-        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_stage_latency_ms_bucket{stage=\"model\""));
+        // Prometheus conventions: latencies in seconds (histograms), drops and errors as _total counters, a build_info gauge.
+        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_stage_latency_seconds_bucket{stage=\"model\""));
+        Assert.InRange(samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_sum{stage=\"model\"")).Value / samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_count{stage=\"model\"")).Value, 1e-5, 5);
+        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_dropped_frames_total{where=\"source\""));
+        Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_build_info{") && k.Contains("onnxruntime=\"1."));
+        Assert.DoesNotContain(samples.Keys, k => k.Contains("_ms"));
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_device_info{device=\"cpu\""));
         Assert.All(samples.Keys, k => Assert.StartsWith("rtmtl_", k));
     }

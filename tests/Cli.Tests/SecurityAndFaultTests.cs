@@ -281,4 +281,21 @@ public class SecurityAndFaultTests
             .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("source_file").GetString()).ToList();
         Assert.Equal(["a.png", "c.png"], sources);
     }
+
+    [Fact]
+    public void Invalid_depth_is_nan_in_the_float_feed_and_zero_in_millimetres()
+    {
+        var payload = new Pipeline.Serving.Feed.FeedPayload
+        {
+            Sequence = 1, CaptureUnixNs = 0, Width = 3, Height = 1, Labels = [0, 1, 2], Depth = [1.5f, 0f, float.PositiveInfinity],
+            Classes = [], ClassNames = ["a", "b", "c"],
+        };
+        var metres = payload.ToMessage(Pipeline.Serving.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
+        var f = new float[3];
+        Buffer.BlockCopy(metres, 0, f, 0, 12);
+        Assert.Equal(1.5f, f[0]);
+        Assert.True(float.IsNaN(f[1]) && float.IsNaN(f[2]));
+        var mm = payload.ToMessage(Pipeline.Serving.Feed.DepthEncoding.DepthUint16Millimetres, false).Depth.ToByteArray();
+        Assert.Equal([1500, 0, 0], Enumerable.Range(0, 3).Select(i => (int)BitConverter.ToUInt16(mm, 2 * i)));
+    }
 }

@@ -91,7 +91,13 @@ public sealed class FeedPayload
             for (var i = 0; i < mm.Length; i++) mm[i] = Depth[i] > 0 && float.IsFinite(Depth[i]) ? (ushort)Math.Min(65535, Math.Round(Depth[i] * 1000)) : (ushort)0;
             m.Depth = ByteString.CopyFrom(MemoryMarshal.AsBytes(mm.AsSpan()));
         }
-        else m.Depth = ByteString.CopyFrom(MemoryMarshal.AsBytes(Depth.AsSpan()));
+        else
+        {
+            // REP 118: invalid float depth is NaN (the uint16 millimetre encoding keeps 0).
+            var metres = new float[Depth.Length];
+            for (var i = 0; i < metres.Length; i++) metres[i] = Depth[i] > 0 && float.IsFinite(Depth[i]) ? Depth[i] : float.NaN;
+            m.Depth = ByteString.CopyFrom(MemoryMarshal.AsBytes(metres.AsSpan()));
+        }
         m.ClassNames.AddRange(ClassNames);
         if (Intrinsics is { } k) m.Intrinsics = new Feed.CameraIntrinsics { Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy };
         m.Classes.AddRange(Classes);

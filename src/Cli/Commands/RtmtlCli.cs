@@ -37,12 +37,7 @@ public static class RtmtlCli
     /// <summary>Version and git commit, ONNX Runtime's version and build flavour, and its execution providers.</summary>
     public static string VersionText()
     {
-        var info = typeof(RtmtlCli).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
-            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";
-        var plus = info.IndexOf('+');
-        // The SDK puts the git commit after '+' when it builds from a clone.
-        var (version, commit) = plus > 0 ? (info[..plus], info[(plus + 1)..]) : (info, "unknown");
-        if (commit.Length > 12) commit = commit[..12];
+        var (version, commit) = Pipeline.Serving.EngineMetrics.BuildVersion();
         var ort = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
         return $"""
             rtmtl {version} (commit {commit})

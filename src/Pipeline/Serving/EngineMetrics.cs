@@ -48,7 +48,8 @@ public sealed class EngineMetrics : IFrameSink
 
     public CollectorRegistry Registry { get; }
 
-    private static (string Version, string Commit) BuildVersion()
+    /// <summary>The engine's version and the git commit the SDK put after '+' in the informational version (12 characters).</summary>
+    public static (string Version, string Commit) BuildVersion()
     {
         var info = typeof(EngineMetrics).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
             .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "unknown";

@@ -41,6 +41,8 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         {
             RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
         }) ?? throw new IOException("could not start ffmpeg");
+        // The encoder yields to inference and rendering when the cores are busy; its buffers absorb the wait.
+        try { _process.PriorityClass = ProcessPriorityClass.BelowNormal; } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.BeginErrorReadLine();
         _stdin = _process.StandardInput.BaseStream;

@@ -102,11 +102,9 @@ public static class EngineRunner
             using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
-            // Finalise the recording before reporting it (the file then has its final name and index).
+            // The pipeline has completed the recorder (final name, index; a failure counted as a sink error).
             if (recorder is not null)
             {
-                try { await recorder.CompleteAsync(); }
-                catch (IOException e) { errors.WriteLine($"warning: sink record could not finish cleanly: {e.Message}"); pipeline.Stats.SinkError("record"); summary = summary with { SinkErrors = new(pipeline.Stats.SinkErrors) }; }
                 summary = summary with
                 {
                     Recording = new RunSummary.RecordingFigures(recorder.Path, recorder.Codec, recorder.RecordedFps, recorder.FramesInFile, recorder.FramesWritten, recorder.FramesRepeated, recorder.FramesSkipped),

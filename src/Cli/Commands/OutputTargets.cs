@@ -26,7 +26,7 @@ public static class OutputTargets
             for (var j = i + 1; j < outputs.Count; j++)
                 if (Same(Resolve(outputs[i].Path), Resolve(outputs[j].Path)))
                     throw new ArgumentException($"{outputs[i].Option} and {outputs[j].Option} name the same path '{outputs[i].Path}'; give each output its own.");
-        if (s.StatsJson is { } stats && stats != "-") CheckStatsJson(stats);
+        if (s.StatsJson is { } stats && stats != "-") Pipeline.Sinks.OutputFile.CheckWritable(stats, "--stats-json", "stats.json");
     }
 
     /// <summary>The file or folder a source spec reads, when it is one (files, image folders, tum:, nyu:).</summary>
@@ -38,23 +38,6 @@ public static class OutputTargets
         if (path.Contains("://")) return null;
         if (path.IndexOfAny(['*', '?']) >= 0) path = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
         return File.Exists(path) || Directory.Exists(path) ? Resolve(path) : null;
-    }
-
-    private static void CheckStatsJson(string path)
-    {
-        if (Directory.Exists(path)) throw new ArgumentException($"--stats-json '{path}' is a folder; give a file name such as {Path.Combine(path, "stats.json")}.");
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new ArgumentException($"--stats-json '{path}': folder '{dir}' does not exist; create it or write elsewhere.");
-        var probe = Path.Combine(dir, $".rtmtl-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (File.Open(probe, FileMode.CreateNew, FileAccess.Write)) { }
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new ArgumentException($"--stats-json '{path}' cannot be written in '{dir}' ({e.Message}); choose a writable folder.");
-        }
     }
 
     /// <summary>Writes the run's figures to a temporary file beside the target, then renames it: a reader never sees half a file.</summary>

@@ -32,13 +32,13 @@ internal static class AblateCommand
             var names = r.GetValue(variants)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             // Check every name before hours of training start, not when its turn comes.
             foreach (var name in names) ModelConfig.ParseVariant(name);
-            var pairs = r.GetValue(swInits)!.Split(';', StringSplitOptions.RemoveEmptyEntries);
-            foreach (var pair in pairs)
+            var pairs = r.GetValue(swInits)!.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(pair =>
             {
                 var p = pair.Split(',');
-                if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out _) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out _))
+                if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var self) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var cross))
                     throw new ArgumentException($"--sw-inits: '{pair}' must be a self,cross pair such as 0.9,0.1 (pairs separated by ';')");
-            }
+                return (Self: self, Cross: cross);
+            }).ToList();
             var seedList = r.GetValue(seeds) is { } sl
                 ? sl.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.TryParse(x, out var v) ? v : throw new ArgumentException($"--seeds '{sl}' must be whole numbers such as 1,2,3")).ToArray()
                 : [baseOptions.Seed];
@@ -49,11 +49,8 @@ internal static class AblateCommand
             {
                 foreach (var name in names)
                     jobs.Add((baseOptions with { Architecture = name, Seed = seed, OutDir = Path.Combine(baseOptions.OutDir, $"ablate-{name.Replace("+", "_")}-s{seed}") }, "4", name));
-                foreach (var pair in pairs)
+                foreach (var (self, cross) in pairs)
                 {
-                    var p = pair.Split(',');
-                    var self = float.Parse(p[0], CultureInfo.InvariantCulture);
-                    var cross = float.Parse(p[1], CultureInfo.InvariantCulture);
                     jobs.Add((baseOptions with { Architecture = "mtl_ssw", SwSelf = self, SwCross = cross, Seed = seed, OutDir = Path.Combine(baseOptions.OutDir, $"ablate-sw-{self}-{cross}-s{seed}") }, "5", $"MTL_SSW ({self},{cross})"));
                 }
             }

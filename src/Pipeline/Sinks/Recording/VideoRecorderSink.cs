@@ -66,19 +66,7 @@ public sealed class VideoRecorderSink : IFrameSink
         var ext = System.IO.Path.GetExtension(path).ToLowerInvariant();
         if (ext is not (".mp4" or ".avi" or ".mkv"))
             throw new ArgumentException($"--record '{path}': use a .mp4 or .mkv (H.264) or .avi (MJPG) file name.");
-        if (Directory.Exists(path)) throw new ArgumentException($"--record '{path}' is a folder; give a file name such as {System.IO.Path.Combine(path, "out.mp4")}.");
-        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!;
-        if (!Directory.Exists(dir)) throw new ArgumentException($"--record '{path}': folder '{dir}' does not exist; create it or record elsewhere.");
-        var probe = System.IO.Path.Combine(dir, $".rtmtl-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
-        {
-            using (File.Open(probe, FileMode.CreateNew, FileAccess.Write)) { }
-            File.Delete(probe);
-        }
-        catch (Exception e) when (e is UnauthorizedAccessException or IOException)
-        {
-            throw new ArgumentException($"--record '{path}' cannot be written in '{dir}' ({e.Message}); choose a writable folder.");
-        }
+        OutputFile.CheckWritable(path, "--record", "out.mp4");
     }
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)

@@ -39,7 +39,7 @@ public class ReliabilityTests
         {
             for (var i = 0; i < framesBeforeDeath; i++)
             {
-                await Task.Delay(15, cancellationToken);
+                await Task.Delay(33, cancellationToken); // its nominal 30 FPS
                 yield return new Frame(i, Stopwatch.GetTimestamp(), new Mat(72, 96, MatType.CV_8UC3, Scalar.All(i * 5)));
             }
             throw new SourceException("camera test0 stopped delivering frames (unplugged?); reconnect it and start again.");
@@ -60,7 +60,9 @@ public class ReliabilityTests
         await recorder.DisposeAsync();
         Assert.Contains("unplugged", summary.SourceError);
         Assert.Single(events.Warnings, w => w.Contains("camera test0"));
-        Assert.Equal(summary.Frames, recorder.FramesWritten);
+        // Every processed frame is in the file, or counted as skipped where it came early for the 30 FPS time grid.
+        Assert.Equal(summary.Frames, recorder.FramesWritten + recorder.FramesSkipped);
+        Assert.True(recorder.FramesWritten >= summary.Frames - 2, $"{recorder.FramesSkipped} of {summary.Frames} skipped");
         Assert.Equal((int)recorder.FramesInFile, Engine.Probe(path).Frames);
         Assert.Equal(40, summary.Frames + summary.DroppedAtSource);
     }

@@ -53,9 +53,10 @@ public static class SourceFactory
                     "frames" => o with { Frames = int.Parse(value, CultureInfo.InvariantCulture) },
                     "fps" => o with { Fps = double.Parse(value, CultureInfo.InvariantCulture) },
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
+                    "world" => o with { Randomised = value switch { "randomised" or "randomized" => true, "classic" => false, _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.") } },
                     "stall" => ParseStall(o, value),
                     "size" => ParseSize(o, value),
-                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, stall (stall=FRAME:SECONDS)."),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), stall (stall=FRAME:SECONDS)."),
                 };
             }
             catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }

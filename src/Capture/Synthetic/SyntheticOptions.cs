@@ -12,6 +12,9 @@ public sealed record SyntheticOptions
     /// <summary>Sensor-like depth: quantisation growing with distance, holes at edges and beyond range.</summary>
     public bool DepthNoise { get; init; }
 
+    /// <summary>The domain-randomised room, lights and camera effects (<see cref="DomainRandomisation"/>) instead of the classic look.</summary>
+    public bool Randomised { get; init; }
+
     /// <summary>A stalled source, for testing: before frame <see cref="StallAtFrame"/> the source waits <see cref="StallSeconds"/>.</summary>
     public int? StallAtFrame { get; init; }
     public double StallSeconds { get; init; }

@@ -120,9 +120,9 @@ public static unsafe class SyntheticRenderer
                     label = box.Label;
                     albedo = Texture(box.Material, a, bb, axis * 2 + (sign > 0 ? 1 : 0));
                 }
-                var shade = Shade(room, p, n);
-                var c = new Vec3(albedo.X * shade, albedo.Y * shade, albedo.Z * shade);
-                if (label == SyntheticRoom.Window || label == SyntheticRoom.Tv) c = albedo * (label == SyntheticRoom.Window ? 1.05 : 0.8 + 0.4 * shade);
+                var shade = Shade(room, p, n, boxes, i);
+                var c = albedo.Mul(shade);
+                if (label == SyntheticRoom.Window || label == SyntheticRoom.Tv) c = albedo * (label == SyntheticRoom.Window ? 1.05 : 0.8 + 0.4 * (shade.X + shade.Y + shade.Z) / 3);
                 imagePtr[i * 3] = ToByte(c.X);
                 imagePtr[i * 3 + 1] = ToByte(c.Y);
                 imagePtr[i * 3 + 2] = ToByte(c.Z);
@@ -138,15 +138,49 @@ public static unsafe class SyntheticRenderer
         return (byte)(g * 255 + 0.5);
     }
 
-    private static double Shade(SyntheticRoom room, Vec3 p, Vec3 n)
+    /// <summary>
+    /// Light arriving at <paramref name="p"/> (normal <paramref name="n"/>): ambient, light from above and each
+    /// light's diffuse term. In a room with <see cref="SyntheticRoom.Shadows"/>, a shadow ray to a point jittered per
+    /// pixel over the light's area decides whether a light is seen, which gives soft shadow edges.
+    /// </summary>
+    private static Vec3 Shade(SyntheticRoom room, Vec3 p, Vec3 n, IReadOnlyList<SceneBox> boxes, int pixel)
     {
-        var l = room.Lamp - p;
-        var dist2 = l.Dot(l);
-        var ndotl = n.Dot(l) / Math.Sqrt(dist2);
-        var diffuse = ndotl > 0 ? ndotl * room.LampPower / (1 + dist2) : 0;
-        // Sky light from above.
-        var sky = 0.15 * (0.5 + 0.5 * n.Y);
-        return room.Ambient + sky + diffuse * 0.5;
+        var sky = room.SkyLevel * (0.5 + 0.5 * n.Y);
+        var total = room.AmbientColor * room.Ambient + new Vec3(sky, sky, sky);
+        var lights = room.Lights;
+        for (var li = 0; li < lights.Count; li++)
+        {
+            var light = lights[li];
+            var l = light.Position - p;
+            var dist2 = l.Dot(l);
+            var ndotl = n.Dot(l) / Math.Sqrt(dist2);
+            if (ndotl <= 0) continue;
+            var diffuse = ndotl * light.Power / (1 + dist2);
+            if (room.Shadows)
+            {
+                var target = light.Position;
+                if (light.Radius > 0)
+                    target += new Vec3(Rng.Hash(pixel, li, 1) - 0.5, Rng.Hash(pixel, li, 2) - 0.5, Rng.Hash(pixel, li, 3) - 0.5) * (2 * light.Radius);
+                if (Occluded(p + n * 0.002, target, boxes)) continue;
+            }
+            total += light.Color * (diffuse * 0.5);
+        }
+        return total;
+    }
+
+    /// <summary>Whether any box blocks the segment from <paramref name="from"/> to <paramref name="to"/>.</summary>
+    private static bool Occluded(Vec3 from, Vec3 to, IReadOnlyList<SceneBox> boxes)
+    {
+        var d = to - from;
+        double lx = Math.Min(from.X, to.X), hx = Math.Max(from.X, to.X), ly = Math.Min(from.Y, to.Y), hy = Math.Max(from.Y, to.Y), lz = Math.Min(from.Z, to.Z), hz = Math.Max(from.Z, to.Z);
+        for (var b = 0; b < boxes.Count; b++)
+        {
+            var box = boxes[b];
+            // The segment's bounding box must overlap the box before the slab test is worth doing.
+            if (box.Max.X < lx || box.Min.X > hx || box.Max.Y < ly || box.Min.Y > hy || box.Max.Z < lz || box.Min.Z > hz) continue;
+            if (IntersectBox(from, d, box, 1.0, out _, out _)) return true;
+        }
+        return false;
     }
 
     private static double EdgeDistance(SyntheticRoom room, int axis, Vec3 p)
@@ -207,6 +241,22 @@ public static unsafe class SyntheticRenderer
                 var n = Rng.Hash((int)(a * 80), (int)(b * 80), face) * 0.06;
                 return c * (0.94 + n);
             }
+            case Pattern.Plaster:
+            {
+                // Trowelled plaster: smooth low-frequency mottling plus a fine grain.
+                var mottle = ValueNoise(a / m.Scale, b / m.Scale, face) * 0.14 + ValueNoise(a * 4 / m.Scale, b * 4 / m.Scale, face + 7) * 0.06;
+                var grain = Rng.Hash((int)(a * 400), (int)(b * 400), face) * 0.05;
+                return c * (0.88 + mottle + grain);
+            }
+            case Pattern.Carpet:
+            {
+                // Pile: strong per-fibre noise over a soft, larger-scale variation.
+                var pile = Rng.Hash((int)(a * 600), (int)(b * 600), face) * 0.25;
+                var wear = ValueNoise(a / m.Scale, b / m.Scale, face + 3) * 0.2;
+                return c * (0.75 + pile + wear);
+            }
+            case Pattern.Procedural:
+                return Procedural(m, a, b);
             case Pattern.Screen:
                 return c * (1 + 0.5 * Math.Sin(a * 3 + b * 2 + m.Variant)) + new Vec3(0.03, 0.03, 0.03);
             default:
@@ -227,10 +277,58 @@ public static unsafe class SyntheticRenderer
             return m.Color * (0.85 + 0.15 * v) + new Vec3(0.1, 0.05, 0.0) * (1 - v);
         }
         // Picture: a frame around a colourful abstract painting.
-        if (frame) return new Vec3(0.1, 0.12, 0.15);
+        if (frame) return m.Pattern == Pattern.Procedural ? m.Accent * 0.4 : new Vec3(0.1, 0.12, 0.15);
+        if (m.Pattern == Pattern.Procedural) return Procedural(m, u, v);
         var s = m.Scale;
         var wave = 0.5 + 0.5 * Math.Sin(u * s * 3.1 + m.Variant) * Math.Cos(v * s * 2.3 + m.Variant * 0.7);
         return m.Color * wave + m.Accent * (1 - wave);
+    }
+
+    /// <summary>Smooth value noise in [0, 1): hashed lattice values, bilinear with a smoothstep.</summary>
+    private static double ValueNoise(double x, double y, int z)
+    {
+        int ix = (int)Math.Floor(x), iy = (int)Math.Floor(y);
+        double fx = x - ix, fy = y - iy;
+        fx = fx * fx * (3 - 2 * fx); fy = fy * fy * (3 - 2 * fy);
+        var a = Rng.Hash(ix, iy, z) + (Rng.Hash(ix + 1, iy, z) - Rng.Hash(ix, iy, z)) * fx;
+        var b = Rng.Hash(ix, iy + 1, z) + (Rng.Hash(ix + 1, iy + 1, z) - Rng.Hash(ix, iy + 1, z)) * fx;
+        return a + (b - a) * fy;
+    }
+
+    /// <summary>A random procedural image over (u, v) in [0,1]: the material's variant picks the style and its seed.</summary>
+    private static Vec3 Procedural(Material m, double u, double v)
+    {
+        var seed = m.Variant;
+        var s = m.Scale;
+        double t;
+        switch (seed & 3)
+        {
+            case 0: // clouds: octaves of value noise
+                t = 0.5 * ValueNoise(u * s, v * s, seed) + 0.3 * ValueNoise(u * s * 2.7, v * s * 2.7, seed + 1) + 0.2 * ValueNoise(u * s * 7, v * s * 7, seed + 2);
+                break;
+            case 1: // stripes bent by noise
+                t = 0.5 + 0.5 * Math.Sin((u * Math.Cos(seed) + v * Math.Sin(seed)) * s * 6 + 4 * ValueNoise(u * 3, v * 3, seed));
+                break;
+            case 2: // cells: nearest of a few random points
+            {
+                var best = double.MaxValue; var id = 0;
+                for (var i = 0; i < 9; i++)
+                {
+                    double px = Rng.Hash(seed, i, 1), py = Rng.Hash(seed, i, 2);
+                    var dd = (u - px) * (u - px) + (v - py) * (v - py);
+                    if (dd < best) { best = dd; id = i; }
+                }
+                t = Rng.Hash(seed, id, 3);
+                break;
+            }
+            default: // a landscape: sky gradient over a noisy horizon
+            {
+                var horizon = 0.45 + 0.2 * ValueNoise(u * s * 0.5, 0, seed);
+                t = v > horizon ? 0.6 + 0.4 * v : 0.35 * ValueNoise(u * s * 3, v * s * 3, seed + 5);
+                break;
+            }
+        }
+        return m.Color * t + m.Accent * (1 - t);
     }
 
     private static bool IntersectBox(Vec3 o, Vec3 d, SceneBox box, double tMax, out double tHit, out byte faceCode)

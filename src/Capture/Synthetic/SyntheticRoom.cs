@@ -14,14 +14,29 @@ public sealed class SyntheticRoom
     public double Width { get; }
     public double Height { get; }
     public double Depth { get; }
-    public Material FloorMaterial { get; }
-    public Material WallMaterial { get; }
-    public Material CeilingMaterial { get; }
+    public Material FloorMaterial { get; private set; }
+    public Material WallMaterial { get; private set; }
+    public Material CeilingMaterial { get; private set; }
     public IReadOnlyList<SceneBox> Boxes => _boxes;
     public IReadOnlyList<WallDecal> Decals => _decals;
     public Vec3 Lamp { get; }
     public double LampPower { get; }
-    public double Ambient { get; }
+    public double Ambient { get; private set; }
+
+    /// <summary>The lights: the classic world's one white lamp, or 1-4 lights of the randomised world.</summary>
+    public IReadOnlyList<Light> Lights { get; private set; }
+
+    /// <summary>Colour of the ambient term (white in the classic world).</summary>
+    public Vec3 AmbientColor { get; private set; } = new(1, 1, 1);
+
+    /// <summary>Strength of the light from above (windows, bounce), 0.15 in the classic world.</summary>
+    public double SkyLevel { get; private set; } = 0.15;
+
+    /// <summary>Whether the renderer casts shadow rays from every lit point to every light (randomised world).</summary>
+    public bool Shadows { get; private set; }
+
+    /// <summary>Whether this room was drawn by the domain-randomised world.</summary>
+    public bool Randomised { get; }
 
     /// <summary>The region the camera may stand in (x0, z0, x1, z1), clear of furniture.</summary>
     public (double X0, double Z0, double X1, double Z1) FreeArea { get; }
@@ -29,7 +44,11 @@ public sealed class SyntheticRoom
     private readonly List<SceneBox> _boxes = [];
     private readonly List<WallDecal> _decals = [];
 
-    public SyntheticRoom(int seed, long variant = 0)
+    /// <param name="randomised">
+    /// Domain randomisation (for sim-to-real training): the same layout, then random surface textures and colours,
+    /// 1-4 coloured lights with soft shadows, more clutter at random scale, and procedural pictures.
+    /// </param>
+    public SyntheticRoom(int seed, long variant = 0, bool randomised = false)
     {
         var rng = Rng.For(seed, variant * 7919 + 17);
         Width = rng.Range(3.6, 6.0);
@@ -113,7 +132,20 @@ public sealed class SyntheticRoom
                 new Material(Pattern.Artwork, RandomSaturated(ref rng), rng.Range(2, 8), rng.Int(0, 1000), RandomSaturated(ref rng))));
         }
         FreeArea = (sideMargin, 0.35, Width - sideMargin, Depth * 0.42);
+        Lights = [new Light(Lamp, new Vec3(1, 1, 1), LampPower)];
+        Randomised = randomised;
+        if (randomised) DomainRandomisation.Apply(this, Rng.For(seed, variant * 7919 + 4243));
     }
+
+    internal void SetLook(Material floor, Material wall, Material ceiling, IReadOnlyList<Light> lights, double ambient, Vec3 ambientColor, double skyLevel)
+    {
+        FloorMaterial = floor; WallMaterial = wall; CeilingMaterial = ceiling;
+        Lights = lights; Ambient = ambient; AmbientColor = ambientColor; SkyLevel = skyLevel;
+        Shadows = true;
+    }
+
+    internal List<SceneBox> MutableBoxes => _boxes;
+    internal List<WallDecal> MutableDecals => _decals;
 
     private void AddBox(Vec3 min, Vec3 max, byte label, Material m) => _boxes.Add(new SceneBox(min, max, label, m));
 

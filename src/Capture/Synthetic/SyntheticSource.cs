@@ -12,19 +12,25 @@ public sealed class SyntheticSource : IFrameSource
     private readonly SyntheticOptions _options;
     private readonly SyntheticRoom _room;
     private readonly bool _realtime;
+    private readonly CameraEffects? _effects;
 
     public SyntheticSource(SyntheticOptions options, bool realtime = false)
     {
         options.Validate();
         _options = options;
         _realtime = realtime;
-        _room = new SyntheticRoom(options.Seed);
+        _room = new SyntheticRoom(options.Seed, 0, options.Randomised);
+        if (options.Randomised)
+        {
+            var rng = Rng.For(options.Seed, 77);
+            _effects = CameraEffects.Draw(ref rng) with { MotionBlur = 0 };
+        }
         Intrinsics = SyntheticWorld.Intrinsics(options.Width, options.Height);
     }
 
     public SyntheticRoom Room => _room;
     public CameraIntrinsics Intrinsics { get; }
-    public string Description => $"synthetic RGB-D walk (seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
+    public string Description => $"synthetic RGB-D walk ({(_options.Randomised ? "randomised world, " : "")}seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
     public bool IsLive => false;
     public double? NominalFps => _options.Fps;
     public long? FrameCount => _options.Frames;
@@ -34,6 +40,12 @@ public sealed class SyntheticSource : IFrameSource
     {
         var image = new Mat(); var depth = new Mat(); var labels = new Mat();
         SyntheticRenderer.Render(_room, SyntheticWorld.WalkPose(_room, index, _options.Fps), Intrinsics, image, depth, labels);
+        if (_effects is not null)
+        {
+            // One camera for the whole walk; only the sensor noise changes frame to frame.
+            var rng = Rng.For(_options.Seed, index * 13 + 1);
+            _effects.Apply(image, ref rng);
+        }
         if (_options.DepthNoise) SyntheticWorld.AddSensorNoise(depth, _options.Seed, index);
         return new Frame(index, Stopwatch.GetTimestamp(), image)
         {

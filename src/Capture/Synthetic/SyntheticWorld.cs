@@ -12,18 +12,39 @@ public static class SyntheticWorld
     /// <summary>The camera: NYU-v2 Kinect intrinsics scaled to the requested size.</summary>
     public static CameraIntrinsics Intrinsics(int width, int height) => CameraIntrinsics.Nyu.ScaledTo(width, height);
 
-    /// <summary>One training sample: room and viewpoint chosen by (seed, index).</summary>
-    public static void RenderStill(int seed, long index, int width, int height, Mat image, Mat depth, Mat labels, bool depthNoise = false)
+    /// <summary>
+    /// One training sample: room and viewpoint chosen by (seed, index). The classic world keeps NYU's Kinect camera
+    /// and one lamp; <paramref name="randomised"/> draws the domain-randomised world instead (<see cref="DomainRandomisation"/>):
+    /// random surfaces, lights with soft shadows, clutter, field of view, height, pitch, roll and camera effects.
+    /// Depth and labels are exact in both. Returns the intrinsics the still was rendered with.
+    /// </summary>
+    public static CameraIntrinsics RenderStill(int seed, long index, int width, int height, Mat image, Mat depth, Mat labels, bool depthNoise = false, bool randomised = false)
     {
-        var room = new SyntheticRoom(seed, index);
+        var room = new SyntheticRoom(seed, index, randomised);
         var rng = Rng.For(seed, index * 31 + 5);
-        var (x0, z0, x1, z1) = room.FreeArea;
-        var pose = new CameraPose(
-            new Vec3(rng.Range(x0, x1), rng.Range(0.9, 1.8), rng.Range(z0, z1)),
-            rng.Range(-0.7, 0.7),
-            rng.Range(-0.45, 0.1));
-        SyntheticRenderer.Render(room, pose, Intrinsics(width, height), image, depth, labels);
+        CameraPose pose;
+        CameraIntrinsics k;
+        if (randomised)
+        {
+            (pose, k) = DomainRandomisation.Camera(room, width, height, ref rng);
+        }
+        else
+        {
+            var (x0, z0, x1, z1) = room.FreeArea;
+            pose = new CameraPose(
+                new Vec3(rng.Range(x0, x1), rng.Range(0.9, 1.8), rng.Range(z0, z1)),
+                rng.Range(-0.7, 0.7),
+                rng.Range(-0.45, 0.1));
+            k = Intrinsics(width, height);
+        }
+        SyntheticRenderer.Render(room, pose, k, image, depth, labels);
+        if (randomised)
+        {
+            var fx = Rng.For(seed, index * 31 + 6);
+            CameraEffects.Draw(ref fx).Apply(image, ref fx);
+        }
         if (depthNoise) AddSensorNoise(depth, seed, index);
+        return k;
     }
 
     /// <summary>The pose of frame <paramref name="frame"/> of a walk: a slow loop through the free area, panning and tilting.</summary>

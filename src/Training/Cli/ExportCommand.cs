@@ -48,7 +48,7 @@ internal static class ExportCommand
             if (r.GetValue(untrained) is { } arch) return ExportUntrained(arch, r.GetValue(size)!, r.GetValue(output)!, r.GetValue(tiled));
             var (net, manifest) = RunLoader.Load(r.GetValue(run)!, r.GetValue(ckpt));
             var c = manifest.Config;
-            var labels = manifest.Options.Dataset switch { "synthetic" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
+            var labels = manifest.Options.Dataset switch { "synthetic" or "synthetic-dr" => LabelSet.Nyu13, "sunrgbd" => LabelSet.SunRgbd37, _ => LabelSet.Nyu40 };
             var outPath = r.GetValue(output)!;
             OutputFolder.EnsureParent(outPath, "--out");
             var recipe = new Dictionary<string, string>
@@ -57,7 +57,7 @@ internal static class ExportCommand
                 ["schedule"] = $"poly {manifest.Options.PolyPower}", ["epochs"] = manifest.Options.Epochs.ToString(CultureInfo.InvariantCulture),
                 ["batch"] = manifest.Options.BatchSize.ToString(CultureInfo.InvariantCulture), ["seed"] = manifest.Options.Seed.ToString(CultureInfo.InvariantCulture),
                 ["loss"] = $"{manifest.Options.SegWeight} x CE(ignore 255) + {manifest.Options.DepthWeight} x L1(valid depth)",
-                ["train_samples"] = manifest.Options.Dataset == "synthetic" ? manifest.Options.TrainSamples.ToString(CultureInfo.InvariantCulture) : "split file",
+                ["train_samples"] = DatasetFactory.IsSynthetic(manifest.Options.Dataset) ? manifest.Options.TrainSamples.ToString(CultureInfo.InvariantCulture) : "split file",
             };
             Dictionary<string, double>? metrics = null;
             EvalResult? ort = null, baseline = null;
@@ -193,8 +193,8 @@ internal static class ModelCard
         sb.AppendLine($"Joint semantic segmentation ({labels.Count} classes, {labels.Name}) and depth estimation (metres, 0-{c.MaxDepth} m), input {c.InputWidth}x{c.InputHeight} BGR uint8, {net.ParameterCount / 1e6:0.00} M parameters.");
         sb.AppendLine();
         sb.AppendLine("## Data");
-        sb.AppendLine(o.Dataset == "synthetic"
-            ? $"The procedural synthetic indoor RGB-D world (src/Capture/Synthetic), seed {o.Seed}: {o.TrainSamples} training stills, {o.ValSamples} validation and {o.ValSamples} test stills from disjoint room index ranges. Exact depth and NYU-13 labels. No real images were used: accuracy on real cameras is not measured."
+        sb.AppendLine(DatasetFactory.IsSynthetic(o.Dataset)
+            ? $"The procedural synthetic indoor RGB-D world (src/Capture/Synthetic{(o.Dataset == "synthetic-dr" ? ", domain-randomised: random surfaces, 1-4 coloured lights with soft shadows, clutter, field of view 50-75 degrees, camera height, pitch and roll, blur, noise, vignetting, white balance and JPEG" : "")}), seed {o.Seed}: {o.TrainSamples} training stills, {o.ValSamples} validation and {o.ValSamples} test stills from disjoint room index ranges. Exact depth and NYU-13 labels. No real images were used: accuracy on real cameras is not measured."
             : $"{o.Dataset} from {o.DataPath}.");
         sb.AppendLine();
         sb.AppendLine("## Recipe");

@@ -30,7 +30,8 @@ internal static class PrecisionExport
         var md = source.Metadata;
         var config = Models.ConfigFromMetadata.Read(md, inputPath);
         var dataset = md.GetValueOrDefault("rtmtl.dataset", "an unknown data set");
-        var synthetic = dataset == "synthetic";
+        var synthetic = Data.DatasetFactory.IsSynthetic(dataset);
+        var randomised = dataset == "synthetic-dr";
         // The test split here is the synthetic world: a model trained elsewhere (or untrained) is converted, not scored.
         var evaluate = !noEval && synthetic;
         if (!noEval && !synthetic)
@@ -45,7 +46,7 @@ internal static class PrecisionExport
         {
             if (!synthetic)
                 Console.Error.WriteLine($"note: calibrating the activation ranges of a model trained on {dataset} on synthetic frames; ranges from the model's own training images would fit it better.");
-            var calibration = new SyntheticDataset(seed, Split.Train, calibrationFrames, w, h);
+            var calibration = new SyntheticDataset(seed, Split.Train, calibrationFrames, w, h, randomised: randomised);
             Console.Error.WriteLine($"calibrating {QdqQuantizer.ActivationTensors(source).Count} activations on {calibrationFrames} training frames (synthetic seed {seed})");
             var ranges = QdqQuantizer.Calibrate(source, Enumerable.Range(0, calibrationFrames).Select(i => calibration.Get(i).Image), w, h);
             converted = QdqQuantizer.Quantize(source, ranges);
@@ -66,7 +67,7 @@ internal static class PrecisionExport
             return 0;
         }
 
-        var test = new SyntheticDataset(seed, Split.Test, testSamples, w, h);
+        var test = new SyntheticDataset(seed, Split.Test, testSamples, w, h, randomised: randomised);
         Console.Error.WriteLine($"evaluating fp32 and {precision} on {testSamples} test stills (--no-eval skips this)");
         var before = OrtEvaluation.Evaluate(floatBytes, test, config.NumClasses, "evaluating fp32");
         var after = OrtEvaluation.Evaluate(bytes, test, config.NumClasses, $"evaluating {precision}");

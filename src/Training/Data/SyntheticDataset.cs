@@ -17,15 +17,16 @@ public sealed class SyntheticDataset : ISegDepthDataset
     private readonly int _seed;
     private readonly long _offset;
 
-    public SyntheticDataset(int seed, Split split, int count, int width, int height, bool depthNoise = false)
+    public SyntheticDataset(int seed, Split split, int count, int width, int height, bool depthNoise = false, bool randomised = false)
     {
+        Randomised = randomised;
         _seed = seed;
         _offset = (long)split * SplitStride;
         Count = count;
         Width = width;
         Height = height;
         DepthNoise = depthNoise;
-        Name = $"synthetic(seed={seed},{split.ToString().ToLowerInvariant()})";
+        Name = $"{(randomised ? "synthetic-dr" : "synthetic")}(seed={seed},{split.ToString().ToLowerInvariant()})";
     }
 
     public string Name { get; }
@@ -34,6 +35,9 @@ public sealed class SyntheticDataset : ISegDepthDataset
     public int Width { get; }
     public int Height { get; }
     public bool DepthNoise { get; }
+
+    /// <summary>Stills of the domain-randomised world (<see cref="DomainRandomisation"/>) instead of the classic one.</summary>
+    public bool Randomised { get; }
 
     public Sample Get(int index) => _cache.GetOrAdd(index, Render);
 
@@ -54,7 +58,7 @@ public sealed class SyntheticDataset : ISegDepthDataset
         using var image = new Mat();
         using var depth = new Mat();
         using var labels = new Mat();
-        SyntheticWorld.RenderStill(_seed, _offset + index, Width, Height, image, depth, labels, DepthNoise);
+        SyntheticWorld.RenderStill(_seed, _offset + index, Width, Height, image, depth, labels, DepthNoise, Randomised);
         var img = new byte[Width * Height * 3];
         var d = new float[Width * Height];
         var l = new byte[Width * Height];

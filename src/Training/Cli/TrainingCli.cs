@@ -23,6 +23,7 @@ public static class TrainingCli
             AblateCommand.Build(),
             SynthCommand.Build(),
             ImportCommand.Build(),
+            DataCommand.Build(),
             Bench.EagerBenchCommand.Build(),
         };
         root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });

@@ -1,0 +1,93 @@
+using System.CommandLine;
+using System.Globalization;
+using RealtimeMtl.Training.Data;
+using RealtimeMtl.Training.Data.Fetch;
+
+namespace RealtimeMtl.Training.Cli;
+
+/// <summary><c>rtmtl data fetch nyu</c>: download the official NYUD-v2 files and lay them out for <c>--dataset nyu-mat</c>.</summary>
+internal static class DataCommand
+{
+    /// <summary>The labeled NYUD-v2 release (Silberman et al., ECCV 2012), its 795/654 split, and Gupta et al.'s 894-to-40 class map.</summary>
+    public static IReadOnlyList<RemoteFile> Nyu(Uri? mirror) =>
+    [
+        new("nyu_depth_v2_labeled.mat", At(mirror, "http://horatio.cs.nyu.edu/mit/silberman/nyu_depth_v2/nyu_depth_v2_labeled.mat")),
+        new("splits.mat", At(mirror, "http://horatio.cs.nyu.edu/mit/silberman/indoor_seg_sup/splits.mat")),
+        new("classMapping40.mat", At(mirror, "https://github.com/VainF/nyuv2-python-toolkit/raw/master/classMapping40.mat")),
+    ];
+
+    private static Uri At(Uri? mirror, string official)
+    {
+        if (mirror is null) return new Uri(official);
+        var name = official[(official.LastIndexOf('/') + 1)..];
+        var baseUri = mirror.AbsoluteUri.EndsWith('/') ? mirror : new Uri(mirror.AbsoluteUri + "/");
+        return new Uri(baseUri, name);
+    }
+
+    public static Command Build()
+    {
+        var dataset = new Argument<string>("dataset") { Description = "nyu (NYUD-v2 labeled: 1449 RGB-D images, 795 train / 654 test, 40 classes)" };
+        var to = new Option<string>("--to") { Description = "Folder to download into and prepare (created if missing)", Required = true };
+        var url = new Option<string?>("--url") { Description = "A mirror holding the same file names (nyu_depth_v2_labeled.mat, splits.mat, classMapping40.mat) instead of the official servers" };
+        var sha = new Option<string?>("--sha256") { Description = "The SHA-256 the labeled .mat must have (the official site publishes none; without it the computed hash is recorded in SHA256SUMS and checked on later runs)" };
+        var size = new Option<long?>("--size") { Description = "The size in bytes the labeled .mat must have" };
+        var fetch = new Command("fetch", """
+            Download a public RGB-D data set and prepare it for ./rtmtl train. Partial downloads resume (Range requests,
+            also when run again); sizes and SHA-256 are checked, and a corrupt file is removed, never used.
+            Examples:
+              ./rtmtl data fetch nyu --to data/nyu
+              ./rtmtl train --dataset nyu-mat --data data/nyu/nyu_depth_v2_labeled.mat
+            """) { dataset, to, url, sha, size };
+        fetch.SetAction(async (r, ct) =>
+        {
+            var name = r.GetValue(dataset)!;
+            if (name is "sun" or "sunrgbd")
+                throw new ArgumentException("data fetch sun is not available: converting SUN RGB-D needs its toolbox's MATLAB structs, which rtmtl-train cannot read yet. Download SUNRGBD.zip and SUNRGBDtoolbox.zip from rgbd.cs.princeton.edu, lay them out as image/, depth/, label/, train.txt, test.txt and train with --dataset sunrgbd --data DIR.");
+            if (name != "nyu") throw new ArgumentException($"data set '{name}' is unknown; use nyu");
+            Uri? mirror = null;
+            if (r.GetValue(url) is { } u && (!Uri.TryCreate(u, UriKind.Absolute, out mirror) || mirror.Scheme is not ("http" or "https")))
+                throw new ArgumentException($"--url '{u}' is not an http(s) address");
+            if (r.GetValue(sha) is { } h && (h.Length != 64 || !h.All(Uri.IsHexDigit)))
+                throw new ArgumentException($"--sha256 '{h}' is not 64 hexadecimal digits");
+            var folder = r.GetValue(to)!;
+            OutputFolder.Ensure(folder, "--to");
+            var files = Nyu(mirror).ToList();
+            files[0] = files[0] with { Sha256 = r.GetValue(sha), Size = r.GetValue(size) };
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            http.DefaultRequestHeaders.UserAgent.ParseAdd("rtmtl-data-fetch/1");
+            var downloader = new Downloader(http, Console.Error);
+            foreach (var f in files) await downloader.FetchAsync(f, folder, ct);
+            var (train, test, classes) = PrepareNyu(folder);
+            Console.WriteLine($"NYUD-v2 ready in {folder}: {train} train / {test} test images, {classes} classes");
+            Console.WriteLine($"train with: ./rtmtl train --dataset nyu-mat --data {Path.Combine(folder, "nyu_depth_v2_labeled.mat")}");
+            return 0;
+        });
+        return new Command("data", "Public data sets: download and prepare (see ./rtmtl data fetch --help)") { fetch };
+    }
+
+    /// <summary>
+    /// Writes what <see cref="NyuMatDataset"/> reads beside the .mat: train.txt / test.txt from splits.mat
+    /// (trainNdxs, testNdxs: 1-based image indices) and nyu40_mapping.txt from classMapping40.mat (mapClass: the
+    /// 40-class id of each raw class), then opens both splits to check them.
+    /// </summary>
+    public static (int Train, int Test, int Classes) PrepareNyu(string folder)
+    {
+        var splits = MatV5Reader.Read(Path.Combine(folder, "splits.mat"));
+        var mapping = MatV5Reader.Read(Path.Combine(folder, "classMapping40.mat"));
+        double[] Need(Dictionary<string, MatV5Reader.Variable> vars, string file, string name) =>
+            vars.TryGetValue(name, out var v) ? v.Values : throw new InvalidDataException($"'{Path.Combine(folder, file)}' has no numeric variable '{name}' (found: {string.Join(", ", vars.Keys)})");
+        static IEnumerable<string> Ints(double[] v) => v.Select(x => ((long)x).ToString(CultureInfo.InvariantCulture));
+        var trainIdx = Need(splits, "splits.mat", "trainNdxs");
+        var testIdx = Need(splits, "splits.mat", "testNdxs");
+        var map = Need(mapping, "classMapping40.mat", "mapClass");
+        if (map.Any(x => x < 0 || x > 40)) throw new InvalidDataException($"'{Path.Combine(folder, "classMapping40.mat")}': mapClass must hold classes 0-40");
+        File.WriteAllLines(Path.Combine(folder, "train.txt"), Ints(trainIdx));
+        File.WriteAllLines(Path.Combine(folder, "test.txt"), Ints(testIdx));
+        File.WriteAllLines(Path.Combine(folder, "nyu40_mapping.txt"), Ints(map));
+        var mat = Path.Combine(folder, "nyu_depth_v2_labeled.mat");
+        using var a = new NyuMatDataset(mat, "train", 64, 48);
+        using var b = new NyuMatDataset(mat, "test", 64, 48);
+        a.Get(0);
+        return (a.Count, b.Count, a.Classes);
+    }
+}

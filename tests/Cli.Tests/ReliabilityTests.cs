@@ -197,7 +197,7 @@ public class ReliabilityTests
                 // A viewer that opens the stream and never reads it.
                 using var stalled = await http.GetAsync("/stream.mjpg", HttpCompletionOption.ResponseHeadersRead);
                 // A subscriber that takes frames, then is killed mid-stream.
-                var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", $"tests/clients/feed_client.py protos 127.0.0.1:{feed} {Path.GetDirectoryName(Engine.Temp("g"))} 100000") { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true })!;
+                var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", Path.GetDirectoryName(Engine.Temp("g"))!, 100000)) { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true })!;
                 await Task.Delay(2500);
                 client.Kill(true);
                 var before = Frames(await http.GetStringAsync("/api/stats"));

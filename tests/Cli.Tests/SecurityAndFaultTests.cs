@@ -287,8 +287,8 @@ public class SecurityAndFaultTests
     {
         var payload = new Pipeline.Serving.Feed.FeedPayload
         {
-            Sequence = 1, CaptureUnixNs = 0, Width = 3, Height = 1, Labels = [0, 1, 2], Depth = [1.5f, 0f, float.PositiveInfinity],
-            Classes = [], ClassNames = ["a", "b", "c"],
+            Sequence = 1, ReceiveUnixNs = 0, Width = 3, Height = 1, Labels = [0, 1, 2], Depth = [1.5f, 0f, float.PositiveInfinity],
+            Classes = [],
         };
         var metres = payload.ToMessage(Pipeline.Serving.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
         var f = new float[3];

@@ -45,15 +45,21 @@ public class ServingTests
     }
 
     /// <summary>Received label maps equal the raw outputs exactly; depth equals them to the PNG's millimetre rounding.</summary>
-    private static int CompareWithRaw(string received, string raw)
+    private static int CompareWithRaw(string received, string raw, bool namedByStamp = false)
     {
         var compared = 0;
+        // Foxglove messages carry no sequence: their header stamp finds the frame through the raw outputs' stamp_unix_ns.
+        var bySt = namedByStamp
+            ? Directory.GetFiles(raw, "*.json").Select(f => System.Text.Json.JsonDocument.Parse(File.ReadAllText(f)).RootElement)
+                .ToDictionary(e => e.GetProperty("stamp_unix_ns").GetInt64(), e => e.GetProperty("sequence").GetInt64())
+            : null;
         foreach (var file in Directory.GetFiles(received, "labels_*.bin"))
         {
-            var seq = long.Parse(Path.GetFileNameWithoutExtension(file)[7..], CultureInfo.InvariantCulture);
+            var name = long.Parse(Path.GetFileNameWithoutExtension(file)[7..], CultureInfo.InvariantCulture);
+            var seq = bySt is null ? name : bySt.TryGetValue(name, out var s) ? s : -name;
             Assert.True(File.Exists(Path.Combine(raw, $"{seq:D6}_labels.png")), $"raw output of frame {seq} missing");
             Assert.Equal(RawLabels(raw, seq), File.ReadAllBytes(file));
-            var depthBytes = File.ReadAllBytes(Path.Combine(received, $"depth_{seq}.bin"));
+            var depthBytes = File.ReadAllBytes(Path.Combine(received, $"depth_{name}.bin"));
             var depth = new float[depthBytes.Length / 4];
             Buffer.BlockCopy(depthBytes, 0, depth, 0, depthBytes.Length);
             var mm = RawDepthMm(raw, seq);
@@ -82,8 +88,8 @@ public class ServingTests
             $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:{web} --feed 127.0.0.1:{feed} --foxglove 127.0.0.1:{fox} ",
             async p =>
             {
-                var g = Task.Run(() => RunTool(python, $"tests/clients/feed_client.py protos 127.0.0.1:{feed} {Path.Combine(work, "grpc")} 5"));
-                var f = Task.Run(() => RunTool(node, $"receive.mjs ws://127.0.0.1:{fox} {Path.Combine(work, "fox")} 5 30", foxDir));
+                var g = Task.Run(() => RunTool(python, FeedClient.Args($"127.0.0.1:{feed}", Path.Combine(work, "grpc"), 5)));
+                var f = Task.Run(() => RunTool(node, $"receive.mjs ws://127.0.0.1:{fox} {Path.Combine(work, "fox")} 5", foxDir));
                 grpc = await g;
                 foxglove = await f;
                 using var http = new HttpClient();
@@ -108,7 +114,7 @@ public class ServingTests
             var c0 = shipped.Info.Labels.Palette[0];
             Assert.Equal($"#{c0.R:x2}{c0.G:x2}{c0.B:x2}", palette[0]);
         }
-        Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw) >= 5);
+        Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw, namedByStamp: true) >= 5);
         var channels = File.ReadAllText(Path.Combine(work, "fox", "channels.json"));
         foreach (var schema in new[] { "foxglove.CompressedImage", "foxglove.RawImage", "foxglove.CameraCalibration", "foxglove.PointCloud" }) Assert.Contains(schema, channels);
         // Per-class depth statistics: shares sum to one, nearest <= median.

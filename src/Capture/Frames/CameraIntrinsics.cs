@@ -1,15 +1,37 @@
 namespace RealtimeMtl.Capture.Frames;
 
-/// <summary>Pinhole intrinsics in pixels for an image of <see cref="Width"/> x <see cref="Height"/>.</summary>
+/// <summary>
+/// Pinhole intrinsics in pixels for an image of <see cref="Width"/> x <see cref="Height"/>, with the lens
+/// distortion where known (OpenCV's order k1, k2, p1, p2[, k3[, k4, k5, k6]]; empty = none).
+/// </summary>
 public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy, int Width, int Height)
 {
     /// <summary>NYU-Depth-v2 Kinect colour camera (640x480), the intrinsics the synthetic world also uses.</summary>
     public static CameraIntrinsics Nyu { get; } = new(518.857901, 519.469611, 325.582449, 253.736166, 640, 480);
 
+    /// <summary>Distortion coefficients; they are in normalised image coordinates, so they do not change with resolution.</summary>
+    public double[] Distortion { get; init; } = [];
+
+    /// <summary>ROS's name for the distortion model: plumb_bob (5 coefficients) or rational_polynomial (8).</summary>
+    public string DistortionModel => Distortion.Length > 5 ? "rational_polynomial" : "plumb_bob";
+
+    /// <summary>Whether any distortion coefficient is non-zero.</summary>
+    public bool IsDistorted => Distortion.Any(d => d != 0);
+
     /// <summary>The same camera seen at another resolution.</summary>
     public CameraIntrinsics ScaledTo(int width, int height)
     {
+        if (width == Width && height == Height) return this;
         double sx = (double)width / Width, sy = (double)height / Height;
-        return new CameraIntrinsics(Fx * sx, Fy * sy, (Cx + 0.5) * sx - 0.5, (Cy + 0.5) * sy - 0.5, width, height);
+        return new CameraIntrinsics(Fx * sx, Fy * sy, (Cx + 0.5) * sx - 0.5, (Cy + 0.5) * sy - 0.5, width, height) { Distortion = Distortion };
     }
+
+    /// <summary>The 3x3 camera matrix K, row-major.</summary>
+    public double[] K => [Fx, 0, Cx, 0, Fy, Cy, 0, 0, 1];
+
+    /// <summary>The 3x4 projection matrix P of a monocular camera (K with a zero fourth column), row-major.</summary>
+    public double[] P => [Fx, 0, Cx, 0, 0, Fy, Cy, 0, 0, 0, 1, 0];
+
+    /// <summary>Back-projects pixel (u, v) at z-depth <paramref name="z"/> metres to camera coordinates (x right, y down, z forward).</summary>
+    public (float X, float Y, float Z) BackProject(double u, double v, float z) => ((float)((u - Cx) * z / Fx), (float)((v - Cy) * z / Fy), z);
 }

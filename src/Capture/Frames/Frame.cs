@@ -23,6 +23,12 @@ public sealed class Frame : IDisposable
     /// <summary>Media time of the frame within its file or sequence, in seconds, when the source knows it.</summary>
     public double? MediaTimeSeconds { get; init; }
 
+    /// <summary>
+    /// The sensor's own time of the frame as Unix nanoseconds, where the source records one (TUM RGB-D timestamps,
+    /// a camera driver's wall-clock timestamp); null when only the engine's receive time is known.
+    /// </summary>
+    public long? SensorTimeUnixNs { get; init; }
+
     /// <summary>BGR, CV_8UC3.</summary>
     public Mat Image { get; }
 
@@ -41,6 +47,13 @@ public sealed class Frame : IDisposable
     public string? SourceFile { get; init; }
 
     public int Width => Image.Width;
+
+    /// <summary>The same frame (same Mats, which move to the copy) with another image and intrinsics: for capture-side transforms.</summary>
+    public Frame With(Mat image, CameraIntrinsics? intrinsics, Mat? depth = null, Mat? labels = null) => new(Sequence, TimestampTicks, image)
+    {
+        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, Depth = depth ?? Depth, Labels = labels ?? Labels,
+        Intrinsics = intrinsics, NominalFps = NominalFps, SourceFile = SourceFile,
+    };
     public int Height => Image.Height;
 
     public void Dispose()

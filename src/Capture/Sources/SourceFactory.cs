@@ -14,11 +14,18 @@ public static class SourceFactory
     public static IFrameSource Open(string spec, SourceOptions? options = null)
     {
         options ??= new SourceOptions();
+        if (options.Undistort && options.Calibration is null) throw new SourceException("--undistort needs the camera's calibration: pass --intrinsics FILE.");
+        var source = OpenRaw(spec, options);
+        return options.Calibration is { } k ? new CalibratedSource(source, k, options.Undistort) : source;
+    }
+
+    private static IFrameSource OpenRaw(string spec, SourceOptions options)
+    {
         if (string.IsNullOrWhiteSpace(spec)) throw new SourceException("no source given; pass --source (a camera index, a file, a URL, tum:PATH, nyu:PATH or synthetic).");
         spec = spec.Trim();
         if (spec == "synthetic" || spec.StartsWith("synthetic:", StringComparison.Ordinal))
             return new SyntheticSource(ParseSynthetic(spec), options.Realtime);
-        if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..]);
+        if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..], realtime: options.Realtime);
         if (spec.StartsWith("nyu:", StringComparison.Ordinal)) return new NyuSequenceSource(spec[4..]);
         if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network, options.Events);
         if (spec.All(char.IsDigit) || spec.StartsWith("/dev/video", StringComparison.Ordinal)) return new CameraSource(spec, options.Camera, options.Events);

@@ -8,4 +8,10 @@ public sealed record SourceOptions
     public CameraOptions Camera { get; init; } = new();
     public NetworkStreamOptions Network { get; init; } = new();
     public ISourceEvents Events { get; init; } = ConsoleSourceEvents.Instance;
+
+    /// <summary>The user's own calibration (--intrinsics): replaces what the source knows about its camera.</summary>
+    public Frames.CameraIntrinsics? Calibration { get; init; }
+
+    /// <summary>Rectify frames with <see cref="Calibration"/>'s distortion before inference (--undistort).</summary>
+    public bool Undistort { get; init; }
 }

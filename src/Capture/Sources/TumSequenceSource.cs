@@ -18,8 +18,12 @@ public sealed class TumSequenceSource : IFrameSource
     private readonly List<(double Time, string Rgb, string Depth)> _pairs;
     private readonly string _root;
 
-    public TumSequenceSource(string root, CameraIntrinsics? intrinsics = null)
+    private readonly bool _realtime;
+
+    /// <param name="realtime">Pace frames by their own timestamps (--realtime), as the sensor delivered them.</param>
+    public TumSequenceSource(string root, CameraIntrinsics? intrinsics = null, bool realtime = false)
     {
+        _realtime = realtime;
         _root = root;
         if (!Directory.Exists(root)) throw new SourceException($"TUM sequence '{root}' does not exist; check the path.");
         var rgb = ReadList(root, "rgb.txt");
@@ -88,9 +92,15 @@ public sealed class TumSequenceSource : IFrameSource
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         long sequence = 0;
+        var start = Stopwatch.GetTimestamp();
         foreach (var (time, rgbFile, depthFile) in _pairs)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (_realtime)
+            {
+                var wait = TimeSpan.FromSeconds(time - _pairs[0].Time) - Stopwatch.GetElapsedTime(start);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
             var rgbPath = Path.Combine(_root, rgbFile);
             var image = Cv2.ImRead(rgbPath, ImreadModes.Color);
             if (image.Empty())
@@ -105,6 +115,8 @@ public sealed class TumSequenceSource : IFrameSource
                 Intrinsics = Intrinsics.ScaledTo(image.Width, image.Height),
                 NominalFps = NominalFps,
                 MediaTimeSeconds = time - _pairs[0].Time,
+                // TUM timestamps are the sensor's Unix time in seconds (microsecond digits).
+                SensorTimeUnixNs = (long)Math.Round(time * 1e6) * 1000,
             };
             sequence++;
             if (sequence % 8 == 0) await Task.Yield();

@@ -37,6 +37,11 @@ public sealed record EngineSettings
     public int PointCloudEvery { get; init; } = 30;
     public System.Net.IPEndPoint? Foxglove { get; init; }
     public System.Net.IPEndPoint? Feed { get; init; }
+    /// <summary>The user's camera calibration (--intrinsics), for point clouds, feeds and Foxglove.</summary>
+    public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
+    public bool Undistort { get; init; }
+    public string FrameId { get; init; } = "camera";
+    public bool FeedImage { get; init; }
 }
 
 internal sealed class EngineOptionSet
@@ -74,12 +79,16 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> SavePointCloud = new("--save-pointcloud") { Description = "Write coloured, labelled PLY point clouds from predicted depth to this folder" };
     public readonly Option<string?> Foxglove = new("--foxglove") { Description = "Foxglove WebSocket server (foxglove.websocket.v1) at ADDRESS:PORT for Foxglove/Lichtblick, e.g. --foxglove 127.0.0.1:8765" };
     public readonly Option<string?> Feed = new("--feed") { Description = "gRPC perception feed (protos/rtmtl_feed.proto) at ADDRESS:PORT, e.g. --feed 127.0.0.1:50051" };
+    public readonly Option<string?> Intrinsics = new("--intrinsics") { Description = "Camera calibration file (YAML or JSON with camera_matrix, distortion_coefficients, image_width, image_height) as OpenCV's calibration tools or ROS camera_calibration write it; used for point clouds, the feeds and Foxglove" };
+    public readonly Option<bool> Undistort = new("--undistort") { Description = "Rectify frames with the --intrinsics distortion before inference" };
+    public readonly Option<string> FrameId = new("--frame-id") { Description = "frame_id in the headers of the gRPC feed and Foxglove messages (ROS convention)", DefaultValueFactory = _ => "camera" };
+    public readonly Option<bool> FeedImage = new("--feed-image") { Description = "Offer the input image as JPEG in the gRPC feed (subscribers ask with include_image)" };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage })
             c.Options.Add(o);
     }
 
@@ -129,6 +138,16 @@ internal sealed class EngineOptionSet
         var serve = r.GetValue(Serve) is { } sv ? Pipeline.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
         var foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null;
         var feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null;
+        if (r.GetValue(Undistort) && r.GetValue(Intrinsics) is null) throw new ArgumentException("--undistort needs the camera's calibration: give --intrinsics FILE too");
+        if (r.GetValue(FeedImage) && feed is null) throw new ArgumentException("--feed-image adds the image to the gRPC feed; give --feed ADDRESS:PORT too");
+        var frameId = r.GetValue(FrameId)!;
+        if (frameId.Length == 0 || frameId.Any(char.IsWhiteSpace)) throw new ArgumentException($"--frame-id '{frameId}' must be a non-empty name without spaces, e.g. camera_color_optical_frame");
+        Capture.Frames.CameraIntrinsics? calibration = null;
+        if (r.GetValue(Intrinsics) is { } calPath)
+        {
+            try { calibration = Capture.Frames.CameraCalibration.Read(calPath); }
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new ArgumentException(e.Message, e); }
+        }
         var open = Exposed(serve, foxglove, feed);
         if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
@@ -141,6 +160,7 @@ internal sealed class EngineOptionSet
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
+            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage),
         };
     }
 }

@@ -52,7 +52,7 @@ public static class EngineRunner
             // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
             var warm = model.WarmUp();
-            source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log });
+            source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log, Calibration = s.Calibration, Undistort = s.Undistort });
             renderer = new FrameRenderer(model.Info, s.Render);
             VideoRecorderSink? recorder = null;
             if (s.Record is not null)
@@ -86,14 +86,14 @@ public static class EngineRunner
             }
             if (s.Foxglove is not null)
             {
-                var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels);
+                var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, FeedOptions(s));
                 await fox.StartAsync();
                 sinks.Add(fox);
                 errors.WriteLine($"foxglove: ws://{s.Foxglove} (subprotocol {FoxgloveServer.SubProtocol})");
             }
             if (s.Feed is not null)
             {
-                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, pipeline.Stats);
+                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, pipeline.Stats, FeedOptions(s));
                 await feed.StartAsync();
                 sinks.Add(feed);
                 errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
@@ -151,4 +151,7 @@ public static class EngineRunner
             errors.WriteLine();
         }
     }
+
+    private static Pipeline.Serving.Feed.FeedOptions FeedOptions(EngineSettings s) =>
+        new() { FrameId = s.FrameId, Image = s.FeedImage, Calibration = s.Calibration };
 }

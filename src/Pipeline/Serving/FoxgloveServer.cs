@@ -37,10 +37,11 @@ public sealed class FoxgloveServer : IFrameSink
     private readonly ConcurrentDictionary<Client, byte> _clients = new();
     private readonly ImageEncodingParam[] _jpeg = [new(ImwriteFlags.JpegQuality, 80)];
     private WebApplication? _app;
-    private readonly long _epochNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
+    private readonly string _frameId;
 
-    public FoxgloveServer(ServeOptions options, LabelSet labels)
+    public FoxgloveServer(ServeOptions options, LabelSet labels, Feed.FeedOptions? feed = null)
     {
+        _frameId = feed?.FrameId ?? "camera";
         _options = options;
         _labels = labels;
     }
@@ -141,7 +142,8 @@ public sealed class FoxgloveServer : IFrameSink
         if (_clients.IsEmpty) return ValueTask.CompletedTask;
         var wanted = new HashSet<int>(_clients.Keys.SelectMany(c => c.Subscriptions.Keys));
         if (wanted.Count == 0) return ValueTask.CompletedTask;
-        var timeNs = p.Frame.MediaTimeSeconds is { } t ? (long)Math.Round(t * 1e9) : _epochNs + p.CaptureTicks * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
+        // The sensor's own time where the source records one (TUM), else the engine's receive time.
+        var timeNs = FrameTime.Stamp(p.Frame).UnixNs;
         var stamp = new JsonObject { ["sec"] = timeNs / 1_000_000_000, ["nsec"] = timeNs % 1_000_000_000 };
         var payloads = new Dictionary<int, byte[]>();
         foreach (var channel in wanted)
@@ -172,7 +174,7 @@ public sealed class FoxgloveServer : IFrameSink
             case 1:
                 if (p.Rendered is null) return null;
                 Cv2.ImEncode(".jpg", p.Rendered, out var jpg, _jpeg);
-                o = new JsonObject { ["timestamp"] = stamp.DeepClone(), ["frame_id"] = "camera", ["format"] = "jpeg", ["data"] = Convert.ToBase64String(jpg) };
+                o = new JsonObject { ["timestamp"] = stamp.DeepClone(), ["frame_id"] = _frameId, ["format"] = "jpeg", ["data"] = Convert.ToBase64String(jpg) };
                 break;
             case 2:
                 o = Raw(stamp, w, h, "mono8", w, new ReadOnlySpan<byte>((void*)p.Labels.Data, w * h));
@@ -185,11 +187,11 @@ public sealed class FoxgloveServer : IFrameSink
                 var k = Intrinsics(p);
                 o = new JsonObject
                 {
-                    ["timestamp"] = stamp.DeepClone(), ["frame_id"] = "camera", ["width"] = w, ["height"] = h, ["distortion_model"] = "plumb_bob",
-                    ["D"] = new JsonArray(0.0, 0.0, 0.0, 0.0, 0.0),
-                    ["K"] = new JsonArray(k.Fx, 0.0, k.Cx, 0.0, k.Fy, k.Cy, 0.0, 0.0, 1.0),
+                    ["timestamp"] = stamp.DeepClone(), ["frame_id"] = _frameId, ["width"] = w, ["height"] = h, ["distortion_model"] = k.DistortionModel,
+                    ["D"] = new JsonArray((k.Distortion.Length > 0 ? k.Distortion : [0.0, 0.0, 0.0, 0.0, 0.0]).Select(v => (JsonNode)v).ToArray()),
+                    ["K"] = new JsonArray(k.K.Select(v => (JsonNode)v).ToArray()),
                     ["R"] = new JsonArray(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0),
-                    ["P"] = new JsonArray(k.Fx, 0.0, k.Cx, 0.0, 0.0, k.Fy, k.Cy, 0.0, 0.0, 0.0, 1.0, 0.0),
+                    ["P"] = new JsonArray(k.P.Select(v => (JsonNode)v).ToArray()),
                 };
                 break;
             }
@@ -207,13 +209,12 @@ public sealed class FoxgloveServer : IFrameSink
 
     private static CameraIntrinsics Intrinsics(FramePacket p)
     {
-        var k = p.Frame.Intrinsics ?? CameraIntrinsics.Nyu;
-        return k.Width == p.Frame.Width && k.Height == p.Frame.Height ? k : k.ScaledTo(p.Frame.Width, p.Frame.Height);
+        return (p.Frame.Intrinsics ?? CameraIntrinsics.Nyu).ScaledTo(p.Frame.Width, p.Frame.Height);
     }
 
-    private static JsonObject Raw(JsonObject stamp, int w, int h, string encoding, int step, ReadOnlySpan<byte> data) => new()
+    private JsonObject Raw(JsonObject stamp, int w, int h, string encoding, int step, ReadOnlySpan<byte> data) => new()
     {
-        ["timestamp"] = stamp.DeepClone(), ["frame_id"] = "camera", ["width"] = w, ["height"] = h, ["encoding"] = encoding, ["step"] = step,
+        ["timestamp"] = stamp.DeepClone(), ["frame_id"] = _frameId, ["width"] = w, ["height"] = h, ["encoding"] = encoding, ["step"] = step,
         ["data"] = Convert.ToBase64String(data),
     };
 
@@ -231,7 +232,8 @@ public sealed class FoxgloveServer : IFrameSink
             var i = v * w + u;
             var z = d[i];
             if (!(z > 0) || !float.IsFinite(z)) continue;
-            bw.Write((float)((u - k.Cx) * z / k.Fx)); bw.Write((float)((v - k.Cy) * z / k.Fy)); bw.Write(z);
+            var (x, y, _) = k.BackProject(u, v, z);
+            bw.Write(x); bw.Write(y); bw.Write(z);
             bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]); bw.Write((byte)255);
             bw.Write(lab[i]);
         }
@@ -239,7 +241,7 @@ public sealed class FoxgloveServer : IFrameSink
         JsonObject F(string name, int offset, int type) => new() { ["name"] = name, ["offset"] = offset, ["type"] = type };
         return new JsonObject
         {
-            ["timestamp"] = stamp.DeepClone(), ["frame_id"] = "camera",
+            ["timestamp"] = stamp.DeepClone(), ["frame_id"] = _frameId,
             ["pose"] = new JsonObject { ["position"] = new JsonObject { ["x"] = 0, ["y"] = 0, ["z"] = 0 }, ["orientation"] = new JsonObject { ["x"] = 0, ["y"] = 0, ["z"] = 0, ["w"] = 1 } },
             ["point_stride"] = 17,
             // foxglove.NumericType: UINT8 = 1, FLOAT32 = 7

@@ -46,7 +46,7 @@ public sealed class PointCloudSink : IFrameSink
             k = CameraIntrinsics.Nyu.ScaledTo(p.Frame.Width, p.Frame.Height);
             if (!_warned) { _warned = true; _log($"--save-pointcloud: the source gives no camera intrinsics; using NYU-v2 Kinect intrinsics scaled to {p.Frame.Width}x{p.Frame.Height} (fx {k.Fx:0.0})."); }
         }
-        else if (k.Width != p.Frame.Width || k.Height != p.Frame.Height) k = k.ScaledTo(p.Frame.Width, p.Frame.Height);
+        else k = k.ScaledTo(p.Frame.Width, p.Frame.Height);
         var path = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture) + ".ply");
         Write(path, p.Frame.Image, p.Depth, p.Labels, k, _labels);
         Written++;
@@ -79,9 +79,8 @@ public sealed class PointCloudSink : IFrameSink
                 var i = v * w + u;
                 var z = d[i];
                 if (!(z > 0) || !float.IsFinite(z)) continue;
-                bw.Write((float)((u - k.Cx) * z / k.Fx));
-                bw.Write((float)((v - k.Cy) * z / k.Fy));
-                bw.Write(z);
+                var (x, y, _) = k.BackProject(u, v, z);
+                bw.Write(x); bw.Write(y); bw.Write(z);
                 bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]);
                 bw.Write(lab[i]);
             }

@@ -49,6 +49,8 @@ public sealed class RawOutputSink : IFrameSink
             infer_end_ms = p.InferEndTicks * 1000.0 / Stopwatch.Frequency,
             render_end_ms = p.RenderEndTicks * 1000.0 / Stopwatch.Frequency,
             media_time_s = p.Frame.MediaTimeSeconds,
+            // The header stamp the gRPC feed and Foxglove give this frame: sensor time where known, else receive time.
+            stamp_unix_ns = Serving.FrameTime.Stamp(p.Frame).UnixNs,
             pre_ms = p.PreMs, model_ms = p.ModelMs, post_ms = p.PostMs,
             depth_unit = "mm",
             classes = FramesWritten == 0 ? _classes : null,

@@ -1,14 +1,15 @@
 // Independent Foxglove client: connects to the engine, checks the advertised channels, subscribes to the label map and
-// depth, and writes each received frame as raw bytes: OUT/labels_SEQ.bin (uint8), OUT/depth_SEQ.bin (float32 metres).
-// usage: node receive.mjs ws://127.0.0.1:8765 OUT_DIR FRAMES FPS
+// depth, and writes each received frame as raw bytes named by its header stamp (Unix ns):
+// OUT/labels_STAMP.bin (uint8), OUT/depth_STAMP.bin (float32 metres).
+// usage: node receive.mjs ws://127.0.0.1:8765 OUT_DIR FRAMES
 import foxglove from "@foxglove/ws-protocol";
 import WebSocket from "ws";
 import fs from "node:fs";
 import path from "node:path";
 
 const { FoxgloveClient } = foxglove;
-const [url, outDir, framesArg, fpsArg] = process.argv.slice(2);
-const wanted = Number(framesArg), fps = Number(fpsArg);
+const [url, outDir, framesArg] = process.argv.slice(2);
+const wanted = Number(framesArg);
 fs.mkdirSync(outDir, { recursive: true });
 const client = new FoxgloveClient({ ws: new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) });
 const topics = new Map();
@@ -27,7 +28,7 @@ client.on("advertise", (channels) => {
 
 client.on("message", ({ subscriptionId, timestamp, data }) => {
   const msg = JSON.parse(new TextDecoder().decode(data));
-  const seq = Math.round((Number(msg.timestamp.sec) + msg.timestamp.nsec / 1e9) * fps);
+  const seq = (BigInt(msg.timestamp.sec) * 1000000000n + BigInt(msg.timestamp.nsec)).toString();
   const kind = subscriptionId === topics.get("/rtmtl/labels").subscription ? "labels" : "depth";
   const expected = kind === "labels" ? "mono8" : "32FC1";
   if (msg.encoding !== expected) { console.error(`bad encoding ${msg.encoding}`); process.exit(4); }

@@ -12,17 +12,23 @@ public sealed class FeedPayload
     private FeedFrame? _metres, _millimetres;
 
     public required ulong Sequence { get; init; }
-    public required long CaptureUnixNs { get; init; }
+    /// <summary>The engine's wall clock when the frame arrived.</summary>
+    public required long ReceiveUnixNs { get; init; }
+    /// <summary>The header stamp: the sensor's time where known, else <see cref="ReceiveUnixNs"/>.</summary>
+    public long StampUnixNs { get; init; }
+    public bool StampFromSensor { get; init; }
+    public string FrameId { get; init; } = "camera";
+    public double MediaTimeSeconds { get; init; }
     public required int Width { get; init; }
     public required int Height { get; init; }
     public required byte[] Labels { get; init; }
     public required float[] Depth { get; init; }
     public float[]? Confidence { get; init; }
+    public byte[]? ImageJpeg { get; init; }
     public Capture.Frames.CameraIntrinsics? Intrinsics { get; init; }
     public required IReadOnlyList<ClassDepthStats> Classes { get; init; }
-    public required IReadOnlyList<string> ClassNames { get; init; }
 
-    public static unsafe FeedPayload From(FramePacket p, LabelSet labels, long unixNs)
+    public static unsafe FeedPayload From(FramePacket p, LabelSet labels, string frameId, bool image)
     {
         int w = p.Frame.Width, h = p.Frame.Height, n = w * h;
         var lab = new byte[n];
@@ -31,13 +37,25 @@ public sealed class FeedPayload
         Marshal.Copy(p.Depth.Data, dep, 0, n);
         float[]? conf = null;
         if (p.Confidence is { } c) { conf = new float[n]; Marshal.Copy(c.Data, conf, 0, n); }
+        byte[]? jpeg = null;
+        if (image) OpenCvSharp.Cv2.ImEncode(".jpg", p.Frame.Image, out jpeg, new OpenCvSharp.ImageEncodingParam(OpenCvSharp.ImwriteFlags.JpegQuality, 90));
+        var (stamp, sensor) = FrameTime.Stamp(p.Frame);
         return new FeedPayload
         {
-            Sequence = (ulong)p.Sequence, CaptureUnixNs = unixNs, Width = w, Height = h, Labels = lab, Depth = dep, Confidence = conf,
-            Intrinsics = p.Frame.Intrinsics is { } k ? (k.Width == w && k.Height == h ? k : k.ScaledTo(w, h)) : null,
-            Classes = ClassStats(lab, dep, labels), ClassNames = labels.Classes,
+            Sequence = (ulong)p.Sequence, ReceiveUnixNs = FrameTime.ReceiveUnixNs(p.CaptureTicks), StampUnixNs = stamp, StampFromSensor = sensor,
+            FrameId = frameId, MediaTimeSeconds = p.Frame.MediaTimeSeconds ?? 0,
+            Width = w, Height = h, Labels = lab, Depth = dep, Confidence = conf, ImageJpeg = jpeg,
+            Intrinsics = p.Frame.Intrinsics?.ScaledTo(w, h),
+            Classes = ClassStats(lab, dep, labels),
         };
     }
+
+    /// <summary>sensor_msgs/CameraInfo of <paramref name="k"/>: D, K, R (identity), P.</summary>
+    public static CameraInfo Info(Capture.Frames.CameraIntrinsics k) => new()
+    {
+        Width = (uint)k.Width, Height = (uint)k.Height, DistortionModel = k.DistortionModel,
+        D = { k.Distortion.Length > 0 ? k.Distortion : [0, 0, 0, 0, 0] }, K = { k.K }, R = { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, P = { k.P },
+    };
 
     /// <summary>Per class present: pixel share, robust nearest (2nd percentile) and median predicted depth.</summary>
     public static List<ClassDepthStats> ClassStats(byte[] labels, float[] depth, LabelSet set)
@@ -59,7 +77,7 @@ public sealed class FeedPayload
             Array.Sort(valid);
             result.Add(new ClassDepthStats
             {
-                ClassId = (uint)c, Name = set.Classes[c], PixelShare = share,
+                ClassId = (uint)c, PixelShare = share,
                 NearestM = valid.Length == 0 ? 0 : valid[(int)(0.02 * (valid.Length - 1))],
                 MedianM = valid.Length == 0 ? 0 : valid[(valid.Length - 1) / 2],
             });
@@ -67,23 +85,33 @@ public sealed class FeedPayload
         return result;
     }
 
-    public FeedFrame ToMessage(DepthEncoding encoding, bool confidence)
+    /// <summary>
+    /// The message for one subscriber: shared and cached per depth encoding; confidence, image and camera info
+    /// (first frame, or a changed camera) go into a copy only for the subscribers that get them.
+    /// </summary>
+    public FeedFrame ToMessage(DepthEncoding encoding, bool confidence, bool image = false, bool cameraInfo = false)
     {
         var cached = encoding == DepthEncoding.DepthUint16Millimetres ? _millimetres : _metres;
         var m = cached ?? Build(encoding);
         if (encoding == DepthEncoding.DepthUint16Millimetres) _millimetres = m; else _metres = m;
-        if (!confidence || Confidence is null) return m;
-        var withConf = m.Clone();
-        withConf.Confidence = ByteString.CopyFrom(MemoryMarshal.AsBytes(Confidence.AsSpan()));
-        return withConf;
+        var withConf = confidence && Confidence is not null;
+        var withImage = image && ImageJpeg is not null;
+        var withInfo = cameraInfo && Intrinsics is not null;
+        if (!withConf && !withImage && !withInfo) return m;
+        var copy = m.Clone();
+        if (withConf) copy.Confidence = ByteString.CopyFrom(MemoryMarshal.AsBytes(Confidence.AsSpan()));
+        if (withImage) copy.ImageJpeg = ByteString.CopyFrom(ImageJpeg);
+        if (withInfo) copy.CameraInfo = Info(Intrinsics!);
+        return copy;
     }
 
     private FeedFrame Build(DepthEncoding encoding)
     {
         var m = new FeedFrame
         {
-            Sequence = Sequence, CaptureTimeUnixNs = CaptureUnixNs, Width = (uint)Width, Height = (uint)Height,
-            Labels = ByteString.CopyFrom(Labels), DepthEncoding = encoding,
+            Sequence = Sequence, ReceiveTimeUnixNs = ReceiveUnixNs, Width = (uint)Width, Height = (uint)Height,
+            Labels = ByteString.CopyFrom(Labels), DepthEncoding = encoding, MediaTimeS = MediaTimeSeconds,
+            Header = new Header { FrameId = FrameId, StampUnixNs = StampUnixNs, StampSource = StampFromSensor ? StampSource.StampSensor : StampSource.StampReceive },
         };
         if (encoding == DepthEncoding.DepthUint16Millimetres)
         {
@@ -98,7 +126,6 @@ public sealed class FeedPayload
             for (var i = 0; i < metres.Length; i++) metres[i] = Depth[i] > 0 && float.IsFinite(Depth[i]) ? Depth[i] : float.NaN;
             m.Depth = ByteString.CopyFrom(MemoryMarshal.AsBytes(metres.AsSpan()));
         }
-        m.ClassNames.AddRange(ClassNames);
         if (Intrinsics is { } k) m.Intrinsics = new Feed.CameraIntrinsics { Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy };
         m.Classes.AddRange(Classes);
         return m;

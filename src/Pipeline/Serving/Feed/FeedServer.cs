@@ -25,22 +25,26 @@ public sealed class FeedServer : IFrameSink
     private readonly Lock _gate = new();
     private readonly List<Channel<FeedPayload>> _subscribers = [];
     private WebApplication? _app;
-    private readonly long _unixOffsetNs = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000 - System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency);
     private bool _completed;
+    private Capture.Frames.CameraIntrinsics? _camera;
 
-    public FeedServer(ServeOptions options, Model.ModelInfo model, PipelineStats stats) : this(options, model.Labels, stats)
+    public FeedServer(ServeOptions options, Model.ModelInfo model, PipelineStats stats, FeedOptions? feed = null) : this(options, model.Labels, stats, feed)
     {
         _model = model;
     }
 
     private readonly Model.ModelInfo? _model;
 
-    public FeedServer(ServeOptions options, LabelSet labels, PipelineStats stats)
+    public FeedServer(ServeOptions options, LabelSet labels, PipelineStats stats, FeedOptions? feed = null)
     {
         _options = options;
         _labels = labels;
         _stats = stats;
+        Feed = feed ?? new FeedOptions();
+        _camera = Feed.Calibration;
     }
+
+    public FeedOptions Feed { get; }
 
     public string Name => "feed";
     public bool Lossless => false;
@@ -93,21 +97,31 @@ public sealed class FeedServer : IFrameSink
         lock (_gate) _subscribers.Remove(ch);
     }
 
-    /// <summary>Model, classes with their palette, depth range and device, from the model's rtmtl.* metadata.</summary>
-    internal FeedDescription Describe() => new()
+    /// <summary>
+    /// Model, classes with their palette, depth range and device (from the model's rtmtl.* metadata), the frame id,
+    /// and the camera: the user's calibration, or the last frame's intrinsics once frames have flowed.
+    /// </summary>
+    internal FeedDescription Describe()
     {
-        Model = _stats.ModelName, Architecture = _model?.Architecture ?? "", Backbone = _model?.Backbone ?? "",
-        DepthMinM = _model?.DepthMin ?? 0, DepthMaxM = _model?.DepthMax ?? 0, Device = _stats.Device,
-        ClassNames = { _labels.Classes },
-        Palette = { _labels.Palette.Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}") },
-    };
+        var d = new FeedDescription
+        {
+            Model = _stats.ModelName, Architecture = _model?.Architecture ?? "", Backbone = _model?.Backbone ?? "",
+            DepthMinM = _model?.DepthMin ?? 0, DepthMaxM = _model?.DepthMax ?? 0, Device = _stats.Device,
+            ClassNames = { _labels.Classes },
+            Palette = { _labels.Palette.Select(c => $"#{c.R:x2}{c.G:x2}{c.B:x2}") },
+            FrameId = Feed.FrameId, ImageAvailable = Feed.Image,
+        };
+        if (Volatile.Read(ref _camera) is { } k) d.CameraInfo = FeedPayload.Info(k);
+        return d;
+    }
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
         Channel<FeedPayload>[] subs;
         lock (_gate) subs = _subscribers.ToArray();
         if (subs.Length == 0) return ValueTask.CompletedTask;
-        var payload = FeedPayload.From(packet, _labels, _unixOffsetNs + packet.CaptureTicks * (1_000_000_000 / System.Diagnostics.Stopwatch.Frequency));
+        var payload = FeedPayload.From(packet, _labels, Feed.FrameId, Feed.Image);
+        if (payload.Intrinsics is { } k) Volatile.Write(ref _camera, k);
         foreach (var s in subs) s.Writer.TryWrite(payload);
         return ValueTask.CompletedTask;
     }
@@ -138,15 +152,22 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
         try
         {
             var sent = 0u;
+            Capture.Frames.CameraIntrinsics? camera = null;
             await foreach (var payload in ch.Reader.ReadAllAsync(context.CancellationToken))
             {
-                await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence), context.CancellationToken);
+                // Camera info on the first frame and whenever the camera or the size changes.
+                var newCamera = payload.Intrinsics is { } k && !SameCamera(k, camera);
+                if (newCamera) camera = payload.Intrinsics;
+                await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage, newCamera), context.CancellationToken);
                 if (request.MaxFrames > 0 && ++sent >= request.MaxFrames) break;
             }
         }
         catch (OperationCanceledException) { }
         finally { server.Unsubscribe(ch); }
     }
+
+    private static bool SameCamera(Capture.Frames.CameraIntrinsics a, Capture.Frames.CameraIntrinsics? b) =>
+        b is not null && a.Width == b.Width && a.Height == b.Height && a.Fx == b.Fx && a.Fy == b.Fy && a.Cx == b.Cx && a.Cy == b.Cy && a.Distortion.SequenceEqual(b.Distortion);
 
     public override Task<FeedDescription> Describe(DescribeRequest request, ServerCallContext context)
     {

@@ -50,9 +50,9 @@ internal static class Engine
     public static Result Run(string args, int timeoutMs = 180_000) => RunAsync(args, null, timeoutMs).GetAwaiter().GetResult();
 
     /// <summary>Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows <c>running</c>.</summary>
-    public static async Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();

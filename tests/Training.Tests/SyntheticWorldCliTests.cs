@@ -56,3 +56,32 @@ public class SyntheticWorldCliTests
         finally { dir.Delete(true); }
     }
 }
+
+/// <summary>rtmtl train without --out: a new runs/train-N each time, runs/latest linked to it; an explicit --out holding a run is not overwritten.</summary>
+public class TrainRunFolderTests
+{
+    [Fact]
+    public async Task Train_without_out_makes_numbered_runs_and_refuses_to_overwrite_an_explicit_one()
+    {
+        var work = Directory.CreateTempSubdirectory("rtmtl-trainruns-").FullName;
+        try
+        {
+            const string quick = "train --arch mtl --epochs 1 --limit 8 --val-samples 4 --input-size 64x64 --pretrained none --threads 1 -q";
+            var a = await TrainProcess.RunAsync(quick, null, null, workingDirectory: work);
+            Assert.True(a.Code == 0, a.Stderr);
+            var b = await TrainProcess.RunAsync(quick, null, null, workingDirectory: work);
+            Assert.True(b.Code == 0, b.Stderr);
+            Assert.True(File.Exists(Path.Combine(work, "runs", "train-1", "best.pt")));
+            Assert.True(File.Exists(Path.Combine(work, "runs", "train-2", "best.pt")));
+            Assert.Equal("train-2", new DirectoryInfo(Path.Combine(work, "runs", "latest")).LinkTarget);
+            Assert.Contains("runs/train-2", b.Stderr);
+
+            var log = File.ReadAllBytes(Path.Combine(work, "runs", "train-1", "log.jsonl"));
+            var c = await TrainProcess.RunAsync(quick + " --out runs/train-1", null, null, workingDirectory: work);
+            Assert.Equal(2, c.Code);
+            Assert.Contains("--resume", c.Stderr);
+            Assert.Equal(log, File.ReadAllBytes(Path.Combine(work, "runs", "train-1", "log.jsonl")));
+        }
+        finally { Directory.Delete(work, true); }
+    }
+}

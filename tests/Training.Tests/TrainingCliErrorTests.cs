@@ -142,9 +142,9 @@ internal static class TrainProcess
 
     public static Result Run(string args) => RunAsync(args, null, null).GetAwaiter().GetResult();
 
-    public static async Task<Result> RunAsync(string args, string? waitFor, Action<Process>? then, int timeoutMs = 300_000)
+    public static async Task<Result> RunAsync(string args, string? waitFor, Action<Process>? then, int timeoutMs = 300_000, string? workingDirectory = null)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Root };
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();

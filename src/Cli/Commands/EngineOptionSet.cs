@@ -83,12 +83,13 @@ internal sealed class EngineOptionSet
     public readonly Option<bool> Undistort = new("--undistort") { Description = "Rectify frames with the --intrinsics distortion before inference" };
     public readonly Option<string> FrameId = new("--frame-id") { Description = "frame_id in the headers of the gRPC feed and Foxglove messages (ROS convention)", DefaultValueFactory = _ => "camera" };
     public readonly Option<bool> FeedImage = new("--feed-image") { Description = "Offer the input image as JPEG in the gRPC feed (subscribers ask with include_image)" };
+    public readonly Option<bool> Save = new("--save") { Description = "Keep this run in a new numbered folder runs/run-N (annotated.mp4, raw/, stats.json; runs/latest links to it); never overwrites an earlier run" };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage })
+        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save })
             c.Options.Add(o);
     }
 
@@ -148,6 +149,16 @@ internal sealed class EngineOptionSet
             try { calibration = Capture.Frames.CameraCalibration.Read(calPath); }
             catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new ArgumentException(e.Message, e); }
         }
+        string? record = r.GetValue(Record), saveRaw = r.GetValue(SaveRaw), statsJson = r.GetValue(StatsJson);
+        if (r.GetValue(Save))
+        {
+            // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
+            var dir = Pipeline.Sinks.RunFolders.Next("runs", "run");
+            Pipeline.Sinks.RunFolders.UpdateLatest("runs", dir);
+            record ??= Path.Combine(dir, "annotated.mp4");
+            saveRaw ??= Path.Combine(dir, "raw");
+            statsJson ??= Path.Combine(dir, "stats.json");
+        }
         var open = Exposed(serve, foxglove, feed);
         if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
@@ -155,7 +166,7 @@ internal sealed class EngineOptionSet
         {
             Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = r.GetValue(Record), RecordCodec = Pipeline.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = r.GetValue(SaveRaw), StatsJson = r.GetValue(StatsJson),
+            Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = Pipeline.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),

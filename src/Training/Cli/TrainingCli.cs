@@ -55,7 +55,7 @@ public static class TrainingCli
         catch (TrainingInterruptedException e)
         {
             Console.Error.WriteLine($"interrupted: {e.Message} (epoch {e.EpochsDone + 1} starts again on resume)");
-            Console.Error.WriteLine($"resume with: {ResumeCommand(args)}");
+            Console.Error.WriteLine($"resume with: {ResumeCommand(args, e.RunDir)}");
             return 130;
         }
         catch (Exception e) when (UserError(e) is { } message)
@@ -90,10 +90,12 @@ public static class TrainingCli
         return string.Join(' ', names);
     }
 
-    internal static string ResumeCommand(string[] args)
+    internal static string ResumeCommand(string[] args, string? runDir = null)
     {
         static string Quote(string a) => a.Length > 0 && a.All(ch => char.IsLetterOrDigit(ch) || "-_./,:=+@%".Contains(ch)) ? a : $"'{a.Replace("'", "'\\''")}'";
         var parts = args.Select(Quote).ToList();
+        // A run in a numbered folder resumes there, not in a new one.
+        if (runDir is not null && !args.Contains("--out") && args.FirstOrDefault() == "train") { parts.Add("--out"); parts.Add(Quote(runDir)); }
         if (!args.Contains("--resume")) parts.Add("--resume");
         return "./rtmtl " + string.Join(' ', parts);
     }
@@ -123,7 +125,7 @@ internal sealed class TrainOptionSet
     public readonly Option<int> TrainSamples = new("--train-samples") { Description = "Synthetic training set size", DefaultValueFactory = _ => 2000 };
     public readonly Option<int> ValSamples = new("--val-samples") { Description = "Synthetic validation/test set size", DefaultValueFactory = _ => 200 };
     public readonly Option<string?> Input = new("--input-size") { Description = "Network input WxH, multiples of 32 (default: 256x192 light, 640x480 paper)" };
-    public readonly Option<string> Out = new("--out") { Description = "Run directory (config.json, log.jsonl, last.pt, best.pt)", DefaultValueFactory = _ => "runs/latest" };
+    public readonly Option<string?> Out = new("--out") { Description = "Run directory (config.json, log.jsonl, last.pt, best.pt); default: a new runs/train-N (ablate: runs/ablation), with runs/latest linked to it" };
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run directory's last checkpoint" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or auto (CUDA needs the GPU build: -p:RtmtlGpu=true)", DefaultValueFactory = _ => "auto" };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Disable zoom/flip/colour augmentation" };
@@ -159,7 +161,7 @@ internal sealed class TrainOptionSet
             Optimizer = r.GetValue(Optimizer)!.ToLowerInvariant() switch { "adam" => OptimizerKind.Adam, "sgd" => OptimizerKind.Sgd, var x => throw new ArgumentException($"--optimizer '{x}': use adam or sgd") },
             WeightDecay = r.GetValue(WeightDecay), SegWeight = r.GetValue(SegWeight), DepthWeight = r.GetValue(DepthWeight), Seed = r.GetValue(Seed),
             Threads = r.GetValue(Threads), Limit = r.GetValue(Limit), TrainSamples = r.GetValue(TrainSamples), ValSamples = r.GetValue(ValSamples),
-            InputWidth = iw, InputHeight = ih, OutDir = r.GetValue(Out)!, Resume = r.GetValue(Resume), Device = r.GetValue(Device)!,
+            InputWidth = iw, InputHeight = ih, OutDir = r.GetValue(Out) ?? "runs/ablation", Resume = r.GetValue(Resume), Device = r.GetValue(Device)!,
             Augment = !r.GetValue(NoAugment), SwSelf = self, SwCross = cross, Quiet = r.GetValue(Quiet), Pretrained = r.GetValue(Pretrained)!,
         };
     }
@@ -181,7 +183,19 @@ internal static class TrainCommand
         cmd.SetAction(r =>
         {
             var o = set.Read(r);
-            var result = new Trainer(o, stop: TrainingCli.Stop).Run();
+            var explicitOut = r.GetValue(set.Out) is not null;
+            // Without --out, a new numbered folder (created once the inputs check out): an earlier run is never overwritten.
+            if (!explicitOut) o = o with { OutDir = Pipeline.Sinks.RunFolders.NextName("runs", "train") };
+            else if (!o.Resume && File.Exists(Path.Combine(o.OutDir, "last.pt")))
+                throw new ArgumentException($"--out '{o.OutDir}' holds an earlier run; continue it with --resume, or leave --out out for a new runs/train-N folder.");
+            var trainer = new Trainer(o, stop: TrainingCli.Stop)
+            {
+                FolderReady = dir =>
+                {
+                    if (!explicitOut && Pipeline.Sinks.RunFolders.UpdateLatest("runs", dir)) Console.Error.WriteLine($"run folder: {dir} (runs/latest points to it)");
+                },
+            };
+            var result = trainer.Run();
             Console.WriteLine($"best epoch {result.BestEpoch}: mIoU {TrainingCli.P(result.Best.MeanIoU)}, RMSE {TrainingCli.F(result.Best.Rmse)} m, checkpoint {result.CheckpointPath}");
             Console.WriteLine($"loss by epoch: {string.Join(" ", result.EpochLosses.Select(l => TrainingCli.F(l)))}");
             return 0;

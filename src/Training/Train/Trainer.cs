@@ -52,6 +52,9 @@ public sealed class Trainer
         throw new ArgumentException($"--pretrained '{o.Pretrained}': ImageNet weights exist here only for resnet18 and resnet18-slim; use --pretrained none with {ModelConfig.BackboneName(c.Backbone)}");
     }
 
+    /// <summary>Called once the run folder exists (inputs checked), before the long work.</summary>
+    public Action<string>? FolderReady { get; init; }
+
     public Result Run()
     {
         if (_o.Threads > 0) set_num_threads(_o.Threads);
@@ -66,6 +69,7 @@ public sealed class Trainer
         var valCount = Math.Min(val.Count, _o.Limit is { } l ? Math.Max(8, l / 4) : int.MaxValue);
         // After the inputs are known to open, before any long work: an unwritable --out fails now.
         Cli.OutputFolder.Ensure(_o.OutDir, "--out");
+        FolderReady?.Invoke(_o.OutDir);
         _log.WriteLine($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on {train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
         if (train is SyntheticDataset st)
         {

@@ -53,6 +53,10 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         _colorizer.Overlay(frame.Image, p.Labels, o.Alpha, _colors, _overlay);
         if (o.Boundaries) ClassColorizer.DrawBoundaries(p.Labels, _overlay, _scratch);
         var (dmin, dmax) = o.DepthRange ?? (_model.DepthMin, _model.DepthMax);
+        var auto = o.AutoDepthRange && o.DepthRange is null;
+        // Text, legend and colour bar grow with the panel: readable at 320x240 and at 1280x720.
+        var ui = Text.UiScale(h);
+        var bar = new Rect(0, (int)(8 * ui), (int)(36 * ui), Math.Min((int)(120 * ui), h - (int)(16 * ui)));
         Mat output;
         switch (o.Layout)
         {
@@ -63,33 +67,37 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
                 output = new Mat(h, w * 3, MatType.CV_8UC3);
                 CopyInto(frame.Image, output, new Rect(0, 0, w, h));
                 CopyInto(_overlay, output, new Rect(w, 0, w, h));
-                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, o.AutoDepthRange);
+                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, auto);
                 CopyInto(_depth, output, new Rect(2 * w, 0, w, h));
-                DepthColormap.DrawColorBar(output, new Rect(3 * w - 52, 8, 36, Math.Min(120, h - 16)), o.Colormap, dmin, dmax);
+                DepthColormap.DrawColorBar(output, bar with { X = 3 * w - (int)(52 * ui) }, o.Colormap, dmin, dmax, ui);
                 break;
             default:
                 output = new Mat(h * 2, w * 2, MatType.CV_8UC3, Scalar.Black);
                 CopyInto(frame.Image, output, new Rect(0, 0, w, h));
                 CopyInto(_overlay, output, new Rect(w, 0, w, h));
-                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, o.AutoDepthRange);
+                (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, auto);
                 CopyInto(_depth, output, new Rect(0, h, w, h));
                 if (frame.Depth is { } sensor && sensor.Size() == frame.Image.Size())
                 {
                     _sensorMap.Draw(sensor, _sensor, o.Colormap, dmin, dmax, false);
                     CopyInto(_sensor, output, new Rect(w, h, w, h));
-                    Text.Draw(output, "sensor depth", new Point(w + 6, 2 * h - 8));
+                    Text.Draw(output, "sensor depth", new Point(w + (int)(6 * ui), 2 * h - (int)(8 * ui)), 0.4 * ui);
                 }
                 else if (frame.Labels is { } truth && truth.Size() == frame.Image.Size())
                 {
                     _colorizer.Colorize(truth, _sensor);
                     CopyInto(_sensor, output, new Rect(w, h, w, h));
-                    Text.Draw(output, "ground truth", new Point(w + 6, 2 * h - 8));
+                    Text.Draw(output, "ground truth", new Point(w + (int)(6 * ui), 2 * h - (int)(8 * ui)), 0.4 * ui);
                 }
-                Text.Draw(output, "predicted depth", new Point(6, 2 * h - 8));
-                DepthColormap.DrawColorBar(output, new Rect(w - 52, h + 8, 36, Math.Min(120, h - 16)), o.Colormap, dmin, dmax);
+                else Text.Draw(output, "no sensor depth", new Point(w + (int)(6 * ui), 2 * h - (int)(8 * ui)), 0.4 * ui);
+                Text.Draw(output, "predicted depth", new Point((int)(6 * ui), 2 * h - (int)(8 * ui)), 0.4 * ui);
+                // All four panels named: input and segmentation along the top edge of the lower row's labels' height.
+                Text.Draw(output, "input", new Point(w - (int)(60 * ui), h - (int)(8 * ui)), 0.4 * ui);
+                Text.Draw(output, "segmentation", new Point(2 * w - (int)(110 * ui), h - (int)(8 * ui)), 0.4 * ui);
+                DepthColormap.DrawColorBar(output, bar with { X = w - (int)(52 * ui), Y = h + (int)(8 * ui) }, o.Colormap, dmin, dmax, ui);
                 break;
         }
-        if (o.Legend) DrawLegend(output, p.Labels, o.Layout == Layout.Overlay ? 0 : w, h);
+        if (o.Legend) DrawLegend(output, p.Labels, o.Layout == Layout.Overlay ? 0 : w, h, ui);
         if (o.Hud)
         {
             // The HUD's text changes five times a second: readable, and no new strings on every frame.
@@ -99,12 +107,12 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
                 _hud = HudLines(stats);
                 _hudTicks = now;
             }
-            Text.Panel(output, _hud, new Point(4, 4));
+            Text.Panel(output, _hud, new Point(4, 4), 0.38 * ui);
         }
         return output;
     }
 
-    private void DrawLegend(Mat dst, Mat labels, int x0, int h)
+    private void DrawLegend(Mat dst, Mat labels, int x0, int h, double ui)
     {
         // The eight largest classes present (share >= 0.5 %), largest first; reused buffers, no LINQ per frame.
         var shares = _shares;
@@ -120,15 +128,21 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
             _present[pos] = c;
             if (count < _present.Length) count++;
         }
-        var y = h - 8 - count * 13;
+        if (count == 0) return;
+        int row = (int)(13 * ui), box = (int)(10 * ui), pad = (int)(6 * ui);
+        var y = h - (int)(8 * ui) - count * row;
+        // A translucent box behind the entries, as wide as the longest name.
+        var widest = 0;
+        for (var k = 0; k < count; k++) widest = Math.Max(widest, Cv2.GetTextSize(_colorizer.Labels.Classes[_present[k]], HersheyFonts.HersheySimplex, 0.35 * ui, 1, out _).Width);
+        Text.Shade(dst, new Rect(x0 + pad / 2, y - pad / 2, box + widest + 3 * pad, count * row + pad / 2));
         for (var k = 0; k < count; k++)
         {
             var c = _present[k];
             var (b, g, r) = _colorizer.Labels.Palette[c];
-            Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), new Scalar(b, g, r), -1);
-            Cv2.Rectangle(dst, new Rect(x0 + 6, y, 10, 10), Scalar.White, 1);
-            Text.Draw(dst, _colorizer.Labels.Classes[c], new Point(x0 + 20, y + 9), 0.35);
-            y += 13;
+            Cv2.Rectangle(dst, new Rect(x0 + pad, y, box, box), new Scalar(b, g, r), -1);
+            Cv2.Rectangle(dst, new Rect(x0 + pad, y, box, box), Scalar.White, 1);
+            Text.Draw(dst, _colorizer.Labels.Classes[c], new Point(x0 + pad + box + (int)(4 * ui), y + box - 1), 0.35 * ui);
+            y += row;
         }
     }
 

@@ -111,8 +111,67 @@ public class RenderTests
         Assert.Equal(0, bgr.At<Vec3b>(0, 0).Item0);
         Assert.InRange(bgr.At<Vec3b>(0, 1).Item0, 126, 129);
         Assert.Equal(255, bgr.At<Vec3b>(0, 2).Item0);
-        var range = map.Draw(depth, bgr, DepthColormapKind.Gray, 0, 100, auto: true);
-        Assert.Equal((1f, 10f), range);
+    }
+
+    [Fact]
+    public void The_automatic_depth_range_is_the_2nd_to_98th_percentile_so_outliers_do_not_wash_out_the_scene()
+    {
+        // 98 % of the pixels spread evenly over 1-3 m, 1 % at 0.2 m and 1 % at 9.5 m (a glint, a window).
+        using var depth = new Mat(100, 100, MatType.CV_32FC1);
+        var rng = new Random(3);
+        for (var i = 0; i < 10_000; i++)
+            depth.Set(i / 100, i % 100, i < 100 ? 0.2f : i < 200 ? 9.5f : 1f + 2f * (float)rng.NextDouble());
+        using var map = new DepthColormap();
+        using var bgr = new Mat();
+        var (lo, hi) = map.Draw(depth, bgr, DepthColormapKind.Turbo, 0, 10, auto: true);
+        Assert.InRange(lo, 1.0f, 1.1f);
+        Assert.InRange(hi, 2.9f, 3.0f);
+        // A fixed range is used as given.
+        Assert.Equal((0.5f, 4f), new DepthColormap().Draw(depth, bgr, DepthColormapKind.Turbo, 0.5f, 4f, auto: false));
+    }
+
+    [Fact]
+    public void The_automatic_range_follows_a_new_scene_smoothly_instead_of_jumping()
+    {
+        using var map = new DepthColormap();
+        using var bgr = new Mat();
+        using var near = new Mat(40, 40, MatType.CV_32FC1);
+        using var far = new Mat(40, 40, MatType.CV_32FC1);
+        for (var i = 0; i < 1600; i++) { near.Set(i / 40, i % 40, 1f + i / 1600f); far.Set(i / 40, i % 40, 5f + 3f * i / 1600f); }
+        var first = map.Draw(near, bgr, DepthColormapKind.Turbo, 0, 10, true);
+        var next = map.Draw(far, bgr, DepthColormapKind.Turbo, 0, 10, true);
+        // One frame later the range has moved toward the new scene, but only by the smoothing step.
+        var target = map.RobustRange(far)!.Value;
+        Assert.Equal(first.Min + DepthColormap.Smoothing * (target.Min - first.Min), next.Min, 4);
+        Assert.True(next.Max < target.Max - 1, $"max jumped to {next.Max}");
+        (float Min, float Max) settled = next;
+        for (var f = 0; f < 40; f++) settled = map.Draw(far, bgr, DepthColormapKind.Turbo, 0, 10, true);
+        Assert.Equal(target.Min, settled.Min, 1);
+        Assert.Equal(target.Max, settled.Max, 1);
+    }
+
+    [Fact]
+    public void Text_and_legend_grow_with_the_frame_so_720p_stays_readable()
+    {
+        Assert.Equal(1.0, Text.UiScale(240));
+        Assert.Equal(3.0, Text.UiScale(720));
+        Assert.Equal(1.0, Text.UiScale(120)); // never smaller than at 240 lines
+        static int HudHeight(int w, int h)
+        {
+            var p = Packet(w, h);
+            using var renderer = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay });
+            using var output = renderer.Render(p, new PipelineStats(LabelSet.Nyu13.Count));
+            // The HUD panel darkens the frame from the top: count rows at x = 6 that differ from the plain overlay below it.
+            var reference = output.At<Vec3b>(h / 2 + 10, 6);
+            var rows = 0;
+            while (rows < h && output.At<Vec3b>(rows + 4, 6) != reference) rows++;
+            p.Release();
+            return rows;
+        }
+        var small = HudHeight(320, 240);
+        var large = HudHeight(1280, 720);
+        Assert.True(small > 20, $"HUD {small} rows at 240");
+        Assert.InRange(large, 2.5 * small, 3.5 * small);
     }
 
     [Fact]

@@ -60,7 +60,7 @@ internal sealed class EngineOptionSet
     public readonly Option<double> Alpha = new("--alpha") { Description = "Class colour weight in the overlay, 0..1", DefaultValueFactory = _ => 0.5 };
     public readonly Option<bool> Boundaries = new("--boundaries") { Description = "Draw class boundaries" };
     public readonly Option<string> Colormap = new("--colormap") { Description = "turbo | inferno | jet | gray", DefaultValueFactory = _ => "turbo" };
-    public readonly Option<string?> DepthRange = new("--depth-range") { Description = "Colormap range 'min,max' in metres, or 'auto' (default: the model's range)" };
+    public readonly Option<string?> DepthRange = new("--depth-range") { Description = "Depth colormap range: 'min,max' in metres (fixed), 'auto' (default: the 2nd-98th percentile of each scene, smoothed over time) or 'model' (the model's whole range)" };
     public readonly Option<bool> NoHud = new("--no-hud") { Description = "No HUD and legend on the image" };
     public readonly Option<bool> Show = new("--show") { Description = "Show a window (needs a display)" };
     public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 / out.mkv (H.264 through ffmpeg; playable after a kill) or out.avi (MJPG); written as NAME.recording.EXT and renamed when finished" };
@@ -106,15 +106,16 @@ internal sealed class EngineOptionSet
     {
         var range = r.GetValue(DepthRange);
         (float, float)? depthRange = null;
-        var auto = false;
-        if (range == "auto") auto = true;
-        else if (range is not null)
+        var auto = true;
+        if (range == "model") auto = false;
+        else if (range is not null and not "auto")
         {
             var p = range.Split(',');
             if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi)
                 || !float.IsFinite(lo) || !float.IsFinite(hi))
-                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers) or 'auto'");
+                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers), 'auto' or 'model'");
             depthRange = (lo, hi);
+            auto = false;
         }
         var noHud = r.GetValue(NoHud);
         var render = new RenderOptions

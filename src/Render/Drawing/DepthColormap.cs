@@ -7,6 +7,14 @@ public sealed class DepthColormap : IDisposable
 {
     private readonly Mat _scaled = new();
     private readonly Mat _invalid = new();
+    private float[] _sample = [];
+    private float _smoothMin = float.NaN, _smoothMax = float.NaN;
+
+    /// <summary>Lower and upper percentiles of valid depth that set the automatic range.</summary>
+    public const double LowPercentile = 0.02, HighPercentile = 0.98;
+
+    /// <summary>How far the automatic range moves toward each new frame's percentiles (exponential smoothing): no pumping colours.</summary>
+    public const float Smoothing = 0.15f;
 
     private static readonly Lazy<Mat>[] Tables = Enum.GetValues<DepthColormapKind>().Select(k => new Lazy<Mat>(() => BuildTable(k))).ToArray();
 
@@ -33,21 +41,25 @@ public sealed class DepthColormap : IDisposable
         _ => ColormapTypes.Turbo,
     };
 
-    /// <summary>Returns the range used (auto: 2nd-98th percentile-like min/max of valid pixels).</summary>
+    /// <summary>
+    /// Colours <paramref name="depth"/> into <paramref name="bgr"/> and returns the range used. With
+    /// <paramref name="auto"/>, the range is robust per scene: the 2nd and 98th percentiles of the valid depth,
+    /// smoothed over frames; otherwise [min, max] as given.
+    /// </summary>
     public (float Min, float Max) Draw(Mat depth, Mat bgr, DepthColormapKind kind, float min, float max, bool auto)
     {
         // Valid = finite and > 0: the comparison is false for NaN, and +Inf is excluded by the upper bound.
         Cv2.InRange(depth, new Scalar(1e-6), new Scalar(1e9), _invalid);
         Cv2.BitwiseNot(_invalid, _invalid);
-        if (auto)
+        if (auto && RobustRange(depth) is { } r)
         {
-            using var valid = new Mat();
-            Cv2.BitwiseNot(_invalid, valid);
-            if (Cv2.CountNonZero(valid) > 0)
+            if (float.IsNaN(_smoothMin)) (_smoothMin, _smoothMax) = r;
+            else
             {
-                Cv2.MinMaxLoc(depth, out double lo, out double hi, out _, out _, valid);
-                (min, max) = ((float)lo, (float)Math.Max(hi, lo + 0.1));
+                _smoothMin += Smoothing * (r.Min - _smoothMin);
+                _smoothMax += Smoothing * (r.Max - _smoothMax);
             }
+            (min, max) = (_smoothMin, Math.Max(_smoothMax, _smoothMin + 0.1f));
         }
         var scale = 255.0 / (max - min);
         depth.ConvertTo(_scaled, MatType.CV_8UC1, scale, -min * scale);
@@ -56,8 +68,34 @@ public sealed class DepthColormap : IDisposable
         return (min, max);
     }
 
+    /// <summary>
+    /// The 2nd and 98th percentiles of the valid (finite, positive) depth, from a regular sample of at most about
+    /// 20 000 pixels; null when no pixel is valid.
+    /// </summary>
+    public unsafe (float Min, float Max)? RobustRange(Mat depth)
+    {
+        int w = depth.Width, h = depth.Height;
+        var step = Math.Max(1, (int)Math.Sqrt((double)w * h / 20_000));
+        var capacity = (w / step + 1) * (h / step + 1);
+        if (_sample.Length < capacity) _sample = new float[capacity];
+        var n = 0;
+        for (var y = 0; y < h; y += step)
+        {
+            var row = (float*)depth.Ptr(y);
+            for (var x = 0; x < w; x += step)
+            {
+                var v = row[x];
+                if (v > 0 && float.IsFinite(v)) _sample[n++] = v;
+            }
+        }
+        if (n == 0) return null;
+        var span = _sample.AsSpan(0, n);
+        span.Sort();
+        return (span[(int)(LowPercentile * (n - 1))], span[(int)(HighPercentile * (n - 1))]);
+    }
+
     /// <summary>A vertical colour bar with ticks in metres, drawn at (x, y) with the given size.</summary>
-    public static void DrawColorBar(Mat dst, Rect area, DepthColormapKind kind, float min, float max)
+    public static void DrawColorBar(Mat dst, Rect area, DepthColormapKind kind, float min, float max, double ui = 1)
     {
         // Small frames: draw what fits, or nothing.
         area = area.Intersect(new Rect(0, 0, dst.Width, dst.Height));
@@ -73,8 +111,8 @@ public sealed class DepthColormap : IDisposable
         {
             var v = max - (max - min) * t / 4f;
             var y = area.Y + (int)((area.Height - 1) * t / 4f);
-            Cv2.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + 3, y), Scalar.White, 1);
-            Text.Draw(dst, $"{v:0.0}m", new Point(area.X + bar.Width + 5, Math.Clamp(y + 4, 8, dst.Height - 2)), 0.35);
+            Cv2.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + (int)(3 * ui), y), Scalar.White, Math.Max(1, (int)ui));
+            Text.Draw(dst, $"{v:0.0}m", new Point(area.X + bar.Width + (int)(5 * ui), Math.Clamp(y + (int)(4 * ui), (int)(8 * ui), dst.Height - 2)), 0.35 * ui);
         }
     }
 

@@ -2,13 +2,29 @@ using OpenCvSharp;
 
 namespace RealtimeMtl.Render.Drawing;
 
-/// <summary>Readable text on any background: a dark outline under white glyphs.</summary>
+/// <summary>Readable text on any background: a dark outline under white glyphs, sized to the frame.</summary>
 public static class Text
 {
+    /// <summary>
+    /// How much bigger than at 240 lines the interface is drawn for a panel <paramref name="height"/> pixels high:
+    /// text, legend and colour bar keep the same share of the frame from 320x240 to 1280x720 and beyond.
+    /// </summary>
+    public static double UiScale(int height) => Math.Clamp(height / 240.0, 1.0, 4.0);
+
     public static void Draw(Mat dst, string text, Point at, double scale = 0.4, Scalar? color = null)
     {
-        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, Scalar.Black, 3, LineTypes.AntiAlias);
-        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, color ?? Scalar.White, 1, LineTypes.AntiAlias);
+        var thick = Math.Max(1, (int)Math.Round(scale / 0.4));
+        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, Scalar.Black, thick + 2, LineTypes.AntiAlias);
+        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, color ?? Scalar.White, thick, LineTypes.AntiAlias);
+    }
+
+    /// <summary>Darkens <paramref name="area"/> (clipped to the image): a translucent box that text stands out on.</summary>
+    public static void Shade(Mat dst, Rect area)
+    {
+        area = area.Intersect(new Rect(0, 0, dst.Width, dst.Height));
+        if (area.Width <= 0 || area.Height <= 0) return;
+        using var roi = new Mat(dst, area);
+        roi.ConvertTo(roi, -1, 0.45, 0);
     }
 
     /// <summary>A block of lines on a darkened panel.</summary>
@@ -19,7 +35,7 @@ public static class Text
         var width = lines.Max(l => Cv2.GetTextSize(l, HersheyFonts.HersheySimplex, scale, 1, out _).Width) + 8;
         var rect = new Rect(at.X, at.Y, Math.Min(width, dst.Width - at.X), Math.Min(lineH * lines.Count + 6, dst.Height - at.Y));
         if (rect.Width <= 0 || rect.Height <= 0) return;
-        using (var roi = new Mat(dst, rect)) roi.ConvertTo(roi, -1, 0.45, 0);
+        Shade(dst, rect);
         for (var i = 0; i < lines.Count; i++) Draw(dst, lines[i], new Point(at.X + 4, at.Y + lineH * (i + 1)), scale);
     }
 }

@@ -20,6 +20,7 @@ public class PerFrameBenchmarks
     private readonly Mat _modelLabels = new(192, 256, MatType.CV_8UC1, Scalar.All(3));
     private readonly Mat _modelDepth = new(192, 256, MatType.CV_32FC1, Scalar.All(2.5f));
     private readonly Mat _labels = new(), _depth = new(), _colour = new(), _overlay = new(), _scratch = new();
+    private readonly Mat _sceneLabels = new(), _confidence = new(192, 256, MatType.CV_32FC1), _hd = new();
     private ClassColorizer _colorizer = null!;
     private readonly DepthColormap _colormap = new();
     private FrameRenderer _side = null!, _overlayOnly = null!;
@@ -34,6 +35,9 @@ public class PerFrameBenchmarks
         _frame = source.RenderFrame(0);
         _frame.Labels!.CopyTo(_labels);
         _frame.Depth!.CopyTo(_depth);
+        // A real scene's labels at the model's size, with confidence: what the upsampler meets.
+        Cv2.Resize(_frame.Labels!, _sceneLabels, new Size(256, 192), 0, 0, InterpolationFlags.Nearest);
+        Cv2.Randu(_confidence, new Scalar(0.5), new Scalar(1.0));
         _colorizer = new ClassColorizer(LabelSet.Nyu13);
         var info = new ModelInfo { Path = "bench.onnx", Architecture = "MTL_SSW", Backbone = "bench", Labels = LabelSet.Nyu13, InputWidth = 256, InputHeight = 192, DepthMin = 0, DepthMax = 10, HasConfidence = true };
         _side = new FrameRenderer(info, new RenderOptions { Layout = Layout.Side });
@@ -45,6 +49,9 @@ public class PerFrameBenchmarks
 
     [Benchmark] public void ResizeIntoInputBuffer() => Cv2.Resize(_frame.Image, _input, new Size(256, 192), 0, 0, InterpolationFlags.Area);
     [Benchmark] public void UpsampleLabelsNearest() => Cv2.Resize(_modelLabels, _labels, new Size(320, 240), 0, 0, InterpolationFlags.Nearest);
+    [Benchmark] public void UpsampleSceneLabelsNearest720p() => Cv2.Resize(_sceneLabels, _hd, new Size(1280, 720), 0, 0, InterpolationFlags.Nearest);
+    [Benchmark] public void UpsampleSceneLabelsByConfidence720p() => LabelUpsampler.Upsample(_sceneLabels, _confidence, new Size(1280, 720), _hd);
+    [Benchmark] public void UpsampleSceneLabelsByConfidence() => LabelUpsampler.Upsample(_sceneLabels, _confidence, new Size(320, 240), _labels);
     [Benchmark] public void UpsampleDepthBilinear() => Cv2.Resize(_modelDepth, _depth, new Size(320, 240), 0, 0, InterpolationFlags.Linear);
     [Benchmark] public void ClassOverlay() => _colorizer.Overlay(_frame.Image, _packet.Labels, 0.5, _colour, _overlay);
     [Benchmark] public void DepthColormapTurbo() => _colormap.Draw(_packet.Depth, _scratch, DepthColormapKind.Turbo, 0, 10, false);

@@ -11,6 +11,7 @@ public class CameraSourceTests
         var e = Assert.Throws<SourceException>(() => SourceFactory.Open(index.ToString()));
         Assert.Contains($"camera {index}", e.Message);
         Assert.Contains("plug", e.Message);
+        Assert.Contains("--source synthetic", e.Message); // a way to try the engine without a camera
     }
 
     [Fact]

@@ -41,7 +41,7 @@ public class PipelineBehaviourTests
             using var f = offline.RenderFrame(i);
             model.SetInput(f.Image);
             model.Run();
-            Cv2.Resize(model.Labels, labels, f.Image.Size(), 0, 0, InterpolationFlags.Nearest);
+            LabelUpsampler.Upsample(model.Labels, model.Confidence, f.Image.Size(), labels);
             Cv2.Resize(model.Depth, d, f.Image.Size(), 0, 0, InterpolationFlags.Linear);
             seg.Add(Bytes(f.Labels!), Bytes(labels));
             depth.Add(Floats(f.Depth!), Floats(d));

@@ -21,7 +21,7 @@ public sealed class CameraSource : IFrameSource
         {
             if (index < 0) throw new SourceException($"camera {device}: a camera index is 0 or more.");
             if (OperatingSystem.IsLinux() && !File.Exists($"/dev/video{index}"))
-                throw new SourceException($"camera {device}: there is no /dev/video{index}; plug the camera in or pick another index (ls /dev/video*).");
+                throw new SourceException($"camera {device}: there is no /dev/video{index}; plug the camera in or pick another index (ls /dev/video*), or try the built-in world: --source synthetic.");
             _capture = new VideoCapture(index, VideoCaptureAPIs.V4L2);
         }
         else

@@ -15,9 +15,9 @@ internal static class DemoCommand
             The built-in demo: a {300}-frame synthetic RGB-D walk (320x240, exact depth and labels) through the shipped model,
             recorded to {DefaultRecording} (side layout), with the FPS/latency summary and live quality against ground truth.
             Examples:
-              rtmtl demo
-              rtmtl demo --frames 600 --layout quad --record out/quad.mp4
-              rtmtl demo --show
+              ./rtmtl demo
+              ./rtmtl demo --frames 600 --layout quad --record out/quad.mp4
+              ./rtmtl demo --show
             """) { frames, seed };
         set.AddTo(cmd, includeSource: false);
         cmd.SetAction(async (r, ct) =>

@@ -66,7 +66,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 / out.mkv (H.264 through ffmpeg; playable after a kill) or out.avi (MJPG); written as NAME.recording.EXT and renamed when finished" };
     public readonly Option<string> RecordCodec = new("--record-codec") { Description = "h264 (ffmpeg; default for .mp4/.mkv), mp4v or mjpg (OpenCV)", DefaultValueFactory = _ => "auto" };
     public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
-    public readonly Option<string?> StatsJson = new("--stats-json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts" };
+    public readonly Option<string?> StatsJson = new("--stats-json", "--json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts; --json is the same option" };
     public readonly Option<string> CameraSize = new("--camera-size") { Description = "Camera capture size WxH", DefaultValueFactory = _ => "640x480" };
     public readonly Option<double> CameraFps = new("--camera-fps") { Description = "Camera frame rate", DefaultValueFactory = _ => 30 };
     public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };

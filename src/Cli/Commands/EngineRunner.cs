@@ -99,7 +99,8 @@ public static class EngineRunner
                 errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
             }
             if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
-            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats), null, 1000, 1000);
+            long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;
+            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats, length), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
             // The pipeline has completed the recorder (final name, index; a failure counted as a sink error).
@@ -137,11 +138,11 @@ public static class EngineRunner
         public void Warning(string message) { EndProgress(); errors.WriteLine($"warning: {message}"); }
         public void Info(string message) { if (!quiet) { EndProgress(); errors.WriteLine(message); } }
 
-        public void Progress(Pipeline.Metrics.PipelineStats s)
+        public void Progress(Pipeline.Metrics.PipelineStats s, long? total)
         {
             if (Console.IsErrorRedirected) return;
             _progressShown = true;
-            errors.Write($"\r{s.FramesOut} frames  {s.RecentFps:0.0} FPS  e2e {s.EndToEnd.Last:0.0} ms  dropped {s.DroppedAtSource}   ");
+            errors.Write("\r" + ProgressLine.Format(s.FramesOut, total, s.RecentFps, s.EndToEnd.Last, s.DroppedAtSource) + "   ");
         }
 
         public void EndProgress()

@@ -150,7 +150,7 @@ public sealed class EnginePipeline
         _smoother?.Apply(_model.Labels, _model.Depth, _model.Confidence);
         var t2 = Stopwatch.GetTimestamp();
         var size = new Size(p.Frame.Width, p.Frame.Height);
-        Cv2.Resize(_model.Labels, p.Labels, size, 0, 0, InterpolationFlags.Nearest);
+        LabelUpsampler.Upsample(_model.Labels, _model.Confidence, size, p.Labels);
         Cv2.Resize(_model.Depth, p.Depth, size, 0, 0, InterpolationFlags.Linear);
         if (_model.Confidence is { } conf)
         {

@@ -109,7 +109,7 @@ internal sealed class TrainOptionSet
 {
     public readonly Option<string> Arch = new("--arch") { Description = "Architecture: " + string.Join(", ", Models.ModelConfig.AllNames), DefaultValueFactory = _ => "mtl_ssw" };
     public readonly Option<string> Backbone = new("--backbone") { Description = "Backbone: resnet18-slim (light, real time on a CPU), resnet18, resnet34, resnet50", DefaultValueFactory = _ => "resnet18-slim" };
-    public readonly Option<string> Size = new("--size") { Description = "light (256x192, output stride 16, 96-channel heads, skip decoder) or paper (ResNet-50 dilated OS 8, ASPP 256 / PP 512, 640x480)", DefaultValueFactory = _ => "light" };
+    public readonly Option<string> Size = new("--size") { Description = "light (256x192, output stride 32, 96-channel heads, skip decoder) or paper (ResNet-50 dilated OS 8, ASPP 256 / PP 512, 640x480)", DefaultValueFactory = _ => "light" };
     public readonly Option<string> Dataset = new("--dataset") { Description = "synthetic (the classic built-in world), synthetic-dr (the domain-randomised world: random textures, lights, soft shadows, camera and lens effects; for models meant for real cameras), nyu-mat (nyu_depth_v2_labeled.mat), nyu (folder), sunrgbd (folder)", DefaultValueFactory = _ => "synthetic" };
     public readonly Option<string?> Data = new("--data") { Description = "Path of the data set for nyu-mat / nyu / sunrgbd" };
     public readonly Option<int> Epochs = new("--epochs") { Description = "Training epochs", DefaultValueFactory = _ => 10 };

@@ -31,6 +31,8 @@ public static class RtmtlCli
             Console.Error.WriteLine($"see ./rtmtl {CommandPath(parse)} --help".Replace("  ", " "));
             return 2;
         }
+        // RTMTL_CHECK_ARGS=1: parse only (the README-commands test checks every documented command line this way).
+        if (Environment.GetEnvironmentVariable("RTMTL_CHECK_ARGS") == "1") return 0;
         return await parse.InvokeAsync();
     }
 

@@ -111,12 +111,20 @@ public class PrecisionExportTests
     [Fact]
     public void The_shipped_models_metadata_rebuilds_an_architecture_with_its_parameter_count()
     {
-        // The shipped file predates rtmtl.config: the architecture comes from architecture, backbone, size and classes.
+        // The shipped file stores its exact config (rtmtl.config, with the ImageNet block layout).
         var graph = OnnxGraph.Parse(File.ReadAllBytes(ShippedModel));
-        Assert.False(graph.Metadata.ContainsKey("rtmtl.config"));
         var config = ConfigFromMetadata.Read(graph.Metadata, ShippedModel);
         using var net = new MtlNet(config);
         Assert.Equal(long.Parse(graph.Metadata["rtmtl.parameters"]), net.ParameterCount);
         Assert.Equal((256, 192), (config.InputWidth, config.InputHeight));
+        Assert.True(config.ImageNetTopology);
+
+        // Files from before rtmtl.config: the architecture comes from architecture, backbone, size and classes.
+        using var light = TestModels.Create(ModelConfig.Light(Variant.MtlSsw), 3);
+        var legacy = OnnxGraph.Parse(TestModels.Export(light));
+        Assert.True(legacy.Metadata.Remove("rtmtl.config"));
+        var rebuilt = ConfigFromMetadata.Read(legacy.Metadata, "legacy.onnx");
+        using var again = new MtlNet(rebuilt);
+        Assert.Equal(light.ParameterCount, again.ParameterCount);
     }
 }

@@ -12,13 +12,17 @@ public class ReadmeCommandsTests
     private static IEnumerable<string> Commands()
     {
         var inBlock = false;
+        var variables = new Dictionary<string, string>();
         foreach (var raw in File.ReadAllLines(Path.Combine(Engine.Root, "README.md")))
         {
             if (raw.StartsWith("```")) { inBlock = !inBlock; continue; }
             if (!inBlock) continue;
+            // NAME="..." lines set shell variables that later lines of README use as $NAME.
+            if (Regex.Match(raw, "^([A-Z_]+)=\"([^\"]*)\"$") is { Success: true } v) { variables[v.Groups[1].Value] = v.Groups[2].Value; continue; }
             var line = Regex.Replace(raw, @"\s+#\s.*$", "").Trim();          // drop trailing comments
             line = Regex.Replace(line, @"^(\w+=\S+\s+)+", "");               // environment prefixes
             if (!line.StartsWith("./rtmtl ")) continue;
+            foreach (var (name, value) in variables) line = line.Replace("$" + name, value);
             if (line.EndsWith('\\')) continue;                                 // continued lines are checked by hand
             yield return Regex.Replace(line, @"\s\[[^\]]*\]", "");           // optional parts written as [--x]
         }

@@ -7,13 +7,6 @@ namespace RealtimeMtl.Capture.Tests;
 /// <summary>The domain-randomised synthetic world: wide variation, exact depth and labels, deterministic by seed.</summary>
 public class DomainRandomisationTests
 {
-    private static byte[] Bytes(Mat m)
-    {
-        var b = new byte[m.Total() * m.ElemSize()];
-        System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length);
-        return b;
-    }
-
     [Fact]
     public void Randomised_room_keeps_the_classic_layout_and_labels_and_only_adds_objects()
     {
@@ -106,7 +99,7 @@ public class DomainRandomisationTests
         using var copy = grey.Clone();
         var rng = Rng.For(1, 1);
         CameraEffects.None.Apply(copy, ref rng);
-        Assert.Equal(Bytes(grey), Bytes(copy));
+        Assert.Equal(Tools.Bytes(grey), Tools.Bytes(copy));
 
         // Vignetting darkens the corners; the target mean sets the exposure.
         var vignette = CameraEffects.None with { TargetMean = 128, Vignette = 0.4 };
@@ -130,10 +123,10 @@ public class DomainRandomisationTests
         using var a = new SyntheticSource(o).RenderFrame(3);
         using var b = new SyntheticSource(o).RenderFrame(3);
         using var c = new SyntheticSource(o with { Randomised = false }).RenderFrame(3);
-        Assert.Equal(Bytes(a.Image), Bytes(b.Image));
-        Assert.NotEqual(Bytes(a.Image), Bytes(c.Image));
+        Assert.Equal(Tools.Bytes(a.Image), Tools.Bytes(b.Image));
+        Assert.NotEqual(Tools.Bytes(a.Image), Tools.Bytes(c.Image));
         // Same room layout and camera path: the labels agree except where the randomised world added clutter.
-        var la = Bytes(a.Labels!); var lc = Bytes(c.Labels!);
+        var la = Tools.Bytes(a.Labels!); var lc = Tools.Bytes(c.Labels!);
         for (var i = 0; i < la.Length; i++)
             if (la[i] != lc[i]) Assert.Equal(SyntheticRoom.Objects, la[i]);
     }

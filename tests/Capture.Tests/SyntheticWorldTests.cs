@@ -8,13 +8,6 @@ namespace RealtimeMtl.Capture.Tests;
 
 public class SyntheticWorldTests
 {
-    private static byte[] Bytes(Mat m)
-    {
-        var b = new byte[m.Total() * m.ElemSize()];
-        System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length);
-        return b;
-    }
-
     [Fact]
     public void Same_seed_gives_identical_frames_and_another_seed_does_not()
     {
@@ -22,10 +15,10 @@ public class SyntheticWorldTests
         var b = new SyntheticSource(new SyntheticOptions { Seed = 3, Frames = 10 });
         var c = new SyntheticSource(new SyntheticOptions { Seed = 4, Frames = 10 });
         using var fa = a.RenderFrame(7); using var fb = b.RenderFrame(7); using var fc = c.RenderFrame(7);
-        Assert.Equal(Bytes(fa.Image), Bytes(fb.Image));
-        Assert.Equal(Bytes(fa.Depth!), Bytes(fb.Depth!));
-        Assert.Equal(Bytes(fa.Labels!), Bytes(fb.Labels!));
-        Assert.NotEqual(Bytes(fa.Image), Bytes(fc.Image));
+        Assert.Equal(Tools.Bytes(fa.Image), Tools.Bytes(fb.Image));
+        Assert.Equal(Tools.Bytes(fa.Depth!), Tools.Bytes(fb.Depth!));
+        Assert.Equal(Tools.Bytes(fa.Labels!), Tools.Bytes(fb.Labels!));
+        Assert.NotEqual(Tools.Bytes(fa.Image), Tools.Bytes(fc.Image));
     }
 
     [Fact]
@@ -73,7 +66,7 @@ public class SyntheticWorldTests
         for (var i = 0; i < 100; i += 10)
         {
             using var f = source.RenderFrame(i);
-            foreach (var b in Bytes(f.Labels!)) seen.Add(b);
+            foreach (var b in Tools.Bytes(f.Labels!)) seen.Add(b);
             // Texture: within the wall class, colour varies.
             Cv2.MeanStdDev(f.Image, out _, out var std);
             Assert.True(std.Val0 > 10);

@@ -22,6 +22,14 @@ internal sealed class RecordingEvents : ISourceEvents
 
 internal static class Tools
 {
+    /// <summary>The pixels of a continuous Mat as bytes, for exact comparisons.</summary>
+    public static byte[] Bytes(OpenCvSharp.Mat m)
+    {
+        var b = new byte[m.Total() * m.ElemSize()];
+        System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length);
+        return b;
+    }
+
     /// <summary>Runs a Debian tool; a missing tool fails the test with the package to install.</summary>
     public static string Require(string tool, string package)
     {

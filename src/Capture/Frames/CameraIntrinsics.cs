@@ -15,6 +15,14 @@ public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy
     /// <summary>ROS's name for the distortion model: plumb_bob (5 coefficients) or rational_polynomial (8).</summary>
     public string DistortionModel => Distortion.Length > 5 ? "rational_polynomial" : "plumb_bob";
 
+    /// <summary>D as ROS publishes it: the coefficients, or five zeros for a camera without distortion.</summary>
+    public double[] DistortionOrZeros => Distortion.Length > 0 ? Distortion : [0, 0, 0, 0, 0];
+
+    /// <summary>The same camera: size, focal lengths, principal point and distortion (records compare arrays by reference).</summary>
+    public bool SameCamera(CameraIntrinsics? other) =>
+        other is not null && Width == other.Width && Height == other.Height && Fx == other.Fx && Fy == other.Fy && Cx == other.Cx && Cy == other.Cy
+        && Distortion.AsSpan().SequenceEqual(other.Distortion);
+
     /// <summary>Whether any distortion coefficient is non-zero.</summary>
     public bool IsDistorted => Distortion.Any(d => d != 0);
 

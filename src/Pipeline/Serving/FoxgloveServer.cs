@@ -188,7 +188,7 @@ public sealed class FoxgloveServer : IFrameSink
                 o = new JsonObject
                 {
                     ["timestamp"] = stamp.DeepClone(), ["frame_id"] = _frameId, ["width"] = w, ["height"] = h, ["distortion_model"] = k.DistortionModel,
-                    ["D"] = new JsonArray((k.Distortion.Length > 0 ? k.Distortion : [0.0, 0.0, 0.0, 0.0, 0.0]).Select(v => (JsonNode)v).ToArray()),
+                    ["D"] = new JsonArray(k.DistortionOrZeros.Select(v => (JsonNode)v).ToArray()),
                     ["K"] = new JsonArray(k.K.Select(v => (JsonNode)v).ToArray()),
                     ["R"] = new JsonArray(1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0),
                     ["P"] = new JsonArray(k.P.Select(v => (JsonNode)v).ToArray()),

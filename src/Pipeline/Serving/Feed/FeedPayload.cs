@@ -54,7 +54,7 @@ public sealed class FeedPayload
     public static CameraInfo Info(Capture.Frames.CameraIntrinsics k) => new()
     {
         Width = (uint)k.Width, Height = (uint)k.Height, DistortionModel = k.DistortionModel,
-        D = { k.Distortion.Length > 0 ? k.Distortion : [0, 0, 0, 0, 0] }, K = { k.K }, R = { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, P = { k.P },
+        D = { k.DistortionOrZeros }, K = { k.K }, R = { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, P = { k.P },
     };
 
     /// <summary>Per class present: pixel share, robust nearest (2nd percentile) and median predicted depth.</summary>

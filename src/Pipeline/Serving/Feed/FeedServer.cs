@@ -24,6 +24,8 @@ public sealed class FeedServer : IFrameSink
     private readonly PipelineStats _stats;
     private readonly Lock _gate = new();
     private readonly List<Channel<FeedPayload>> _subscribers = [];
+    // Subscribers that asked for the input image: the JPEG is encoded only while there is one.
+    private readonly HashSet<Channel<FeedPayload>> _wantImage = [];
     private WebApplication? _app;
     private bool _completed;
     private Capture.Frames.CameraIntrinsics? _camera;
@@ -80,7 +82,7 @@ public sealed class FeedServer : IFrameSink
         return AccessToken.Matches(given, _options.Token);
     }
 
-    internal Channel<FeedPayload>? Subscribe()
+    internal Channel<FeedPayload>? Subscribe(bool image = false)
     {
         lock (_gate)
         {
@@ -88,13 +90,14 @@ public sealed class FeedServer : IFrameSink
             var ch = Channel.CreateBounded<FeedPayload>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
             if (_completed) ch.Writer.TryComplete();
             _subscribers.Add(ch);
+            if (image && Feed.Image) _wantImage.Add(ch);
             return ch;
         }
     }
 
     internal void Unsubscribe(Channel<FeedPayload> ch)
     {
-        lock (_gate) _subscribers.Remove(ch);
+        lock (_gate) { _subscribers.Remove(ch); _wantImage.Remove(ch); }
     }
 
     /// <summary>
@@ -118,9 +121,10 @@ public sealed class FeedServer : IFrameSink
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
         Channel<FeedPayload>[] subs;
-        lock (_gate) subs = _subscribers.ToArray();
+        bool image;
+        lock (_gate) { subs = _subscribers.ToArray(); image = _wantImage.Count > 0; }
         if (subs.Length == 0) return ValueTask.CompletedTask;
-        var payload = FeedPayload.From(packet, _labels, Feed.FrameId, Feed.Image);
+        var payload = FeedPayload.From(packet, _labels, Feed.FrameId, image);
         if (payload.Intrinsics is { } k) Volatile.Write(ref _camera, k);
         foreach (var s in subs) s.Writer.TryWrite(payload);
         return ValueTask.CompletedTask;
@@ -148,7 +152,7 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<FeedFrame> responseStream, ServerCallContext context)
     {
         if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
-        var ch = server.Subscribe() ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many subscribers"));
+        var ch = server.Subscribe(request.IncludeImage) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many subscribers"));
         try
         {
             var sent = 0u;
@@ -156,7 +160,7 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
             await foreach (var payload in ch.Reader.ReadAllAsync(context.CancellationToken))
             {
                 // Camera info on the first frame and whenever the camera or the size changes.
-                var newCamera = payload.Intrinsics is { } k && !SameCamera(k, camera);
+                var newCamera = payload.Intrinsics is { } k && !k.SameCamera(camera);
                 if (newCamera) camera = payload.Intrinsics;
                 await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage, newCamera), context.CancellationToken);
                 if (request.MaxFrames > 0 && ++sent >= request.MaxFrames) break;
@@ -165,9 +169,6 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
         catch (OperationCanceledException) { }
         finally { server.Unsubscribe(ch); }
     }
-
-    private static bool SameCamera(Capture.Frames.CameraIntrinsics a, Capture.Frames.CameraIntrinsics? b) =>
-        b is not null && a.Width == b.Width && a.Height == b.Height && a.Fx == b.Fx && a.Fy == b.Fy && a.Cx == b.Cx && a.Cy == b.Cy && a.Distortion.SequenceEqual(b.Distortion);
 
     public override Task<FeedDescription> Describe(DescribeRequest request, ServerCallContext context)
     {

@@ -44,7 +44,7 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
                 await DownloadAsync(file, part, ct).ConfigureAwait(false);
                 break;
             }
-            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested && e is not InvalidDataException)
+            catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
             {
                 var have = File.Exists(part) ? new FileInfo(part).Length : 0;
                 if (attempt >= attempts)

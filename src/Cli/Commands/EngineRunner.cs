@@ -108,7 +108,7 @@ public static class EngineRunner
             {
                 summary = summary with
                 {
-                    Recording = new RunSummary.RecordingFigures(recorder.Path, recorder.Codec, recorder.RecordedFps, recorder.FramesInFile, recorder.FramesWritten, recorder.FramesRepeated, recorder.FramesSkipped),
+                    Recording = new RunSummary.RecordingFigures(recorder.Path, recorder.Codec, recorder.RecordedFps, recorder.FramesInFile, recorder.FramesWritten, recorder.FramesRepeated, recorder.FramesSkipped, recorder.CapturedSeconds),
                 };
             }
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());

@@ -39,7 +39,7 @@ public sealed record RunSummary
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
 
     /// <summary>What the recording holds: frames in the file at its rate; processed frames written, slots repeated, frames skipped.</summary>
-    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped);
+    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped, double CapturedSeconds);
 
     public RecordingFigures? Recording { get; init; }
 

@@ -29,6 +29,7 @@ public sealed class VideoRecorderSink : IFrameSink
     private bool _failed, _finished;
     /// <summary>How many slots ahead of its capture time a live frame may be written (jitter), before it is skipped.</summary>
     private const int MaxAhead = 2;
+    private long _lastTicks;
 
     public VideoRecorderSink(RecorderOptions options, Action<string>? log = null)
     {
@@ -50,6 +51,8 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>Frames that arrived for a slot already filled (live source faster than its nominal rate).</summary>
     public long FramesSkipped { get; private set; }
     public long FramesInFile => FramesWritten + FramesRepeated;
+    /// <summary>Capture time from the first to the last frame the recorder received (live: what the file's length follows).</summary>
+    public double CapturedSeconds => _encoder is null ? 0 : Stopwatch.GetElapsedTime(_firstTicks, _lastTicks).TotalSeconds;
     public double RecordedFps => _o.Fps;
     public string Path => _o.Path;
     public string Codec => _encoder?.Description ?? "-";
@@ -77,6 +80,7 @@ public sealed class VideoRecorderSink : IFrameSink
         {
             _encoder ??= Open(image.Size(), packet.CaptureTicks);
             var frame = Fit(image);
+            _lastTicks = Math.Max(_lastTicks, packet.CaptureTicks);
             if (!_o.Live)
             {
                 _encoder.Write(frame);

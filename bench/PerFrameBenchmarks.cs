@@ -4,6 +4,7 @@ using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
@@ -25,7 +26,7 @@ public class PerFrameBenchmarks
     private readonly DepthColormap _colormap = new();
     private FrameRenderer _side = null!, _overlayOnly = null!;
     private FramePacket _packet = null!;
-    private readonly PipelineStats _stats = new(13);
+    private readonly PipelineStats _stats = new();
     private readonly ImageEncodingParam[] _jpeg = [new(ImwriteFlags.JpegQuality, 80)];
 
     [GlobalSetup]

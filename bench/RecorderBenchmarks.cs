@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Pipeline.Sinks.Recording;
+using RealtimeMtl.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Bench;

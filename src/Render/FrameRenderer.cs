@@ -12,7 +12,7 @@ namespace RealtimeMtl.Render;
 /// Draws the layout the user chose: overlay (class colours blended over the frame), side (frame | segmentation |
 /// depth) or quad (adds the source's depth or ground truth). HUD with measured FPS, latency, stage times, model,
 /// device, drops and live quality; legend of the classes present; depth colour bar in metres. Runs on the render
-/// stage's single task, so its scratch images are reused frame to frame; each output image is new (sinks hold it).
+/// stage's single task, so its scratch images are reused frame to frame; it draws into the packet's own target image.
 /// </summary>
 public sealed class FrameRenderer : IFrameRenderer, IDisposable
 {
@@ -45,7 +45,15 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
 
     public ClassColorizer Colorizer => _colorizer;
 
+    /// <summary>Draws into a new image (tools and tests; the pipeline draws into the packet's reused target).</summary>
     public Mat Render(FramePacket p, PipelineStats stats)
+    {
+        var output = new Mat();
+        Render(p, output, stats);
+        return output;
+    }
+
+    public void Render(FramePacket p, Mat output, PipelineStats stats)
     {
         var o = _options;
         var frame = p.Frame;
@@ -57,14 +65,13 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         // Text, legend and colour bar grow with the panel: readable at 320x240 and at 1280x720.
         var ui = Text.UiScale(h);
         var bar = new Rect(0, (int)(8 * ui), (int)(36 * ui), Math.Min((int)(120 * ui), h - (int)(16 * ui)));
-        Mat output;
         switch (o.Layout)
         {
             case Layout.Overlay:
-                output = _overlay.Clone();
+                _overlay.CopyTo(output);
                 break;
             case Layout.Side:
-                output = new Mat(h, w * 3, MatType.CV_8UC3);
+                output.Create(h, w * 3, MatType.CV_8UC3);
                 CopyInto(frame.Image, output, new Rect(0, 0, w, h));
                 CopyInto(_overlay, output, new Rect(w, 0, w, h));
                 (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, auto);
@@ -72,7 +79,8 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
                 DepthColormap.DrawColorBar(output, bar with { X = 3 * w - (int)(52 * ui) }, o.Colormap, dmin, dmax, ui);
                 break;
             default:
-                output = new Mat(h * 2, w * 2, MatType.CV_8UC3, Scalar.Black);
+                output.Create(h * 2, w * 2, MatType.CV_8UC3);
+                output.SetTo(Scalar.Black);
                 CopyInto(frame.Image, output, new Rect(0, 0, w, h));
                 CopyInto(_overlay, output, new Rect(w, 0, w, h));
                 (dmin, dmax) = _depthMap.Draw(p.Depth, _depth, o.Colormap, dmin, dmax, auto);
@@ -109,7 +117,6 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
             }
             Text.Panel(output, _hud, new Point(4, 4), 0.38 * ui);
         }
-        return output;
     }
 
     private void DrawLegend(Mat dst, Mat labels, int x0, int h, double ui)

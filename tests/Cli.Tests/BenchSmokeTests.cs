@@ -11,15 +11,25 @@ public class BenchSmokeTests
         Assert.Contains("model-only FPS", r.Stdout);
         Assert.Contains("pipeline efficiency", r.Stdout);
         var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
-        foreach (var key in new[] { "model.fps", "pipeline.fps", "pipeline.efficiency", "managed.bytes_per_frame", "memory.peak_working_set_mib", "stage.model.p50_ms" })
-            Assert.True(root.TryGetProperty(key, out var v) && v.GetDouble() > 0, $"{key} missing or not positive");
+        var pipeline = root.GetProperty("pipeline");
+        Assert.True(root.GetProperty("model").GetProperty("fps").GetDouble() > 0);
+        foreach (var key in new[] { "fps", "efficiency", "managed_bytes_per_frame" })
+            Assert.True(pipeline.GetProperty(key).GetDouble() > 0, $"pipeline.{key} not positive");
+        Assert.True(root.GetProperty("peak_working_set_mib").GetDouble() > 0);
+        Assert.True(pipeline.GetProperty("stages").GetProperty("model").GetProperty("p50_ms").GetDouble() > 0);
+        Assert.NotEmpty(pipeline.GetProperty("top_allocated_types").EnumerateArray());
         // Peers in the same run: OpenCV DNN reads the same file and agrees on the labels; TorchSharp eager ran (rtmtl-train bench-eager).
-        foreach (var key in new[] { "peers.opencv_dnn.fps", "peers.opencv_dnn.speedup_of_onnxruntime", "peers.torchsharp_eager.fps", "peers.torchsharp_eager.speedup_of_onnxruntime" })
-            Assert.True(root.TryGetProperty(key, out var v) && v.GetDouble() > 0, $"{key} missing or not positive: {r.Stdout} {r.Stderr}");
-        Assert.True(root.GetProperty("peers.opencv_dnn.label_agreement").GetDouble() > 0.99);
-        Assert.Contains("MTL_SSW resnet18-slim-os32 256x192", root.GetProperty("peers.torchsharp_eager.architecture").GetString());
+        var peers = root.GetProperty("peers").EnumerateArray().ToDictionary(p => p.GetProperty("name").GetString()!);
+        foreach (var name in new[] { "opencv_dnn", "torchsharp_eager" })
+        {
+            Assert.False(peers[name].TryGetProperty("problem", out var problem), $"{name}: {problem} {r.Stderr}");
+            Assert.True(peers[name].GetProperty("fps").GetDouble() > 0);
+            Assert.True(peers[name].GetProperty("onnx_runtime_speedup").GetDouble() > 0);
+        }
+        Assert.True(peers["opencv_dnn"].GetProperty("label_agreement").GetDouble() > 0.99);
+        Assert.Contains("MTL_SSW resnet18-slim-os32 256x192", peers["torchsharp_eager"].GetProperty("architecture").GetString());
         // Every measured frame was recorded (no timing assertions: figures are reported, not judged).
-        Assert.Equal(50, root.GetProperty("pipeline.recorded_frames").GetInt64());
+        Assert.Equal(50, pipeline.GetProperty("recorded_frames").GetInt64());
     }
 
     [Fact]
@@ -31,11 +41,13 @@ public class BenchSmokeTests
         // No GPU here: one fallback line, then the figures say which device really ran.
         Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.Contains("requested but"));
         var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
-        Assert.Equal("cuda", root.GetProperty("device.requested").GetString());
-        Assert.Equal("cpu", root.GetProperty("device").GetString());
-        Assert.Equal(Engine.GpuFlavour ? "gpu" : "cpu", root.GetProperty("onnxruntime.build").GetString());
-        Assert.True(root.GetProperty("warmup.ms").GetDouble() > 0);
-        Assert.InRange(root.GetProperty("warmup.runs").GetDouble(), 2, 20);
+        var device = root.GetProperty("device");
+        Assert.Equal("cuda", device.GetProperty("requested").GetString());
+        Assert.Equal("cpu", device.GetProperty("used").GetString());
+        Assert.Equal(Engine.GpuFlavour ? "gpu" : "cpu", device.GetProperty("onnx_runtime_build").GetString());
+        Assert.True(root.GetProperty("model").GetProperty("warm_up_ms").GetDouble() > 0);
+        Assert.InRange(root.GetProperty("model").GetProperty("warm_up_runs").GetInt32(), 2, 20);
+        Assert.False(root.TryGetProperty("pipeline", out _), "--model-only runs no pipeline");
         Assert.Contains("| device asked / used | cuda / cpu", r.Stdout);
     }
 

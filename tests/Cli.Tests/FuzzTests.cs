@@ -1,6 +1,7 @@
 using CsCheck;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Tests.Shared;
 

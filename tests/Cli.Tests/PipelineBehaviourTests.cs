@@ -4,9 +4,12 @@ using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Quality;
+using RealtimeMtl.Quality;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
@@ -28,23 +31,22 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var options = new SyntheticOptions { Seed = 9, Frames = 12, Width = 160, Height = 120 };
         await using var source = new SyntheticSource(options);
-        var pipeline = new EnginePipeline(source, model, renderer, [], new PipelineOptions(), new NullEvents());
+        var pipeline = TestPipelines.Create(source, model, renderer, [], new PipelineOptions(), new NullEvents());
         var summary = await pipeline.RunAsync();
         Assert.Equal(12, summary.Frames);
 
         var seg = new SegmentationMetrics(model.Info.Labels.Count);
         var depth = new DepthMetrics();
         var offline = new SyntheticSource(options);
-        using var labels = new Mat(); using var d = new Mat();
+        // The same infer stage the pipeline runs, frame by frame, scored by the offline metrics Training uses.
+        var stage = new InferStage(model, new PipelineStats());
         for (var i = 0; i < 12; i++)
         {
-            using var f = offline.RenderFrame(i);
-            model.SetInput(f.Image);
-            model.Run();
-            LabelUpsampler.Upsample(model.Labels, model.Confidence, f.Image.Size(), labels);
-            Cv2.Resize(model.Depth, d, f.Image.Size(), 0, 0, InterpolationFlags.Linear);
-            seg.Add(Bytes(f.Labels!), Bytes(labels));
-            depth.Add(Floats(f.Depth!), Floats(d));
+            var packet = new FramePacket(offline.RenderFrame(i));
+            stage.Process(packet);
+            seg.Add(Bytes(packet.Frame.Labels!), Bytes(packet.Labels));
+            depth.Add(Floats(packet.Frame.Depth!), Floats(packet.Depth));
+            packet.Release();
         }
         Assert.Equal(seg.MeanIoU, summary.MeanIoU!.Value, 12);
         Assert.Equal(seg.PixelAccuracy, summary.PixelAccuracy!.Value, 12);
@@ -102,7 +104,7 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var source = new FastLiveSource(600);
         var sink = new SlowSink();
-        var pipeline = new EnginePipeline(source, model, renderer, [sink], new PipelineOptions(), new NullEvents());
+        var pipeline = TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new NullEvents());
         var summary = await pipeline.RunAsync();
         Assert.True(summary.DroppedAtSource > 0, "frames must be dropped");
         Assert.Equal(source.Produced, summary.Frames + summary.DroppedAtSource);
@@ -136,7 +138,7 @@ public class PipelineBehaviourTests
         var warnings = new List<string>();
         var events = new ListEvents(warnings);
         await using var source = new SyntheticSource(new SyntheticOptions { Frames = 10, Width = 96, Height = 72 });
-        var pipeline = new EnginePipeline(source, model, renderer, [new FailingSink(), good], new PipelineOptions(), events);
+        var pipeline = TestPipelines.Create(source, model, renderer, [new FailingSink(), good], new PipelineOptions(), events);
         var summary = await pipeline.RunAsync();
         Assert.Equal(10, good.Sequences.Count);
         Assert.Equal(1, summary.SinkErrors["broken"]);
@@ -157,7 +159,7 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new SlowSink();
         await using var source = new SyntheticSource(new SyntheticOptions { Frames = 100, Width = 96, Height = 72 });
-        var summary = await new EnginePipeline(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new NullEvents()).RunAsync();
         Assert.Equal(17, summary.Frames);
         Assert.Equal(Enumerable.Range(0, 17).Select(i => (long)i), sink.Sequences);
     }

@@ -8,8 +8,10 @@ using System.Text.Json;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
@@ -191,7 +193,7 @@ public class SecurityAndFaultTests
     {
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
-        var summary = await new EnginePipeline(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(), new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(), new NullEvents()).RunAsync();
         Assert.True(summary.DroppedAtSource >= 7, $"dropped {summary.DroppedAtSource}");
         Assert.Equal(5, summary.Frames + summary.DroppedAtSource - 7);
     }
@@ -226,7 +228,7 @@ public class SecurityAndFaultTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new UnwatchedSink();
         await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 20, Width = 96, Height = 72 });
-        var summary = await new EnginePipeline(source, model, renderer, [sink], new PipelineOptions(), new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new NullEvents()).RunAsync();
         Assert.Equal(20, summary.Frames);
         Assert.Equal(0, sink.Received);
         Assert.Equal(0, summary.DroppedAtViewers);
@@ -285,17 +287,17 @@ public class SecurityAndFaultTests
     [Fact]
     public void Invalid_depth_is_nan_in_the_float_feed_and_zero_in_millimetres()
     {
-        var payload = new Pipeline.Serving.Feed.FeedPayload
+        var payload = new RealtimeMtl.Serving.Feed.FeedPayload
         {
             Sequence = 1, ReceiveUnixNs = 0, Width = 3, Height = 1, Labels = [0, 1, 2], Depth = [1.5f, 0f, float.PositiveInfinity],
             Classes = [],
         };
-        var metres = payload.ToMessage(Pipeline.Serving.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
+        var metres = payload.ToMessage(RealtimeMtl.Serving.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
         var f = new float[3];
         Buffer.BlockCopy(metres, 0, f, 0, 12);
         Assert.Equal(1.5f, f[0]);
         Assert.True(float.IsNaN(f[1]) && float.IsNaN(f[2]));
-        var mm = payload.ToMessage(Pipeline.Serving.Feed.DepthEncoding.DepthUint16Millimetres, false).Depth.ToByteArray();
+        var mm = payload.ToMessage(RealtimeMtl.Serving.Feed.DepthEncoding.DepthUint16Millimetres, false).Depth.ToByteArray();
         Assert.Equal([1500, 0, 0], Enumerable.Range(0, 3).Select(i => (int)BitConverter.ToUInt16(mm, 2 * i)));
     }
 }

@@ -4,7 +4,7 @@ using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Playwright;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Serving;
+using RealtimeMtl.Serving;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -101,7 +101,7 @@ public class ServingTests
         Assert.True(foxglove.Item1 == 0, foxglove.Item2);
         Assert.Equal(5, CompareWithRaw(Path.Combine(work, "grpc"), raw));
         // Describe carries the model's own metadata: architecture, depth range, classes with their palette.
-        using (var shipped = new RealtimeMtl.Pipeline.Model.OnnxMtlModel(Engine.ShippedModel))
+        using (var shipped = new RealtimeMtl.Inference.OnnxMtlModel(Engine.ShippedModel))
         {
             var d = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "grpc", "describe.json"))).RootElement;
             Assert.Equal(shipped.Info.Architecture, d.GetProperty("architecture").GetString());

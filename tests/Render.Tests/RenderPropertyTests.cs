@@ -39,7 +39,7 @@ public class RenderPropertyTests
             var p = new FramePacket(new Frame(0, 0, new Mat(h, w, MatType.CV_8UC3, Scalar.All(100))));
             Mat.FromPixelData(h, w, MatType.CV_8UC1, labels).CopyTo(p.Labels);
             Mat.FromPixelData(h, w, MatType.CV_32FC1, depth).CopyTo(p.Depth);
-            using var output = renderer.Render(p, new PipelineStats(13));
+            using var output = renderer.Render(p, new PipelineStats());
             p.Release();
             var expected = layout switch { Layout.Overlay => new Size(w, h), Layout.Side => new Size(3 * w, h), _ => new Size(2 * w, 2 * h) };
             return output.Size() == expected && output.Type() == MatType.CV_8UC3;

@@ -36,7 +36,7 @@ public class RenderTests
     {
         using var r = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay, Alpha = alpha, Hud = false, Legend = false });
         var p = Packet();
-        using var output = r.Render(p, new PipelineStats(13));
+        using var output = r.Render(p, new PipelineStats());
         foreach (var (x, cls) in new[] { (5, 4), (50, SyntheticWall) })
         {
             var (b, g, rr) = LabelSet.Nyu13.Palette[cls];
@@ -63,7 +63,7 @@ public class RenderTests
             band.SetTo(Scalar.All(classes[i]));
             y0 += rows[i];
         }
-        using var output = r.Render(p, new PipelineStats(13));
+        using var output = r.Render(p, new PipelineStats());
         // Eight swatches, 13 px apart, the last ending 8 px above the bottom; each filled with its class colour.
         var top = 200 - 8 - 8 * 13;
         var expected = new[] { 9, 0, 3, 1, 2, 4, 5, 6 };
@@ -81,8 +81,8 @@ public class RenderTests
         using var side = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Side });
         using var quad = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Quad });
         var p = Packet();
-        using var a = side.Render(p, new PipelineStats(13));
-        using var b = quad.Render(p, new PipelineStats(13));
+        using var a = side.Render(p, new PipelineStats());
+        using var b = quad.Render(p, new PipelineStats());
         Assert.Equal(new Size(192, 48), a.Size());
         Assert.Equal(new Size(128, 96), b.Size());
         p.Release();
@@ -160,7 +160,7 @@ public class RenderTests
         {
             var p = Packet(w, h);
             using var renderer = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay });
-            using var output = renderer.Render(p, new PipelineStats(LabelSet.Nyu13.Count));
+            using var output = renderer.Render(p, new PipelineStats());
             // The HUD panel darkens the frame from the top: count rows at x = 6 that differ from the plain overlay below it.
             var reference = output.At<Vec3b>(h / 2 + 10, 6);
             var rows = 0;
@@ -179,7 +179,7 @@ public class RenderTests
     {
         using var r = new FrameRenderer(Info(), new RenderOptions { Layout = Layout.Overlay, Boundaries = true, Hud = false, Legend = false });
         var p = Packet();
-        using var output = r.Render(p, new PipelineStats(13));
+        using var output = r.Render(p, new PipelineStats());
         Assert.Equal(new Vec3b(255, 255, 255), output.At<Vec3b>(20, 32));
         Assert.NotEqual(new Vec3b(255, 255, 255), output.At<Vec3b>(20, 5));
         p.Release();

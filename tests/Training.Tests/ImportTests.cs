@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using OpenCvSharp;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Tests;

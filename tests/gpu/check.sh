@@ -142,8 +142,9 @@ print("| model-only (rtmtl bench --model-only, warm-up excluded) | device / path
 print("|---|---|---|---|---|")
 for n in sorted(f[:-5] for f in os.listdir(r) if f.endswith(".json")):
     j = load(n)
-    if j is None or "model.ms.p50" not in j: continue
-    print(f"| {n} | {j['device']} / {j.get('device.gpu_path','')} | {j['model.ms.p50']:.2f} | {j['model.fps']:.1f} | {j['warmup.ms']:.0f} |")
+    if j is None or "model" not in j: continue
+    m = j["model"]
+    print(f"| {n} | {j['device']['used']} / {j['device'].get('gpu_path','')} | {m['p50_ms']:.2f} | {m['fps']:.1f} | {m['warm_up_ms']:.0f} |")
 for n in sorted(f[:-3] for f in os.listdir(r) if f.endswith(".rc") and f != "tensorrt-run.rc"):
     if load(n) is None: print(f"| {n} | | {why(n)} | | |")
 print()
@@ -157,7 +158,7 @@ for n in ["light-run-cuda", "light-run-cuda-rec", "light-run-cpu", "paper-run-cu
     st = j["Stages"]; e2e = st.get("end-to-end", {}); mod = st.get("model", {})
     key = "paper-fp16" if n.startswith("paper-fp16") else n.split("-")[0]
     base = ref.get(key) if j["Device"] != "cpu" else load("light-cpu")
-    eff = f"{j['Fps'] / base['model.fps']:.2f}" if base and j.get("Fps") else "-"
+    eff = f"{j['Fps'] / base['model']['fps']:.2f}" if base and j.get("Fps") else "-"
     rec = next((x for x in j.get("Notes", []) if x.startswith("record")), "")
     m = re.search(r": (\d+) frames at ([\d.]+) FPS", rec)
     recs = f"{m.group(1)} at {m.group(2)} FPS" if m else "-"

@@ -27,6 +27,9 @@ public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy
     public bool IsDistorted => Distortion.Any(d => d != 0);
 
     /// <summary>The same camera seen at another resolution.</summary>
+    /// <summary>The camera of a frame at its size: its own intrinsics, or NYUD-v2's Kinect when the source gives none.</summary>
+    public static CameraIntrinsics ForFrame(CameraIntrinsics? known, int width, int height) => (known ?? Nyu).ScaledTo(width, height);
+
     public CameraIntrinsics ScaledTo(int width, int height)
     {
         if (width == Width && height == Height) return this;

@@ -19,6 +19,23 @@ public sealed class LabelSet
     public IReadOnlyList<(byte B, byte G, byte R)> Palette { get; }
     public int Count => Classes.Count;
 
+    /// <summary>The colour of class <paramref name="c"/> as "#rrggbb" (web pages, Foxglove, feeds, model metadata).</summary>
+    public string Hex(int c) => ToHex(Palette[c]);
+
+    /// <summary>All colours as "#rrggbb", in class order.</summary>
+    public IEnumerable<string> HexPalette() => Palette.Select(ToHex);
+
+    public static string ToHex((byte B, byte G, byte R) c) => $"#{c.R:x2}{c.G:x2}{c.B:x2}";
+
+    /// <summary>Parses "#rrggbb"; false for anything else.</summary>
+    public static bool TryParseHex(string s, out (byte B, byte G, byte R) colour)
+    {
+        colour = default;
+        if (s.Length != 7 || s[0] != '#' || !int.TryParse(s.AsSpan(1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var rgb)) return false;
+        colour = ((byte)(rgb & 0xff), (byte)((rgb >> 8) & 0xff), (byte)(rgb >> 16));
+        return true;
+    }
+
     public int IndexOf(string className)
     {
         for (var i = 0; i < Classes.Count; i++)

@@ -82,15 +82,6 @@ internal sealed class FfmpegStreamReader : IDisposable
     private static readonly System.Text.RegularExpressions.Regex SizePattern = new(@"rawvideo.*?, (\d{2,5})x(\d{2,5})");
     private static readonly System.Text.RegularExpressions.Regex FpsPattern = new(@", (\d+(?:\.\d+)?) fps");
 
-    private static double? ParseRate(string? r)
-    {
-        if (r is null) return null;
-        var p = r.Split('/');
-        if (p.Length == 2 && double.TryParse(p[0], CultureInfo.InvariantCulture, out var n) && double.TryParse(p[1], CultureInfo.InvariantCulture, out var d) && d > 0 && n > 0)
-            return n / d is > 0 and < 1000 ? n / d : null;
-        return null;
-    }
-
     private static Process Start(string exe, string args, bool redirectOut) =>
         Process.Start(new ProcessStartInfo(exe, args)
         {

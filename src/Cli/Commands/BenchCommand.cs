@@ -32,10 +32,10 @@ internal static class BenchCommand
             try
             {
                 settings = new BenchSettings(r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(source)!, r.GetValue(frames), r.GetValue(threads), r.GetValue(json),
-                    r.GetValue(modelOnly), !r.GetValue(noPeers), Pipeline.Model.ExecutionProviders.Parse(r.GetValue(device)!), Pipeline.Model.GpuOptions.Parse(r.GetValue(gpuPath)!));
+                    r.GetValue(modelOnly), !r.GetValue(noPeers), RealtimeMtl.Inference.ExecutionProviders.Parse(r.GetValue(device)!), RealtimeMtl.Inference.GpuOptions.Parse(r.GetValue(gpuPath)!));
             }
             catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
-            return await Commands.Bench.RunAsync(settings, Console.Out, Console.Error, ct);
+            return await RealtimeMtl.Cli.Bench.Bench.RunAsync(settings, Console.Out, Console.Error, ct);
         });
         return cmd;
     }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Cli.Commands;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Render.Drawing;
 
@@ -18,7 +19,7 @@ public sealed record EngineSettings
     public RenderOptions Render { get; init; } = new();
     public bool Show { get; init; }
     public string? Record { get; init; }
-    public Pipeline.Sinks.Recording.RecordCodec RecordCodec { get; init; } = Pipeline.Sinks.Recording.RecordCodec.Auto;
+    public RealtimeMtl.Sinks.Recording.RecordCodec RecordCodec { get; init; } = RealtimeMtl.Sinks.Recording.RecordCodec.Auto;
     public string? SaveRaw { get; init; }
     public string? StatsJson { get; init; }
     public CameraOptions Camera { get; init; } = new();
@@ -137,9 +138,9 @@ internal sealed class EngineOptionSet
         if (r.GetValue(Token) is { } tok && tok.Length < 8) throw new ArgumentException("--token must be at least 8 characters");
         if (r.GetValue(Token) is not null && r.GetValue(Serve) is null && r.GetValue(Feed) is null && r.GetValue(Foxglove) is null)
             throw new ArgumentException("--token protects --serve, --feed and --foxglove; give one of them too");
-        var serve = r.GetValue(Serve) is { } sv ? Pipeline.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
-        var foxglove = r.GetValue(Foxglove) is { } fx ? Pipeline.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null;
-        var feed = r.GetValue(Feed) is { } fd ? Pipeline.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null;
+        var serve = r.GetValue(Serve) is { } sv ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
+        var foxglove = r.GetValue(Foxglove) is { } fx ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null;
+        var feed = r.GetValue(Feed) is { } fd ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null;
         if (r.GetValue(Undistort) && r.GetValue(Intrinsics) is null) throw new ArgumentException("--undistort needs the camera's calibration: give --intrinsics FILE too");
         if (r.GetValue(FeedImage) && feed is null) throw new ArgumentException("--feed-image adds the image to the gRPC feed; give --feed ADDRESS:PORT too");
         var frameId = r.GetValue(FrameId)!;
@@ -167,7 +168,7 @@ internal sealed class EngineOptionSet
         {
             Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = Pipeline.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
+            Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),

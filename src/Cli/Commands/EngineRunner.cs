@@ -1,11 +1,17 @@
 using System.Runtime.InteropServices;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Serving;
+using RealtimeMtl.Serving;
+using RealtimeMtl.Serving.Foxglove;
 using RealtimeMtl.Pipeline.Sinks;
-using RealtimeMtl.Pipeline.Sinks.Recording;
+using RealtimeMtl.Sinks;
+using RealtimeMtl.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Quality;
+using RealtimeMtl.Serving.Feed;
 
 namespace RealtimeMtl.Cli.Commands;
 
@@ -54,53 +60,16 @@ public static class EngineRunner
             var warm = model.WarmUp();
             source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log, Calibration = s.Calibration, Undistort = s.Undistort });
             renderer = new FrameRenderer(model.Info, s.Render);
-            VideoRecorderSink? recorder = null;
-            if (s.Record is not null)
-            {
-                // The source's nominal rate; live runs place frames on its time grid by capture time.
-                recorder = new VideoRecorderSink(new RecorderOptions
-                {
-                    Path = s.Record, Fps = source.NominalFps ?? 30, Live = source.IsLive || s.Realtime, Codec = s.RecordCodec,
-                    PreferNvenc = model.Device != ExecutionDevice.Cpu,
-                }, errors.WriteLine);
-                sinks.Add(recorder);
-            }
-            if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
-            if (s.Show)
-            {
-                var window = new WindowSink(errors.WriteLine);
-                window.CloseRequested += () => stop.Cancel();
-                if (window.Active) sinks.Add(window);
-            }
-            if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
-            var pipeline = new EnginePipeline(source, model, renderer, sinks,
+            // The stats belong to this run: the pipeline fills them, the servers and the HUD read them.
+            var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
+            var pipeline = new EnginePipeline(source, model, renderer, stats,
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, Smooth = s.Smooth }, log);
-            if (s.Serve is not null)
-            {
-                var metrics = new EngineMetrics(pipeline.Stats);
-                sinks.Add(metrics);
-                var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, pipeline.Stats, model.Info.Labels, new RendererControl(renderer), metrics);
-                await web.StartAsync();
-                sinks.Add(web);
-                errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
-            }
-            if (s.Foxglove is not null)
-            {
-                var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, FeedOptions(s));
-                await fox.StartAsync();
-                sinks.Add(fox);
-                errors.WriteLine($"foxglove: ws://{s.Foxglove} (subprotocol {FoxgloveServer.SubProtocol})");
-            }
-            if (s.Feed is not null)
-            {
-                var feed = new Pipeline.Serving.Feed.FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, pipeline.Stats, FeedOptions(s));
-                await feed.StartAsync();
-                sinks.Add(feed);
-                errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
-            }
+            var recorder = AddWriters(s, source, model, sinks, stop, errors);
+            await AddServersAsync(s, model, renderer, stats, sinks, errors);
+            foreach (var sink in sinks) pipeline.Attach(sink);
             if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;
-            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(pipeline.Stats, length), null, 1000, 1000);
+            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(stats, length), null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
             // The pipeline has completed the recorder (final name, index; a failure counted as a sink error).
@@ -132,13 +101,66 @@ public static class EngineRunner
         }
     }
 
+    /// <summary>The sinks that write or show frames: recorder, raw outputs, window, point clouds. Returns the recorder.</summary>
+    private static VideoRecorderSink? AddWriters(EngineSettings s, IFrameSource source, OnnxMtlModel model, List<IFrameSink> sinks, CancellationTokenSource stop, TextWriter errors)
+    {
+        VideoRecorderSink? recorder = null;
+        if (s.Record is not null)
+        {
+            // The source's nominal rate; live runs place frames on its time grid by capture time.
+            recorder = new VideoRecorderSink(new RecorderOptions
+            {
+                Path = s.Record, Fps = source.NominalFps ?? 30, Live = source.IsLive || s.Realtime, Codec = s.RecordCodec,
+                PreferNvenc = model.Device != ExecutionDevice.Cpu,
+            }, errors.WriteLine);
+            sinks.Add(recorder);
+        }
+        if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
+        if (s.Show)
+        {
+            var window = new WindowSink(errors.WriteLine);
+            window.CloseRequested += () => stop.Cancel();
+            if (window.Active) sinks.Add(window);
+        }
+        if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
+        return recorder;
+    }
+
+    /// <summary>The sinks that serve: metrics and web view, Foxglove, the gRPC feed; each started and listening.</summary>
+    private static async Task AddServersAsync(EngineSettings s, OnnxMtlModel model, FrameRenderer renderer, PipelineStats stats, List<IFrameSink> sinks, TextWriter errors)
+    {
+        if (s.Serve is not null)
+        {
+            var metrics = new EngineMetrics(stats, ExecutionProviders.RuntimeVersion);
+            sinks.Add(metrics);
+            var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, stats, model.Info.Labels, new RendererControl(renderer), metrics);
+            await web.StartAsync();
+            sinks.Add(web);
+            errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
+        }
+        if (s.Foxglove is not null)
+        {
+            var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, FeedOptions(s));
+            await fox.StartAsync();
+            sinks.Add(fox);
+            errors.WriteLine($"foxglove: ws://{s.Foxglove} (subprotocol {FoxgloveServer.SubProtocol})");
+        }
+        if (s.Feed is not null)
+        {
+            var feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, stats, FeedOptions(s));
+            await feed.StartAsync();
+            sinks.Add(feed);
+            errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
+        }
+    }
+
     private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents
     {
         private bool _progressShown;
         public void Warning(string message) { EndProgress(); errors.WriteLine($"warning: {message}"); }
         public void Info(string message) { if (!quiet) { EndProgress(); errors.WriteLine(message); } }
 
-        public void Progress(Pipeline.Metrics.PipelineStats s, long? total)
+        public void Progress(PipelineStats s, long? total)
         {
             if (Console.IsErrorRedirected) return;
             _progressShown = true;
@@ -153,6 +175,6 @@ public static class EngineRunner
         }
     }
 
-    private static Pipeline.Serving.Feed.FeedOptions FeedOptions(EngineSettings s) =>
+    private static FeedOptions FeedOptions(EngineSettings s) =>
         new() { FrameId = s.FrameId, Image = s.FeedImage, Calibration = s.Calibration };
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Cli.Commands;
@@ -28,7 +29,7 @@ internal static class InfoCommand
                 Console.WriteLine($"depth      {i.DepthMin}-{i.DepthMax} m");
                 Console.WriteLine($"trained on {i.Dataset}");
                 foreach (var (k, v) in i.Metadata.OrderBy(kv => kv.Key))
-                    if (k is "rtmtl.metrics" or "rtmtl.recipe" or "rtmtl.parameters" or "rtmtl.sw_weights") Console.WriteLine($"{k[6..],-10} {v}");
+                    if (k is ModelMetadataKeys.Metrics or ModelMetadataKeys.Recipe or ModelMetadataKeys.Parameters or ModelMetadataKeys.SelectiveWeights) Console.WriteLine($"{k[6..],-10} {v}");
                 var card = Path.ChangeExtension(path, ".md");
                 if (File.Exists(card))
                 {

@@ -1,4 +1,4 @@
-using RealtimeMtl.Pipeline.Serving;
+using RealtimeMtl.Serving;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
 

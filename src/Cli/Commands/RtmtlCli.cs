@@ -39,11 +39,11 @@ public static class RtmtlCli
     /// <summary>Version and git commit, ONNX Runtime's version and build flavour, and its execution providers.</summary>
     public static string VersionText()
     {
-        var (version, commit) = Pipeline.Serving.EngineMetrics.BuildVersion();
+        var (version, commit) = RealtimeMtl.Serving.EngineMetrics.BuildVersion();
         var ort = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
         return $"""
             rtmtl {version} (commit {commit})
-            ONNX Runtime {ort.GetVersionString()} ({(Pipeline.Model.ExecutionProviders.IsGpuBuild ? "GPU" : "CPU")} build); providers: {string.Join(", ", ort.GetAvailableProviders())}
+            ONNX Runtime {ort.GetVersionString()} ({(RealtimeMtl.Inference.ExecutionProviders.IsGpuBuild ? "GPU" : "CPU")} build); providers: {string.Join(", ", ort.GetAvailableProviders())}
             .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}
             """;
     }

@@ -1,22 +1,28 @@
 using System.Diagnostics;
-using RealtimeMtl.Pipeline.Quality;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Pipeline.Metrics;
 
-/// <summary>What the engine measures while it runs: frames, drops, per-stage and end-to-end latency, FPS, live quality, sink faults.</summary>
+/// <summary>
+/// What the engine measures while it runs: frames, drops, per-stage and end-to-end latency, FPS, live quality, sink
+/// faults. Created by the caller and handed to the pipeline and to every sink or server that shows figures.
+/// </summary>
 public sealed class PipelineStats
 {
     private long _framesIn, _framesOut, _droppedAtSource, _droppedAtViewers;
     private readonly long _startTicks = Stopwatch.GetTimestamp();
     private long _firstOutTicks, _lastOutTicks;
-    private readonly Lock _qualityGate = new();
     private readonly Dictionary<string, long> _sinkErrors = [];
     private readonly Lock _sinkGate = new();
 
-    public PipelineStats(int classes)
+    /// <summary>Stats named after a source and a model (the source's own drop counter included).</summary>
+    public static PipelineStats For(IFrameSource source, IMtlModel model, IQualityMeter? quality = null) => new()
     {
-        Segmentation = new SegmentationMetrics(classes);
-    }
+        Device = model.DeviceName, ModelName = model.Info.Name, SourceName = source.Description,
+        SourceInternalDrops = () => source.DroppedInternally, Quality = quality,
+    };
 
     public LatencyRecorder Capture { get; } = new("capture");
     public LatencyRecorder Pre { get; } = new("pre");
@@ -27,8 +33,8 @@ public sealed class PipelineStats
     public LatencyRecorder EndToEnd { get; } = new("end-to-end");
     public Dictionary<string, LatencyRecorder> Sinks { get; } = [];
 
-    public SegmentationMetrics Segmentation { get; }
-    public DepthMetrics Depth { get; } = new();
+    /// <summary>Live scoring against ground truth (sources that have it); null: not measured.</summary>
+    public IQualityMeter? Quality { get; init; }
 
     public long FramesIn => Interlocked.Read(ref _framesIn);
     public long FramesOut => Interlocked.Read(ref _framesOut);
@@ -98,20 +104,7 @@ public sealed class PipelineStats
         lock (Resources) { if (Resources.Count < 10_000) Resources.Add(sample); }
     }
 
-    public void AddQuality(ReadOnlySpan<byte> truthLabels, ReadOnlySpan<byte> predictedLabels, ReadOnlySpan<float> truthDepth, ReadOnlySpan<float> predictedDepth)
-    {
-        lock (_qualityGate)
-        {
-            if (!truthLabels.IsEmpty) Segmentation.Add(truthLabels, predictedLabels);
-            if (!truthDepth.IsEmpty) Depth.Add(truthDepth, predictedDepth);
-        }
-    }
-
-    public (double MeanIoU, double PixelAccuracy, double Rmse, double AbsRel, double Delta1, long SegPixels, long DepthPixels) QualitySnapshot()
-    {
-        lock (_qualityGate)
-            return (Segmentation.MeanIoU, Segmentation.PixelAccuracy, Depth.Rmse, Depth.AbsRel, Depth.Delta1, Segmentation.Pixels, Depth.Pixels);
-    }
+    public QualityFigures QualitySnapshot() => Quality?.Snapshot() ?? QualityFigures.None;
 
     public LatencyRecorder SinkRecorder(string sink)
     {

@@ -26,20 +26,20 @@ public sealed record ModelInfo
     {
         string Need(string key) => md.TryGetValue(key, out var v) && v.Length > 0 ? v
             : throw new ModelContractException($"model '{path}' has no '{key}' metadata; export it with rtmtl-train export (the rtmtl.* metadata tells the engine its classes, palette and depth range).");
-        var classes = Need("rtmtl.classes").Split(',');
-        var palette = md.TryGetValue("rtmtl.palette", out var p) && p.Length > 0 ? ParsePalette(path, p, classes.Length) : null;
-        var labels = new LabelSet(md.TryGetValue("rtmtl.labelset", out var ln) ? ln : "custom", classes, palette);
-        var range = Need("rtmtl.depth_range").Split(',');
+        var classes = Need(ModelMetadataKeys.Classes).Split(',');
+        var palette = md.TryGetValue(ModelMetadataKeys.Palette, out var p) && p.Length > 0 ? ParsePalette(path, p, classes.Length) : null;
+        var labels = new LabelSet(md.TryGetValue(ModelMetadataKeys.LabelSet, out var ln) ? ln : "custom", classes, palette);
+        var range = Need(ModelMetadataKeys.DepthRange).Split(',');
         if (range.Length != 2 || !float.TryParse(range[0], CultureInfo.InvariantCulture, out var dmin) || !float.TryParse(range[1], CultureInfo.InvariantCulture, out var dmax) || !(dmax > dmin))
-            throw new ModelContractException($"model '{path}': rtmtl.depth_range '{md["rtmtl.depth_range"]}' must be 'min,max' in metres.");
-        var size = Need("rtmtl.input_size");
+            throw new ModelContractException($"model '{path}': rtmtl.depth_range '{md[ModelMetadataKeys.DepthRange]}' must be 'min,max' in metres.");
+        var size = Need(ModelMetadataKeys.InputSize);
         if (size != $"{inputW}x{inputH}")
             throw new ModelContractException($"model '{path}': rtmtl.input_size '{size}' disagrees with the input shape {inputW}x{inputH}.");
         return new ModelInfo
         {
-            Path = path, Architecture = Need("rtmtl.architecture"), Backbone = md.GetValueOrDefault("rtmtl.backbone", "unknown"), Labels = labels,
+            Path = path, Architecture = Need(ModelMetadataKeys.Architecture), Backbone = md.GetValueOrDefault(ModelMetadataKeys.Backbone, "unknown"), Labels = labels,
             InputWidth = inputW, InputHeight = inputH, DepthMin = dmin, DepthMax = dmax, HasConfidence = hasConfidence,
-            Dataset = md.GetValueOrDefault("rtmtl.dataset", "unknown"), MetricsJson = md.GetValueOrDefault("rtmtl.metrics"), Metadata = md,
+            Dataset = md.GetValueOrDefault(ModelMetadataKeys.Dataset, "unknown"), MetricsJson = md.GetValueOrDefault(ModelMetadataKeys.Metrics), Metadata = md,
         };
     }
 
@@ -49,9 +49,9 @@ public sealed record ModelInfo
         if (parts.Length != count) throw new ModelContractException($"model '{path}': rtmtl.palette has {parts.Length} colours for {count} classes.");
         return parts.Select(c =>
         {
-            if (c.Length != 7 || c[0] != '#' || !int.TryParse(c.AsSpan(1), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var rgb))
+            if (!LabelSet.TryParseHex(c, out var colour))
                 throw new ModelContractException($"model '{path}': palette colour '{c}' must look like #rrggbb.");
-            return ((byte)(rgb & 0xff), (byte)((rgb >> 8) & 0xff), (byte)(rgb >> 16));
+            return colour;
         }).ToList();
     }
 }

@@ -22,9 +22,3 @@ public interface IFrameSink : IAsyncDisposable
     /// <summary>End of stream: flush and finalise (a recording must be playable after this).</summary>
     ValueTask CompleteAsync();
 }
-
-/// <summary>Draws the annotated image of a packet (implemented by src/Render).</summary>
-public interface IFrameRenderer
-{
-    OpenCvSharp.Mat Render(FramePacket packet, Metrics.PipelineStats stats);
-}

@@ -5,23 +5,35 @@ namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
 /// A frame on its way through the pipeline: the captured frame, the prediction at frame size, the rendered image and
-/// the stage timestamps. Shared by several sinks, so it is reference counted: the last <see cref="Release"/> disposes it.
+/// the stage timestamps. Shared by several sinks, so it is reference counted: the last <see cref="Release"/> disposes
+/// the frame and returns the packet, with its Mats and their buffers, to its pool (or disposes them, unpooled).
 /// </summary>
 public sealed class FramePacket
 {
     private static long _live;
-    private int _refs = 1;
+    private int _refs;
+    private Frame? _frame;
+    private readonly FramePacketPool? _pool;
 
-    public FramePacket(Frame frame)
+    /// <summary>An unpooled packet (tests, tools): its Mats are disposed with it.</summary>
+    public FramePacket(Frame frame) : this((FramePacketPool?)null) => Reset(frame);
+
+    internal FramePacket(FramePacketPool? pool) => _pool = pool;
+
+    internal void Reset(Frame frame)
     {
-        Frame = frame;
+        _frame = frame;
+        _refs = 1;
+        Rendered = null;
+        InferStartTicks = InferEndTicks = RenderEndTicks = 0;
+        PreMs = ModelMs = PostMs = 0;
         Interlocked.Increment(ref _live);
     }
 
-    /// <summary>Packets created and not yet released (each owns 3-6 native Mats): flat in a healthy run, 0 after it.</summary>
+    /// <summary>Packets handed out and not yet released: flat in a healthy run, 0 after it.</summary>
     public static long Live => Interlocked.Read(ref _live);
 
-    public Frame Frame { get; }
+    public Frame Frame => _frame ?? throw new ObjectDisposedException(nameof(FramePacket));
     public long Sequence => Frame.Sequence;
 
     /// <summary>Predicted class per pixel at frame size (CV_8UC1), nearest-upsampled.</summary>
@@ -30,10 +42,13 @@ public sealed class FramePacket
     /// <summary>Predicted depth in metres at frame size (CV_32FC1), bilinear-upsampled.</summary>
     public Mat Depth { get; } = new();
 
-    /// <summary>Max softmax probability at frame size (CV_32FC1), when the model gives it.</summary>
+    /// <summary>Max softmax probability at frame size (CV_32FC1), when the model gives it (kept, empty, otherwise).</summary>
     public Mat? Confidence { get; set; }
 
-    /// <summary>The annotated image the render stage drew, BGR.</summary>
+    /// <summary>The image the render stage draws into (its buffer is reused by the next frame of the same size).</summary>
+    public Mat RenderTarget { get; } = new();
+
+    /// <summary>The annotated image the render stage drew, BGR (<see cref="RenderTarget"/> once drawn).</summary>
     public Mat? Rendered { get; set; }
 
     public long CaptureTicks => Frame.TimestampTicks;
@@ -50,10 +65,18 @@ public sealed class FramePacket
     {
         if (Interlocked.Decrement(ref _refs) != 0) return;
         Interlocked.Decrement(ref _live);
-        Frame.Dispose();
+        _frame?.Dispose();
+        _frame = null;
+        if (Rendered is { } r && !ReferenceEquals(r, RenderTarget)) r.Dispose();
+        Rendered = null;
+        if (_pool is null || !_pool.Return(this)) DisposeMats();
+    }
+
+    internal void DisposeMats()
+    {
         Labels.Dispose();
         Depth.Dispose();
         Confidence?.Dispose();
-        Rendered?.Dispose();
+        RenderTarget.Dispose();
     }
 }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Pipeline.Stages;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Labels;
 
@@ -38,9 +39,9 @@ public sealed class ClassColorizer : IDisposable
         dst.SetTo(Scalar.White, scratch);
     }
 
-    private readonly long[] _counts = new long[256];
+    private ClassStatistics? _stats;
 
-    /// <summary>Share of pixels per class (ignore excluded).</summary>
+    /// <summary>Share of labelled pixels per class (<see cref="ClassStatistics"/>'s rule for the ignore label).</summary>
     public double[] ClassShares(Mat labels)
     {
         var shares = new double[Labels.Count];
@@ -48,15 +49,12 @@ public sealed class ClassColorizer : IDisposable
         return shares;
     }
 
-    /// <summary>Share of pixels per class into <paramref name="shares"/> (one per class), without allocating; one caller at a time.</summary>
-    public unsafe void ClassShares(Mat labels, Span<double> shares)
+    /// <summary>Shares into <paramref name="shares"/> (one per class), without allocating; one caller at a time.</summary>
+    public void ClassShares(Mat labels, Span<double> shares)
     {
-        Array.Clear(_counts);
-        var n = labels.Rows * labels.Cols;
-        var p = (byte*)labels.Data;
-        for (var i = 0; i < n; i++) _counts[p[i]]++;
-        var total = Math.Max(1, n - _counts[LabelSet.Ignore]);
-        for (var c = 0; c < shares.Length && c < Labels.Count; c++) shares[c] = (double)_counts[c] / total;
+        _stats ??= new ClassStatistics(Labels.Count);
+        _stats.Add(labels);
+        _stats.Shares(shares);
     }
 
     public void Dispose() => _table.Dispose();

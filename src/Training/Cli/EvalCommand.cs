@@ -3,6 +3,8 @@ using System.Text.Json;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Cli;
 
@@ -42,10 +44,10 @@ internal static class EvalCommand
                 try { graph = OnnxGraph.Parse(bytes); }
                 catch (InvalidDataException e) { throw new ArgumentException($"--onnx '{path}' is not an ONNX model: {e.Message}"); }
                 var md = graph.Metadata;
-                if (!md.TryGetValue("rtmtl.classes", out var names) || !md.TryGetValue("rtmtl.input_size", out var size) || size.Split('x') is not [var ws, var hs]
+                if (!md.TryGetValue(ModelMetadataKeys.Classes, out var names) || !md.TryGetValue(ModelMetadataKeys.InputSize, out var size) || size.Split('x') is not [var ws, var hs]
                     || !int.TryParse(ws, out var iw) || !int.TryParse(hs, out var ih))
                     throw new ArgumentException($"--onnx '{path}' has no rtmtl.classes / rtmtl.input_size metadata: export it with ./rtmtl export or wrap it with ./rtmtl import");
-                var modelDataset = md.GetValueOrDefault("rtmtl.dataset", "synthetic");
+                var modelDataset = md.GetValueOrDefault(ModelMetadataKeys.Dataset, "synthetic");
                 var options = new TrainOptions
                 {
                     Dataset = r.GetValue(dataset) ?? (modelDataset == "imported" ? throw new ArgumentException($"--onnx '{path}' was imported: name the data set to score it on with --dataset") : modelDataset),

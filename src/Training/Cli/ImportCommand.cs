@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Onnx;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Cli;
 
@@ -54,7 +56,7 @@ internal static class ImportCommand
             var outPath = r.GetValue(output)!;
             OutputFolder.EnsureParent(outPath, "--out");
             File.WriteAllBytes(outPath, wrapped.ToModel());
-            Console.WriteLine($"wrote {outPath}: {labels.Count} classes ({labels.Name}), input {wrapped.Metadata["rtmtl.input_size"]}, depth {depthRange[0]}-{depthRange[1]} m; run it with ./rtmtl run --model {outPath}");
+            Console.WriteLine($"wrote {outPath}: {labels.Count} classes ({labels.Name}), input {wrapped.Metadata[ModelMetadataKeys.InputSize]}, depth {depthRange[0]}-{depthRange[1]} m; run it with ./rtmtl run --model {outPath}");
             return 0;
         });
         return cmd;
@@ -143,16 +145,16 @@ internal static class ModelImport
         g.Output("depth", OnnxType.Float, "N", h, w);
         g.Output("confidence", OnnxType.Float, "N", h, w);
         var c = CultureInfo.InvariantCulture;
-        g.Metadata["rtmtl.architecture"] = "imported";
-        g.Metadata["rtmtl.backbone"] = "unknown";
-        g.Metadata["rtmtl.labelset"] = o.Labels.Name;
-        g.Metadata["rtmtl.classes"] = string.Join(",", o.Labels.Classes);
-        g.Metadata["rtmtl.palette"] = string.Join(",", o.Labels.Palette.Select(p => $"#{p.R:x2}{p.G:x2}{p.B:x2}"));
-        g.Metadata["rtmtl.input_size"] = $"{w}x{h}";
-        g.Metadata["rtmtl.depth_range"] = string.Create(c, $"{o.DepthMin},{o.DepthMax}");
-        g.Metadata["rtmtl.dataset"] = "imported";
-        g.Metadata["rtmtl.source"] = Path.GetFileName(path);
-        g.Metadata["rtmtl.import"] = string.Create(c, $"mean {string.Join(",", o.Mean)}; std {string.Join(",", o.Std)}; {(o.Bgr ? "BGR" : "RGB")}; seg '{o.SegOutput}', depth '{o.DepthOutput}' x {o.DepthScale}");
+        g.Metadata[ModelMetadataKeys.Architecture] = "imported";
+        g.Metadata[ModelMetadataKeys.Backbone] = "unknown";
+        g.Metadata[ModelMetadataKeys.LabelSet] = o.Labels.Name;
+        g.Metadata[ModelMetadataKeys.Classes] = string.Join(",", o.Labels.Classes);
+        g.Metadata[ModelMetadataKeys.Palette] = string.Join(",", o.Labels.HexPalette());
+        g.Metadata[ModelMetadataKeys.InputSize] = $"{w}x{h}";
+        g.Metadata[ModelMetadataKeys.DepthRange] = string.Create(c, $"{o.DepthMin},{o.DepthMax}");
+        g.Metadata[ModelMetadataKeys.Dataset] = "imported";
+        g.Metadata[ModelMetadataKeys.Source] = Path.GetFileName(path);
+        g.Metadata[ModelMetadataKeys.Import] = string.Create(c, $"mean {string.Join(",", o.Mean)}; std {string.Join(",", o.Std)}; {(o.Bgr ? "BGR" : "RGB")}; seg '{o.SegOutput}', depth '{o.DepthOutput}' x {o.DepthScale}");
         return g;
     }
 }

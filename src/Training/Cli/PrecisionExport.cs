@@ -4,6 +4,8 @@ using System.Text.Json;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Cli;
 
@@ -25,11 +27,11 @@ internal static class PrecisionExport
         OnnxGraph source;
         try { source = OnnxGraph.Parse(floatBytes); }
         catch (InvalidDataException e) { throw new InvalidDataException($"'{inputPath}' is not an ONNX model rtmtl-train can rewrite: {e.Message}"); }
-        if (source.Metadata.GetValueOrDefault("rtmtl.precision", "fp32") != "fp32")
-            throw new ArgumentException($"'{inputPath}' is already {source.Metadata["rtmtl.precision"]}; start from the float model.");
+        if (source.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "fp32") != "fp32")
+            throw new ArgumentException($"'{inputPath}' is already {source.Metadata[ModelMetadataKeys.Precision]}; start from the float model.");
         var md = source.Metadata;
         var config = Models.ConfigFromMetadata.Read(md, inputPath);
-        var dataset = md.GetValueOrDefault("rtmtl.dataset", "an unknown data set");
+        var dataset = md.GetValueOrDefault(ModelMetadataKeys.Dataset, "an unknown data set");
         var synthetic = Data.DatasetFactory.IsSynthetic(dataset);
         var randomised = dataset == "synthetic-dr";
         // The test split here is the synthetic world: a model trained elsewhere (or untrained) is converted, not scored.
@@ -37,7 +39,7 @@ internal static class PrecisionExport
         if (!noEval && !synthetic)
             Console.Error.WriteLine($"note: '{inputPath}' was trained on {dataset}; the test split here is the synthetic world, so the {precision} file is written without evaluation (as with --no-eval).");
         var seed = 1;
-        if (md.TryGetValue("rtmtl.recipe", out var recipeJson) && JsonSerializer.Deserialize<Dictionary<string, string>>(recipeJson) is { } recipe
+        if (md.TryGetValue(ModelMetadataKeys.Recipe, out var recipeJson) && JsonSerializer.Deserialize<Dictionary<string, string>>(recipeJson) is { } recipe
             && recipe.TryGetValue("seed", out var s)) seed = int.Parse(s, CultureInfo.InvariantCulture);
         int w = config.InputWidth, h = config.InputHeight;
 
@@ -50,10 +52,10 @@ internal static class PrecisionExport
             Console.Error.WriteLine($"calibrating {QdqQuantizer.ActivationTensors(source).Count} activations on {calibrationFrames} training frames (synthetic seed {seed})");
             var ranges = QdqQuantizer.Calibrate(source, Enumerable.Range(0, calibrationFrames).Select(i => calibration.Get(i).Image), w, h);
             converted = QdqQuantizer.Quantize(source, ranges);
-            converted.Metadata["rtmtl.calibration"] = $"{calibrationFrames} synthetic training frames (seed {seed}), min/max moving average";
+            converted.Metadata[ModelMetadataKeys.Calibration] = $"{calibrationFrames} synthetic training frames (seed {seed}), min/max moving average";
         }
         else converted = Float16Converter.Convert(source);
-        converted.Metadata.Remove("rtmtl.metrics");
+        converted.Metadata.Remove(ModelMetadataKeys.Metrics);
         var bytes = converted.ToModel();
         if (!evaluate)
         {
@@ -81,7 +83,7 @@ internal static class PrecisionExport
         }
         var metrics = after.ToDictionary();
         metrics["cpu_latency_ms"] = latNew;
-        converted.Metadata["rtmtl.metrics"] = JsonSerializer.Serialize(metrics, Trainer.JsonLines);
+        converted.Metadata[ModelMetadataKeys.Metrics] = JsonSerializer.Serialize(metrics, Trainer.JsonLines);
         bytes = converted.ToModel();
         OutputFolder.EnsureParent(outPath, "--out");
         File.WriteAllBytes(outPath, bytes);

@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Models;
 
@@ -13,11 +15,11 @@ public static class ConfigFromMetadata
 
     public static ModelConfig Read(IReadOnlyDictionary<string, string> md, string path)
     {
-        if (md.TryGetValue("rtmtl.config", out var json) && json.Length > 0)
+        if (md.TryGetValue(ModelMetadataKeys.Config, out var json) && json.Length > 0)
             return JsonSerializer.Deserialize<ModelConfig>(json, Json) ?? throw new InvalidDataException($"model '{path}': rtmtl.config is empty");
         string Need(string key) => md.TryGetValue(key, out var v) && v.Length > 0 ? v : throw new InvalidDataException($"model '{path}' has no '{key}' metadata; export it with rtmtl-train export.");
-        var variant = ModelConfig.ParseVariant(Need("rtmtl.architecture").Replace("(seg)", "_seg").Replace("(depth)", "_depth"));
-        var backbone = Need("rtmtl.backbone");
+        var variant = ModelConfig.ParseVariant(Need(ModelMetadataKeys.Architecture).Replace("(seg)", "_seg").Replace("(depth)", "_depth"));
+        var backbone = Need(ModelMetadataKeys.Backbone);
         var os = 16;
         var at = backbone.LastIndexOf("-os", StringComparison.Ordinal);
         if (at > 0)
@@ -26,9 +28,9 @@ public static class ConfigFromMetadata
             backbone = backbone[..at];
         }
         var kind = ModelConfig.ParseBackbone(backbone);
-        var classes = Need("rtmtl.classes").Split(',').Length;
-        var size = Need("rtmtl.input_size").Split('x');
-        var range = Need("rtmtl.depth_range").Split(',');
+        var classes = Need(ModelMetadataKeys.Classes).Split(',').Length;
+        var size = Need(ModelMetadataKeys.InputSize).Split('x');
+        var range = Need(ModelMetadataKeys.DepthRange).Split(',');
         var baseConfig = kind == BackboneKind.ResNet18Slim ? ModelConfig.Light(variant, classes) : ModelConfig.Paper(variant, classes) with { Backbone = kind };
         return baseConfig with
         {

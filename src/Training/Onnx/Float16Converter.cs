@@ -1,3 +1,5 @@
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 namespace RealtimeMtl.Training.Onnx;
 
 /// <summary>
@@ -64,7 +66,7 @@ public static class Float16Converter
         }
         g.Nodes.Clear();
         g.Nodes.AddRange(nodes);
-        g.Metadata["rtmtl.precision"] = "fp16";
+        g.Metadata[ModelMetadataKeys.Precision] = "fp16";
         return g;
     }
 }

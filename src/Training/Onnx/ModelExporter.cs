@@ -2,6 +2,8 @@ using System.Globalization;
 using System.Text.Json;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Models;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Onnx;
 
@@ -83,21 +85,21 @@ public static class ModelExporter
         g.Output("confidence", OnnxType.Float, "N", h, w);
 
         var md = g.Metadata;
-        md["rtmtl.contract"] = ContractVersion;
-        md["rtmtl.architecture"] = cfg.ArchitectureName;
-        md["rtmtl.backbone"] = ModelConfig.BackboneName(cfg.Backbone) + $"-os{cfg.OutputStride}";
-        md["rtmtl.tasks"] = cfg.Tasks switch { TaskSet.Both => "segmentation,depth", TaskSet.SegmentationOnly => "segmentation", _ => "depth" };
-        md["rtmtl.labelset"] = info.Labels.Name;
-        md["rtmtl.classes"] = string.Join(",", info.Labels.Classes);
-        md["rtmtl.palette"] = string.Join(",", info.Labels.Palette.Select(p => $"#{p.R:x2}{p.G:x2}{p.B:x2}"));
-        md["rtmtl.input_size"] = $"{w}x{h}";
-        md["rtmtl.depth_range"] = string.Create(CultureInfo.InvariantCulture, $"0,{cfg.MaxDepth}");
-        md["rtmtl.dataset"] = info.Dataset;
-        md["rtmtl.config"] = JsonSerializer.Serialize(cfg, ConfigFromMetadata.Json);
-        md["rtmtl.parameters"] = net.ParameterCount.ToString(CultureInfo.InvariantCulture);
-        if (net.SelectiveWeightsModule is { } sw) md["rtmtl.sw_weights"] = string.Join(",", sw.WeightMatrix.Select(v => v.ToString("0.####", CultureInfo.InvariantCulture)));
-        if (info.Metrics is not null) md["rtmtl.metrics"] = JsonSerializer.Serialize(info.Metrics, Train.Trainer.JsonLines);
-        if (info.Recipe is not null) md["rtmtl.recipe"] = JsonSerializer.Serialize(info.Recipe);
+        md[ModelMetadataKeys.Contract] = ContractVersion;
+        md[ModelMetadataKeys.Architecture] = cfg.ArchitectureName;
+        md[ModelMetadataKeys.Backbone] = ModelConfig.BackboneName(cfg.Backbone) + $"-os{cfg.OutputStride}";
+        md[ModelMetadataKeys.Tasks] = cfg.Tasks switch { TaskSet.Both => "segmentation,depth", TaskSet.SegmentationOnly => "segmentation", _ => "depth" };
+        md[ModelMetadataKeys.LabelSet] = info.Labels.Name;
+        md[ModelMetadataKeys.Classes] = string.Join(",", info.Labels.Classes);
+        md[ModelMetadataKeys.Palette] = string.Join(",", info.Labels.HexPalette());
+        md[ModelMetadataKeys.InputSize] = $"{w}x{h}";
+        md[ModelMetadataKeys.DepthRange] = string.Create(CultureInfo.InvariantCulture, $"0,{cfg.MaxDepth}");
+        md[ModelMetadataKeys.Dataset] = info.Dataset;
+        md[ModelMetadataKeys.Config] = JsonSerializer.Serialize(cfg, ConfigFromMetadata.Json);
+        md[ModelMetadataKeys.Parameters] = net.ParameterCount.ToString(CultureInfo.InvariantCulture);
+        if (net.SelectiveWeightsModule is { } sw) md[ModelMetadataKeys.SelectiveWeights] = string.Join(",", sw.WeightMatrix.Select(v => v.ToString("0.####", CultureInfo.InvariantCulture)));
+        if (info.Metrics is not null) md[ModelMetadataKeys.Metrics] = JsonSerializer.Serialize(info.Metrics, Train.Trainer.JsonLines);
+        if (info.Recipe is not null) md[ModelMetadataKeys.Recipe] = JsonSerializer.Serialize(info.Recipe);
         return g.ToModel();
     }
 }

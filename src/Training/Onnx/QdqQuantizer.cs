@@ -1,4 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Onnx;
 
@@ -134,7 +136,7 @@ public static class QdqQuantizer
         g.Nodes.AddRange(nodes);
         var stillUsed = nodes.SelectMany(n => n.Inputs).ToHashSet();
         g.Initializers.RemoveAll(i => usedInitializers.Contains(i.Name) && !stillUsed.Contains(i.Name));
-        g.Metadata["rtmtl.precision"] = "int8-qdq";
+        g.Metadata[ModelMetadataKeys.Precision] = "int8-qdq";
         return g;
     }
 

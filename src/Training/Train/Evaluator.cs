@@ -1,4 +1,4 @@
-using RealtimeMtl.Pipeline.Quality;
+using RealtimeMtl.Quality;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
 using static TorchSharp.torch;

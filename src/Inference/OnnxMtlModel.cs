@@ -1,0 +1,225 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using OpenCvSharp;
+
+namespace RealtimeMtl.Inference;
+
+/// <summary>
+/// A contract-following ONNX model in ONNX Runtime. Input and output buffers are allocated once, pinned, and wrapped
+/// both as OrtValues (for the session) and as Mats (for OpenCV), so a frame costs no allocation: the frame is
+/// resized straight into the input tensor and the outputs are read in place.
+/// </summary>
+public sealed class OnnxMtlModel : IMtlModel, IDisposable
+{
+    private static readonly string[] InputNames = ["image"];
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly byte[] _input;
+    private readonly byte[] _labels;
+    private readonly float[] _depth;
+    private readonly float[] _confidence;
+    private readonly GCHandle[] _pins;
+    private readonly OrtValue[] _inputValues;
+    private readonly OrtValue[] _outputValues;
+    private readonly string[] _outputNames;
+    private DeviceBinding? _device;
+    private bool _disposed;
+
+    public OnnxMtlModel(string path, ModelOptions? options = null, Action<string>? log = null)
+    {
+        options ??= new ModelOptions();
+        if (Directory.Exists(path))
+            throw new ModelContractException($"--model '{path}' is a folder; pass the .onnx file itself (e.g. {System.IO.Path.Combine(path, "model.onnx")}).");
+        if (!File.Exists(path))
+            throw new ModelContractException($"model file '{path}' does not exist; pass --model with an exported .onnx (the shipped one is models/mtl_ssw_light.onnx).");
+        using var so = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = options.Threads,
+        };
+        // Let ONNX Runtime's threads sleep between frames so OpenCV and the other stages get the cores.
+        so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        var gpuPath = options.Gpu.Path == GpuDataPath.Auto ? GpuOptions.DefaultPath : options.Gpu.Path;
+        var (used, note) = ExecutionProviders.Configure(so, options.Device, options.TensorRtCache, options.AvailableProviders, options.Gpu with { Path = gpuPath });
+        if (note is not null) log?.Invoke(note);
+        Device = used;
+        GpuPath = used switch
+        {
+            ExecutionDevice.Cpu => GpuDataPath.Plain,
+            ExecutionDevice.TensorRt when gpuPath == GpuDataPath.CudaGraph => GpuDataPath.IoBinding,
+            _ => gpuPath,
+        };
+        try { _session = new InferenceSession(path, so); }
+        catch (OnnxRuntimeException e)
+        {
+            throw new ModelContractException($"model file '{path}' is not a loadable ONNX model (truncated, corrupt or not ONNX): {e.Message.Split('\n')[0]}", e);
+        }
+        try
+        {
+            var (w, h) = ModelContract.Validate(path, _session);
+            var md = _session.ModelMetadata.CustomMetadataMap;
+            Info = ModelInfo.FromMetadata(path, md, _session.OutputMetadata.ContainsKey("confidence"), w, h);
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
+        var pixels = Info.InputWidth * Info.InputHeight;
+        _input = new byte[pixels * 3];
+        _labels = new byte[pixels];
+        _depth = new float[pixels];
+        _confidence = new float[pixels];
+        _pins = [GCHandle.Alloc(_input, GCHandleType.Pinned), GCHandle.Alloc(_labels, GCHandleType.Pinned), GCHandle.Alloc(_depth, GCHandleType.Pinned), GCHandle.Alloc(_confidence, GCHandleType.Pinned)];
+        long[] shape = [1, Info.InputHeight, Info.InputWidth];
+        _inputValues = [OrtValue.CreateTensorValueFromMemory(_input, [1, Info.InputHeight, Info.InputWidth, 3])];
+        var outputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(_labels, shape), OrtValue.CreateTensorValueFromMemory(_depth, shape) };
+        var names = new List<string> { "labels", "depth" };
+        if (Info.HasConfidence)
+        {
+            outputs.Add(OrtValue.CreateTensorValueFromMemory(_confidence, shape));
+            names.Add("confidence");
+        }
+        _outputValues = outputs.ToArray();
+        _outputNames = names.ToArray();
+        InputMat = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_8UC3, _pins[0].AddrOfPinnedObject());
+        Labels = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_8UC1, _pins[1].AddrOfPinnedObject());
+        Depth = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_32FC1, _pins[2].AddrOfPinnedObject());
+        Confidence = Info.HasConfidence ? Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_32FC1, _pins[3].AddrOfPinnedObject()) : null;
+        if (GpuPath is GpuDataPath.IoBinding or GpuDataPath.CudaGraph)
+        {
+            try { _device = new DeviceBinding(_session, Info, shape, _outputNames); }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or InvalidOperationException or OnnxRuntimeException)
+            {
+                // Device buffers need libcudart.so.13; without them the CUDA provider still runs through plain Run.
+                if (GpuPath == GpuDataPath.CudaGraph)
+                {
+                    Dispose();
+                    throw new ModelContractException($"--gpu-path cudagraph needs device buffers, which could not be made ({e.Message.Split('\n')[0]}); use --gpu-path plain.", e);
+                }
+                log?.Invoke($"warning: IOBinding device buffers unavailable ({e.Message.Split('\n')[0]}); using plain CUDA runs.");
+                GpuPath = GpuDataPath.Plain;
+            }
+        }
+    }
+
+    /// <summary>How frames reach the GPU in this session (Plain on CPU).</summary>
+    public GpuDataPath GpuPath { get; private set; }
+
+    public ModelInfo Info { get; }
+    public ExecutionDevice Device { get; }
+    public string DeviceName => Device.ToString().ToLowerInvariant();
+
+    /// <summary>The input tensor seen as a BGR Mat at model size: write the frame here (resize into it).</summary>
+    public Mat InputMat { get; }
+
+    /// <summary>Outputs at model resolution, valid until the next <see cref="Run"/>.</summary>
+    public Mat Labels { get; }
+    public Mat Depth { get; }
+    public Mat? Confidence { get; }
+
+    /// <summary>Resizes the frame into the input tensor (area filter when shrinking).</summary>
+    public void SetInput(Mat bgr)
+    {
+        if (bgr.Width == Info.InputWidth && bgr.Height == Info.InputHeight) bgr.CopyTo(InputMat);
+        else Cv2.Resize(bgr, InputMat, new Size(Info.InputWidth, Info.InputHeight), 0, 0,
+            bgr.Width > Info.InputWidth ? InterpolationFlags.Area : InterpolationFlags.Linear);
+    }
+
+    /// <summary>Runs the network on the current input; outputs land in <see cref="Labels"/>, <see cref="Depth"/>, <see cref="Confidence"/>.</summary>
+    public void Run()
+    {
+        if (_device is null)
+        {
+            _session.Run(_runOptions, InputNames, _inputValues, _outputNames, _outputValues);
+            return;
+        }
+        // Device path: one copy in, the bound run (a CUDA graph replay when enabled), one copy back per output.
+        // ONNX Runtime synchronises its CUDA stream at the end of the run, so the copies back see finished outputs.
+        _device.Input.CopyFromHost(_pins[0].AddrOfPinnedObject());
+        _session.RunWithBinding(_runOptions, _device.Binding);
+        _device.Outputs[0].CopyToHost(_pins[1].AddrOfPinnedObject());
+        _device.Outputs[1].CopyToHost(_pins[2].AddrOfPinnedObject());
+        if (_device.Outputs.Length > 2) _device.Outputs[2].CopyToHost(_pins[3].AddrOfPinnedObject());
+    }
+
+    /// <summary>
+    /// Runs the model on a blank input until two consecutive runs agree within 20 % (at least 2 runs, at most 20):
+    /// session initialisation, cuDNN's algorithm search, a CUDA graph capture or a TensorRT engine build all happen
+    /// here, before any frame is timed.
+    /// </summary>
+    public WarmUpResult WarmUp(int minRuns = 2, int maxRuns = 20)
+    {
+        InputMat.SetTo(Scalar.All(0));
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        double previous = double.NaN, last = double.NaN;
+        var runs = 0;
+        while (runs < maxRuns)
+        {
+            var t = System.Diagnostics.Stopwatch.GetTimestamp();
+            Run();
+            last = System.Diagnostics.Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+            runs++;
+            if (runs >= minRuns && Math.Abs(last - previous) <= 0.2 * Math.Max(last, previous)) break;
+            previous = last;
+        }
+        return new WarmUpResult(runs, System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalMilliseconds, last);
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _device?.Dispose();
+        InputMat.Dispose(); Labels.Dispose(); Depth.Dispose(); Confidence?.Dispose();
+        foreach (var v in _inputValues) v.Dispose();
+        foreach (var v in _outputValues) v.Dispose();
+        _session.Dispose();
+        _runOptions.Dispose();
+        foreach (var p in _pins) p.Free();
+    }
+
+    /// <summary>Device-side input and outputs bound once to an IOBinding (fixed addresses, as CUDA graphs need).</summary>
+    private sealed class DeviceBinding : IDisposable
+    {
+        public DeviceBinding(InferenceSession session, ModelInfo info, long[] shape, string[] outputNames)
+        {
+            var pixels = (long)info.InputWidth * info.InputHeight;
+            using var cuda = new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, 0, OrtMemType.Default);
+            try
+            {
+                Input = new CudaDeviceBuffer(pixels * 3);
+                Outputs = outputNames.Select(n => new CudaDeviceBuffer(n == "labels" ? pixels : pixels * 4)).ToArray();
+                _values.Add(OrtValue.CreateTensorValueWithData(cuda, TensorElementType.UInt8, [1, info.InputHeight, info.InputWidth, 3], Input.Pointer, Input.Bytes));
+                Binding = session.CreateIoBinding();
+                Binding.BindInput("image", _values[0]);
+                for (var i = 0; i < outputNames.Length; i++)
+                {
+                    var type = outputNames[i] == "labels" ? TensorElementType.UInt8 : TensorElementType.Float;
+                    _values.Add(OrtValue.CreateTensorValueWithData(cuda, type, shape, Outputs[i].Pointer, Outputs[i].Bytes));
+                    Binding.BindOutput(outputNames[i], _values[^1]);
+                }
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
+
+        private readonly List<OrtValue> _values = [];
+        public CudaDeviceBuffer Input { get; } = null!;
+        public CudaDeviceBuffer[] Outputs { get; } = [];
+        public OrtIoBinding Binding { get; } = null!;
+
+        public void Dispose()
+        {
+            Binding?.Dispose();
+            foreach (var v in _values) v.Dispose();
+            Input?.Dispose();
+            foreach (var o in Outputs ?? []) o.Dispose();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Metrics;
+
+namespace RealtimeMtl.Pipeline.Stages;
+
+/// <summary>
+/// Reads the source into the capture channel. Live sources write without waiting (the channel drops the oldest);
+/// files wait for room, so nothing is lost. Ends at the end of the source, at MaxFrames, on stop or on a stage fault.
+/// </summary>
+public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool live, long? maxFrames, ISourceEvents log)
+{
+    /// <summary>The source's own error (a camera unplugged, a stream gone), reported once; the run still finalises.</summary>
+    public string? SourceError { get; private set; }
+
+    public async Task RunAsync(ChannelWriter<Frame> writer, CancellationToken stop, StageFault fault)
+    {
+        try
+        {
+            var last = Stopwatch.GetTimestamp();
+            await foreach (var frame in source.ReadAllAsync(stop).ConfigureAwait(false))
+            {
+                var now = Stopwatch.GetTimestamp();
+                stats.Capture.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
+                last = now;
+                stats.FrameIn();
+                if (live) writer.TryWrite(frame);
+                else
+                {
+                    // Files wait for room (nothing lost); only a stage fault ends the wait, not Ctrl+C.
+                    try { await writer.WriteAsync(frame, fault.Token).ConfigureAwait(false); }
+                    catch (Exception e) when (e is ChannelClosedException or OperationCanceledException) { frame.Dispose(); break; }
+                }
+                if (maxFrames is { } max && stats.FramesIn >= max) break;
+                if (stop.IsCancellationRequested) break;
+            }
+        }
+        catch (OperationCanceledException) { }
+        catch (SourceException e)
+        {
+            SourceError = e.Message;
+            log.Warning(e.Message);
+        }
+        finally
+        {
+            writer.TryComplete();
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using OpenCvSharp;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+
+namespace RealtimeMtl.Pipeline.Stages;
+
+/// <summary>
+/// Resize into the model's input, run it, optionally smooth over time, upsample the outputs to frame size (labels by
+/// confidence-aware nearest, depth and confidence bilinear) and score against the frame's ground truth.
+/// </summary>
+public sealed class InferStage(IMtlModel model, PipelineStats stats, TemporalSmoother? smoother = null, IQualityMeter? quality = null)
+{
+    private readonly FramePacketPool _pool = new();
+
+    /// <summary>Fills the packet's labels, depth and confidence at frame size and its stage times.</summary>
+    public void Process(FramePacket p)
+    {
+        var t0 = Stopwatch.GetTimestamp();
+        model.SetInput(p.Frame.Image);
+        var t1 = Stopwatch.GetTimestamp();
+        model.Run();
+        smoother?.Apply(model.Labels, model.Depth, model.Confidence);
+        var t2 = Stopwatch.GetTimestamp();
+        var size = new Size(p.Frame.Width, p.Frame.Height);
+        LabelUpsampler.Upsample(model.Labels, model.Confidence, size, p.Labels);
+        Cv2.Resize(model.Depth, p.Depth, size, 0, 0, InterpolationFlags.Linear);
+        if (model.Confidence is { } conf)
+        {
+            p.Confidence ??= new Mat();
+            Cv2.Resize(conf, p.Confidence, size, 0, 0, InterpolationFlags.Linear);
+        }
+        if (quality is not null && (p.Frame.Labels is not null || p.Frame.Depth is not null)) quality.Score(p);
+        var t3 = Stopwatch.GetTimestamp();
+        p.PreMs = Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
+        p.ModelMs = Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
+        p.PostMs = Stopwatch.GetElapsedTime(t2, t3).TotalMilliseconds;
+        p.InferEndTicks = t3;
+        stats.Pre.Add(p.PreMs);
+        stats.Model.Add(p.ModelMs);
+        stats.Post.Add(p.PostMs);
+        stats.Infer.Add(Stopwatch.GetElapsedTime(t0, t3).TotalMilliseconds);
+    }
+
+    /// <summary>A packet for a frame, from the pool (its Mats keep their buffers from earlier frames).</summary>
+    public FramePacket Packet(Frame frame) => _pool.Rent(frame);
+
+    /// <summary>Frees the pooled packets' buffers (after the run).</summary>
+    public void ClearPool() => _pool.Clear();
+
+    public async Task RunAsync(ChannelReader<Frame> reader, ChannelWriter<FramePacket> writer, StageFault fault)
+    {
+        try
+        {
+            await foreach (var frame in reader.ReadAllAsync().ConfigureAwait(false))
+            {
+                if (fault.IsFaulted) { frame.Dispose(); continue; }
+                var packet = Packet(frame);
+                packet.InferStartTicks = Stopwatch.GetTimestamp();
+                try { Process(packet); }
+                catch (Exception e)
+                {
+                    fault.Report("infer", packet.Sequence, e);
+                    packet.Release();
+                    continue;
+                }
+                await writer.WriteAsync(packet).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) { fault.Report("infer", -1, e); }
+        finally { writer.TryComplete(); }
+    }
+}

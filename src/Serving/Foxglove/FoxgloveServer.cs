@@ -1,0 +1,124 @@
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using System.Text.Json.Nodes;
+using System.Threading.Channels;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Serving.Feed;
+
+namespace RealtimeMtl.Serving.Foxglove;
+
+/// <summary>
+/// A Foxglove WebSocket server (<see cref="FoxgloveProtocol"/>) so Foxglove or Lichtblick can open the engine without
+/// ROS. Channels (<see cref="FoxgloveChannel.Table"/>, JSON encoding, Foxglove's published schemas):
+///   /rtmtl/annotated  foxglove.CompressedImage (jpeg)      /rtmtl/labels  foxglove.RawImage (mono8, class ids)
+///   /rtmtl/depth      foxglove.RawImage (32FC1, metres, REP 118: 0/NaN invalid)
+///   /rtmtl/calibration foxglove.CameraCalibration          /rtmtl/points  foxglove.PointCloud (x,y,z,rgba,label)
+///   /rtmtl/classes    rtmtl.ClassMap {classes:[{id,name,color}]}
+/// Each client has a bounded drop-oldest queue: a client that cannot keep up gets the latest frames only.
+/// Message time: the sensor's own time where the source records one, else the engine's receive time.
+/// </summary>
+public sealed class FoxgloveServer : IFrameSink
+{
+    public const string SubProtocol = FoxgloveProtocol.SubProtocol;
+    private readonly ServeOptions _options;
+    private readonly IReadOnlyList<FoxgloveChannel> _channels;
+    private readonly ConcurrentDictionary<Client, byte> _clients = new();
+    private WebApplication? _app;
+
+    public FoxgloveServer(ServeOptions options, LabelSet labels, FeedOptions? feed = null)
+    {
+        _options = options;
+        _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera"));
+    }
+
+    public string Name => "foxglove";
+    public bool Lossless => false;
+    public int Clients => _clients.Count;
+    public bool Wanted => !_clients.IsEmpty;
+
+    private sealed class Client(WebSocket socket)
+    {
+        public WebSocket Socket { get; } = socket;
+        public ConcurrentDictionary<int, uint> Subscriptions { get; } = new(); // channel id -> subscription id
+        public Channel<byte[]> Outbox { get; } = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(12) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    }
+
+    public async Task StartAsync()
+    {
+        var app = KestrelHost.Builder(_options.Endpoint, HttpProtocols.Http1).Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
+        app.Run(async ctx =>
+        {
+            if (ctx.Request.Path != "/" || !ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 404; return; }
+            if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
+            if (!ctx.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol)) { ctx.Response.StatusCode = 400; await ctx.Response.WriteAsync($"use subprotocol {SubProtocol}"); return; }
+            if (_clients.Count >= _options.MaxViewers) { ctx.Response.StatusCode = 503; return; }
+            using var socket = await ctx.WebSockets.AcceptWebSocketAsync(SubProtocol);
+            await Serve(new Client(socket), ctx.RequestAborted);
+        });
+        _app = await KestrelHost.StartAsync(app, "--foxglove", _options.Endpoint);
+    }
+
+    private async Task Serve(Client client, CancellationToken ct)
+    {
+        _clients[client] = 0;
+        try
+        {
+            await client.Socket.SendAsync(FoxgloveProtocol.ServerInfo("rtmtl"), WebSocketMessageType.Text, true, ct);
+            await client.Socket.SendAsync(FoxgloveProtocol.Advertise(_channels), WebSocketMessageType.Text, true, ct);
+            var writer = Task.Run(async () =>
+            {
+                await foreach (var message in client.Outbox.Reader.ReadAllAsync(ct))
+                    await client.Socket.SendAsync(message, WebSocketMessageType.Binary, true, ct);
+            }, ct);
+            var buffer = new byte[16 * 1024];
+            while (client.Socket.State == WebSocketState.Open && !ct.IsCancellationRequested)
+            {
+                var result = await client.Socket.ReceiveAsync(buffer, ct);
+                if (result.MessageType == WebSocketMessageType.Close) break;
+                if (!result.EndOfMessage || result.MessageType != WebSocketMessageType.Text) continue; // oversized or binary: ignored
+                var (subscribe, unsubscribe) = FoxgloveProtocol.Parse(buffer.AsSpan(0, result.Count));
+                foreach (var (channel, id) in subscribe) client.Subscriptions[channel] = id;
+                foreach (var id in unsubscribe)
+                    foreach (var kv in client.Subscriptions.Where(kv => kv.Value == id).ToList()) client.Subscriptions.TryRemove(kv.Key, out _);
+            }
+            client.Outbox.Writer.TryComplete();
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException) { }
+        finally { _clients.TryRemove(client, out _); client.Outbox.Writer.TryComplete(); }
+    }
+
+    public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
+    {
+        if (_clients.IsEmpty) return ValueTask.CompletedTask;
+        var wanted = new HashSet<int>(_clients.Keys.SelectMany(c => c.Subscriptions.Keys));
+        if (wanted.Count == 0) return ValueTask.CompletedTask;
+        var timeNs = FrameTime.Stamp(p.Frame).UnixNs;
+        var stamp = new JsonObject { ["sec"] = timeNs / 1_000_000_000, ["nsec"] = timeNs % 1_000_000_000 };
+        // Each subscribed channel is encoded once per frame, then framed per subscription.
+        var payloads = new Dictionary<int, byte[]>();
+        foreach (var channel in _channels)
+            if (wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
+        foreach (var client in _clients.Keys)
+        foreach (var (channel, sub) in client.Subscriptions)
+            if (payloads.TryGetValue(channel, out var body)) client.Outbox.Writer.TryWrite(FoxgloveProtocol.Message(sub, timeNs, body));
+        return ValueTask.CompletedTask;
+    }
+
+    public ValueTask CompleteAsync()
+    {
+        foreach (var c in _clients.Keys) c.Outbox.Writer.TryComplete();
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await CompleteAsync();
+        await KestrelHost.StopAsync(_app);
+    }
+}

@@ -1,0 +1,48 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Logging;
+
+namespace RealtimeMtl.Serving;
+
+/// <summary>The one way the servers start and stop Kestrel: quiet logs, one endpoint, small request limits, a clear error when the port is taken.</summary>
+public static class KestrelHost
+{
+    /// <summary>A slim builder listening on <paramref name="endpoint"/> only, with the shared request limits.</summary>
+    public static WebApplicationBuilder Builder(IPEndPoint endpoint, HttpProtocols protocols)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(endpoint, l => l.Protocols = protocols);
+            k.Limits.MaxRequestBodySize = 4096;
+            k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            k.Limits.MaxRequestLineSize = 4096;
+            k.AddServerHeader = false;
+        });
+        return builder;
+    }
+
+    /// <summary>Starts the app, or disposes it and says which option's address cannot be listened on (exit 2 upstream).</summary>
+    public static async Task<WebApplication> StartAsync(WebApplication app, string option, IPEndPoint endpoint)
+    {
+        try { await app.StartAsync(); }
+        catch (IOException e)
+        {
+            await app.DisposeAsync();
+            throw new ArgumentException($"{option} {endpoint}: cannot listen there ({e.Message}); pick another port.");
+        }
+        return app;
+    }
+
+    /// <summary>Stops and disposes a started app within two seconds.</summary>
+    public static async ValueTask StopAsync(WebApplication? app)
+    {
+        if (app is null) return;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        try { await app.StopAsync(cts.Token); } catch (OperationCanceledException) { }
+        await app.DisposeAsync();
+    }
+}

@@ -1,0 +1,19 @@
+using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Quality;
+
+namespace RealtimeMtl.Cli.Tests;
+
+public static class TestPipelines
+{
+    /// <summary>A pipeline as the engine assembles one: stats with live quality injected, sinks attached before the run.</summary>
+    public static EnginePipeline Create(IFrameSource source, IMtlModel model, IFrameRenderer renderer, IFrameSink[] sinks, PipelineOptions options, ISourceEvents events)
+    {
+        var pipeline = new EnginePipeline(source, model, renderer, PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count)), options, events);
+        foreach (var sink in sinks) pipeline.Attach(sink);
+        return pipeline;
+    }
+}

@@ -24,6 +24,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     private readonly OrtValue[] _outputValues;
     private readonly string[] _outputNames;
     private DeviceBinding? _device;
+    /// <summary>CPU: the host buffers bound once, so a run passes no name or value arrays (nothing allocated per frame).</summary>
+    private OrtIoBinding? _hostBinding;
     private bool _disposed;
 
     public OnnxMtlModel(string path, ModelOptions? options = null, Action<string>? log = null)
@@ -124,7 +126,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     public void SetInput(Mat bgr)
     {
         if (bgr.Width == Info.InputWidth && bgr.Height == Info.InputHeight) bgr.CopyTo(InputMat);
-        else Cv2.Resize(bgr, InputMat, new Size(Info.InputWidth, Info.InputHeight), 0, 0,
+        else RealtimeMtl.Pipeline.Imaging.CvNative.Resize(bgr, InputMat, new Size(Info.InputWidth, Info.InputHeight),
             bgr.Width > Info.InputWidth ? InterpolationFlags.Area : InterpolationFlags.Linear);
     }
 
@@ -133,7 +135,18 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     {
         if (_device is null)
         {
-            _session.Run(_runOptions, InputNames, _inputValues, _outputNames, _outputValues);
+            if (Device != ExecutionDevice.Cpu)
+            {
+                _session.Run(_runOptions, InputNames, _inputValues, _outputNames, _outputValues);
+                return;
+            }
+            if (_hostBinding is null)
+            {
+                _hostBinding = _session.CreateIoBinding();
+                _hostBinding.BindInput(InputNames[0], _inputValues[0]);
+                for (var i = 0; i < _outputNames.Length; i++) _hostBinding.BindOutput(_outputNames[i], _outputValues[i]);
+            }
+            _session.RunWithBinding(_runOptions, _hostBinding);
             return;
         }
         // Device path: one copy in, the bound run (a CUDA graph replay when enabled), one copy back per output.
@@ -173,6 +186,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         if (_disposed) return;
         _disposed = true;
         _device?.Dispose();
+        _hostBinding?.Dispose();
         InputMat.Dispose(); Labels.Dispose(); Depth.Dispose(); Confidence?.Dispose();
         foreach (var v in _inputValues) v.Dispose();
         foreach (var v in _outputValues) v.Dispose();

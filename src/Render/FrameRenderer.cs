@@ -170,11 +170,7 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         return lines;
     }
 
-    private static void CopyInto(Mat src, Mat dst, Rect area)
-    {
-        using var roi = new Mat(dst, area);
-        src.CopyTo(roi);
-    }
+    private static void CopyInto(Mat src, Mat dst, Rect area) => RealtimeMtl.Pipeline.Imaging.CvNative.CopyInto(src, dst, area);
 
     private static string Fmt(double v, string f) => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
 

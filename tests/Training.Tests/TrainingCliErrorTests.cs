@@ -142,8 +142,22 @@ internal static class TrainProcess
 
     public static Result Run(string args) => RunAsync(args, null, null).GetAwaiter().GetResult();
 
+    /// <summary>
+    /// One plain start before the first test's: rtmtl-train's start-up step may patch LibTorchSharp once per build
+    /// (and says so in a line), which must not land in a test's exact stderr.
+    /// </summary>
+    private static readonly Lazy<bool> Prepared = new(() =>
+    {
+        using var p = Process.Start(new ProcessStartInfo("dotnet", $"\"{Dll}\" --version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        p.StandardError.ReadToEndAsync();
+        p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return true;
+    });
+
     public static async Task<Result> RunAsync(string args, string? waitFor, Action<Process>? then, int timeoutMs = 300_000, string? workingDirectory = null)
     {
+        _ = Prepared.Value;
         var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();

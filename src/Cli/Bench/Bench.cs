@@ -115,16 +115,22 @@ public static class Bench
             using var renderer = new FrameRenderer(model.Info, new RenderOptions { Layout = Layout.Side });
             await RunPipeline(model, renderer, held is null ? SourceFactory.Open(replay ? $"synthetic:frames={warmup},size=320x240,seed=2" : spec) : Open(warmup), tmp, warmup, ct);
             GC.Collect();
+            // The measured run: no event listener attached (listening to the runtime's allocation events allocates
+            // about 1 KB per frame itself), steady-state bytes read by a sink at a fifth of the run and at its end.
+            var before = GC.GetTotalAllocatedBytes(true);
+            var window = new AllocationWindow(b.Frames / 5, b.Frames - 2);
+            var (summary, written) = await RunPipeline(model, renderer, Open(b.Frames), tmp, b.Frames, ct, window);
+            var allocated = GC.GetTotalAllocatedBytes(true) - before;
+            // Then a shorter run under the runtime's sampled allocation events: which types the per-frame path allocates.
             using var profile = new AllocationProfile();
             profile.Start();
-            var before = GC.GetTotalAllocatedBytes(true);
-            var (summary, written) = await RunPipeline(model, renderer, Open(b.Frames), tmp, b.Frames, ct);
-            var allocated = GC.GetTotalAllocatedBytes(true) - before;
+            await RunPipeline(model, renderer, Open(Math.Max(30, b.Frames / 4)), tmp, Math.Max(30, b.Frames / 4), ct);
             profile.Stop();
+            var byStage = held is null ? [] : await StageAllocationsAsync(model, renderer, held, tmp);
             var fps = summary.Fps ?? double.NaN;
             return new BenchResult.PipelineFigures(replay ? "synthetic frames pre-rendered, replayed from memory" : spec, fps, summary.Frames, written, fps / modelFps,
                 summary.Stages.ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95, s.Value.P99)),
-                (double)allocated / Math.Max(1, summary.Frames), profile.Top(6).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
+                window.BytesPerFrame, (double)allocated / Math.Max(1, summary.Frames), byStage, profile.Top(6).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
         }
         finally
         {
@@ -133,11 +139,51 @@ public static class Bench
         }
     }
 
-    private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record, int frames, CancellationToken ct)
+    /// <summary>
+    /// Managed bytes per frame of each element alone, after a warm-up pass, on the calling thread where the element
+    /// runs synchronously (the replay source over all threads): where the steady state's allocation comes from.
+    /// </summary>
+    private static async Task<Dictionary<string, double>> StageAllocationsAsync(OnnxMtlModel model, FrameRenderer renderer, List<Frame> held, string record)
+    {
+        const int n = 100;
+        var result = new Dictionary<string, double>();
+        var replay = new ReplaySource(held, 2 * n, "replay");
+        var count = 0;
+        long start = 0;
+        await foreach (var f in replay.ReadAllAsync())
+        {
+            if (count++ == n) start = GC.GetTotalAllocatedBytes(true);
+            f.Dispose();
+        }
+        result["source (replay)"] = (GC.GetTotalAllocatedBytes(true) - start) / (double)n;
+        var stats = new PipelineStats();
+        var infer = new InferStage(model, stats);
+        var packets = held.Take(8).Select(f => infer.Packet(new ReplaySource([f], 1, "").ReadAllAsync().ToBlockingEnumerable().First())).ToList();
+        File.Delete(record);
+        await using var recorder = new VideoRecorderSink(record, 30);
+        double PerFrame(Action<FramePacket> step)
+        {
+            foreach (var p in packets) step(p);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < n; i++) step(packets[i % packets.Count]);
+            return (GC.GetAllocatedBytesForCurrentThread() - before) / (double)n;
+        }
+        result["infer"] = PerFrame(infer.Process);
+        result["render"] = PerFrame(p => { renderer.Render(p, p.RenderTarget, stats); p.Rendered = p.RenderTarget; });
+        result["record"] = PerFrame(p => recorder.WriteAsync(p, CancellationToken.None).AsTask().GetAwaiter().GetResult());
+        await recorder.CompleteAsync();
+        foreach (var p in packets) p.Release();
+        infer.ClearPool();
+        File.Delete(record);
+        return result;
+    }
+
+    private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record, int frames, CancellationToken ct, AllocationWindow? window = null)
     {
         await using var source = opened;
         await using var recorder = new VideoRecorderSink(record, source.NominalFps ?? 30);
         var pipeline = new EnginePipeline(source, model, renderer, PipelineStats.For(source, model), new PipelineOptions { MaxFrames = frames }).Attach(recorder);
+        if (window is not null) pipeline.Attach(window);
         var summary = await pipeline.RunAsync(ct);
         return (summary, recorder.FramesWritten);
     }
@@ -168,8 +214,9 @@ public static class Bench
             sb.AppendLine($"| pipeline efficiency (pipeline / model-only) | {N(pl.Efficiency, "0.00")} |");
             foreach (var (stage, s) in pl.Stages)
                 sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N(s.P50Ms, "0.00")} / {N(s.P95Ms, "0.00")} / {N(s.P99Ms, "0.00")} |");
-            sb.AppendLine($"| managed bytes allocated per frame | {N(pl.ManagedBytesPerFrame, "0")} |");
-            if (pl.TopAllocatedTypes.Count > 0) sb.AppendLine($"| allocation profile (sampled) | {string.Join(", ", pl.TopAllocatedTypes)} |");
+            sb.AppendLine($"| managed bytes allocated per frame, steady state (frames {N(pl.Frames / 5.0, "0")}-{pl.Frames - 2}) / whole run | {N(pl.ManagedBytesPerFrame, "0")} / {N(pl.ManagedBytesPerFrameWholeRun, "0")} |");
+            if (pl.BytesPerFrameByStage.Count > 0) sb.AppendLine($"| allocation per frame by element (alone) | {string.Join(", ", pl.BytesPerFrameByStage.Select(kv => $"{kv.Key} {N(kv.Value, "0")} B"))} |");
+            if (pl.TopAllocatedTypes.Count > 0) sb.AppendLine($"| allocation profile (sampled types, separate run) | {string.Join(", ", pl.TopAllocatedTypes)} |");
         }
         sb.AppendLine($"| peak working set | {N(r.PeakWorkingSetMib)} MiB |");
         return sb.ToString();

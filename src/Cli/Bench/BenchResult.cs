@@ -33,9 +33,14 @@ public sealed record BenchResult
 
     public sealed record StageLatency(double P50Ms, double P95Ms, double P99Ms);
 
-    /// <summary>Source -> infer -> render (side layout, HUD) -> recorder, with the allocation profile of its steady state.</summary>
+    /// <summary>
+    /// Source -> infer -> render (side layout, HUD) -> recorder. Managed allocation per frame in the steady state
+    /// (between a fifth of the run and its end) and over the whole run (with starting ffmpeg and the summary), and the
+    /// sampled allocation profile of the run.
+    /// </summary>
     public sealed record PipelineFigures(string Source, double Fps, long Frames, long RecordedFrames, double Efficiency,
-        Dictionary<string, StageLatency> Stages, double ManagedBytesPerFrame, List<string> TopAllocatedTypes);
+        Dictionary<string, StageLatency> Stages, double ManagedBytesPerFrame, double ManagedBytesPerFrameWholeRun,
+        Dictionary<string, double> BytesPerFrameByStage, List<string> TopAllocatedTypes);
 
     public static readonly JsonSerializerOptions Json = new()
     {

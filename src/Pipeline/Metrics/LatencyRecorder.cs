@@ -29,16 +29,29 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
     /// <summary>Percentile (0-100) over the latest samples (nearest rank).</summary>
     public double Percentile(double p)
     {
-        double[] copy;
-        lock (_gate)
+        Span<double> one = [p];
+        Span<double> result = [double.NaN];
+        Percentiles(one, result);
+        return result[0];
+    }
+
+    /// <summary>Several percentiles from one sorted copy of the latest samples (a pooled buffer: no allocation).</summary>
+    public void Percentiles(ReadOnlySpan<double> ps, Span<double> results)
+    {
+        var buffer = System.Buffers.ArrayPool<double>.Shared.Rent(_ring.Length);
+        try
         {
-            var n = (int)Math.Min(_count, _ring.Length);
-            if (n == 0) return double.NaN;
-            copy = new double[n];
-            Array.Copy(_ring, copy, n);
+            int n;
+            lock (_gate)
+            {
+                n = (int)Math.Min(_count, _ring.Length);
+                Array.Copy(_ring, buffer, n);
+            }
+            var sorted = buffer.AsSpan(0, n);
+            sorted.Sort();
+            for (var i = 0; i < ps.Length; i++)
+                results[i] = n == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(ps[i] / 100.0 * n) - 1, 0, n - 1)];
         }
-        Array.Sort(copy);
-        var rank = (int)Math.Ceiling(p / 100.0 * copy.Length) - 1;
-        return copy[Math.Clamp(rank, 0, copy.Length - 1)];
+        finally { System.Buffers.ArrayPool<double>.Shared.Return(buffer); }
     }
 }

@@ -29,9 +29,11 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
                 if (live) writer.TryWrite(frame);
                 else
                 {
-                    // Files wait for room (nothing lost); only a stage fault ends the wait, not Ctrl+C.
-                    try { await writer.WriteAsync(frame, fault.Token).ConfigureAwait(false); }
-                    catch (Exception e) when (e is ChannelClosedException or OperationCanceledException) { frame.Dispose(); break; }
+                    // Files wait for room (nothing lost), not for Ctrl+C. After a fault the infer stage drains the
+                    // channel, so the wait always ends. No token: the channel reuses its one writer operation.
+                    try { await writer.WriteAsync(frame).ConfigureAwait(false); }
+                    catch (ChannelClosedException) { frame.Dispose(); break; }
+                    if (fault.IsFaulted) break;
                 }
                 if (maxFrames is { } max && stats.FramesIn >= max) break;
                 if (stop.IsCancellationRequested) break;

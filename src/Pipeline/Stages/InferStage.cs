@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 
@@ -26,11 +27,11 @@ public sealed class InferStage(IMtlModel model, PipelineStats stats, TemporalSmo
         var t2 = Stopwatch.GetTimestamp();
         var size = new Size(p.Frame.Width, p.Frame.Height);
         LabelUpsampler.Upsample(model.Labels, model.Confidence, size, p.Labels);
-        Cv2.Resize(model.Depth, p.Depth, size, 0, 0, InterpolationFlags.Linear);
+        CvNative.Resize(model.Depth, p.Depth, size, InterpolationFlags.Linear);
         if (model.Confidence is { } conf)
         {
             p.Confidence ??= new Mat();
-            Cv2.Resize(conf, p.Confidence, size, 0, 0, InterpolationFlags.Linear);
+            CvNative.Resize(conf, p.Confidence, size, InterpolationFlags.Linear);
         }
         if (quality is not null && (p.Frame.Labels is not null || p.Frame.Depth is not null)) quality.Score(p);
         var t3 = Stopwatch.GetTimestamp();
@@ -70,6 +71,12 @@ public sealed class InferStage(IMtlModel model, PipelineStats stats, TemporalSmo
             }
         }
         catch (Exception e) { fault.Report("infer", -1, e); }
-        finally { writer.TryComplete(); }
+        finally
+        {
+            writer.TryComplete();
+            // Whatever still arrives (the capture stage stops at the next frame after a fault) is released.
+            try { await foreach (var frame in reader.ReadAllAsync().ConfigureAwait(false)) frame.Dispose(); }
+            catch (ChannelClosedException) { }
+        }
     }
 }

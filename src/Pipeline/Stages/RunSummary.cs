@@ -46,8 +46,13 @@ public sealed record RunSummary
     public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)
     {
         var stages = new Dictionary<string, StageFigures>();
+        Span<double> p = stackalloc double[3];
         foreach (var r in new[] { s.Capture, s.Pre, s.Model, s.Post, s.Infer, s.Render, s.EndToEnd }.Concat(s.Sinks.Values))
-            if (r.Count > 0) stages[r.Name] = new StageFigures(r.Percentile(50), r.Percentile(95), r.Percentile(99), r.Mean, r.Count);
+        {
+            if (r.Count == 0) continue;
+            r.Percentiles([50, 95, 99], p);
+            stages[r.Name] = new StageFigures(p[0], p[1], p[2], r.Mean, r.Count);
+        }
         var q = s.QualitySnapshot();
         return new RunSummary
         {

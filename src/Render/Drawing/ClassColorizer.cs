@@ -1,5 +1,6 @@
 using RealtimeMtl.Pipeline.Stages;
 using OpenCvSharp;
+using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Capture.Labels;
 
 namespace RealtimeMtl.Render.Drawing;
@@ -22,21 +23,22 @@ public sealed class ClassColorizer : IDisposable
 
     public LabelSet Labels { get; }
 
-    public void Colorize(Mat labels, Mat bgr) => Cv2.ApplyColorMap(labels, bgr, _table);
+    public void Colorize(Mat labels, Mat bgr) => CvNative.ApplyColorMap(labels, bgr, _table);
 
     /// <summary>image * (1 - alpha) + colour * alpha, into <paramref name="dst"/>.</summary>
     public void Overlay(Mat image, Mat labels, double alpha, Mat scratch, Mat dst)
     {
         Colorize(labels, scratch);
-        Cv2.AddWeighted(image, 1 - alpha, scratch, alpha, 0, dst);
+        CvNative.AddWeighted(image, 1 - alpha, scratch, alpha, 0, dst);
     }
+
+    private static readonly Mat Kernel3x3 = Cv2.GetStructuringElement(MorphShapes.Rect, new Size(3, 3));
 
     /// <summary>Paints class boundaries (pixels whose 3x3 neighbourhood holds another class) white.</summary>
     public static void DrawBoundaries(Mat labels, Mat dst, Mat scratch)
     {
-        using var kernel = Cv2.GetStructuringElement(MorphShapes.Rect, new Size(3, 3));
-        Cv2.MorphologyEx(labels, scratch, MorphTypes.Gradient, kernel);
-        dst.SetTo(Scalar.White, scratch);
+        CvNative.MorphologyEx(labels, scratch, MorphTypes.Gradient, Kernel3x3);
+        CvNative.SetTo(dst, Scalar.White, scratch);
     }
 
     private ClassStatistics? _stats;

@@ -1,4 +1,7 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using OpenCvSharp;
+using RealtimeMtl.Pipeline.Imaging;
 
 namespace RealtimeMtl.Render.Drawing;
 
@@ -46,11 +49,8 @@ public sealed class DepthColormap : IDisposable
     /// <paramref name="auto"/>, the range is robust per scene: the 2nd and 98th percentiles of the valid depth,
     /// smoothed over frames; otherwise [min, max] as given.
     /// </summary>
-    public (float Min, float Max) Draw(Mat depth, Mat bgr, DepthColormapKind kind, float min, float max, bool auto)
+    public unsafe (float Min, float Max) Draw(Mat depth, Mat bgr, DepthColormapKind kind, float min, float max, bool auto)
     {
-        // Valid = finite and > 0: the comparison is false for NaN, and +Inf is excluded by the upper bound.
-        Cv2.InRange(depth, new Scalar(1e-6), new Scalar(1e9), _invalid);
-        Cv2.BitwiseNot(_invalid, _invalid);
         if (auto && RobustRange(depth) is { } r)
         {
             if (float.IsNaN(_smoothMin)) (_smoothMin, _smoothMax) = r;
@@ -61,10 +61,36 @@ public sealed class DepthColormap : IDisposable
             }
             (min, max) = (_smoothMin, Math.Max(_smoothMax, _smoothMin + 0.1f));
         }
+        // One pass: depth to 8 bits over [min, max] (rounded, saturated) and the mask of invalid depth (0, negative,
+        // NaN, +-Inf: the comparison is false for NaN and the upper bound excludes +Inf).
+        int w = depth.Width, h = depth.Height;
+        _scaled.Create(h, w, MatType.CV_8UC1);
+        _invalid.Create(h, w, MatType.CV_8UC1);
         var scale = 255.0 / (max - min);
-        depth.ConvertTo(_scaled, MatType.CV_8UC1, scale, -min * scale);
-        Cv2.ApplyColorMap(_scaled, bgr, Table(kind));
-        bgr.SetTo(Scalar.Black, _invalid);
+        var any = false;
+        for (var y = 0; y < h; y++)
+        {
+            var d = (float*)depth.Ptr(y); var s8 = (byte*)_scaled.Ptr(y); var m = (byte*)_invalid.Ptr(y);
+            for (var x = 0; x < w; x++)
+            {
+                var v = d[x];
+                if (v > 1e-6f && v < 1e9f)
+                {
+                    s8[x] = (byte)Math.Clamp(Math.Round((v - min) * scale), 0, 255);
+                    m[x] = 0;
+                }
+                else { s8[x] = 0; m[x] = 255; any = true; }
+            }
+        }
+        CvNative.ApplyColorMap(_scaled, bgr, Table(kind));
+        if (any)
+        {
+            for (var y = 0; y < h; y++)
+            {
+                var m = (byte*)_invalid.Ptr(y); var o = (byte*)bgr.Ptr(y);
+                for (var x = 0; x < w; x++) if (m[x] != 0) o[3 * x] = o[3 * x + 1] = o[3 * x + 2] = 0;
+            }
+        }
         return (min, max);
     }
 
@@ -94,25 +120,43 @@ public sealed class DepthColormap : IDisposable
         return (span[(int)(LowPercentile * (n - 1))], span[(int)(HighPercentile * (n - 1))]);
     }
 
+    private static readonly ConcurrentDictionary<(DepthColormapKind, int, int), Mat> Bars = new();
+    private static readonly ConcurrentDictionary<int, string> TickLabels = new();
+
+    /// <summary>"2.5m" for a value in metres, from a table of tenths (the bar's ticks allocate nothing per frame).</summary>
+    public static string TickLabel(float metres)
+    {
+        var tenths = (int)Math.Clamp(Math.Round(metres * 10), -100_000, 100_000);
+        return TickLabels.GetOrAdd(tenths, static t => string.Create(CultureInfo.InvariantCulture, $"{t / 10.0:0.0}m"));
+    }
+
+    /// <summary>The colour ramp of a bar, top = far, built once per kind and size.</summary>
+    private static Mat Bar(DepthColormapKind kind, int width, int height) => Bars.GetOrAdd((kind, width, height), static key =>
+    {
+        var (k, w, h) = key;
+        using var ramp = new Mat(h, 1, MatType.CV_8UC1);
+        for (var i = 0; i < h; i++) ramp.Set(i, 0, (byte)(255 - i * 255 / Math.Max(1, h - 1)));
+        using var colored = new Mat();
+        Cv2.ApplyColorMap(ramp, colored, Table(k));
+        var bar = new Mat();
+        Cv2.Resize(colored, bar, new Size(w, h), 0, 0, InterpolationFlags.Nearest);
+        return bar;
+    });
+
     /// <summary>A vertical colour bar with ticks in metres, drawn at (x, y) with the given size.</summary>
     public static void DrawColorBar(Mat dst, Rect area, DepthColormapKind kind, float min, float max, double ui = 1)
     {
         // Small frames: draw what fits, or nothing.
         area = area.Intersect(new Rect(0, 0, dst.Width, dst.Height));
         if (area.Width < 6 || area.Height < 12) return;
-        using var ramp = new Mat(area.Height, 1, MatType.CV_8UC1);
-        for (var i = 0; i < area.Height; i++) ramp.Set(i, 0, (byte)(255 - i * 255 / Math.Max(1, area.Height - 1)));
-        using var colored = new Mat();
-        Cv2.ApplyColorMap(ramp, colored, Table(kind));
-        using var bar = new Mat();
-        Cv2.Resize(colored, bar, new Size(Math.Max(1, area.Width / 3), area.Height), 0, 0, InterpolationFlags.Nearest);
-        using (var roi = new Mat(dst, new Rect(area.X, area.Y, bar.Width, bar.Height))) bar.CopyTo(roi);
+        var bar = Bar(kind, Math.Max(1, area.Width / 3), area.Height);
+        CvNative.CopyInto(bar, dst, new Rect(area.X, area.Y, bar.Width, bar.Height));
         for (var t = 0; t <= 4; t++)
         {
             var v = max - (max - min) * t / 4f;
             var y = area.Y + (int)((area.Height - 1) * t / 4f);
-            Cv2.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + (int)(3 * ui), y), Scalar.White, Math.Max(1, (int)ui));
-            Text.Draw(dst, $"{v:0.0}m", new Point(area.X + bar.Width + (int)(5 * ui), Math.Clamp(y + (int)(4 * ui), (int)(8 * ui), dst.Height - 2)), 0.35 * ui);
+            CvNative.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + (int)(3 * ui), y), Scalar.White, Math.Max(1, (int)ui));
+            Text.Draw(dst, TickLabel(v), new Point(area.X + bar.Width + (int)(5 * ui), Math.Clamp(y + (int)(4 * ui), (int)(8 * ui), dst.Height - 2)), 0.35 * ui);
         }
     }
 

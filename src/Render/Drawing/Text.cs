@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using RealtimeMtl.Pipeline.Imaging;
 
 namespace RealtimeMtl.Render.Drawing;
 
@@ -14,17 +15,21 @@ public static class Text
     public static void Draw(Mat dst, string text, Point at, double scale = 0.4, Scalar? color = null)
     {
         var thick = Math.Max(1, (int)Math.Round(scale / 0.4));
-        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, Scalar.Black, thick + 2, LineTypes.AntiAlias);
-        Cv2.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, color ?? Scalar.White, thick, LineTypes.AntiAlias);
+        CvNative.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, Scalar.Black, thick + 2, LineTypes.AntiAlias);
+        CvNative.PutText(dst, text, at, HersheyFonts.HersheySimplex, scale, color ?? Scalar.White, thick, LineTypes.AntiAlias);
     }
 
     /// <summary>Darkens <paramref name="area"/> (clipped to the image): a translucent box that text stands out on.</summary>
-    public static void Shade(Mat dst, Rect area)
+    public static unsafe void Shade(Mat dst, Rect area)
     {
         area = area.Intersect(new Rect(0, 0, dst.Width, dst.Height));
         if (area.Width <= 0 || area.Height <= 0) return;
-        using var roi = new Mat(dst, area);
-        roi.ConvertTo(roi, -1, 0.45, 0);
+        if (dst.Type() != MatType.CV_8UC3) throw new ArgumentException("Shade draws on BGR images", nameof(dst));
+        for (var y = area.Top; y < area.Bottom; y++)
+        {
+            var row = (byte*)dst.Ptr(y) + area.X * 3;
+            for (var i = 0; i < area.Width * 3; i++) row[i] = (byte)((row[i] * 115 + 128) >> 8); // x 0.45
+        }
     }
 
     /// <summary>A block of lines on a darkened panel.</summary>
@@ -32,7 +37,9 @@ public static class Text
     {
         if (lines.Count == 0) return;
         var lineH = (int)(22 * scale / 0.5);
-        var width = lines.Max(l => Cv2.GetTextSize(l, HersheyFonts.HersheySimplex, scale, 1, out _).Width) + 8;
+        var width = 0;
+        for (var i = 0; i < lines.Count; i++) width = Math.Max(width, Cv2.GetTextSize(lines[i], HersheyFonts.HersheySimplex, scale, 1, out _).Width);
+        width += 8;
         var rect = new Rect(at.X, at.Y, Math.Min(width, dst.Width - at.X), Math.Min(lineH * lines.Count + 6, dst.Height - at.Y));
         if (rect.Width <= 0 || rect.Height <= 0) return;
         Shade(dst, rect);

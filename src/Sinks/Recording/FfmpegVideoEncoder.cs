@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using System.Threading.Channels;
 using OpenCvSharp;
 
 namespace RealtimeMtl.Sinks.Recording;
@@ -21,8 +20,9 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     private readonly StringBuilder _stderr = new();
     private readonly int _frameBytes;
     private const int Buffers = 6;
-    private readonly Channel<byte[]> _free = Channel.CreateBounded<byte[]>(Buffers);
-    private readonly Channel<byte[]> _queued = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(Buffers) { SingleReader = true, SingleWriter = true });
+    // Blocking queues: waiting on them (record stage for a free buffer, writer thread for a frame) allocates nothing.
+    private readonly BufferQueue _free = new(Buffers);
+    private readonly BufferQueue _queued = new(Buffers);
     private readonly Thread _writer;
     private volatile Exception? _writeError;
 
@@ -48,7 +48,7 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         _stdin = _process.StandardInput.BaseStream;
         _frameBytes = size.Width * size.Height * 3;
         // Buffers come from the shared pool and go back at the end: a second recording in the process allocates nothing.
-        for (var i = 0; i < Buffers; i++) _free.Writer.TryWrite(System.Buffers.ArrayPool<byte>.Shared.Rent(_frameBytes));
+        for (var i = 0; i < Buffers; i++) _free.Add(System.Buffers.ArrayPool<byte>.Shared.Rent(_frameBytes));
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "rtmtl-record-pipe" };
         _writer.Start();
         Description = nvenc ? "H.264 (h264_nvenc, ffmpeg)" : "H.264 (libx264, ffmpeg)";
@@ -56,15 +56,12 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
 
     private void WriteLoop()
     {
-        var reader = _queued.Reader;
-        while (reader.TryPeek(out _) || reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        // Until Finish or Dispose completes the queue and it is drained.
+        while (_queued.Take() is { } buffer)
         {
-            while (reader.TryRead(out var buffer))
-            {
-                try { if (_writeError is null) _stdin.Write(buffer, 0, _frameBytes); }
-                catch (IOException e) { _writeError = new IOException($"ffmpeg stopped taking frames: {Cause(e.Message)}", e); }
-                _free.Writer.TryWrite(buffer);
-            }
+            try { if (_writeError is null) _stdin.Write(buffer, 0, _frameBytes); }
+            catch (IOException e) { _writeError = new IOException($"ffmpeg stopped taking frames: {Cause(e.Message)}", e); }
+            _free.Add(buffer);
         }
     }
 
@@ -74,14 +71,14 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     {
         if (!bgr.IsContinuous()) throw new InvalidOperationException("recorder frames must be continuous");
         if (_writeError is { } error) throw error;
-        if (!_free.Reader.TryRead(out var buffer)) buffer = _free.Reader.ReadAsync().AsTask().GetAwaiter().GetResult();
+        var buffer = _free.Take() ?? throw new InvalidOperationException("the recorder was closed");
         new ReadOnlySpan<byte>((void*)bgr.Data, _frameBytes).CopyTo(buffer);
-        _queued.Writer.TryWrite(buffer);
+        _queued.Add(buffer);
     }
 
     public void Finish()
     {
-        _queued.Writer.TryComplete();
+        _queued.CompleteAdding();
         _writer.Join();
         try { _stdin.Close(); }
         catch (IOException) { }
@@ -112,10 +109,10 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
 
     public void Dispose()
     {
-        _queued.Writer.TryComplete();
+        _queued.CompleteAdding();
         try { if (!_process.HasExited) _process.Kill(true); } catch (InvalidOperationException) { }
         if (_writer.Join(TimeSpan.FromSeconds(5)))
-            while (_free.Reader.TryRead(out var b)) System.Buffers.ArrayPool<byte>.Shared.Return(b);
+            while (_free.TryTake() is { } b) System.Buffers.ArrayPool<byte>.Shared.Return(b);
         _process.Dispose();
     }
 
@@ -156,5 +153,54 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         if (p is null) return false;
         p.StandardError.ReadToEnd();
         return p.WaitForExit(120_000) && p.ExitCode == 0 && File.Exists(output) && new FileInfo(output).Length > 0;
+    }
+
+    /// <summary>A bounded FIFO of buffers with blocking take (Monitor): no allocation per item or per wait.</summary>
+    private sealed class BufferQueue(int capacity)
+    {
+        private readonly byte[]?[] _items = new byte[]?[capacity];
+        private int _head, _count;
+        private bool _completed;
+
+        public void Add(byte[] item)
+        {
+            lock (_items)
+            {
+                if (_completed) throw new InvalidOperationException("the queue was completed");
+                if (_count == _items.Length) throw new InvalidOperationException("the queue is full");
+                _items[(_head + _count++) % _items.Length] = item;
+                Monitor.PulseAll(_items);
+            }
+        }
+
+        /// <summary>The next item, waiting for one; null once completed and empty.</summary>
+        public byte[]? Take()
+        {
+            lock (_items)
+            {
+                while (_count == 0 && !_completed) Monitor.Wait(_items);
+                return TakeLocked();
+            }
+        }
+
+        public byte[]? TryTake()
+        {
+            lock (_items) return TakeLocked();
+        }
+
+        private byte[]? TakeLocked()
+        {
+            if (_count == 0) return null;
+            var item = _items[_head];
+            _items[_head] = null;
+            _head = (_head + 1) % _items.Length;
+            _count--;
+            return item;
+        }
+
+        public void CompleteAdding()
+        {
+            lock (_items) { _completed = true; Monitor.PulseAll(_items); }
+        }
     }
 }

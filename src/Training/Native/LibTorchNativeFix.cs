@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace RealtimeMtl.Training.Native;
@@ -9,7 +8,9 @@ namespace RealtimeMtl.Training.Native;
 /// version, std::ios_base_library_init(), is never relocated. On hosts whose libstdc++ stops earlier
 /// (Debian 12: 3.4.30) the library fails to load. Marking that one version requirement weak
 /// (VER_FLG_WEAK in .gnu.version_r) makes the dynamic loader accept it. Applied only where the host lacks the
-/// version, idempotently, to every copy TorchSharp may load (next to the app and its cpu/ copy folder).
+/// version, idempotently, to every copy TorchSharp may load (next to the app and its cpu/ copy folder). An explicit
+/// step: rtmtl-train's start-up (and the training tests) call <see cref="EnsureLoadable"/> before any LibTorch use;
+/// it says so in one line when it changes a file.
 /// </summary>
 public static class LibTorchNativeFix
 {
@@ -18,22 +19,29 @@ public static class LibTorchNativeFix
     private const ushort VerFlagWeak = 0x2;
     private static int _applied;
 
-    [ModuleInitializer]
-    internal static void OnLoad() => EnsureLoadable();
-
-    /// <summary>Patch the LibTorchSharp copies beside the running app when the host libstdc++ needs it.</summary>
-    public static void EnsureLoadable()
+    /// <summary>
+    /// Patch the LibTorchSharp copies beside the running app when the host libstdc++ needs it. Idempotent (once per
+    /// process; an already patched file is left as is). Returns how many files it changed.
+    /// </summary>
+    public static int EnsureLoadable(Action<string>? log = null)
     {
-        if (Interlocked.Exchange(ref _applied, 1) == 1 || !OperatingSystem.IsLinux()) return;
-        if (HostHasVersion(MissingVersion)) return;
+        if (Interlocked.Exchange(ref _applied, 1) == 1 || !OperatingSystem.IsLinux()) return 0;
+        if (HostHasVersion(MissingVersion)) return 0;
+        var changed = 0;
         foreach (var lib in CandidateLibraries(AppContext.BaseDirectory))
         {
-            try { PatchFile(lib); }
+            try
+            {
+                if (!PatchFile(lib)) continue;
+                changed++;
+                (log ?? Console.Error.WriteLine)($"rtmtl-train: marked {MissingVersion} weak in {lib} (this host's libstdc++ lacks it; TorchSharp loads now)");
+            }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
                 Console.Error.WriteLine($"warning: could not patch {lib} for this host's libstdc++ ({e.Message}); TorchSharp may fail to load.");
             }
         }
+        return changed;
     }
 
     public static IEnumerable<string> CandidateLibraries(string appDir)

@@ -1,0 +1,81 @@
+using System.Xml.Linq;
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Pipeline.Tests;
+
+/// <summary>The layering README's Layout section draws: a core, elements that depend only on it, Training beside the engine.</summary>
+public class ArchitectureTests
+{
+    private static readonly string Root = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
+            if (File.Exists(Path.Combine(d.FullName, "RealtimeMtl.sln"))) return d.FullName;
+        throw new InvalidOperationException("RealtimeMtl.sln not found above the test's folder");
+    }
+
+    private static XDocument Project(string folder) =>
+        XDocument.Load(Directory.GetFiles(Path.Combine(Root, folder), "*.csproj").Single());
+
+    /// <summary>Project names (RealtimeMtl.X -> X) a project references.</summary>
+    private static HashSet<string> ProjectReferences(string folder) =>
+        Project(folder).Descendants("ProjectReference").Select(r => Path.GetFileNameWithoutExtension((string)r.Attribute("Include")!).Replace("RealtimeMtl.", "")).ToHashSet();
+
+    private static HashSet<string> Packages(string folder)
+    {
+        var p = Project(folder);
+        return p.Descendants("PackageReference").Select(r => (string)r.Attribute("Include")!)
+            .Concat(p.Descendants("FrameworkReference").Select(r => (string)r.Attribute("Include")!)).ToHashSet();
+    }
+
+    public static TheoryData<string> Elements => new() { "Inference", "Render", "Sinks", "Serving", "Quality" };
+
+    [Fact]
+    public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
+    {
+        Assert.Equal(["Capture"], ProjectReferences("src/Pipeline"));
+        Assert.Empty(Packages("src/Pipeline"));
+        // And the built assembly agrees: nothing of ASP.NET, gRPC or ONNX Runtime is referenced.
+        var referenced = typeof(EnginePipeline).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
+        Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore") || n.StartsWith("Grpc") || n.StartsWith("Google.Protobuf") || n.StartsWith("Microsoft.ML.OnnxRuntime"));
+        Assert.Contains("RealtimeMtl.Capture", referenced);
+    }
+
+    [Theory]
+    [MemberData(nameof(Elements))]
+    public void An_element_references_the_core_and_no_other_element(string element)
+    {
+        var refs = ProjectReferences($"src/{element}");
+        Assert.Contains("Pipeline", refs);
+        Assert.Empty(refs.Except(["Pipeline", "Capture"]));
+    }
+
+    [Fact]
+    public void Only_the_serving_element_carries_aspnet_and_grpc_and_only_inference_carries_onnx_runtime()
+    {
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference" })
+            Assert.DoesNotContain(Packages(folder), p => p.StartsWith("Microsoft.AspNetCore") || p.StartsWith("Grpc"));
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Serving" })
+            Assert.DoesNotContain(Packages(folder), p => p.StartsWith("Microsoft.ML.OnnxRuntime"));
+    }
+
+    [Fact]
+    public void Training_uses_capture_quality_and_inference_and_the_engine_never_uses_training()
+    {
+        Assert.Equal(["Capture", "Inference", "Quality"], ProjectReferences("src/Training").Order().ToArray());
+        Assert.DoesNotContain("Training", ProjectReferences("src/Cli"));
+        foreach (var test in new[] { "Capture", "Pipeline", "Inference", "Quality", "Render", "Cli" })
+            Assert.DoesNotContain("Training", ProjectReferences($"tests/{test}.Tests"));
+    }
+
+    [Fact]
+    public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
+    {
+        var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
+        Assert.Equal(new[] { "Capture", "Cli", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
+        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
+        foreach (var p in projects) Assert.Contains($"src/{p}", readme);
+        Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality} <- Cli", readme);
+    }
+}

@@ -5,6 +5,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using PureHDF;
+using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Data.Fetch;
 
@@ -220,9 +221,147 @@ public class DataFetchTests
             Assert.Contains("remove it", r2.Stderr);
             Assert.Equal("my own file", File.ReadAllText(mine));
 
-            var sun = TrainProcess.Run($"data fetch sun --to {dir.FullName}");
-            Assert.Equal(2, sun.Code);
-            Assert.Contains("SUNRGBD", sun.Stderr);
+            var unknown = TrainProcess.Run($"data fetch kitti --to {dir.FullName}");
+            Assert.Equal(2, unknown.Code);
+            Assert.Contains("use nyu or sun", unknown.Stderr);
+        }
+        finally { dir.Delete(true); }
+    }
+
+    // MATLAB level-5 building blocks: data elements, matrices of any class, char arrays and cell arrays.
+    private static byte[] Element(int type, byte[] data)
+    {
+        var e = new byte[8 + data.Length + (8 - data.Length % 8) % 8];
+        BinaryPrimitives.WriteInt32LittleEndian(e, type);
+        BinaryPrimitives.WriteInt32LittleEndian(e.AsSpan(4), data.Length);
+        data.CopyTo(e, 8);
+        return e;
+    }
+
+    private static byte[] MatrixElement(string name, int cls, int[] dims, params byte[][] data)
+    {
+        var flags = new byte[8]; flags[0] = (byte)cls;
+        var d = new byte[4 * dims.Length];
+        for (var i = 0; i < dims.Length; i++) BinaryPrimitives.WriteInt32LittleEndian(d.AsSpan(4 * i), dims[i]);
+        var body = new[] { Element(6, flags), Element(5, d), Element(1, Encoding.ASCII.GetBytes(name)) }.Concat(data).SelectMany(b => b).ToArray();
+        return Element(14, body);
+    }
+
+    private static byte[] CharMatrix(string name, string text) => MatrixElement(name, 4, [1, text.Length], Element(4, Encoding.Unicode.GetBytes(text)));
+
+    private static byte[] Cell(string name, params string[] items) => MatrixElement(name, 1, [items.Length, 1], items.Select(t => CharMatrix("", t)).ToArray());
+
+    /// <summary>A uint16 matrix (mxUINT16_CLASS) from row-major values, stored column-major as MATLAB does.</summary>
+    private static byte[] UInt16Matrix(string name, int rows, int cols, ushort[] rowMajor)
+    {
+        var data = new byte[2 * rows * cols];
+        for (var y = 0; y < rows; y++)
+        for (var x = 0; x < cols; x++) BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * (x * rows + y)), rowMajor[y * cols + x]);
+        return MatrixElement(name, 11, [rows, cols], Element(4, data));
+    }
+
+    private static byte[] MatFile(params byte[][] matrices)
+    {
+        var ms = new MemoryStream();
+        ms.Write(Encoding.ASCII.GetBytes("MATLAB 5.0 MAT-file, written by the rtmtl tests".PadRight(116)));
+        ms.Write(new byte[8]);
+        ms.Write([0x00, 0x01, (byte)'I', (byte)'M']);
+        // The first variable compressed, the others plain, as MATLAB may mix them.
+        for (var i = 0; i < matrices.Length; i++)
+        {
+            if (i > 0) { ms.Write(matrices[i]); continue; }
+            var z = new MemoryStream();
+            using (var zs = new ZLibStream(z, CompressionLevel.Optimal, leaveOpen: true)) zs.Write(matrices[i]);
+            var tag = new byte[8];
+            BinaryPrimitives.WriteInt32LittleEndian(tag, 15);
+            BinaryPrimitives.WriteInt32LittleEndian(tag.AsSpan(4), (int)z.Length);
+            ms.Write(tag); ms.Write(z.ToArray());
+        }
+        return ms.ToArray();
+    }
+
+    private static byte[] Zip(params (string Name, byte[] Data)[] files)
+    {
+        var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (name, data) in files)
+            {
+                using var s = zip.CreateEntry(name).Open();
+                s.Write(data);
+            }
+        return ms.ToArray();
+    }
+
+    /// <summary>
+    /// SUNRGBD.zip with three scene folders (16x12: the left half object 1 "wall", the top right "Night_Stand", a
+    /// "mug" bottom right, one unlabelled column) and SUNRGBDtoolbox.zip whose allsplit.mat lists two train scenes and
+    /// two test scenes, one of them not in the archive.
+    /// </summary>
+    private static (byte[] Archive, byte[] Toolbox) SunArchives()
+    {
+        const int w = 16, h = 12;
+        var seg = new ushort[w * h];
+        for (var y = 0; y < h; y++)
+        for (var x = 0; x < w; x++) seg[y * w + x] = (ushort)(x == w - 1 ? 0 : x < w / 2 ? 1 : y < h / 2 ? 2 : 3);
+        var segMat = MatFile(UInt16Matrix("seglabel", h, w, seg), Cell("names", "wall", "Night_Stand", "mug"));
+        using var image = new OpenCvSharp.Mat(h, w, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(30, 60, 90));
+        var jpg = image.ImEncode(".jpg");
+        // 2.5 m, stored as SUN RGB-D does: millimetres with the 16 bits rotated left by 3.
+        const ushort mm = 2500;
+        using var depth = new OpenCvSharp.Mat(h, w, OpenCvSharp.MatType.CV_16UC1, OpenCvSharp.Scalar.All((ushort)((mm << 3) | (mm >> 13))));
+        var png = depth.ImEncode(".png");
+        var files = new List<(string, byte[])>();
+        foreach (var scene in new[] { "kv1/NYUdata/NYU0001", "kv2/align_kv2/2014-01-01_00-00-00_room", "xtion/sun3ddata/scene3" })
+        {
+            var stem = scene[(scene.LastIndexOf('/') + 1)..];
+            files.Add(($"SUNRGBD/{scene}/image/{stem}.jpg", jpg));
+            files.Add(($"SUNRGBD/{scene}/depth/{stem}.png", png));
+            files.Add(($"SUNRGBD/{scene}/depth_bfx/{stem}.png", png));
+            files.Add(($"SUNRGBD/{scene}/seg.mat", segMat));
+            files.Add(($"SUNRGBD/{scene}/intrinsics.txt", Encoding.ASCII.GetBytes("518.857901 0 284.582449\n0 519.469611 208.736166\n0 0 1\n")));
+        }
+        var split = MatFile(
+            Cell("alltrain", "/n/fs/sun3d/data/SUNRGBD/kv1/NYUdata/NYU0001", "/n/fs/sun3d/data/SUNRGBD/kv2/align_kv2/2014-01-01_00-00-00_room/"),
+            Cell("alltest", "/n/fs/sun3d/data/SUNRGBD/xtion/sun3ddata/scene3", "/n/fs/sun3d/data/SUNRGBD/kv1/NYUdata/NYU9999"));
+        return (Zip([.. files]), Zip(("SUNRGBDtoolbox/traintestSUNRGBD/allsplit.mat", split), ("SUNRGBDtoolbox/readme.txt", "toolbox"u8.ToArray())));
+    }
+
+    [Fact]
+    public void Fetch_sun_downloads_both_archives_and_lays_out_the_37_class_folder_data_set()
+    {
+        var (archive, toolbox) = SunArchives();
+        using var server = new FileServer();
+        server.Files["SUNRGBD.zip"] = archive;
+        server.Files["SUNRGBDtoolbox.zip"] = toolbox;
+        server.DropOnce.Add("SUNRGBD.zip");
+        var dir = Directory.CreateTempSubdirectory("rtmtl-fetch-sun-");
+        try
+        {
+            var r = TrainProcess.Run($"data fetch sun --to {dir.FullName} --url {server.Url} --size {archive.Length}");
+            Assert.True(r.Code == 0, r.Stdout + r.Stderr);
+            Assert.Contains("resuming", r.Stderr);
+            Assert.Equal(archive, File.ReadAllBytes(Path.Combine(dir.FullName, "SUNRGBD.zip")));
+            Assert.Equal(["kv1_NYUdata_NYU0001", "kv2_align_kv2_2014-01-01_00-00-00_room"], File.ReadAllLines(Path.Combine(dir.FullName, "train.txt")));
+            Assert.Equal(["xtion_sun3ddata_scene3"], File.ReadAllLines(Path.Combine(dir.FullName, "test.txt")));
+            Assert.Contains("2 train / 1 test images, 37 classes", r.Stdout);
+            Assert.Contains("1 listed scenes not in the archive", r.Stdout);
+            // The wall (left half, 96 px) and the night stand (top right, 42 px) carry classes; the mug and the last column do not: 138 / 192.
+            Assert.Contains("71.9 % of pixels labelled", r.Stdout);
+
+            using var label = OpenCvSharp.Cv2.ImRead(Path.Combine(dir.FullName, "label", "kv1_NYUdata_NYU0001.png"), OpenCvSharp.ImreadModes.Unchanged);
+            Assert.Equal(LabelSet.SunRgbd37.IndexOf("wall") + 1, label.At<byte>(5, 2));
+            Assert.Equal(LabelSet.SunRgbd37.IndexOf("night_stand") + 1, label.At<byte>(2, 12));
+            Assert.Equal(0, label.At<byte>(9, 12));
+            Assert.Equal(0, label.At<byte>(2, 15));
+
+            // What training reads: 0-based classes with 255 for unlabelled, and depth in metres after the bit rotation.
+            var train = new FolderDataset(dir.FullName, "train", 16, 12, FolderDataset.Format.SunRgbdRotated, 37);
+            Assert.Equal(2, train.Count);
+            var sample = train.Get(0);
+            Assert.Equal(LabelSet.SunRgbd37.IndexOf("wall"), sample.Labels[5 * 16 + 2]);
+            Assert.Equal(LabelSet.SunRgbd37.IndexOf("night_stand"), sample.Labels[2 * 16 + 12]);
+            Assert.Equal(255, sample.Labels[9 * 16 + 12]);
+            Assert.Equal(2.5f, sample.Depth[5 * 16 + 5], 3);
         }
         finally { dir.Delete(true); }
     }

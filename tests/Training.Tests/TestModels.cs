@@ -11,7 +11,7 @@ namespace RealtimeMtl.Training.Tests;
 /// <summary>Shared helpers: random-but-meaningful weights, TorchSharp reference inference, ONNX Runtime inference.</summary>
 internal static class TestModels
 {
-    static TestModels() => Native.LibTorchNativeFix.EnsureLoadable();
+
 
     public static ModelConfig Small(Variant v) => ModelConfig.Light(v) with { InputWidth = 128, InputHeight = 96 };
 

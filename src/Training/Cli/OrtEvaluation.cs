@@ -19,7 +19,7 @@ public static class OrtEvaluation
         using var session = new InferenceSession(model);
         var seg = new RealtimeMtl.Quality.SegmentationMetrics(classes);
         var depth = new RealtimeMtl.Quality.DepthMetrics();
-        var progress = new ProgressLine(what, data.Count);
+        var progress = new WorkProgress(what, data.Count);
         for (var i = 0; i < data.Count; i++)
         {
             var s = data.Get(i);
@@ -49,7 +49,7 @@ public static class OrtEvaluation
         for (var i = 0; i < 5 && (i < 1 || warm.Elapsed < budget / 4); i++) RunOnce();
         var times = new List<double>();
         var clock = Stopwatch.StartNew();
-        var progress = new ProgressLine("timing", maxRuns);
+        var progress = new WorkProgress("timing", maxRuns);
         while (times.Count < maxRuns && (times.Count < minRuns || clock.Elapsed < budget))
         {
             var t = Stopwatch.GetTimestamp();

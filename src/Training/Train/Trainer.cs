@@ -55,7 +55,53 @@ public sealed class Trainer
     /// <summary>Called once the run folder exists (inputs checked), before the long work.</summary>
     public Action<string>? FolderReady { get; init; }
 
+    /// <summary>What one run works on, set up once: data, network, optimiser, checkpoint paths and progress so far.</summary>
+    private sealed class RunContext
+    {
+        public required ModelConfig Config { get; init; }
+        public required ISegDepthDataset Train { get; init; }
+        public required ISegDepthDataset Val { get; init; }
+        public required int TrainCount { get; init; }
+        public required int ValCount { get; init; }
+        public required Device Device { get; init; }
+        public required MtlNet Net { get; init; }
+        public optim.Optimizer Optimizer { get; set; } = null!;
+        public StreamWriter Log { get; set; } = null!;
+        public required int ItersPerEpoch { get; init; }
+        public required int TotalIters { get; init; }
+        public required Random Rng { get; init; }
+        public required Augmentation Augment { get; init; }
+        public Stopwatch Timer { get; } = Stopwatch.StartNew();
+        public int ItersDone { get; set; }
+        public int StartEpoch { get; set; }
+        public EvalResult Best { get; set; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0);
+        public int BestEpoch { get; set; } = -1;
+        public string LastPath => Path.Combine(OutDir, "last.pt");
+        public string BestPath => Path.Combine(OutDir, "best.pt");
+        public string StatePath => Path.Combine(OutDir, "state.json");
+        public required string OutDir { get; init; }
+    }
+
+    /// <summary>Set up, then per epoch: train one epoch, evaluate, checkpoint (torchvision's reference split).</summary>
     public Result Run()
+    {
+        var run = Prepare();
+        using var _ = run.Log;
+        var losses = new List<double>();
+        for (var epoch = run.StartEpoch; epoch < _o.Epochs; epoch++)
+        {
+            var epochTimer = Stopwatch.StartNew();
+            var meanLoss = TrainOneEpoch(run, epoch);
+            losses.Add(meanLoss);
+            var eval = Evaluate(run);
+            Checkpoint(run, epoch, meanLoss, eval, epochTimer.Elapsed.TotalSeconds);
+        }
+        var secPerIt = run.ItersDone > 0 ? run.Timer.Elapsed.TotalSeconds / run.ItersDone : double.NaN;
+        return new Result(run.Best, run.BestEpoch, losses, File.Exists(run.BestPath) ? run.BestPath : run.LastPath, run.Config, secPerIt);
+    }
+
+    /// <summary>Data sets opened and checked, output folder made, network built (ImageNet backbone or resumed weights), optimiser.</summary>
+    private RunContext Prepare()
     {
         if (_o.Threads > 0) set_num_threads(_o.Threads);
         var device = DeviceSelection.Select(_o.Device, _log);
@@ -87,105 +133,107 @@ public sealed class Trainer
             _log.WriteLine($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from scratch");
         }
         File.WriteAllText(Path.Combine(_o.OutDir, "config.json"), JsonSerializer.Serialize(new RunManifest(config, _o), RunManifest.Json));
-        var lastPath = Path.Combine(_o.OutDir, "last.pt");
-        var bestPath = Path.Combine(_o.OutDir, "best.pt");
-        var statePath = Path.Combine(_o.OutDir, "state.json");
-        var startEpoch = 0;
-        var best = new EvalResult(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0);
-        var bestEpoch = -1;
-        if (_o.Resume && File.Exists(lastPath) && File.Exists(statePath))
+        var itersPerEpoch = (trainCount + _o.BatchSize - 1) / _o.BatchSize;
+        var run = new RunContext
         {
-            net.load(lastPath);
-            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(statePath), JsonLines)!;
-            startEpoch = state.EpochsDone;
-            bestEpoch = state.BestEpoch;
-            best = state.Best ?? best;
-            _log.WriteLine($"resumed from {lastPath} after epoch {startEpoch} (optimizer moments restart)");
+            Config = config, Train = train, Val = val, TrainCount = trainCount, ValCount = valCount, Device = device, Net = net, OutDir = _o.OutDir,
+            ItersPerEpoch = itersPerEpoch, TotalIters = Math.Max(1, _o.Epochs * itersPerEpoch),
+            Rng = new Random(_o.Seed), Augment = _o.Augment ? new Augmentation() : Augmentation.None,
+        };
+        if (_o.Resume && File.Exists(run.LastPath) && File.Exists(run.StatePath))
+        {
+            net.load(run.LastPath);
+            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(run.StatePath), JsonLines)!;
+            run.StartEpoch = state.EpochsDone;
+            run.BestEpoch = state.BestEpoch;
+            run.Best = state.Best ?? run.Best;
+            _log.WriteLine($"resumed from {run.LastPath} after epoch {run.StartEpoch} (optimizer moments restart)");
         }
         net.to(device);
-
-        optim.Optimizer optimizer = _o.Optimizer == OptimizerKind.Adam
+        run.Optimizer = _o.Optimizer == OptimizerKind.Adam
             ? optim.Adam(net.parameters(), _o.LearningRate, weight_decay: _o.WeightDecay)
             : optim.SGD(net.parameters(), _o.LearningRate, momentum: _o.Momentum, weight_decay: _o.WeightDecay);
-        var itersPerEpoch = (trainCount + _o.BatchSize - 1) / _o.BatchSize;
-        var totalIters = Math.Max(1, _o.Epochs * itersPerEpoch);
-        var rng = new Random(_o.Seed);
-        var augment = _o.Augment ? new Augmentation() : Augmentation.None;
-        var losses = new List<double>();
-        using var logFile = new StreamWriter(Path.Combine(_o.OutDir, "log.jsonl"), append: _o.Resume);
-        var timer = Stopwatch.StartNew();
-        var itersDone = 0;
+        run.Log = new StreamWriter(Path.Combine(_o.OutDir, "log.jsonl"), append: _o.Resume);
+        run.Timer.Restart();
+        return run;
+    }
 
-        for (var epoch = startEpoch; epoch < _o.Epochs; epoch++)
+    /// <summary>One pass over the shuffled training set with the poly learning-rate schedule; returns the mean loss.</summary>
+    private double TrainOneEpoch(RunContext run, int epoch)
+    {
+        var net = run.Net;
+        net.train();
+        var order = Enumerable.Range(0, run.TrainCount).OrderBy(_ => run.Rng.Next()).ToArray();
+        double epochLoss = 0, epochSeg = 0, epochDepth = 0;
+        for (var it = 0; it < run.ItersPerEpoch; it++)
         {
-            net.train();
-            var order = Enumerable.Range(0, trainCount).OrderBy(_ => rng.Next()).ToArray();
-            double epochLoss = 0, epochSeg = 0, epochDepth = 0;
-            var epochTimer = Stopwatch.StartNew();
-            for (var it = 0; it < itersPerEpoch; it++)
+            var globalIter = epoch * run.ItersPerEpoch + it;
+            var lr = _o.LearningRate * Math.Pow(1 - (double)globalIter / run.TotalIters, _o.PolyPower);
+            foreach (var group in run.Optimizer.ParamGroups) group.LearningRate = lr;
+            var idx = order.Skip(it * _o.BatchSize).Take(_o.BatchSize).ToArray();
+            if (idx.Length == 0) break;
+            if (_stop.IsCancellationRequested)
             {
-                var globalIter = epoch * itersPerEpoch + it;
-                var lr = _o.LearningRate * Math.Pow(1 - (double)globalIter / totalIters, _o.PolyPower);
-                foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                var idx = order.Skip(it * _o.BatchSize).Take(_o.BatchSize).ToArray();
-                if (idx.Length == 0) break;
-                if (_stop.IsCancellationRequested)
-                {
-                    // The weights so far become last.pt; the interrupted epoch starts again on --resume.
-                    if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
-                    net.save(lastPath);
-                    File.WriteAllText(statePath, JsonSerializer.Serialize(new RunState(epoch, bestEpoch, best), JsonLines));
-                    logFile.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
-                    logFile.Flush();
-                    throw new TrainingInterruptedException(_o.OutDir, epoch, _o.Epochs);
-                }
-                double loss, segLoss, depthLoss;
-                using (var scope = NewDisposeScope())
-                {
-                    var samples = idx.Select(i => augment.Apply(train.Get(i), rng)).ToList();
-                    var batch = Batch.From(samples, device);
-                    optimizer.zero_grad();
-                    var (logits, depth) = net.forward(batch.Image);
-                    var total = zeros(1, device: device);
-                    segLoss = depthLoss = 0;
-                    if (config.HasSegmentation)
-                    {
-                        var ce = functional.cross_entropy(logits, batch.Labels, ignore_index: 255);
-                        total = total + ce * _o.SegWeight;
-                        segLoss = ce.item<float>();
-                    }
-                    if (config.HasDepth)
-                    {
-                        var valid = batch.Depth.gt(0).to_type(ScalarType.Float32);
-                        var l1 = ((depth - batch.Depth).abs() * valid).sum() / valid.sum().clamp_min(1);
-                        total = total + l1 * _o.DepthWeight;
-                        depthLoss = l1.item<float>();
-                    }
-                    total.backward();
-                    optimizer.step();
-                    loss = total.item<float>();
-                }
-                epochLoss += loss; epochSeg += segLoss; epochDepth += depthLoss;
-                itersDone++;
-                Progress(epoch, it + 1, itersPerEpoch, epochLoss / (it + 1), epochSeg / (it + 1), epochDepth / (it + 1), itersDone / timer.Elapsed.TotalSeconds,
-                    (totalIters - globalIter - 1) * (timer.Elapsed.TotalSeconds / itersDone));
-                logFile.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }, JsonLines));
+                // The weights so far become last.pt; the interrupted epoch starts again on --resume.
+                if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
+                net.save(run.LastPath);
+                File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), JsonLines));
+                run.Log.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
+                run.Log.Flush();
+                throw new TrainingInterruptedException(_o.OutDir, epoch, _o.Epochs);
             }
-            if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
-            var meanLoss = epochLoss / itersPerEpoch;
-            losses.Add(meanLoss);
-            var eval = Evaluator.Evaluate(net, val, device, _o.BatchSize, valCount);
-            var improved = bestEpoch < 0 || eval.Score > best.Score;
-            net.save(lastPath);
-            if (improved) { best = eval; bestEpoch = epoch + 1; net.save(bestPath); }
-            File.WriteAllText(statePath, JsonSerializer.Serialize(new RunState(epoch + 1, bestEpoch, best), JsonLines));
-            logFile.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds = epochTimer.Elapsed.TotalSeconds, val = eval.ToDictionary(), best = improved }, JsonLines));
-            logFile.Flush();
-            _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE {eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 {eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{epochTimer.Elapsed.TotalSeconds:0} s]"));
+            var (loss, segLoss, depthLoss) = Step(run, idx);
+            epochLoss += loss; epochSeg += segLoss; epochDepth += depthLoss;
+            run.ItersDone++;
+            Progress(epoch, it + 1, run.ItersPerEpoch, epochLoss / (it + 1), epochSeg / (it + 1), epochDepth / (it + 1), run.ItersDone / run.Timer.Elapsed.TotalSeconds,
+                (run.TotalIters - globalIter - 1) * (run.Timer.Elapsed.TotalSeconds / run.ItersDone));
+            run.Log.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }, JsonLines));
         }
-        var secPerIt = itersDone > 0 ? timer.Elapsed.TotalSeconds / itersDone : double.NaN;
-        return new Result(best, bestEpoch, losses, File.Exists(bestPath) ? bestPath : lastPath, config, secPerIt);
+        if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
+        return epochLoss / run.ItersPerEpoch;
+    }
+
+    /// <summary>One optimiser step on a batch: cross-entropy (ignore 255) and masked L1 depth, weighted.</summary>
+    private (double Loss, double Seg, double Depth) Step(RunContext run, int[] idx)
+    {
+        using var scope = NewDisposeScope();
+        var samples = idx.Select(i => run.Augment.Apply(run.Train.Get(i), run.Rng)).ToList();
+        var batch = Batch.From(samples, run.Device);
+        run.Optimizer.zero_grad();
+        var (logits, depth) = run.Net.forward(batch.Image);
+        var total = zeros(1, device: run.Device);
+        double segLoss = 0, depthLoss = 0;
+        if (run.Config.HasSegmentation)
+        {
+            var ce = functional.cross_entropy(logits, batch.Labels, ignore_index: 255);
+            total = total + ce * _o.SegWeight;
+            segLoss = ce.item<float>();
+        }
+        if (run.Config.HasDepth)
+        {
+            var valid = batch.Depth.gt(0).to_type(ScalarType.Float32);
+            var l1 = ((depth - batch.Depth).abs() * valid).sum() / valid.sum().clamp_min(1);
+            total = total + l1 * _o.DepthWeight;
+            depthLoss = l1.item<float>();
+        }
+        total.backward();
+        run.Optimizer.step();
+        return (total.item<float>(), segLoss, depthLoss);
+    }
+
+    private EvalResult Evaluate(RunContext run) => Evaluator.Evaluate(run.Net, run.Val, run.Device, _o.BatchSize, run.ValCount);
+
+    /// <summary>last.pt always, best.pt when the validation score improved, state.json for --resume, and the epoch's log lines.</summary>
+    private void Checkpoint(RunContext run, int epoch, double meanLoss, EvalResult eval, double seconds)
+    {
+        var improved = run.BestEpoch < 0 || eval.Score > run.Best.Score;
+        run.Net.save(run.LastPath);
+        if (improved) { run.Best = eval; run.BestEpoch = epoch + 1; run.Net.save(run.BestPath); }
+        File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), JsonLines));
+        run.Log.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds, val = eval.ToDictionary(), best = improved }, JsonLines));
+        run.Log.Flush();
+        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE {eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 {eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{seconds:0} s]"));
     }
 
     /// <summary>NaN metrics (a task the model does not have) are written as "NaN", not refused.</summary>
@@ -201,9 +249,8 @@ public sealed class Trainer
         _lastProgress = DateTime.UtcNow;
         const int width = 24;
         var filled = (int)(width * iter / (double)iters);
-        var eta = TimeSpan.FromSeconds(double.IsFinite(etaSeconds) ? etaSeconds : 0);
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {(int)eta.TotalHours:00}:{eta.Minutes:00}:{eta.Seconds:00}");
+            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {Pipeline.Metrics.ProgressLine.Eta(etaSeconds)}");
         if (redirected) _log.WriteLine(line);
         else _log.Write("\r" + line);
     }

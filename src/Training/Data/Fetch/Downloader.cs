@@ -166,8 +166,8 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
             string line;
             if (total is { } t && t > 0)
             {
-                var eta = rate > 0 ? TimeSpan.FromSeconds((t - done) / rate) : TimeSpan.Zero;
-                line = string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {(int)eta.TotalMinutes}:{eta.Seconds:00}");
+                var eta = rate > 0 ? (t - done) / rate : 0;
+                line = string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
             }
             else line = string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} MB, {Mb((long)rate)} MB/s");
             if (Console.IsErrorRedirected) Console.Error.WriteLine(line);

@@ -7,16 +7,25 @@ namespace RealtimeMtl.Training.Data.Fetch;
 /// <summary>
 /// Reads the numeric matrices of a MATLAB level-5 .mat file (the format <c>save</c> writes by default before v7.3,
 /// as NYUD-v2's <c>splits.mat</c> and <c>classMapping40.mat</c> are): little-endian files, top-level variables
-/// stored plain or zlib-compressed (miCOMPRESSED), real numeric arrays of any class. Cells, structs, strings and
+/// stored plain or zlib-compressed (miCOMPRESSED), real numeric arrays of any class, character arrays and cell
+/// arrays of character arrays (SUN RGB-D's seg.mat names, its toolbox's split lists) as strings. Structs, objects and
 /// sparse arrays are skipped by name, not decoded.
 /// </summary>
 public static class MatV5Reader
 {
     private const int MiInt8 = 1, MiUInt8 = 2, MiInt16 = 3, MiUInt16 = 4, MiInt32 = 5, MiUInt32 = 6, MiSingle = 7, MiDouble = 9,
-        MiInt64 = 12, MiUInt64 = 13, MiMatrix = 14, MiCompressed = 15;
+        MiInt64 = 12, MiUInt64 = 13, MiMatrix = 14, MiCompressed = 15, MiUtf8 = 16, MiUtf16 = 17;
+    private const int MxCell = 1, MxChar = 4;
 
-    /// <summary>A numeric variable: its name, dimensions (column-major, as MATLAB stores them) and values as doubles.</summary>
-    public sealed record Variable(string Name, int[] Dims, double[] Values);
+    /// <summary>
+    /// A variable: its name, dimensions (column-major, as MATLAB stores them) and numeric values as doubles; for a
+    /// character array its text, and for a cell array the text of each character-array cell (column-major), in
+    /// <see cref="Strings"/> (numeric <see cref="Values"/> empty).
+    /// </summary>
+    public sealed record Variable(string Name, int[] Dims, double[] Values)
+    {
+        public IReadOnlyList<string>? Strings { get; init; }
+    }
 
     /// <summary>Every numeric top-level variable of <paramref name="path"/>.</summary>
     public static Dictionary<string, Variable> Read(string path)
@@ -79,7 +88,21 @@ public static class MatV5Reader
         for (var i = 0; i < dims.Length; i++) dims[i] = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(dimAt + 4 * i));
         var (_, nameSize, nameAt, p3) = Tag(b, p2, path);
         var name = Encoding.ASCII.GetString(b, nameAt, nameSize);
-        // Classes 6-15 are double, single, int8 ... uint64; others (cell 1, struct 2, object 3, char 4, sparse 5) are skipped.
+        if (cls == MxChar) return new Variable(name, dims, []) { Strings = [p3 >= end ? "" : Text(b, p3, path)] };
+        if (cls == MxCell)
+        {
+            // The cells follow as unnamed miMATRIX elements, column-major; character cells give their text, others "".
+            var strings = new List<string>();
+            for (var q = p3; q + 8 <= end;)
+            {
+                var (t, sz, d, next) = Tag(b, q, path);
+                if (t != MiMatrix) throw new InvalidDataException($"'{path}': cell array {name} holds a non-matrix element");
+                strings.Add(sz == 0 ? "" : Matrix(b, d, sz, path)?.Strings is [var text] ? text : "");
+                q = next;
+            }
+            return new Variable(name, dims, []) { Strings = strings };
+        }
+        // Classes 6-15 are double, single, int8 ... uint64; others (struct 2, object 3, sparse 5) are skipped.
         if (cls is < 6 or > 15 || complex || p3 >= end) return null;
         var (type, count, dataAt, _) = Tag(b, p3, path);
         var width = type switch { MiInt8 or MiUInt8 => 1, MiInt16 or MiUInt16 => 2, MiInt32 or MiUInt32 or MiSingle => 4, MiDouble or MiInt64 or MiUInt64 => 8, _ => 0 };
@@ -107,5 +130,17 @@ public static class MatV5Reader
             };
         }
         return new Variable(name, dims, values);
+    }
+
+    /// <summary>A character array's data: UTF-16 code units (miUINT16, MATLAB's default) or UTF-8 bytes.</summary>
+    private static string Text(byte[] b, int at, string path)
+    {
+        var (type, count, dataAt, _) = Tag(b, at, path);
+        return type switch
+        {
+            MiUInt16 or MiUtf16 => Encoding.Unicode.GetString(b, dataAt, count),
+            MiUInt8 or MiUtf8 or MiInt8 => Encoding.UTF8.GetString(b, dataAt, count),
+            _ => throw new InvalidDataException($"'{path}': character data of unknown type {type}"),
+        };
     }
 }

@@ -1,6 +1,6 @@
-using RealtimeMtl.Cli.Commands;
+using RealtimeMtl.Pipeline.Metrics;
 
-namespace RealtimeMtl.Cli.Tests;
+namespace RealtimeMtl.Pipeline.Tests;
 
 public class ProgressLineTests
 {
@@ -19,5 +19,15 @@ public class ProgressLineTests
     {
         Assert.Equal("57 frames  29.9 FPS  e2e 20.0 ms  dropped 3", ProgressLine.Format(57, null, 29.9, 20, 3));
         Assert.DoesNotContain("ETA", ProgressLine.Format(57, null, double.NaN, double.NaN, 0));
+    }
+
+    [Fact]
+    public void Every_progress_line_writes_time_left_the_same_way()
+    {
+        Assert.Equal("0:06", ProgressLine.Eta(6));
+        Assert.Equal("59:59", ProgressLine.Eta(3599));
+        Assert.Equal("1:00:00", ProgressLine.Eta(3600));
+        Assert.Equal("26:46:40", ProgressLine.Eta(96_400));
+        Assert.Equal("-", ProgressLine.Eta(double.NaN));
     }
 }

@@ -119,7 +119,7 @@ public class RecordingTests
                 File.CreateSymbolicLink(Path.Combine(small, "full.recording.mp4"), "/dev/full");
             }
             var stats = Path.Combine(dir, "full.json");
-            var r = Engine.Run($"run --source synthetic:frames=300,size=320x240 --record {record} --stats-json {stats} --quiet");
+            var r = Engine.Run($"run --source synthetic:frames=300,size=320x240,world=classic --record {record} --stats-json {stats} --quiet");
             Assert.True(r.Code == 3, $"exit {r.Code}\n{r.Stderr}");
             var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
             Assert.True(lines.Length == 1, r.Stderr);

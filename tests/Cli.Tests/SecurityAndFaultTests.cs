@@ -62,7 +62,7 @@ public class SecurityAndFaultTests
         var port = Engine.FreePort();
         var stats = Engine.Temp("evict.json");
         var stalled = new List<Socket>();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=640x480 --realtime --serve 127.0.0.1:{port} --viewer-timeout 1 --stats-json {stats}", async p =>
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=640x480,world=classic --realtime --serve 127.0.0.1:{port} --viewer-timeout 1 --stats-json {stats}", async p =>
         {
             try
             {

@@ -65,7 +65,7 @@ public class ArchitectureTests
     {
         Assert.Equal(["Capture", "Inference", "Quality"], ProjectReferences("src/Training").Order().ToArray());
         Assert.DoesNotContain("Training", ProjectReferences("src/Cli"));
-        foreach (var test in new[] { "Capture", "Pipeline", "Inference", "Quality", "Render", "Cli" })
+        foreach (var test in new[] { "Capture", "Pipeline", "Inference", "Quality", "Render", "Sinks", "Serving", "Cli" })
             Assert.DoesNotContain("Training", ProjectReferences($"tests/{test}.Tests"));
     }
 

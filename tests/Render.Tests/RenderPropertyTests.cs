@@ -61,4 +61,19 @@ public class RenderPropertyTests
             return true;
         }, iter: 300);
     }
+
+    [Fact]
+    public void Selection_finds_the_same_order_statistic_as_a_sort()
+    {
+        Gen.Float[-5, 50].Array[1, 400].SelectMany(a => Gen.Int[0, a.Length - 1].Select(k => (a, k))).Sample(t =>
+        {
+            var (values, k) = t;
+            var sorted = values.Order().ToArray();
+            var work = (float[])values.Clone();
+            Assert.Equal(sorted[k], DepthColormap.Select(work, k));
+            // And the span is partitioned around k.
+            Assert.All(work[..k], v => Assert.True(v <= sorted[k]));
+            Assert.All(work[(k + 1)..], v => Assert.True(v >= sorted[k]));
+        }, iter: 300);
+    }
 }

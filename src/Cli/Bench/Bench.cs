@@ -129,7 +129,7 @@ public static class Bench
             var byStage = held is null ? [] : await StageAllocationsAsync(model, renderer, held, tmp);
             var fps = summary.Fps ?? double.NaN;
             return new BenchResult.PipelineFigures(replay ? "synthetic frames pre-rendered, replayed from memory" : spec, fps, summary.Frames, written, fps / modelFps,
-                summary.Stages.ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95, s.Value.P99)),
+                summary.Stages.Where(s => s.Key != window.Name).ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95, s.Value.P99)),
                 window.BytesPerFrame, (double)allocated / Math.Max(1, summary.Frames), byStage, profile.Top(6).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
         }
         finally

@@ -101,7 +101,7 @@ public sealed class DepthColormap : IDisposable
     public unsafe (float Min, float Max)? RobustRange(Mat depth)
     {
         int w = depth.Width, h = depth.Height;
-        var step = Math.Max(1, (int)Math.Sqrt((double)w * h / 20_000));
+        var step = Math.Max(1, (int)Math.Ceiling(Math.Sqrt((double)w * h / 20_000)));
         var capacity = (w / step + 1) * (h / step + 1);
         if (_sample.Length < capacity) _sample = new float[capacity];
         var n = 0;
@@ -115,9 +115,39 @@ public sealed class DepthColormap : IDisposable
             }
         }
         if (n == 0) return null;
+        // Two selections instead of a sort: linear time (a 20 000-value sort took about 1 ms a frame).
         var span = _sample.AsSpan(0, n);
-        span.Sort();
-        return (span[(int)(LowPercentile * (n - 1))], span[(int)(HighPercentile * (n - 1))]);
+        int lo = (int)(LowPercentile * (n - 1)), hi = (int)(HighPercentile * (n - 1));
+        var low = Select(span, lo);
+        var high = Select(span[lo..], hi - lo);
+        return (low, high);
+    }
+
+    /// <summary>The k-th smallest value of <paramref name="values"/> (Hoare's selection; reorders the span so that
+    /// everything before k is no larger and everything after is no smaller).</summary>
+    public static float Select(Span<float> values, int k)
+    {
+        int left = 0, right = values.Length - 1;
+        while (left < right)
+        {
+            // Median of three as the pivot.
+            var mid = left + (right - left) / 2;
+            if (values[mid] < values[left]) (values[mid], values[left]) = (values[left], values[mid]);
+            if (values[right] < values[left]) (values[right], values[left]) = (values[left], values[right]);
+            if (values[right] < values[mid]) (values[right], values[mid]) = (values[mid], values[right]);
+            var pivot = values[mid];
+            int i = left, j = right;
+            while (i <= j)
+            {
+                while (values[i] < pivot) i++;
+                while (values[j] > pivot) j--;
+                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
+            }
+            if (k <= j) right = j;
+            else if (k >= i) left = i;
+            else return values[k];
+        }
+        return values[k];
     }
 
     private static readonly ConcurrentDictionary<(DepthColormapKind, int, int), Mat> Bars = new();

@@ -30,23 +30,7 @@ public static class EngineRunner
         FrameRenderer? renderer = null;
         var sinks = new List<IFrameSink>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
-        var signals = 0;
-        void OnSignal(PosixSignalContext ctx)
-        {
-            ctx.Cancel = true;
-            if (Interlocked.Increment(ref signals) == 1)
-            {
-                errors.WriteLine("stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)");
-                stop.Cancel();
-            }
-            else
-            {
-                errors.WriteLine("forced exit");
-                Environment.Exit(130);
-            }
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        using var signals = new SignalStop(stop, errors);
         try
         {
             // Before anything opens: outputs that would overwrite the source or each other, an unwritable --stats-json.
@@ -152,6 +136,40 @@ public static class EngineRunner
             sinks.Add(feed);
             errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
         }
+    }
+
+    /// <summary>The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).</summary>
+    private sealed class SignalStop : IDisposable
+    {
+        private readonly CancellationTokenSource _stop;
+        private readonly TextWriter _errors;
+        private readonly PosixSignalRegistration _int, _term;
+        private int _count;
+
+        public SignalStop(CancellationTokenSource stop, TextWriter errors)
+        {
+            _stop = stop;
+            _errors = errors;
+            _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+            _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        }
+
+        private void OnSignal(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            if (Interlocked.Increment(ref _count) == 1)
+            {
+                _errors.WriteLine("stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)");
+                _stop.Cancel();
+            }
+            else
+            {
+                _errors.WriteLine("forced exit");
+                Environment.Exit(130);
+            }
+        }
+
+        public void Dispose() { _int.Dispose(); _term.Dispose(); }
     }
 
     private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents

@@ -169,7 +169,16 @@ public static class EngineRunner
             }
         }
 
-        public void Dispose() { _int.Dispose(); _term.Dispose(); }
+        /// <summary>
+        /// After a first signal the handlers stay registered until the process exits: a second Ctrl+C during the
+        /// shutdown still prints "forced exit" and exits 130, instead of meeting the default handler (130, no word).
+        /// </summary>
+        public void Dispose()
+        {
+            if (Volatile.Read(ref _count) > 0) return;
+            _int.Dispose();
+            _term.Dispose();
+        }
     }
 
     private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents

@@ -3,6 +3,7 @@ using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
@@ -46,9 +47,14 @@ public class PerFrameBenchmarks
         _packet = new FramePacket(new Frame(0, 0, _frame.Image.Clone()));
         _labels.CopyTo(_packet.Labels);
         _depth.CopyTo(_packet.Depth);
+        _frame.Image.CopyTo(_overlay);
     }
 
     [Benchmark] public void ResizeIntoInputBuffer() => Cv2.Resize(_frame.Image, _input, new Size(256, 192), 0, 0, InterpolationFlags.Area);
+    /// <summary>The same resize without OpenCvSharp's managed InputArray/OutputArray wrappers (what the engine does).</summary>
+    [Benchmark] public void ResizeIntoInputBufferCvNative() => CvNative.Resize(_frame.Image, _input, new Size(256, 192), InterpolationFlags.Area);
+    [Benchmark] public void PutTextCv2() => Cv2.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4, Scalar.White, 1, LineTypes.AntiAlias);
+    [Benchmark] public void PutTextCvNative() => CvNative.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4, Scalar.White, 1, LineTypes.AntiAlias);
     [Benchmark] public void UpsampleLabelsNearest() => Cv2.Resize(_modelLabels, _labels, new Size(320, 240), 0, 0, InterpolationFlags.Nearest);
     [Benchmark] public void UpsampleSceneLabelsNearest720p() => Cv2.Resize(_sceneLabels, _hd, new Size(1280, 720), 0, 0, InterpolationFlags.Nearest);
     [Benchmark] public void UpsampleSceneLabelsByConfidence720p() => LabelUpsampler.Upsample(_sceneLabels, _confidence, new Size(1280, 720), _hd);
@@ -56,7 +62,10 @@ public class PerFrameBenchmarks
     [Benchmark] public void UpsampleDepthBilinear() => Cv2.Resize(_modelDepth, _depth, new Size(320, 240), 0, 0, InterpolationFlags.Linear);
     [Benchmark] public void ClassOverlay() => _colorizer.Overlay(_frame.Image, _packet.Labels, 0.5, _colour, _overlay);
     [Benchmark] public void DepthColormapTurbo() => _colormap.Draw(_packet.Depth, _scratch, DepthColormapKind.Turbo, 0, 10, false);
-    [Benchmark] public void RenderSideLayoutWithHud() { using var m = _side.Render(_packet, _stats); }
-    [Benchmark] public void RenderOverlayOnly() { using var m = _overlayOnly.Render(_packet, _stats); }
+    /// <summary>With the automatic range: the 2nd/98th percentiles of the valid depth, selected, then smoothed.</summary>
+    [Benchmark] public void DepthColormapTurboAutoRange() => _colormap.Draw(_packet.Depth, _scratch, DepthColormapKind.Turbo, 0, 10, true);
+    /// <summary>Into the packet's reused target, as the render stage draws.</summary>
+    [Benchmark] public void RenderSideLayoutWithHud() => _side.Render(_packet, _packet.RenderTarget, _stats);
+    [Benchmark] public void RenderOverlayOnly() => _overlayOnly.Render(_packet, _packet.RenderTarget, _stats);
     [Benchmark] public void JpegEncodeForWebView() { Cv2.ImEncode(".jpg", _frame.Image, out var bytes, _jpeg); }
 }

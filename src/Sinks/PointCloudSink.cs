@@ -27,11 +27,7 @@ public sealed class PointCloudSink : IFrameSink
         _every = Math.Max(1, every);
         _labels = labels;
         _log = log;
-        try { Directory.CreateDirectory(dir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"--save-pointcloud '{dir}' cannot be created ({e.Message}); choose a writable folder.");
-        }
+        OutputFile.EnsureFolder(dir, "--save-pointcloud");
     }
 
     public string Name => "pointcloud";

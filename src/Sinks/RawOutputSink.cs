@@ -22,11 +22,7 @@ public sealed class RawOutputSink : IFrameSink
     {
         _dir = dir;
         _classes = classes;
-        try { Directory.CreateDirectory(dir); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ArgumentException($"--save-raw '{dir}' cannot be created ({e.Message}); choose a writable folder.");
-        }
+        OutputFile.EnsureFolder(dir, "--save-raw");
     }
 
     public string Name => "raw";

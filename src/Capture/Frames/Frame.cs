@@ -56,6 +56,13 @@ public sealed class Frame : IDisposable
     };
     public int Height => Image.Height;
 
+    /// <summary>A deep copy (its own Mats) under a new sequence number and capture time: replaying held frames.</summary>
+    public Frame Copy(long sequence, long timestampTicks) => new(sequence, timestampTicks, Image.Clone())
+    {
+        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, Depth = Depth?.Clone(), Labels = Labels?.Clone(),
+        Intrinsics = Intrinsics, NominalFps = NominalFps, SourceFile = SourceFile,
+    };
+
     public void Dispose()
     {
         Image.Dispose();

@@ -34,10 +34,7 @@ public sealed class ReplaySource : IFrameSource
         {
             cancellationToken.ThrowIfCancellationRequested();
             var f = _frames[(int)(i % _frames.Count)];
-            yield return new Frame(i, Stopwatch.GetTimestamp(), f.Image.Clone())
-            {
-                Depth = f.Depth?.Clone(), Labels = f.Labels?.Clone(), Intrinsics = f.Intrinsics, NominalFps = f.NominalFps,
-            };
+            yield return f.Copy(i, Stopwatch.GetTimestamp());
             if (i % 8 == 0) await Task.Yield();
         }
     }

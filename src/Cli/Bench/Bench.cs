@@ -158,7 +158,7 @@ public static class Bench
         result["source (replay)"] = (GC.GetTotalAllocatedBytes(true) - start) / (double)n;
         var stats = new PipelineStats();
         var infer = new InferStage(model, stats);
-        var packets = held.Take(8).Select(f => infer.Packet(new ReplaySource([f], 1, "").ReadAllAsync().ToBlockingEnumerable().First())).ToList();
+        var packets = held.Take(8).Select((f, i) => infer.Packet(f.Copy(i, Stopwatch.GetTimestamp()))).ToList();
         File.Delete(record);
         await using var recorder = new VideoRecorderSink(record, 30);
         double PerFrame(Action<FramePacket> step)

@@ -1,6 +1,6 @@
 namespace RealtimeMtl.Pipeline.Sinks;
 
-/// <summary>Checks, before a run starts, that an output file can be created, without touching an existing one.</summary>
+/// <summary>Checks, before a run starts, that an output file or folder can be created, without touching an existing one.</summary>
 public static class OutputFile
 {
     /// <summary>The folder exists, the path is not a folder, and a new file can be created beside it; else one clear error.</summary>
@@ -18,6 +18,16 @@ public static class OutputFile
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new ArgumentException($"{option} '{path}' cannot be written in '{dir}' ({e.Message}); choose a writable folder.");
+        }
+    }
+
+    /// <summary>Creates the output folder an option names (kept if it exists), or one clear error naming the option.</summary>
+    public static void EnsureFolder(string dir, string option)
+    {
+        try { Directory.CreateDirectory(dir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{option} '{dir}' cannot be created ({e.Message}); choose a writable folder.");
         }
     }
 }

@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
-using Microsoft.ML.OnnxRuntime;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;

@@ -1,12 +1,8 @@
-using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
-using Microsoft.ML.OnnxRuntime;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
-using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
 
 namespace RealtimeMtl.Training.Cli;

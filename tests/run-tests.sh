@@ -1,36 +1,66 @@
 #!/usr/bin/env bash
 # Runs every test project (already built) and ends with one plain line: "N passed, N failed[, N skipped]".
+# A test host that dies (a native crash, say) cannot hide: the runner names the project and the test that was
+# running, counts the tests that never ran, and the last line says so, e.g.
+#   "290 passed, 0 failed, 42 not run (test host crashed in RealtimeMtl.Training.Tests)"; the exit code is then 1.
+# RTMTL_TEST_PROJECTS (paths of .csproj files) and RTMTL_TEST_RESULTS (a folder) override what runs and where results go.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONFIG="${1:-Release}"
 shift || true
-RESULTS="$ROOT/.rtmtl/test-results"
+RESULTS="${RTMTL_TEST_RESULTS:-$ROOT/.rtmtl/test-results}"
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"
 status=0
-for proj in "$ROOT"/tests/*/*.csproj; do
-  name="$(basename "$proj" .csproj)"
+passed=0; failed=0; skipped=0; notrun=0; crashed=()
+
+counter() { echo "$1" | sed -n "s/.* $2=\"\([0-9]*\)\".*/\1/p"; }
+
+# run_project NAME CSPROJ [dotnet test args...]
+run_project() {
+  local name="$1" proj="$2"; shift 2
+  local log="$RESULTS/$name.log" trace="$RESULTS/$name.trace" trx="$RESULTS/$name.trx"
+  : >"$trace"
   echo "== $name"
-  dotnet test "$proj" -c "$CONFIG" --no-build --nologo --logger "trx;LogFileName=$name.trx" --results-directory "$RESULTS" "$@" \
-    | grep -vE '^\s*$' | grep -E 'Failed |Passed!|Failed!|error|Error Message|Assert|^\s+at RealtimeMtl' | head -200
-  [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+  RTMTL_TEST_TRACE="$trace" dotnet test "$proj" -c "$CONFIG" --no-build --nologo --logger "trx;LogFileName=$name.trx" \
+    --results-directory "$RESULTS" "$@" >"$log" 2>&1
+  local rc=$?
+  grep -vE '^\s*$' "$log" | grep -E 'Failed |Passed!|Failed!|error|Error Message|Assert|^\s+at RealtimeMtl|aborted|crashed' | head -200
+  [ "$rc" -ne 0 ] && status=1
+  local c p=0 f=0 t=0 e=0
+  if [ -f "$trx" ]; then
+    c="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+    p=$(counter "$c" passed); f=$(counter "$c" failed); t=$(counter "$c" total); e=$(counter "$c" executed)
+  fi
+  p=${p:-0}; f=${f:-0}; t=${t:-0}; e=${e:-0}
+  if grep -qE 'Test host process crashed|The active test run was aborted|Test Run Aborted' "$log"; then
+    # Results still buffered in the dead host are lost; the trace says what finished and what was running.
+    local ended listed running
+    ended=$(grep -c '^end ' "$trace")
+    running=$(awk '$1=="start"{s[$2]++} $1=="end"{s[$2]--} END{for(k in s) if(s[k]>0) print k}' "$trace" | paste -sd, -)
+    listed=$(dotnet test "$proj" -c "$CONFIG" --no-build --nologo --list-tests "$@" 2>/dev/null \
+      | sed -n '/The following Tests are available:/,$p' | grep -c '^    ')
+    [ "$ended" -gt $((p + f)) ] && p=$((ended - f))
+    local missing=$((listed - p - f)); [ "$missing" -lt 0 ] && missing=0
+    echo "!! the test host of $name crashed${running:+ while running $running}; $missing of its $listed tests never ran"
+    notrun=$((notrun + missing)); crashed+=("$name"); status=1; t=$((p + f)); e=$t
+  fi
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+}
+
+if [ -n "${RTMTL_TEST_PROJECTS:-}" ]; then projects=($RTMTL_TEST_PROJECTS); else projects=("$ROOT"/tests/*/*.csproj); fi
+for proj in "${projects[@]}"; do
+  run_project "$(basename "$proj" .csproj)" "$proj" "$@"
 done
 # The engine's tests again, on the GPU flavour of ONNX Runtime (bin-gpu/), which falls back to CPU here.
-if [ -z "${RTMTL_SKIP_GPU_FLAVOUR:-}" ]; then
-  echo "== RealtimeMtl.Cli.Tests (GPU flavour)"
-  dotnet test "$ROOT/tests/Cli.Tests/RealtimeMtl.Cli.Tests.csproj" -c "$CONFIG" -p:RtmtlGpu=true --no-build --nologo \
-    --logger "trx;LogFileName=RealtimeMtl.Cli.Tests.gpu.trx" --results-directory "$RESULTS" "$@" \
-    | grep -vE '^\s*$' | grep -E 'Failed |Passed!|Failed!|error|Error Message|Assert|^\s+at RealtimeMtl' | head -200
-  [ "${PIPESTATUS[0]}" -ne 0 ] && status=1
+if [ -z "${RTMTL_SKIP_GPU_FLAVOUR:-}" ] && [ -z "${RTMTL_TEST_PROJECTS:-}" ]; then
+  run_project "RealtimeMtl.Cli.Tests.gpu" "$ROOT/tests/Cli.Tests/RealtimeMtl.Cli.Tests.csproj" -p:RtmtlGpu=true "$@"
 fi
-passed=0; failed=0; skipped=0
-for trx in "$RESULTS"/*.trx; do
-  [ -f "$trx" ] || continue
-  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
-  p=$(echo "$counters" | sed -n 's/.* passed="\([0-9]*\)".*/\1/p'); f=$(echo "$counters" | sed -n 's/.* failed="\([0-9]*\)".*/\1/p')
-  t=$(echo "$counters" | sed -n 's/.* total="\([0-9]*\)".*/\1/p'); e=$(echo "$counters" | sed -n 's/.* executed="\([0-9]*\)".*/\1/p')
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${t:-0} - ${e:-0}))
-done
-if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then echo "no test results were produced"; status=1; fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$notrun" -eq 0 ]; then echo "no test results were produced"; status=1; fi
 [ "$failed" -gt 0 ] && status=1
-if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"; else echo "$passed passed, $failed failed"; fi
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+if [ "${#crashed[@]}" -gt 0 ]; then
+  line="$line, $notrun not run (test host crashed in $(IFS=,; echo "${crashed[*]}" | sed 's/,/, /g'))"; status=1
+fi
+echo "$line"
 exit $status

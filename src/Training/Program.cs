@@ -1,5 +1,10 @@
 using RealtimeMtl.Training.Cli;
+using RealtimeMtl.Training.Native;
 
 // Before anything touches TorchSharp: make its native library loadable on this host (idempotent, one line when it patches).
-RealtimeMtl.Training.Native.LibTorchNativeFix.EnsureLoadable();
+LibTorchNativeFix.EnsureLoadable();
+// The known-answer child of the oneDNN decision runs as it was started (its parent set the cap to test).
+if (args is ["onednn-check", ..]) return ConvolutionKnownAnswer.RunChild(Console.Out);
+// Before LibTorch's first convolution: cap oneDNN where it is not safe on this machine (one line when it does).
+OneDnnGuard.Prepare(verbose: args.Contains("--verbose"));
 return TrainingCli.Run(args);

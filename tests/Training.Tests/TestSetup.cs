@@ -4,7 +4,14 @@ namespace RealtimeMtl.Training.Tests;
 
 internal static class TestSetup
 {
-    /// <summary>The tests use TorchSharp in this process: the same explicit start-up step as rtmtl-train's Program.</summary>
+    /// <summary>
+    /// The tests use TorchSharp in this process: the same explicit start-up steps as rtmtl-train's Program (LibTorch
+    /// made loadable, then oneDNN capped where it is not safe on this machine, with the same one line when it is).
+    /// </summary>
     [ModuleInitializer]
-    internal static void PrepareLibTorch() => Native.LibTorchNativeFix.EnsureLoadable(_ => { });
+    internal static void PrepareLibTorch()
+    {
+        Native.LibTorchNativeFix.EnsureLoadable(_ => { });
+        Native.OneDnnGuard.Prepare(verbose: false);
+    }
 }

@@ -25,6 +25,7 @@ public static class TrainingCli
             ImportCommand.Build(),
             DataCommand.Build(),
             Bench.EagerBenchCommand.Build(),
+            OneDnnCommand.Build(),
         };
         root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });
         var parse = root.Parse(args);

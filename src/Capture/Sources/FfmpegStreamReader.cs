@@ -27,16 +27,6 @@ internal sealed class FfmpegStreamReader : IDisposable
     public double? Fps { get; }
     public int FrameBytes => Width * Height * 3;
 
-    public static string? FindTool(string name)
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
-        {
-            var p = Path.Combine(dir, name);
-            if (File.Exists(p)) return p;
-        }
-        return null;
-    }
-
     private static string TimeoutArgs(string url, TimeSpan timeout)
     {
         var us = ((long)timeout.TotalMicroseconds).ToString(CultureInfo.InvariantCulture);
@@ -49,7 +39,7 @@ internal sealed class FfmpegStreamReader : IDisposable
     /// </summary>
     public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout)
     {
-        var ffmpeg = FindTool("ffmpeg") ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package 'ffmpeg'.");
+        var ffmpeg = ExternalTools.Find("ffmpeg") ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package 'ffmpeg'.");
         var decoder = Start(ffmpeg, $"-nostdin -hide_banner -v info -fflags nobuffer -flags low_delay -probesize 65536 -analyzeduration 500000 {TimeoutArgs(url, readTimeout)} -i \"{url}\" -an -sn -map 0:v:0 -f rawvideo -pix_fmt bgr24 -", redirectOut: true);
         var found = new TaskCompletionSource<(int W, int H, double? Fps)>(TaskCreationOptions.RunContinuationsAsynchronously);
         double? inputFps = null;

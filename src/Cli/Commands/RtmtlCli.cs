@@ -17,6 +17,7 @@ public static class RtmtlCli
             InfoCommand.Build(),
             BenchCommand.Build(),
             EvalVideoCommand.Build(),
+            DoctorCommand.Build(),
         };
         if (args is ["--version"])
         {

@@ -15,9 +15,13 @@ public sealed record CpuFacts(string Model, IReadOnlySet<string> Flags, bool Has
         : Flags.Contains("sse4_1") ? "SSE4.1"
         : "SSE2";
 
-    /// <summary>Reads /proc/cpuinfo and the sysfs cache folder under the given roots (default: this machine).</summary>
-    public static CpuFacts Read(string sysRoot = "/sys", string procRoot = "/proc")
+    /// <summary>
+    /// Reads /proc/cpuinfo and the sysfs cache folder under the given roots (default: this machine; RTMTL_SYSFS_ROOT
+    /// points the sysfs side elsewhere, to see what rtmtl-train and doctor decide on a machine without cache information).
+    /// </summary>
+    public static CpuFacts Read(string? sysRoot = null, string procRoot = "/proc")
     {
+        sysRoot ??= Environment.GetEnvironmentVariable("RTMTL_SYSFS_ROOT") is { Length: > 0 } r ? r : "/sys";
         var model = "unknown";
         var flags = new HashSet<string>(StringComparer.Ordinal);
         var cores = 0;

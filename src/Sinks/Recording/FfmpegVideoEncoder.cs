@@ -116,16 +116,8 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         _process.Dispose();
     }
 
-    /// <summary>The ffmpeg program on PATH, or null.</summary>
-    public static string? Find()
-    {
-        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "/usr/bin").Split(':'))
-        {
-            var p = Path.Combine(dir, "ffmpeg");
-            if (File.Exists(p)) return p;
-        }
-        return null;
-    }
+    /// <summary>The ffmpeg program on PATH, or null (one search for every element that runs ffmpeg).</summary>
+    public static string? Find() => RealtimeMtl.Capture.Sources.ExternalTools.Find("ffmpeg");
 
     private static readonly Lazy<bool> NvencWorks = new(() =>
     {

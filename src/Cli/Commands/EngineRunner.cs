@@ -66,10 +66,19 @@ public static class EngineRunner
             }
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
-            if (s.StatsJson is { } statsPath && statsPath != "-") OutputTargets.WriteAtomically(statsPath, summary.ToJson());
+            var statsFailed = false;
+            if (s.StatsJson is { } statsPath && statsPath != "-")
+            {
+                try { OutputTargets.WriteAtomically(statsPath, summary.ToJson()); }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    errors.WriteLine($"error: --stats-json '{statsPath}' could not be written ({e.Message}); the other outputs were finalised.");
+                    statsFailed = true;
+                }
+            }
             if (summary.StageError is not null) errors.WriteLine($"error: {summary.StageError}; the outputs were finalised.");
             // 3: the run started but a source, a stage or a sink failed on the way (outputs finalised either way).
-            return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 ? 0 : 3;
+            return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 && !statsFailed ? 0 : 3;
         }
         catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException)
         {

@@ -16,17 +16,18 @@ public static class OutputTargets
         var source = SourcePath(s.Source);
         foreach (var (option, path) in outputs)
         {
-            var full = Resolve(path);
-            if (source is not null && Same(full, source))
+            if (source is not null && PathIdentity.Same(path, source))
                 throw new ArgumentException($"{option} '{path}' is the source being read; write the output somewhere else (nothing was changed).");
-            if (source is not null && Directory.Exists(source) && IsInside(full, source) && option is "--save-raw" or "--save-pointcloud")
+            if (source is not null && Directory.Exists(source) && PathIdentity.IsInside(path, source) && option is "--save-raw" or "--save-pointcloud")
                 throw new ArgumentException($"{option} '{path}' is inside the source folder '{s.Source}'; write the output somewhere else.");
         }
         for (var i = 0; i < outputs.Count; i++)
             for (var j = i + 1; j < outputs.Count; j++)
-                if (Same(Resolve(outputs[i].Path), Resolve(outputs[j].Path)))
+                if (PathIdentity.Same(outputs[i].Path, outputs[j].Path))
                     throw new ArgumentException($"{outputs[i].Option} and {outputs[j].Option} name the same path '{outputs[i].Path}'; give each output its own.");
-        if (s.StatsJson is { } stats && stats != "-") Pipeline.Sinks.OutputFile.CheckWritable(stats, "--stats-json", "stats.json");
+        // A device, FIFO or /dev/stdout is written through at the end; only a regular file (or a new one) needs a writable folder.
+        if (s.StatsJson is { } stats && stats != "-" && PathIdentity.KindOf(stats) is PathIdentity.Kind.Missing or PathIdentity.Kind.Regular or PathIdentity.Kind.Directory)
+            Pipeline.Sinks.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
     }
 
     /// <summary>The file or folder a source spec reads, when it is one (files, image folders, tum:, nyu:).</summary>
@@ -37,33 +38,31 @@ public static class OutputTargets
             if (spec.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) path = spec[prefix.Length..];
         if (path.Contains("://")) return null;
         if (path.IndexOfAny(['*', '?']) >= 0) path = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
-        return File.Exists(path) || Directory.Exists(path) ? Resolve(path) : null;
+        return File.Exists(path) || Directory.Exists(path) ? PathIdentity.Resolve(path) : null;
     }
 
-    /// <summary>Writes the run's figures to a temporary file beside the target, then renames it: a reader never sees half a file.</summary>
+    /// <summary>
+    /// Writes the run's figures. A regular file (or a new one) is written to a temporary file beside it and renamed
+    /// over it, so that a reader never sees half a file; a link is followed to what it names. A device, FIFO or
+    /// /dev/stdout is written through as it is, never replaced. Write errors (a full disk) propagate.
+    /// </summary>
     public static void WriteAtomically(string path, string text)
     {
-        var temp = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.tmp");
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
-
-    private static string Resolve(string path)
-    {
-        var full = Path.GetFullPath(path);
+        var target = PathIdentity.Resolve(path);
+        if (PathIdentity.KindOf(target) == PathIdentity.Kind.Other)
+        {
+            using var stream = new FileStream(target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
+            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+            stream.Write(bytes);
+            stream.Flush();
+            return;
+        }
+        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.tmp");
         try
         {
-            var info = new FileInfo(full);
-            if (info.Exists && info.ResolveLinkTarget(true) is { } target) return target.FullName;
-            var dirInfo = new DirectoryInfo(full);
-            if (dirInfo.Exists && dirInfo.ResolveLinkTarget(true) is { } dtarget) return dtarget.FullName;
+            File.WriteAllText(temp, text);
+            File.Move(temp, target, overwrite: true);
         }
-        catch (IOException) { }
-        return full.TrimEnd('/');
+        finally { if (File.Exists(temp)) File.Delete(temp); }
     }
-
-    private static bool Same(string a, string b) => string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.Ordinal);
-
-    private static bool IsInside(string child, string parent) =>
-        child.TrimEnd('/').StartsWith(parent.TrimEnd('/') + "/", StringComparison.Ordinal);
 }

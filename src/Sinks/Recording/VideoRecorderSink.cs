@@ -16,7 +16,10 @@ namespace RealtimeMtl.Sinks.Recording;
 ///   its capture time; an empty slot repeats the previous frame, a frame for a filled slot takes the next one (up to
 ///   two slots ahead, for jitter) or else is skipped, so the recording lasts as long as the run within a frame or two.
 ///   Faults: a write failure throws once with the cause (the pipeline reports it and goes on without this sink);
-///   what was written stays playable at the target name.
+///   what was written stays playable at the target name. An empty or unplayable result never replaces an existing
+///   target. Two runs recording to one target: the second is refused at start (an exclusive lock on the temporary file).
+///   Sizes: H.264 needs even sizes (odd frames are padded by one black row or column, said once) and at most
+///   <see cref="MaxH264Width"/>x<see cref="MaxH264Height"/> (larger frames are scaled down, said once).
 /// </summary>
 public sealed class VideoRecorderSink : IFrameSink
 {
@@ -31,6 +34,10 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>How many slots ahead of its capture time a live frame may be written (jitter), before it is skipped.</summary>
     private const int MaxAhead = 2;
     private long _lastTicks;
+    private Size _frameSize;
+    private readonly FileStream _lock;
+    /// <summary>H.264 level 6.2's largest frame (8192x4320 = 139,264 macroblocks), within libx264's limits.</summary>
+    public const int MaxH264Width = 8192, MaxH264Height = 4320;
 
     public VideoRecorderSink(RecorderOptions options, Action<string>? log = null)
     {
@@ -38,6 +45,20 @@ public sealed class VideoRecorderSink : IFrameSink
         _log = log;
         CheckTarget(options.Path);
         _temp = TempPath(options.Path);
+        _lock = Lock(_temp, options.Path);
+    }
+
+    /// <summary>
+    /// An exclusive lock on the temporary file (flock, released by the kernel when the process dies): a second run
+    /// recording to the same target is refused at start instead of interleaving frames into one file.
+    /// </summary>
+    private static FileStream Lock(string temp, string target)
+    {
+        try { return new FileStream(temp, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
+        catch (IOException)
+        {
+            throw new ArgumentException($"--record '{target}': another run is recording to it now ({System.IO.Path.GetFileName(temp)} is locked); wait for it to finish or choose another file.");
+        }
     }
 
     /// <summary>Plain file recording at a file's own rate.</summary>
@@ -51,7 +72,9 @@ public sealed class VideoRecorderSink : IFrameSink
     public long FramesRepeated { get; private set; }
     /// <summary>Frames that arrived for a slot already filled (live source faster than its nominal rate).</summary>
     public long FramesSkipped { get; private set; }
-    public long FramesInFile => FramesWritten + FramesRepeated;
+    public long FramesInFile => Kept ? FramesWritten + FramesRepeated : 0;
+    /// <summary>False when the run produced nothing playable and the target (if any) was left as it was.</summary>
+    public bool Kept { get; private set; } = true;
     /// <summary>Capture time from the first to the last frame the recorder received (live: what the file's length follows).</summary>
     public double CapturedSeconds => _encoder is null ? 0 : Stopwatch.GetElapsedTime(_firstTicks, _lastTicks).TotalSeconds;
     public double RecordedFps => _o.Fps;
@@ -116,6 +139,7 @@ public sealed class VideoRecorderSink : IFrameSink
     private IVideoEncoder Open(Size size, long firstTicks)
     {
         _size = size;
+        _frameSize = size;
         _firstTicks = firstTicks;
         var ext = System.IO.Path.GetExtension(_o.Path).ToLowerInvariant();
         var codec = _o.Codec == RecordCodec.Auto ? (ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.H264) : _o.Codec;
@@ -123,20 +147,49 @@ public sealed class VideoRecorderSink : IFrameSink
         if (codec == RecordCodec.H264)
         {
             if (FfmpegVideoEncoder.Find() is { } ffmpeg)
-                return new FfmpegVideoEncoder(ffmpeg, _temp, _o.Fps, size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc);
+            {
+                _size = H264Size(size, _log);
+                return new FfmpegVideoEncoder(ffmpeg, _temp, _o.Fps, _size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc);
+            }
             _log?.Invoke("warning: the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
             codec = ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.Mp4v;
         }
         return new OpenCvVideoEncoder(_temp, codec, _o.Fps, size);
     }
 
-    /// <summary>Frames of another size (a stream back at a new resolution) are scaled to the recording's size.</summary>
+    /// <summary>
+    /// The size H.264 is recorded at: frames larger than level 6.2 allows are scaled down (aspect kept), and odd
+    /// sizes get one black row or column (libx264 needs even sizes). Says so once when it changes the size.
+    /// </summary>
+    public static Size H264Size(Size frame, Action<string>? log)
+    {
+        var (w, h) = (frame.Width, frame.Height);
+        if (w > MaxH264Width || h > MaxH264Height)
+        {
+            var scale = Math.Min((double)MaxH264Width / w, (double)MaxH264Height / h);
+            (w, h) = (Math.Max(1, (int)(w * scale)), Math.Max(1, (int)(h * scale)));
+            log?.Invoke($"note: {frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
+        }
+        var padded = new Size(w + (w & 1), h + (h & 1));
+        if (padded.Width != w || padded.Height != h)
+            log?.Invoke($"note: H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
+        return padded;
+    }
+
+    /// <summary>
+    /// Frames of the first frame's size are padded (odd sizes) or scaled (too large) to the recording's size; frames
+    /// of another size (a stream back at a new resolution) are scaled to it.
+    /// </summary>
     private Mat Fit(Mat image)
     {
         if (image.Size() == _size && image.IsContinuous()) return image;
-        var scaled = new Mat();
-        Cv2.Resize(image, scaled, _size);
-        return scaled;
+        var fitted = new Mat();
+        var pad = new Size(_size.Width - _frameSize.Width, _size.Height - _frameSize.Height);
+        if (image.Size() == _frameSize && pad.Width is 0 or 1 && pad.Height is 0 or 1)
+            Cv2.CopyMakeBorder(image, fitted, 0, pad.Height, 0, pad.Width, BorderTypes.Constant, Scalar.Black);
+        else
+            Cv2.Resize(image, fitted, _size);
+        return fitted;
     }
 
     public ValueTask CompleteAsync()
@@ -147,7 +200,7 @@ public sealed class VideoRecorderSink : IFrameSink
         try { _encoder.Finish(); }
         catch (IOException e) { failure = e; }
         finally { _encoder.Dispose(); }
-        Publish();
+        Publish(faulted: failure is not null);
         if (failure is not null && !_failed) throw failure;
         return ValueTask.CompletedTask;
     }
@@ -156,9 +209,18 @@ public sealed class VideoRecorderSink : IFrameSink
     /// The finished (or, after a fault, partial) recording takes the target's name. A fragmented MP4 that finished
     /// cleanly is first rewritten with its index in front; if that fails (a full disk) the fragments are kept.
     /// </summary>
-    private void Publish()
+    private void Publish(bool faulted)
     {
         if (!File.Exists(_temp)) return;
+        if (new FileInfo(_temp).Length == 0 || ((_failed || faulted) && !Playable(_temp)))
+        {
+            // Nothing playable came out: an existing target stays as it was, and the summary says nothing was kept.
+            Kept = false;
+            FramesWritten = FramesRepeated = 0;
+            File.Delete(_temp);
+            if (!(_failed || faulted)) _log?.Invoke($"warning: the recording produced no playable video; {(File.Exists(_o.Path) ? $"'{_o.Path}' was left as it was" : "no file was written")}.");
+            return;
+        }
         var source = _temp;
         if (!_failed && _encoder is FfmpegVideoEncoder && System.IO.Path.GetExtension(_o.Path).Equals(".mp4", StringComparison.OrdinalIgnoreCase)
             && FfmpegVideoEncoder.Find() is { } ffmpeg)
@@ -171,17 +233,39 @@ public sealed class VideoRecorderSink : IFrameSink
         if (source != _temp && File.Exists(_temp)) File.Delete(_temp);
     }
 
+    /// <summary>True when ffprobe decodes at least one video frame of the file (true when ffprobe is missing: no evidence against it).</summary>
+    private static bool Playable(string path)
+    {
+        if (RealtimeMtl.Capture.Sources.ExternalTools.Find("ffprobe") is not { } ffprobe) return true;
+        try
+        {
+            var psi = new ProcessStartInfo(ffprobe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var a in new[] { "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path })
+                psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var text = p.StandardOutput.ReadToEnd();
+            p.StandardError.ReadToEnd();
+            if (!p.WaitForExit(30_000)) { p.Kill(); return true; }
+            return long.TryParse(text.Trim().Split('\n')[0].Trim(','), out var n) && n > 0;
+        }
+        catch (System.ComponentModel.Win32Exception) { return true; }
+    }
+
     public ValueTask DisposeAsync()
     {
         if (!_finished && _encoder is not null)
         {
             // Disposed without completing (the run failed to start its pipeline): keep what was written.
-            try { _encoder.Finish(); } catch (IOException) { }
+            var faulted = false;
+            try { _encoder.Finish(); } catch (IOException) { faulted = true; }
             _encoder.Dispose();
             _finished = true;
-            Publish();
+            Publish(faulted);
         }
         _last?.Dispose();
+        _lock.Dispose();
+        // The lock kept the temporary name; a recording that was never opened leaves nothing behind.
+        if (_encoder is null && File.Exists(_temp) && new FileInfo(_temp).Length == 0) File.Delete(_temp);
         return ValueTask.CompletedTask;
     }
 }

@@ -59,6 +59,7 @@ public sealed class WebViewServer : IFrameSink
         var app = builder.Build();
         app.Use(async (ctx, next) =>
         {
+            if (RequestGuard.Refusal(ctx, _options.Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
             await next(ctx);
         });

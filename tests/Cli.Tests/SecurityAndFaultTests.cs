@@ -72,7 +72,7 @@ public class SecurityAndFaultTests
                     // A tiny receive window and no reads: the server's writes stall after a few KB.
                     var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 2048 };
                     await s.ConnectAsync(IPAddress.Loopback, port);
-                    await s.SendAsync("GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+                    await s.SendAsync("GET /stream.mjpg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"u8.ToArray());
                     stalled.Add(s);
                 }
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/"), Timeout = TimeSpan.FromSeconds(10) };

@@ -176,6 +176,46 @@ public class ServingTests
     }
 
     [Fact]
+    public async Task Without_a_token_only_loopback_host_names_are_served_and_render_changes_need_JSON_from_the_same_origin()
+    {
+        var port = FreePort();
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve {port}", async p =>
+        {
+            try
+            {
+                using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+                async Task<HttpStatusCode> Get(string host)
+                {
+                    using var req = new HttpRequestMessage(HttpMethod.Get, "/api/stats");
+                    req.Headers.Host = host;
+                    return (await http.SendAsync(req)).StatusCode;
+                }
+                // DNS rebinding: a page at evil.example whose name now resolves to 127.0.0.1.
+                Assert.Equal(HttpStatusCode.MisdirectedRequest, await Get($"evil.example:{port}"));
+                Assert.Equal(HttpStatusCode.OK, await Get($"localhost:{port}"));
+                Assert.Equal(HttpStatusCode.OK, await Get($"127.0.0.1:{port}"));
+                Assert.Equal(HttpStatusCode.OK, await Get($"[::1]:{port}"));
+
+                async Task<HttpStatusCode> Post(string type, string? origin)
+                {
+                    using var req = new HttpRequestMessage(HttpMethod.Post, "/api/render") { Content = new StringContent("{\"layout\":\"overlay\"}", System.Text.Encoding.UTF8, type) };
+                    if (origin is not null) req.Headers.Add("Origin", origin);
+                    return (await http.SendAsync(req)).StatusCode;
+                }
+                // A cross-origin "simple" POST (no CORS preflight) is refused before it changes anything.
+                Assert.Equal(HttpStatusCode.UnsupportedMediaType, await Post("text/plain", $"http://evil.example:{port}"));
+                Assert.Equal(HttpStatusCode.Forbidden, await Post("application/json", $"http://evil.example:{port}"));
+                Assert.DoesNotContain("\"layout\":\"overlay\"", await http.GetStringAsync("/api/stats"));
+                Assert.Equal(HttpStatusCode.OK, await Post("application/json", $"http://127.0.0.1:{port}"));
+                Assert.Equal(HttpStatusCode.OK, await Post("application/json", null)); // not a browser: no Origin
+                Assert.Contains("\"layout\":\"overlay\"", await http.GetStringAsync("/api/stats"));
+            }
+            finally { Kill(p.Id, 2); }
+        });
+        Assert.True(r.Code == 0, r.Stderr);
+    }
+
+    [Fact]
     public async Task Servers_bind_loopback_by_default_serve_only_fixed_routes_and_enforce_the_token()
     {
         Assert.Equal(IPAddress.Loopback, ServeOptions.ParseEndpoint("8080", 1).Address);
@@ -198,10 +238,10 @@ public class ServingTests
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/stats?token=s3cret-token")).StatusCode);
                 Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/etc/passwd?token=s3cret-token")).StatusCode);
                 Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/../README.md?token=s3cret-token")).StatusCode);
-                var big = new StringContent(new string('x', 100_000));
+                var big = new StringContent(new string('x', 100_000), System.Text.Encoding.UTF8, "application/json");
                 Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PostAsync("/api/render?token=s3cret-token", big)).StatusCode);
-                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{not json"))).StatusCode);
-                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{\"alpha\":7}"))).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{\"alpha\":7}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
                 // Viewer cap: a second concurrent stream is refused while the first is open.
                 using var first = await http.GetAsync("/stream.mjpg?token=s3cret-token", HttpCompletionOption.ResponseHeadersRead);
                 Assert.Equal(HttpStatusCode.OK, first.StatusCode);

@@ -29,6 +29,10 @@ public class ImportTests
         var wrapped = Path.Combine(dir, "wrapped.onnx");
         var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e --depth-range 0,10");
         Assert.True(r.Code == 0, r.Stderr);
+        // An imported model converts to fp16 like an exported one (it has no rtmtl architecture to rebuild).
+        var half = TrainProcess.Run($"export --onnx {wrapped} --precision fp16 --no-eval --out {dir}/wrapped.fp16.onnx");
+        Assert.True(half.Code == 0, half.Stderr);
+        using (var fp16 = new OnnxMtlModel($"{dir}/wrapped.fp16.onnx")) Assert.Equal(128, fp16.Info.InputWidth);
         using var model = new OnnxMtlModel(wrapped);
         Assert.Equal((128, 96), (model.Info.InputWidth, model.Info.InputHeight));
         Assert.Equal(["a", "b", "c", "d", "e"], model.Info.Labels.Classes);

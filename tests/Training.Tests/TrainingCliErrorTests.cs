@@ -20,6 +20,11 @@ public class TrainingCliErrorTests
     [InlineData("synth --out /proc/x --count 2", "/proc/x")]
     [InlineData("train --dataset synthetic --epochs 1 --limit 8 --batch 0", "--batch")]
     [InlineData("export --onnx /nonexistent.onnx --precision fp16 --test-samples 0 --out /tmp/rtmtl-never.onnx", "/nonexistent.onnx")]
+    // Issue 22's training probes: each was an "unexpected ... (a bug)" exit 1, a silent overwrite or a silent restart.
+    [InlineData("synth --size 100000x100000 --count 1 --out /tmp/rtmtl-never-synth", "--size '100000x100000'")]
+    [InlineData("train --epochs 1 --limit 8 --resume", "--resume")]
+    [InlineData("train --epochs 1 --limit 8 --resume --out /tmp/rtmtl-no-such-run", "/tmp/rtmtl-no-such-run")]
+    [InlineData("eval --onnx models/mtl_ssw_light.onnx --samples 2 --json /proc/rtmtl-metrics.json", "--json '/proc/rtmtl-metrics.json'")]
     public void A_bad_input_is_one_error_line_naming_it_and_exit_2(string args, string named)
     {
         var r = TrainProcess.Run(args);
@@ -33,11 +38,38 @@ public class TrainingCliErrorTests
     }
 
     [Fact]
+    public void Export_refuses_an_out_that_is_its_onnx_input_and_leaves_it_unchanged()
+    {
+        var dir = Directory.CreateTempSubdirectory("rtmtl-same-").FullName;
+        try
+        {
+            var model = Path.Combine(dir, "m.onnx");
+            File.Copy(Path.Combine(TrainProcess.Root, "models", "mtl_ssw_light.onnx"), model);
+            var before = File.ReadAllBytes(model);
+            File.CreateSymbolicLink(Path.Combine(dir, "link.onnx"), model);
+            foreach (var target in new[] { model, Path.Combine(dir, "link.onnx"), Path.Combine(dir, ".", "m.onnx") })
+            {
+                var r = TrainProcess.Run($"export --onnx {model} --precision fp16 --no-eval --out {target}");
+                Assert.True(r.Code == 2, $"exit {r.Code}: {r.Stderr}");
+                Assert.Contains("is the --onnx input", r.Stderr);
+            }
+            Assert.Equal(before, File.ReadAllBytes(model));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void An_unwritable_out_names_the_cause_and_the_fix()
     {
         var r = TrainProcess.Run("synth --out /proc/x --count 2");
         Assert.Contains("kernel file system", r.Stderr);
         Assert.Contains("choose another --out", r.Stderr);
+        // A refused download names no .part file that does not exist.
+        var fetch = TrainProcess.Run("data fetch nyu --to /tmp/rtmtl-never-fetch2 --url http://127.0.0.1:9/mirror/");
+        Assert.Equal(2, fetch.Code);
+        Assert.StartsWith("error: could not download http://127.0.0.1:9/mirror/", fetch.Stderr.Trim().Split('\n')[^1]);
+        Assert.DoesNotContain(".part", fetch.Stderr);
+        Assert.DoesNotContain("a bug", fetch.Stderr);
     }
 
     [Fact]
@@ -181,7 +213,9 @@ internal static class TrainProcess
         try { await p.WaitForExitAsync(cts.Token); }
         catch (OperationCanceledException) { p.Kill(true); throw new TimeoutException($"rtmtl-train {args} did not finish: {stderr}"); }
         p.WaitForExit();
-        return new Result(p.ExitCode, stdout.ToString(), stderr.ToString());
+        // rtmtl-train's start-up line on machines where it caps oneDNN is not part of any command's answer.
+        var errors = string.Join("", stderr.ToString().Split('\n').Where(l => !l.StartsWith("rtmtl-train: oneDNN ", StringComparison.Ordinal)).Select(l => l + "\n")).TrimEnd('\n');
+        return new Result(p.ExitCode, stdout.ToString(), errors.Length > 0 ? errors + "\n" : "");
     }
 
     [DllImport("libc", EntryPoint = "kill")]

@@ -55,6 +55,7 @@ public sealed class FoxgloveServer : IFrameSink
         app.Run(async ctx =>
         {
             if (ctx.Request.Path != "/" || !ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 404; return; }
+            if (RequestGuard.Refusal(ctx, _options.Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
             if (!ctx.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol)) { ctx.Response.StatusCode = 400; await ctx.Response.WriteAsync($"use subprotocol {SubProtocol}"); return; }
             if (_clients.Count >= _options.MaxViewers) { ctx.Response.StatusCode = 503; return; }

@@ -33,6 +33,12 @@ internal static class EvalCommand
             if ((r.GetValue(run) is null) == (r.GetValue(onnx) is null)) throw new ArgumentException("give --run DIR (a training run) or --onnx FILE (a model), not both");
             var s = r.GetValue(split) switch { "val" => Split.Val, "test" => Split.Test, var v => throw new ArgumentException($"--split '{v}': use val or test") };
             if (r.GetValue(samples) < 1) throw new ArgumentException("--samples must be at least 1");
+            // Before the evaluation, not after it: an unwritable --json is a bad input.
+            if (r.GetValue(json) is { } jsonTarget)
+            {
+                OutputFolder.EnsureParent(jsonTarget, "--json");
+                Pipeline.Sinks.OutputFile.CheckWritable(jsonTarget, "--json", "metrics.json");
+            }
             EvalResult result;
             ISegDepthDataset test, train;
             int classes;

@@ -16,12 +16,26 @@ namespace RealtimeMtl.Training.Cli;
 /// </summary>
 internal static class PrecisionExport
 {
+    /// <summary>Both paths name one file (a link to it, too).</summary>
+    private static bool SameFile(string a, string b) =>
+        string.Equals(new FileInfo(a).ResolveLinkTarget(true)?.FullName ?? Path.GetFullPath(a), new FileInfo(b).ResolveLinkTarget(true)?.FullName ?? Path.GetFullPath(b), StringComparison.Ordinal);
+
+    private static (int W, int H) InputSize(IReadOnlyDictionary<string, string> md, string path)
+    {
+        var size = md.GetValueOrDefault(ModelMetadataKeys.InputSize, "").Split('x');
+        if (size.Length == 2 && int.TryParse(size[0], CultureInfo.InvariantCulture, out var w) && int.TryParse(size[1], CultureInfo.InvariantCulture, out var h) && w > 0 && h > 0)
+            return (w, h);
+        throw new InvalidDataException($"'{path}' has no {ModelMetadataKeys.InputSize} metadata; export or import it with rtmtl first.");
+    }
+
     public static int Run(string inputPath, string outPath, string precision, int calibrationFrames, int testSamples, string? command, bool noEval = false)
     {
         if (!File.Exists(inputPath)) throw new FileNotFoundException($"model '{inputPath}' does not exist; pass an exported float .onnx to --onnx.");
         if (precision is not ("fp16" or "int8")) throw new ArgumentException($"--precision '{precision}': with --onnx use fp16 or int8");
         if (testSamples < 1) throw new ArgumentException("--test-samples must be at least 1");
         if (calibrationFrames < 1) throw new ArgumentException("--calibration-frames must be at least 1");
+        if (Path.GetFullPath(outPath) == Path.GetFullPath(inputPath) || (File.Exists(outPath) && SameFile(outPath, inputPath)))
+            throw new ArgumentException($"--out '{outPath}' is the --onnx input; write the {precision} model to another file (nothing was changed).");
         OutputFolder.EnsureParent(outPath, "--out");
         var floatBytes = File.ReadAllBytes(inputPath);
         OnnxGraph source;
@@ -30,7 +44,8 @@ internal static class PrecisionExport
         if (source.Metadata.GetValueOrDefault(ModelMetadataKeys.Precision, "fp32") != "fp32")
             throw new ArgumentException($"'{inputPath}' is already {source.Metadata[ModelMetadataKeys.Precision]}; start from the float model.");
         var md = source.Metadata;
-        var config = Models.ConfigFromMetadata.Read(md, inputPath);
+        // Only the input size is needed here; an imported model (no rtmtl architecture) has it in its metadata too.
+        var (w, h) = InputSize(md, inputPath);
         var dataset = md.GetValueOrDefault(ModelMetadataKeys.Dataset, "an unknown data set");
         var synthetic = Data.DatasetFactory.IsSynthetic(dataset);
         var randomised = dataset == "synthetic-dr";
@@ -41,7 +56,6 @@ internal static class PrecisionExport
         var seed = 1;
         if (md.TryGetValue(ModelMetadataKeys.Recipe, out var recipeJson) && JsonSerializer.Deserialize<Dictionary<string, string>>(recipeJson) is { } recipe
             && recipe.TryGetValue("seed", out var s)) seed = int.Parse(s, CultureInfo.InvariantCulture);
-        int w = config.InputWidth, h = config.InputHeight;
 
         OnnxGraph converted;
         if (precision == "int8")
@@ -71,6 +85,7 @@ internal static class PrecisionExport
 
         var test = new SyntheticDataset(seed, Split.Test, testSamples, w, h, randomised: randomised);
         Console.Error.WriteLine($"evaluating fp32 and {precision} on {testSamples} test stills (--no-eval skips this)");
+        var config = Models.ConfigFromMetadata.Read(md, inputPath);
         var before = OrtEvaluation.Evaluate(floatBytes, test, config.NumClasses, "evaluating fp32");
         var after = OrtEvaluation.Evaluate(bytes, test, config.NumClasses, $"evaluating {precision}");
         // Interleave the latency runs so that both see the same machine state.

@@ -26,8 +26,8 @@ internal static class SynthCommand
         cmd.SetAction(r =>
         {
             var wh = r.GetValue(size)!.Split('x');
-            if (wh.Length != 2 || !int.TryParse(wh[0], out var w) || !int.TryParse(wh[1], out var h) || w < 16 || h < 16)
-                throw new ArgumentException($"--size '{r.GetValue(size)}' must look like 320x240 (at least 16x16)");
+            if (wh.Length != 2 || !int.TryParse(wh[0], out var w) || !int.TryParse(wh[1], out var h) || w < 16 || h < 16 || w > 4096 || h > 4096)
+                throw new ArgumentException($"--size '{r.GetValue(size)}' must look like 320x240 (from 16x16 to 4096x4096)");
             var n = r.GetValue(count);
             if (n < 1) throw new ArgumentException("--count must be at least 1");
             var randomised = r.GetValue(world) switch { "randomised" => true, "classic" => false, var v => throw new ArgumentException($"--world '{v}': use classic or randomised") };

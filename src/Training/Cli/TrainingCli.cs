@@ -80,8 +80,8 @@ public static class TrainingCli
     {
         ArgumentException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException => e.Message,
         UnauthorizedAccessException => $"{e.Message.TrimEnd('.')} (permission denied); choose another path.",
-        IOException io when io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; free some space or choose another --out.",
-        IOException io when io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; choose another --out.",
+        IOException io when io.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; free some space or write somewhere else.",
+        IOException io when io.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase) => $"{io.Message.TrimEnd('.')}; write somewhere else.",
         _ => null,
     };
 
@@ -188,6 +188,10 @@ internal static class TrainCommand
             var o = set.Read(r);
             var explicitOut = r.GetValue(set.Out) is not null;
             // Without --out, a new numbered folder (created once the inputs check out): an earlier run is never overwritten.
+            if (o.Resume && !explicitOut)
+                throw new ArgumentException("--resume continues a run: give its folder with --out (for example --out runs/train-3).");
+            if (o.Resume && !File.Exists(Path.Combine(o.OutDir, "last.pt")))
+                throw new ArgumentException($"--resume: '{o.OutDir}' holds no checkpoint (last.pt) to continue; leave --resume out to start a new run there.");
             if (!explicitOut) o = o with { OutDir = Pipeline.Sinks.RunFolders.NextName("runs", "train") };
             else if (!o.Resume && File.Exists(Path.Combine(o.OutDir, "last.pt")))
                 throw new ArgumentException($"--out '{o.OutDir}' holds an earlier run; continue it with --resume, or leave --out out for a new runs/train-N folder.");

@@ -47,8 +47,11 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
             catch (Exception e) when (e is HttpRequestException or IOException && !ct.IsCancellationRequested)
             {
                 var have = File.Exists(part) ? new FileInfo(part).Length : 0;
+                // A user can fix this (the address, the network): one clear line, exit 2, and a .part named only if it exists.
                 if (attempt >= attempts)
-                    throw new IOException($"downloading {file.Url} failed after {attempts} tries ({e.Message}); {have:N0} bytes are kept in '{part}': run the same command again to resume.", e);
+                    throw new InvalidDataException(have > 0
+                        ? $"downloading {file.Url} failed after {attempts} tries ({e.Message}); {have:N0} bytes are kept in '{part}': run the same command again to resume."
+                        : $"could not download {file.Url} after {attempts} tries ({e.Message}); check the address (--url) and the network, then run again.", e);
                 log.WriteLine($"{file.Name}: interrupted at {have:N0} bytes ({e.Message}); resuming (try {attempt + 1} of {attempts})");
                 await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), ct).ConfigureAwait(false);
             }

@@ -32,9 +32,9 @@ public sealed class RawOutputSink : IFrameSink
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
     {
         var stem = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture));
-        WriteAtomic(stem + "_labels.png", tmp => Cv2.ImWrite(tmp, p.Labels));
+        WriteAtomic(stem + "_labels.png", Png(p.Labels));
         p.Depth.ConvertTo(_mm, MatType.CV_16UC1, 1000.0);
-        WriteAtomic(stem + "_depth.png", tmp => Cv2.ImWrite(tmp, _mm));
+        WriteAtomic(stem + "_depth.png", Png(_mm));
         var json = JsonSerializer.Serialize(new
         {
             sequence = p.Sequence,
@@ -52,16 +52,34 @@ public sealed class RawOutputSink : IFrameSink
             depth_unit = "mm",
             classes = FramesWritten == 0 ? _classes : null,
         });
-        WriteAtomic(stem + ".json", tmp => { File.WriteAllText(tmp, json); return true; });
+        WriteAtomic(stem + ".json", System.Text.Encoding.UTF8.GetBytes(json));
         FramesWritten++;
         return ValueTask.CompletedTask;
     }
 
-    private static void WriteAtomic(string path, Func<string, bool> write)
+    /// <summary>
+    /// PNG encoded in memory, then written by .NET: a full disk is one IOException with its cause (the sink fault),
+    /// not libpng's own "Write Error" on stderr.
+    /// </summary>
+    private static byte[] Png(Mat image)
+    {
+        if (!Cv2.ImEncode(".png", image, out var bytes)) throw new IOException("could not encode a PNG");
+        return bytes;
+    }
+
+    private static void WriteAtomic(string path, byte[] bytes)
     {
         var tmp = path + ".tmp" + Path.GetExtension(path);
-        if (!write(tmp)) throw new IOException($"could not write {path}");
-        File.Move(tmp, path, overwrite: true);
+        try
+        {
+            File.WriteAllBytes(tmp, bytes);
+            File.Move(tmp, path, overwrite: true);
+        }
+        catch (IOException)
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
     }
 
     public ValueTask CompleteAsync() => ValueTask.CompletedTask;

@@ -156,6 +156,8 @@ public class ReliabilityTests
                 // A sink that failed during the run: exit 3, the others finished.
                 Assert.True(r.Code == 3, r.Stderr);
                 Assert.Single(r.Stderr.Split('\n'), l => l.Contains("sink raw failed"));
+                Assert.Contains("No space left", r.Stderr);
+                Assert.DoesNotContain("libpng", r.Stderr); // OpenCV's native messages stay off stderr
                 Assert.Contains("fault   sink raw: 1 error(s)", r.Stdout);
                 Assert.Equal(60, Engine.Probe(record).Frames);
             }

@@ -56,6 +56,50 @@ public class SinkTests
     }
 
     [Fact]
+    public async Task A_live_run_that_ends_in_an_outage_records_until_the_end_by_repeating_the_last_frame()
+    {
+        var dir = Directory.CreateTempSubdirectory("rtmtl-sink-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "outage.mp4");
+            var recorder = new VideoRecorderSink(new RecorderOptions { Path = path, Fps = 10, Live = true });
+            var now = Stopwatch.GetTimestamp();
+            long Ago(double seconds) => now - (long)(seconds * Stopwatch.Frequency);
+            // Six frames 3.0-2.5 s ago, then nothing (the stream went down) until the run ends now.
+            for (var i = 0; i < 6; i++)
+            {
+                var p = Packet(i, Ago(3.0 - 0.1 * i));
+                await recorder.WriteAsync(p, CancellationToken.None);
+                p.Release();
+            }
+            await recorder.CompleteAsync();
+            await recorder.DisposeAsync();
+            Assert.Equal(6, recorder.FramesWritten);
+            // 3 s at 10 FPS: the file lasts as long as the run (the tail filled), not 0.6 s.
+            Assert.InRange(recorder.FramesInFile, 30, 33);
+            Assert.InRange(recorder.CapturedSeconds, 2.95, 3.3);
+        }
+        finally { dir.Delete(true); }
+    }
+
+    [Theory]
+    [InlineData(321, 241, 322, 242)]
+    [InlineData(1, 1, 2, 2)]
+    [InlineData(640, 480, 640, 480)]
+    [InlineData(10000, 10000, 4320, 4320)]
+    [InlineData(16000, 3000, 8192, 1536)]
+    public void H264_sizes_are_even_and_within_level_6_2(int w, int h, int ew, int eh)
+    {
+        var said = new List<string>();
+        var size = VideoRecorderSink.H264Size(new Size(w, h), said.Add);
+        Assert.Equal((ew, eh), (size.Width, size.Height));
+        Assert.True(size.Width % 2 == 0 && size.Height % 2 == 0);
+        Assert.True(size.Width <= VideoRecorderSink.MaxH264Width && size.Height <= VideoRecorderSink.MaxH264Height);
+        // Said once, and only when the size changed.
+        Assert.Equal(w == ew && h == eh ? 0 : 1, said.Count(l => l.StartsWith("note:")) > 0 ? 1 : 0);
+    }
+
+    [Fact]
     public async Task A_point_cloud_back_projects_each_valid_pixel_through_the_frames_camera()
     {
         var dir = Directory.CreateTempSubdirectory("rtmtl-sink-");

@@ -10,44 +10,90 @@ namespace RealtimeMtl.Capture.Sources;
 /// </summary>
 internal sealed class FfmpegStreamReader : IDisposable
 {
+    private static readonly string[] LiveSchemes = ["rtsp", "rtsps", "rtmp", "udp", "tcp", "srt"];
+    private static readonly HashSet<Process> Running = [];
     private readonly Process _process;
     private readonly Stream _stdout;
+    private readonly Timer? _watchdog;
+    private long _lastData = Stopwatch.GetTimestamp();
 
-    private FfmpegStreamReader(Process process, int width, int height, double? fps)
+    static FfmpegStreamReader()
+    {
+        // Every exit path that runs managed code (end of run, error, SIGTERM, a forced second Ctrl+C) takes the
+        // decoders with it: no ffmpeg is left reading a stream with PID 1 as its parent.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            Process[] all;
+            lock (Running) all = [.. Running];
+            foreach (var p in all) Kill(p);
+        };
+    }
+
+    private FfmpegStreamReader(Process process, int width, int height, double? fps, TimeSpan? duration, TimeSpan stallAfter)
     {
         _process = process;
         _stdout = process.StandardOutput.BaseStream;
         Width = width;
         Height = height;
         Fps = fps;
+        Duration = duration;
+        StallAfter = stallAfter;
+        // ffmpeg's own timeouts do not fire for every protocol (udp://): the engine notices a silent stream itself.
+        _watchdog = new Timer(_ =>
+        {
+            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastData)) <= StallAfter) return;
+            Stalled = true;
+            try { if (!_process.HasExited) _process.Kill(true); } catch (InvalidOperationException) { }
+        }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
     }
 
     public int Width { get; }
     public int Height { get; }
     public double? Fps { get; }
+    /// <summary>The input's duration when ffmpeg knows one (a file served over HTTP), null for a live stream.</summary>
+    public TimeSpan? Duration { get; }
+    /// <summary>No data for this long counts as a dropped stream.</summary>
+    public TimeSpan StallAfter { get; }
+    /// <summary>True when the watchdog ended the decoder because nothing arrived for <see cref="StallAfter"/>.</summary>
+    public bool Stalled { get; private set; }
+    /// <summary>True when ffmpeg ended by itself with success: the input reached its end.</summary>
+    public bool EndedCleanly => !Stalled && _process.HasExited && _process.ExitCode == 0;
     public int FrameBytes => Width * Height * 3;
+
+    /// <summary>Live protocols, where low-latency flags apply; http(s) may serve a whole file and is decoded as one.</summary>
+    public static bool IsLiveProtocol(string url) => LiveSchemes.Any(s => url.StartsWith(s + "://", StringComparison.OrdinalIgnoreCase));
 
     private static string TimeoutArgs(string url, TimeSpan timeout)
     {
         var us = ((long)timeout.TotalMicroseconds).ToString(CultureInfo.InvariantCulture);
-        return url.StartsWith("rtsp", StringComparison.OrdinalIgnoreCase) ? $"-rtsp_transport tcp -timeout {us}" : $"-rw_timeout {us}";
+        if (url.StartsWith("rtsp", StringComparison.OrdinalIgnoreCase)) return $"-rtsp_transport tcp -timeout {us}";
+        // udp ignores -rw_timeout; its own read timeout makes a reader whose engine died exit by itself too.
+        if (url.StartsWith("udp", StringComparison.OrdinalIgnoreCase)) return $"-timeout {us}";
+        return $"-rw_timeout {us}";
     }
 
     /// <summary>
     /// Starts decoding and learns the size from ffmpeg's own stream report (one connection: servers that accept a
     /// single client still work); null when the stream cannot be reached or sends no video within the timeout.
     /// </summary>
-    public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout)
+    public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout, TimeSpan? stallAfter = null, bool paced = false)
     {
         var ffmpeg = ExternalTools.Find("ffmpeg") ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package 'ffmpeg'.");
-        var decoder = Start(ffmpeg, $"-nostdin -hide_banner -v info -fflags nobuffer -flags low_delay -probesize 65536 -analyzeduration 500000 {TimeoutArgs(url, readTimeout)} -i \"{url}\" -an -sn -map 0:v:0 -f rawvideo -pix_fmt bgr24 -", redirectOut: true);
+        // Low-latency flags only for live protocols: with -fflags nobuffer ffmpeg 5.1 outputs nothing from an HTTP file.
+        var input = IsLiveProtocol(url) ? "-fflags nobuffer -flags low_delay -probesize 65536 -analyzeduration 500000" : "";
+        var decoder = Start(ffmpeg, $"-nostdin -hide_banner -v info {input} {(paced ? "-re" : "")} {TimeoutArgs(url, readTimeout)} -i \"{url}\" -an -sn -map 0:v:0 -f rawvideo -pix_fmt bgr24 -", redirectOut: true);
         var found = new TaskCompletionSource<(int W, int H, double? Fps)>(TaskCreationOptions.RunContinuationsAsynchronously);
         double? inputFps = null;
+        TimeSpan? duration = null;
         var output = false;
         decoder.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) { found.TrySetResult((0, 0, null)); return; }
             var line = e.Data;
+            if (!output && DurationPattern.Match(line) is { Success: true } dm)
+                duration = TimeSpan.FromHours(int.Parse(dm.Groups[1].Value, CultureInfo.InvariantCulture))
+                    + TimeSpan.FromMinutes(int.Parse(dm.Groups[2].Value, CultureInfo.InvariantCulture))
+                    + TimeSpan.FromSeconds(double.Parse(dm.Groups[3].Value, CultureInfo.InvariantCulture));
             if (line.StartsWith("Output #0", StringComparison.Ordinal)) output = true;
             if (!line.Contains("Video:", StringComparison.Ordinal)) return;
             if (!output)
@@ -66,17 +112,24 @@ internal sealed class FfmpegStreamReader : IDisposable
             return null;
         }
         var (w, h, fps) = found.Task.Result;
-        return new FfmpegStreamReader(decoder, w, h, fps);
+        var stall = stallAfter ?? TimeSpan.FromSeconds(Math.Max(2.0, 5.0 / (fps ?? 30)));
+        return new FfmpegStreamReader(decoder, w, h, fps, duration, stall);
     }
+
+    private static readonly System.Text.RegularExpressions.Regex DurationPattern = new(@"Duration: (\d+):(\d\d):(\d\d(?:\.\d+)?)");
 
     private static readonly System.Text.RegularExpressions.Regex SizePattern = new(@"rawvideo.*?, (\d{2,5})x(\d{2,5})");
     private static readonly System.Text.RegularExpressions.Regex FpsPattern = new(@", (\d+(?:\.\d+)?) fps");
 
-    private static Process Start(string exe, string args, bool redirectOut) =>
-        Process.Start(new ProcessStartInfo(exe, args)
+    private static Process Start(string exe, string args, bool redirectOut)
+    {
+        var p = Process.Start(new ProcessStartInfo(exe, args)
         {
             RedirectStandardOutput = redirectOut, RedirectStandardError = true, RedirectStandardInput = false, UseShellExecute = false,
         }) ?? throw new SourceException($"could not start {exe}");
+        lock (Running) Running.Add(p);
+        return p;
+    }
 
     /// <summary>Reads one whole frame into <paramref name="buffer"/>; false when the stream ended or broke.</summary>
     public bool ReadFrame(Span<byte> buffer)
@@ -87,7 +140,12 @@ internal sealed class FfmpegStreamReader : IDisposable
             int n;
             try { n = _stdout.Read(buffer[read..]); }
             catch (IOException) { return false; }
-            if (n <= 0) return false;
+            if (n <= 0)
+            {
+                try { _process.WaitForExit(2000); } catch (InvalidOperationException) { }
+                return false;
+            }
+            Interlocked.Exchange(ref _lastData, Stopwatch.GetTimestamp());
             read += n;
         }
         return true;
@@ -95,9 +153,14 @@ internal sealed class FfmpegStreamReader : IDisposable
 
     private static void Kill(Process p)
     {
+        lock (Running) Running.Remove(p);
         try { if (!p.HasExited) p.Kill(true); } catch (InvalidOperationException) { }
         p.Dispose();
     }
 
-    public void Dispose() => Kill(_process);
+    public void Dispose()
+    {
+        _watchdog?.Dispose();
+        Kill(_process);
+    }
 }

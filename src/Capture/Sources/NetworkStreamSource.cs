@@ -8,8 +8,12 @@ namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>
 /// A network stream (rtsp, rtmp, http(s), udp, tcp, srt) decoded by the ffmpeg program. A grab thread keeps only
-/// the newest frame, so frames are fresh however slow the consumer. When the stream drops, it reconnects with exponential backoff,
-/// reports the outage, and goes on; it gives up only after <see cref="NetworkStreamOptions.GiveUpAfter"/>.
+/// the newest frame, so frames are fresh however slow the consumer. When the stream drops, or sends nothing for
+/// the reader's stall time (2 s, or 5 frame intervals of a slower stream), it reconnects with exponential backoff,
+/// reports the outage, and goes on; a reconnect that yields no frame still counts as down, and it gives up after
+/// <see cref="NetworkStreamOptions.GiveUpAfter"/> of being down.
+/// An http(s) URL whose duration ffmpeg knows is a file served over HTTP: read like a file (no frame dropped, the
+/// end of the file is the end of the run, paced only with --realtime).
 /// </summary>
 public sealed class NetworkStreamSource : IFrameSource
 {
@@ -33,17 +37,23 @@ public sealed class NetworkStreamSource : IFrameSource
         _capture = Open() ?? throw new SourceException(
             $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
         NominalFps = _capture.Fps;
-        _latest = Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
-        {
-            FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true,
-        }, dropped => { dropped.Dispose(); Interlocked.Increment(ref _droppedAtSource); });
+        IsFile = !FfmpegStreamReader.IsLiveProtocol(url) && _capture.Duration is not null;
+        _latest = IsFile
+            ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true })
+            : Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true,
+            }, dropped => { dropped.Dispose(); Interlocked.Increment(ref _droppedAtSource); });
     }
+
+    /// <summary>A file served over HTTP (its duration is known): every frame is read, its end ends the run.</summary>
+    public bool IsFile { get; }
 
     private long _droppedAtSource;
 
     public string Url { get; }
-    public string Description => $"stream {Url}";
-    public bool IsLive => true;
+    public string Description => IsFile ? $"video over HTTP {Url}" : $"stream {Url}";
+    public bool IsLive => !IsFile;
     public double? NominalFps { get; }
     public long? FrameCount => null;
 
@@ -54,7 +64,12 @@ public sealed class NetworkStreamSource : IFrameSource
     /// <summary>Outages seen so far (each ended by a successful reconnect).</summary>
     public int Outages { get; private set; }
 
-    private FfmpegStreamReader? Open() => FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout);
+    private FfmpegStreamReader? Open() =>
+        FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout, _options.StallAfter, paced: _options.Realtime && !FfmpegStreamReader.IsLiveProtocol(Url));
+
+    /// <summary>When the stream went down (null while frames flow): a reconnect that yields no frame stays down.</summary>
+    private long? _downSince;
+    private int _reconnectAttempts;
 
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -95,12 +110,26 @@ public sealed class NetworkStreamSource : IFrameSource
                 unsafe { ok = reader.ReadFrame(new Span<byte>((void*)image.Data, reader.FrameBytes)); }
                 if (ok)
                 {
-                    _latest.Writer.TryWrite(new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = NominalFps });
+                    if (_downSince is { } since)
+                    {
+                        Outages++;
+                        _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(since).TotalSeconds:0.0} s outage ({_reconnectAttempts} attempts), {reader.Width}x{reader.Height}");
+                        _downSince = null;
+                    }
+                    var frame = new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = NominalFps };
+                    if (IsFile) _latest.Writer.WriteAsync(frame, token).AsTask().GetAwaiter().GetResult();
+                    else _latest.Writer.TryWrite(frame);
                     continue;
                 }
                 image.Dispose();
                 if (token.IsCancellationRequested) break;
-                Reconnect(sequence, token);
+                if (IsFile)
+                {
+                    // A file ends: that is the end of the run. A file that breaks off is a source fault, not an outage to wait out.
+                    if (reader.EndedCleanly) break;
+                    throw new SourceException($"video {Url} broke off after frame {sequence}{(reader.Stalled ? $" (no data for {reader.StallAfter.TotalSeconds:0.#} s)" : "")}; check the server and start again.");
+                }
+                Reconnect(sequence, reader.Stalled ? $"stalled (no frame for {reader.StallAfter.TotalSeconds:0.#} s)" : "dropped", token);
             }
         }
         catch (OperationCanceledException) { }
@@ -109,27 +138,29 @@ public sealed class NetworkStreamSource : IFrameSource
         finally { _latest.Writer.TryComplete(); }
     }
 
-    private void Reconnect(long sequence, CancellationToken token)
+    private void Reconnect(long sequence, string what, CancellationToken token)
     {
-        var lostAt = Stopwatch.GetTimestamp();
-        _events.Warning($"stream {Url} dropped after frame {sequence}; reconnecting with backoff");
+        // Down since the first failure: a reconnect that opened but gave no frame does not restart the clock.
+        var first = _downSince is null;
+        var lostAt = _downSince ??= Stopwatch.GetTimestamp();
+        if (first)
+        {
+            _reconnectAttempts = 0;
+            _events.Warning($"stream {Url} {what} after frame {sequence}; reconnecting with backoff");
+        }
         _capture?.Dispose();
         _capture = null;
         var delay = _options.InitialBackoff;
-        for (var attempt = 1; ; attempt++)
+        while (true)
         {
+            _reconnectAttempts++;
             token.ThrowIfCancellationRequested();
             if (Stopwatch.GetElapsedTime(lostAt) > _options.GiveUpAfter)
                 throw new SourceException($"stream {Url} has been down for {_options.GiveUpAfter.TotalSeconds:0} s and did not come back; check the stream and start again.");
             token.WaitHandle.WaitOne(delay);
             _capture = Open();
-            if (_capture is not null)
-            {
-                Outages++;
-                var (w, h) = (_capture.Width, _capture.Height);
-                _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(lostAt).TotalSeconds:0.0} s outage ({attempt} attempts), {w}x{h}");
-                return;
-            }
+            // "Back" is said when a frame arrives (GrabLoop), not when a connection opens.
+            if (_capture is not null) return;
             delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, _options.MaxBackoff.Ticks));
         }
     }
@@ -151,4 +182,8 @@ public sealed record NetworkStreamOptions
     public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromMilliseconds(250);
     public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromSeconds(4);
     public TimeSpan GiveUpAfter { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>No data for this long is an outage (null: 2 s, or 5 frame intervals of a stream slower than 2.5 FPS).</summary>
+    public TimeSpan? StallAfter { get; init; }
+    /// <summary>Pace a file served over HTTP at its own rate (--realtime); live streams are paced by their sender.</summary>
+    public bool Realtime { get; init; }
 }

@@ -27,7 +27,7 @@ public static class SourceFactory
             return new SyntheticSource(ParseSynthetic(spec), options.Realtime);
         if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..], realtime: options.Realtime);
         if (spec.StartsWith("nyu:", StringComparison.Ordinal)) return new NyuSequenceSource(spec[4..]);
-        if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network, options.Events);
+        if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network with { Realtime = options.Realtime }, options.Events);
         if (spec.All(char.IsDigit) || spec.StartsWith("/dev/video", StringComparison.Ordinal)) return new CameraSource(spec, options.Camera, options.Events);
         if (Directory.Exists(spec) || spec.IndexOfAny(['*', '?']) >= 0) return new ImageFolderSource(spec, null, options.Events);
         return new VideoFileSource(spec, options.Realtime, options.Events);

@@ -197,12 +197,31 @@ public sealed class VideoRecorderSink : IFrameSink
         if (_finished || _encoder is null) return ValueTask.CompletedTask;
         _finished = true;
         IOException? failure = null;
-        try { _encoder.Finish(); }
+        try
+        {
+            FillOutageTail();
+            _encoder.Finish();
+        }
         catch (IOException e) { failure = e; }
         finally { _encoder.Dispose(); }
         Publish(faulted: failure is not null);
         if (failure is not null && !_failed) throw failure;
         return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// A live run that ends in an outage (a stream down until the give-up) repeats the last frame up to the end, so
+    /// that the recording lasts as long as the run, as it does for an outage the stream comes back from. Gaps under
+    /// a second (the pipeline draining) are left alone.
+    /// </summary>
+    private void FillOutageTail()
+    {
+        if (!_o.Live || _failed || _last is null || _encoder is null) return;
+        var now = Stopwatch.GetTimestamp();
+        if (Stopwatch.GetElapsedTime(_lastTicks, now) < TimeSpan.FromSeconds(1)) return;
+        var end = (long)Math.Round(Stopwatch.GetElapsedTime(_firstTicks, now).TotalSeconds * _o.Fps);
+        for (; _nextSlot < end; _nextSlot++) { _encoder.Write(_last); FramesRepeated++; }
+        _lastTicks = now;
     }
 
     /// <summary>

@@ -111,6 +111,30 @@ public class NothingLostTests
     }
 
     [Fact]
+    public void A_variable_rate_file_is_not_called_truncated_and_its_recording_lasts_as_long_as_the_file()
+    {
+        // As some cameras and screen recorders write: a 30 FPS time base, every 7th frame kept (43 frames over 9.8 s);
+        // the container's estimate (duration x rate) claims about 295 frames.
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var clip = Path.Combine(dir, "vfr.mkv");
+        using (var make = Process.Start(new ProcessStartInfo(Engine.Tool("ffmpeg", "ffmpeg"),
+                   $"-v error -f lavfi -i testsrc=size=128x96:rate=30 -t 10 -vf select='not(mod(n\\,7))' -fps_mode passthrough -c:v libx264 -pix_fmt yuv420p -y {clip}")
+               { RedirectStandardError = true })!)
+        {
+            var err = make.StandardError.ReadToEnd();
+            Assert.True(make.WaitForExit(60_000) && make.ExitCode == 0, err);
+        }
+        Assert.Equal(43, Engine.Probe(clip).Frames);
+        var record = Path.Combine(dir, "vfr.mp4");
+        var r = Engine.Run($"run --source {clip} --record {record} --quiet");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.DoesNotContain("truncated", r.Stderr);
+        Assert.Contains("43 processed frames written", r.Stdout);
+        // 9.8 s at 30 FPS, not 43 frames (1.4 s): the gaps repeat the previous frame.
+        Assert.InRange(Engine.Probe(record).Frames, 285, 300);
+    }
+
+    [Fact]
     public async Task A_second_run_recording_to_the_same_target_is_refused_at_start()
     {
         var target = Engine.Temp("shared.mp4");

@@ -18,6 +18,7 @@ public sealed class CalibratedSource(IFrameSource inner, CameraIntrinsics calibr
     public double? NominalFps => inner.NominalFps;
     public long? FrameCount => inner.FrameCount;
     public long DroppedInternally => inner.DroppedInternally;
+    public bool TimedByMedia => inner.TimedByMedia;
 
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {

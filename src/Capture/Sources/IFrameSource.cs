@@ -17,6 +17,12 @@ public interface IFrameSource : IAsyncDisposable
     /// <summary>Total frames for finite sources, when known.</summary>
     long? FrameCount { get; }
 
+    /// <summary>
+    /// Each frame carries its media timestamp (<see cref="Frame.MediaTimeSeconds"/>) from the container, which may be
+    /// irregular (variable frame rate): a recording follows it so that it lasts as long as the source.
+    /// </summary>
+    bool TimedByMedia => false;
+
     /// <summary>Frames the source itself dropped before handing them over (a live stream's own newest-frame queue).</summary>
     long DroppedInternally => 0;
 

@@ -51,6 +51,9 @@ public sealed class VideoFileSource : IFrameSource
     public bool IsLive => false;
     public double? NominalFps { get; }
     public long? FrameCount { get; }
+    public bool TimedByMedia => true;
+    /// <summary>The container's duration (frame count over nominal rate, as FFmpeg estimates them), when known.</summary>
+    private double? Duration => FrameCount is { } n && NominalFps is { } f ? n / f : null;
 
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -58,6 +61,7 @@ public sealed class VideoFileSource : IFrameSource
         var period = NominalFps is { } f ? 1.0 / f : 0;
         long sequence = 0, skipped = 0;
         var failures = 0;
+        double lastTime = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             var image = new Mat();
@@ -75,21 +79,29 @@ public sealed class VideoFileSource : IFrameSource
                 }
                 if (sequence == 0)
                     throw new SourceException($"video file '{Path}' opened but no frame could be decoded; the file is probably corrupt.");
-                if (FrameCount is { } total && sequence < total - 1)
-                    _events.Warning($"video file '{Path}' ended after {sequence} of {total} frames (truncated or corrupt); every decodable frame was read.");
+                // The header's frame count is an estimate (duration x nominal rate): a variable-rate file holds fewer
+                // frames than it claims. Decoding that reached the container's end is a normal end, whatever the count.
+                var reachedEnd = Duration is not { } d || lastTime + 2 * period >= 0.95 * d;
+                if (FrameCount is { } total && sequence < total - 1 && !reachedEnd)
+                    _events.Warning($"video file '{Path}' ended after {sequence} of {total} frames, at {lastTime:0.0} of {Duration:0.0} s (truncated or corrupt); every decodable frame was read.");
                 yield break;
             }
             failures = 0;
+            // The frame's own presentation time (variable frame rates included); the nominal grid where there is none.
+            var pos = _capture.Get(VideoCaptureProperties.PosMsec);
+            var time = pos > 0 || sequence == 0 ? pos / 1000.0 : sequence * period;
+            if (time < lastTime) time = lastTime;
+            lastTime = time;
             if (_realtime && period > 0)
             {
-                var due = start + (long)(sequence * period * Stopwatch.Frequency);
+                var due = start + (long)(time * Stopwatch.Frequency);
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
             yield return new Frame(sequence, Stopwatch.GetTimestamp(), image)
             {
                 NominalFps = NominalFps,
-                MediaTimeSeconds = period > 0 ? sequence * period : null,
+                MediaTimeSeconds = time,
             };
             sequence++;
             if (!_realtime && sequence % 64 == 0) await Task.Yield();

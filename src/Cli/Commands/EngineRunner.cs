@@ -104,6 +104,7 @@ public static class EngineRunner
             recorder = new VideoRecorderSink(new RecorderOptions
             {
                 Path = s.Record, Fps = source.NominalFps ?? 30, Live = source.IsLive || s.Realtime, Codec = s.RecordCodec,
+                FollowMediaTime = !(source.IsLive || s.Realtime) && source.TimedByMedia,
                 PreferNvenc = model.Device != ExecutionDevice.Cpu,
             }, errors.WriteLine);
             sinks.Add(recorder);

@@ -11,6 +11,11 @@ public sealed record RecorderOptions
     /// <summary>Live: each frame lands on the rate's time grid by its capture time; empty slots repeat the last frame.</summary>
     public bool Live { get; init; }
     public RecordCodec Codec { get; init; } = RecordCodec.Auto;
+    /// <summary>
+    /// Files whose frames carry media timestamps: each frame is written once, and a gap of two or more slots in the
+    /// timestamps (a variable-rate file) repeats the previous frame, so that the recording lasts as long as the file.
+    /// </summary>
+    public bool FollowMediaTime { get; init; }
     /// <summary>The run uses a GPU: prefer NVENC (h264_nvenc) where ffmpeg has it.</summary>
     public bool PreferNvenc { get; init; }
 

@@ -34,6 +34,7 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>How many slots ahead of its capture time a live frame may be written (jitter), before it is skipped.</summary>
     private const int MaxAhead = 2;
     private long _lastTicks;
+    private long _slotOrigin;
     private Size _frameSize;
     private readonly FileStream _lock;
     /// <summary>H.264 level 6.2's largest frame (8192x4320 = 139,264 macroblocks), within libx264's limits.</summary>
@@ -107,8 +108,20 @@ public sealed class VideoRecorderSink : IFrameSink
             _lastTicks = Math.Max(_lastTicks, packet.CaptureTicks);
             if (!_o.Live)
             {
+                if (_o.FollowMediaTime && packet.Frame.MediaTimeSeconds is { } t)
+                {
+                    // Variable frame rate: a gap of two or more slots repeats the previous frame; jitter does not.
+                    var slot = (long)Math.Round(t * _o.Fps);
+                    if (FramesWritten == 0) _slotOrigin = slot;
+                    slot -= _slotOrigin;
+                    if (slot >= _nextSlot + 2 && _last is not null)
+                        for (; _nextSlot < slot; _nextSlot++) { _encoder.Write(_last); FramesRepeated++; }
+                    _last ??= new Mat();
+                    frame.CopyTo(_last);
+                }
                 _encoder.Write(frame);
                 FramesWritten++;
+                _nextSlot++;
             }
             else
             {

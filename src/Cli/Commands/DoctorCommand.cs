@@ -32,11 +32,16 @@ internal static class DoctorCommand
             foreach (var group in checks.GroupBy(c => c.Area))
             {
                 Console.WriteLine(group.Key);
-                foreach (var c in group)
+                var lines = group.ToList();
+                for (var i = 0; i < lines.Count; i++)
                 {
+                    var c = lines[i];
                     var mark = c.Status switch { DoctorStatus.Ok => "ok  ", DoctorStatus.Note => "note", _ => "MISS" };
                     Console.WriteLine($"  {mark} {c.Name,-20} {c.Detail}");
-                    if (c.Fix is not null && c.Status != DoctorStatus.Ok) Console.WriteLine($"       {"",-20} fix: {c.Fix}");
+                    // Consecutive lines with the same fix (the CUDA libraries) say it once, after the last of them.
+                    var next = i + 1 < lines.Count ? lines[i + 1] : null;
+                    if (c.Fix is not null && c.Status != DoctorStatus.Ok && !(next is not null && next.Status != DoctorStatus.Ok && next.Fix == c.Fix))
+                        Console.WriteLine($"       {"",-20} fix: {c.Fix}");
                 }
             }
             var missing = checks.Count(c => c.Status == DoctorStatus.Missing);

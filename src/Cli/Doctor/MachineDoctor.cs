@@ -96,7 +96,7 @@ public static class MachineDoctor
             var cause = doc.RootElement.GetProperty("cause").GetString();
             return isa is null
                 ? new("cpu", "oneDNN (training)", DoctorStatus.Ok, $"uncapped: {cause}")
-                : new("cpu", "oneDNN (training)", DoctorStatus.Note, $"capped to {isa}: {cause}", "none needed: training is correct, somewhat slower (docs/onednn.md)");
+                : new("cpu", "oneDNN (training)", DoctorStatus.Note, $"capped to {isa}: {cause}", "none needed: training is correct, at about half the speed (docs/onednn.md)");
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or KeyNotFoundException)
         {

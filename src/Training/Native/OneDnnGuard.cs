@@ -61,7 +61,7 @@ public static class OneDnnGuard
             return new OneDnnDecision(mode.ToUpperInvariant(), $"RTMTL_ONEDNN={mode} asked for this cap", evidence);
         if (!cpu.HasCacheInfo)
             return new OneDnnDecision(SafeIsa,
-                $"this machine exposes no CPU cache information ({cpu.CachePath}), and oneDNN's convolutions then give wrong results or crash (SIGFPE); training runs correctly, somewhat slower",
+                $"this machine exposes no CPU cache information ({cpu.CachePath}), and oneDNN's convolutions then give wrong results or crash (SIGFPE); training stays correct at about half the speed (docs/onednn.md)",
                 evidence);
         var outcome = check(null);
         evidence.Add($"known-answer check: {outcome.Detail}");

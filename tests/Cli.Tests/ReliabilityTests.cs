@@ -116,6 +116,37 @@ public class ReliabilityTests
     }
 
     [Fact]
+    public async Task No_ffmpeg_reader_outlives_the_engine_after_a_forced_exit_or_a_sigterm()
+    {
+        var ffmpeg = Engine.Tool("ffmpeg", "ffmpeg");
+        foreach (var signals in new[] { new[] { 2, 2 }, new[] { 15 } })
+        {
+            var port = Engine.FreePort();
+            var url = $"udp://127.0.0.1:{port}";
+            using var sender = Process.Start(new ProcessStartInfo(ffmpeg,
+                $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts {url}?pkt_size=1316") { RedirectStandardError = true, RedirectStandardInput = true })!;
+            try
+            {
+                var r = await Engine.RunAsync($"run --source {url}", async p =>
+                {
+                    await Task.Delay(1000);
+                    foreach (var sig in signals) { Kill(p.Id, sig); await Task.Delay(30); }
+                }, timeoutMs: 60_000);
+                Assert.True(r.Code is 0 or 130, $"exit {r.Code}: {r.Stderr}");
+                // The reader is gone at once: not left with PID 1 as its parent until its own timeout.
+                await Task.Delay(300);
+                var readers = Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)).Count(d =>
+                {
+                    try { var cmd = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' '); return cmd.Contains("ffmpeg") && cmd.Contains($"-i {url}"); }
+                    catch (IOException) { return false; }
+                });
+                Assert.True(readers == 0, $"{readers} ffmpeg reader(s) of {url} outlived the engine (signals {string.Join(",", signals)})");
+            }
+            finally { if (!sender.HasExited) sender.Kill(true); }
+        }
+    }
+
+    [Fact]
     public async Task Sigterm_stops_gracefully_and_a_second_sigint_forces_exit()
     {
         var record = Engine.Temp("sigterm.mp4");

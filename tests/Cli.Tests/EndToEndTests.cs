@@ -84,6 +84,20 @@ public class EndToEndTests
     private static extern int Kill(int pid, int signal);
 
     [Fact]
+    public void Strict_device_refuses_the_fallback_with_exit_2_and_writes_nothing()
+    {
+        var record = Engine.Temp("strict.mp4");
+        var r = Engine.Run($"run --source synthetic:frames=3,size=96x72 --device cuda --strict-device --record {record} --quiet");
+        Assert.True(r.Code == 2, $"exit {r.Code}: {r.Stderr}");
+        var last = r.Stderr.Trim().Split('\n')[^1];
+        Assert.StartsWith("error: --device cuda could not start here", last);
+        Assert.Contains("--strict-device", last);
+        Assert.False(File.Exists(record));
+        // CPU asked for strictly: nothing to refuse.
+        Assert.Equal(0, Engine.Run("run --source synthetic:frames=2,size=96x72 --device cpu --strict-device --quiet").Code);
+    }
+
+    [Fact]
     public void Cuda_on_this_cpu_machine_falls_back_with_exactly_one_line_naming_what_is_missing_and_no_onnxruntime_log()
     {
         var r = Engine.Run("run --source synthetic:frames=3,size=96x72 --device cuda --quiet");
@@ -164,6 +178,22 @@ public class EndToEndTests
         Assert.Contains("contract   ok", r.Stdout);
         Assert.Contains("MTL_SSW", r.Stdout);
         Assert.Contains("bed, books, ceiling", r.Stdout);
+    }
+
+    [Fact]
+    public void Info_json_gives_the_same_contract_and_metadata_to_scripts()
+    {
+        var r = Engine.Run("info --json");
+        Assert.True(r.Code == 0, r.Stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(r.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
+        Assert.Equal("MTL_SSW", root.GetProperty("architecture").GetString());
+        Assert.Equal("bed", root.GetProperty("classes")[0].GetString());
+        var shape = root.GetProperty("contract").GetProperty("input").GetProperty("shape");
+        Assert.Equal("N", shape[0].GetString());
+        Assert.Equal(3, shape[3].GetInt32());
+        Assert.StartsWith("rtmtl.", root.GetProperty("metadata").EnumerateObject().First().Name);
     }
 
     [Fact]

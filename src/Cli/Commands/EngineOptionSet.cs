@@ -29,6 +29,8 @@ public sealed record EngineSettings
     public bool Smooth { get; init; }
     /// <summary>Serve beyond loopback without a token (asked for explicitly; warned about once).</summary>
     public bool AllowAnonymous { get; init; }
+    /// <summary>Exit 2 instead of falling back when the device asked for cannot start.</summary>
+    public bool StrictDevice { get; init; }
     public bool Quiet { get; init; }
     public System.Net.IPEndPoint? Serve { get; init; }
     public string? Token { get; init; }
@@ -51,6 +53,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
     public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
+    public readonly Option<bool> StrictDevice = new("--strict-device") { Description = "Exit 2 when --device cuda/tensorrt cannot start, instead of falling back (to CUDA or the CPU) with one line" };
     public readonly Option<bool> AllowAnonymous = new("--allow-anonymous") { Description = "Serve --serve/--feed/--foxglove on a non-loopback address without --token (anyone who can reach it can watch)" };
     public readonly Option<bool> Smooth = new("--smooth") { Description = "Temporal filtering for steady cameras: class hysteresis weighted by confidence, depth moving average, reset on scene cuts" };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
@@ -90,7 +93,7 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save })
+        foreach (var o in new Option[] { Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save })
             c.Options.Add(o);
     }
 
@@ -172,7 +175,7 @@ internal sealed class EngineOptionSet
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
-            Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
+            Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
             Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage),
         };
     }

@@ -39,6 +39,8 @@ public static class EngineRunner
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
                 errors.WriteLine($"warning: serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
             model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, errors.WriteLine);
+            if (s.StrictDevice && s.Device is ExecutionDevice.Cuda or ExecutionDevice.TensorRt && model.Device != s.Device)
+                throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use {model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
             // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
             var warm = model.WarmUp();

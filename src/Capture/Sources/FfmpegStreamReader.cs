@@ -16,6 +16,8 @@ internal sealed class FfmpegStreamReader : IDisposable
     private readonly Stream _stdout;
     private readonly Timer? _watchdog;
     private long _lastData = Stopwatch.GetTimestamp();
+    /// <summary>1 while <see cref="ReadFrame"/> waits for bytes: a consumer that holds the grab thread is no stall.</summary>
+    private int _reading;
 
     static FfmpegStreamReader()
     {
@@ -41,7 +43,7 @@ internal sealed class FfmpegStreamReader : IDisposable
         // ffmpeg's own timeouts do not fire for every protocol (udp://): the engine notices a silent stream itself.
         _watchdog = new Timer(_ =>
         {
-            if (Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastData)) <= StallAfter) return;
+            if (Volatile.Read(ref _reading) == 0 || Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastData)) <= StallAfter) return;
             Stalled = true;
             try { if (!_process.HasExited) _process.Kill(true); } catch (InvalidOperationException) { }
         }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
@@ -133,6 +135,14 @@ internal sealed class FfmpegStreamReader : IDisposable
 
     /// <summary>Reads one whole frame into <paramref name="buffer"/>; false when the stream ended or broke.</summary>
     public bool ReadFrame(Span<byte> buffer)
+    {
+        Interlocked.Exchange(ref _lastData, Stopwatch.GetTimestamp());
+        Volatile.Write(ref _reading, 1);
+        try { return ReadWhole(buffer); }
+        finally { Volatile.Write(ref _reading, 0); }
+    }
+
+    private bool ReadWhole(Span<byte> buffer)
     {
         var read = 0;
         while (read < buffer.Length)

@@ -12,6 +12,8 @@ internal sealed class FfmpegStreamReader : IDisposable
 {
     private static readonly string[] LiveSchemes = ["rtsp", "rtsps", "rtmp", "udp", "tcp", "srt"];
     private static readonly HashSet<Process> Running = [];
+    /// <summary>Set when the process exits: no decoder starts after the others were killed (a reconnect racing the exit).</summary>
+    private static bool _exiting;
     private readonly Process _process;
     private readonly Stream _stdout;
     private readonly Timer? _watchdog;
@@ -26,7 +28,11 @@ internal sealed class FfmpegStreamReader : IDisposable
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {
             Process[] all;
-            lock (Running) all = [.. Running];
+            lock (Running)
+            {
+                _exiting = true;
+                all = [.. Running];
+            }
             foreach (var p in all) Kill(p);
         };
     }
@@ -129,8 +135,16 @@ internal sealed class FfmpegStreamReader : IDisposable
         {
             RedirectStandardOutput = redirectOut, RedirectStandardError = true, RedirectStandardInput = false, UseShellExecute = false,
         }) ?? throw new SourceException($"could not start {exe}");
-        lock (Running) Running.Add(p);
-        return p;
+        lock (Running)
+        {
+            if (!_exiting)
+            {
+                Running.Add(p);
+                return p;
+            }
+        }
+        Kill(p);
+        throw new SourceException("the engine is exiting; no stream is opened any more.");
     }
 
     /// <summary>Reads one whole frame into <paramref name="buffer"/>; false when the stream ended or broke.</summary>
@@ -161,10 +175,11 @@ internal sealed class FfmpegStreamReader : IDisposable
         return true;
     }
 
+    /// <summary>Kills first, then forgets: an exit that runs meanwhile still finds the process in the list and kills it.</summary>
     private static void Kill(Process p)
     {
-        lock (Running) Running.Remove(p);
         try { if (!p.HasExited) p.Kill(true); } catch (InvalidOperationException) { }
+        lock (Running) Running.Remove(p);
         p.Dispose();
     }
 

@@ -13,7 +13,9 @@ public class ReadmeCommandsTests
     {
         var inBlock = false;
         var variables = new Dictionary<string, string>();
-        foreach (var raw in File.ReadAllLines(Path.Combine(Engine.Root, "README.md")))
+        // README is the guide; docs/ holds the detail pages: their commands are checked alike.
+        var pages = new[] { Path.Combine(Engine.Root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(Engine.Root, "docs"), "*.md").Order(StringComparer.Ordinal));
+        foreach (var raw in pages.SelectMany(File.ReadAllLines))
         {
             if (raw.StartsWith("```")) { inBlock = !inBlock; continue; }
             if (!inBlock) continue;

@@ -98,12 +98,16 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
 
     private string Cause(string? fallback)
     {
-        // Give ffmpeg a moment to say why it stopped (disk full, I/O error).
-        if (!_process.HasExited) _process.WaitForExit(2000);
+        // Give ffmpeg a moment to say why it stopped (disk full, I/O error). Once it has exited, the parameterless
+        // WaitForExit also waits until its stderr was read to the end: the timed one does not, and the last line
+        // (the cause) could still be in flight.
+        if (_process.HasExited || _process.WaitForExit(2000)) _process.WaitForExit();
         lock (_stderr)
         {
             var lines = _stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            return lines.Length > 0 ? lines[^1] : fallback ?? "no message";
+            // A full disk is the cause whatever ffmpeg printed after it (its muxer's own complaints).
+            return lines.LastOrDefault(l => l.Contains("No space left", StringComparison.OrdinalIgnoreCase))
+                ?? (lines.Length > 0 ? lines[^1] : fallback ?? "no message");
         }
     }
 

@@ -45,6 +45,17 @@ public sealed record EngineSettings
     public bool Undistort { get; init; }
     public string FrameId { get; init; } = "camera";
     public bool FeedImage { get; init; }
+    /// <summary>Per-frame results to NATS (rtmtl.frames.{camera}).</summary>
+    public RealtimeMtl.Distributed.Bus.PublisherOptions? Publish { get; init; }
+}
+
+/// <summary>What a caller other than the command line (a worker) asks of a run.</summary>
+public sealed record EngineHooks
+{
+    /// <summary>Ctrl+C and SIGTERM drain the run (off for a worker, which handles signals for all its jobs).</summary>
+    public bool HandleSignals { get; init; } = true;
+    /// <summary>Every second and at the end: frames done, frames in all (when known), recent frames per second.</summary>
+    public Action<long, long?, double>? Progress { get; init; }
 }
 
 internal sealed class EngineOptionSet
@@ -88,12 +99,17 @@ internal sealed class EngineOptionSet
     public readonly Option<string> FrameId = new("--frame-id") { Description = "frame_id in the headers of the gRPC feed and Foxglove messages (ROS convention)", DefaultValueFactory = _ => "camera" };
     public readonly Option<bool> FeedImage = new("--feed-image") { Description = "Offer the input image as JPEG in the gRPC feed (subscribers ask with include_image)" };
     public readonly Option<bool> Save = new("--save") { Description = "Keep this run in a new numbered folder runs/run-N (annotated.mp4, raw/, stats.json; runs/latest links to it); never overwrites an earlier run" };
+    public readonly Option<string?> Publish = new("--publish") { Description = "Publish each frame's results (header, camera, per-class share and depth, depth percentiles) to NATS subject rtmtl.frames.{camera}, as protos/rtmtl_feed.proto's FeedFrame, e.g. --publish nats://127.0.0.1:4222" };
+    public readonly Option<string?> NatsToken = new("--nats-token") { Description = "With --publish: the NATS server's token" };
+    public readonly Option<string?> NatsCreds = new("--nats-creds") { Description = "With --publish: a NATS .creds file (NKeys/JWT)" };
+    public readonly Option<string> CameraName = new("--camera-name") { Description = "With --publish: this camera's name on the bus (subject rtmtl.frames.NAME)", DefaultValueFactory = _ => "cam0" };
+    public readonly Option<bool> PublishMaps = new("--publish-maps") { Description = "With --publish: also send the labels (PNG) and depth (PNG16, mm) with every frame" };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save })
+        foreach (var o in new Option[] { Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
             c.Options.Add(o);
     }
 
@@ -106,21 +122,21 @@ internal sealed class EngineOptionSet
         return open;
     }
 
+    /// <summary>--depth-range: 'min,max' (fixed), 'auto' or null (per-scene percentiles), 'model' (the model's range).</summary>
+    public static ((float, float)? Range, bool Auto) ParseDepthRange(string? range)
+    {
+        if (range == "model") return (null, false);
+        if (range is null or "auto") return (null, true);
+        var p = range.Split(',');
+        if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi)
+            || !float.IsFinite(lo) || !float.IsFinite(hi))
+            throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers), 'auto' or 'model'");
+        return ((lo, hi), false);
+    }
+
     public EngineSettings Read(ParseResult r, string? sourceOverride = null)
     {
-        var range = r.GetValue(DepthRange);
-        (float, float)? depthRange = null;
-        var auto = true;
-        if (range == "model") auto = false;
-        else if (range is not null and not "auto")
-        {
-            var p = range.Split(',');
-            if (p.Length != 2 || !float.TryParse(p[0], CultureInfo.InvariantCulture, out var lo) || !float.TryParse(p[1], CultureInfo.InvariantCulture, out var hi)
-                || !float.IsFinite(lo) || !float.IsFinite(hi))
-                throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers), 'auto' or 'model'");
-            depthRange = (lo, hi);
-            auto = false;
-        }
+        var (depthRange, auto) = ParseDepthRange(r.GetValue(DepthRange));
         var noHud = r.GetValue(NoHud);
         var render = new RenderOptions
         {
@@ -164,6 +180,19 @@ internal sealed class EngineOptionSet
             saveRaw ??= Path.Combine(dir, "raw");
             statsJson ??= Path.Combine(dir, "stats.json");
         }
+        RealtimeMtl.Distributed.Bus.PublisherOptions? publish = null;
+        if (r.GetValue(Publish) is { } bus)
+        {
+            var camera = r.GetValue(CameraName)!;
+            if (camera.Length == 0 || camera.Any(c => char.IsWhiteSpace(c) || c is '.' or '*' or '>'))
+                throw new ArgumentException($"--camera-name '{camera}' must be a non-empty name without spaces, dots, '*' or '>' (it is a NATS subject token)");
+            publish = new RealtimeMtl.Distributed.Bus.PublisherOptions
+            {
+                Endpoint = RealtimeMtl.Distributed.Nats.NatsEndpoint.Parse(bus, r.GetValue(NatsToken), r.GetValue(NatsCreds)), Camera = camera, Maps = r.GetValue(PublishMaps),
+            };
+        }
+        else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
+            throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
         var open = Exposed(serve, foxglove, feed);
         if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
@@ -176,7 +205,7 @@ internal sealed class EngineOptionSet
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
-            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage),
+            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish,
         };
     }
 }

@@ -22,15 +22,16 @@ namespace RealtimeMtl.Cli.Commands;
 /// </summary>
 public static class EngineRunner
 {
-    public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default)
+    public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default, EngineHooks? hooks = null)
     {
+        hooks ??= new EngineHooks();
         var log = new ConsoleEvents(errors, s.Quiet);
         IFrameSource? source = null;
         OnnxMtlModel? model = null;
         FrameRenderer? renderer = null;
         var sinks = new List<IFrameSink>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
-        using var signals = new SignalStop(stop, errors);
+        using var signals = hooks.HandleSignals ? new SignalStop(stop, errors) : null;
         try
         {
             // Before anything opens: outputs that would overwrite the source or each other, an unwritable --stats-json.
@@ -51,13 +52,18 @@ public static class EngineRunner
             var pipeline = new EnginePipeline(source, model, renderer, stats,
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, Smooth = s.Smooth }, log);
             var recorder = AddWriters(s, source, model, sinks, stop, errors);
-            await AddServersAsync(s, model, renderer, stats, sinks, errors);
+            await AddServersAsync(s, source, model, renderer, stats, sinks, errors);
             foreach (var sink in sinks) pipeline.Attach(sink);
             if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;
-            using var progress = s.Quiet ? null : new Timer(_ => log.Progress(stats, length), null, 1000, 1000);
+            using var progress = s.Quiet && hooks.Progress is null ? null : new Timer(_ =>
+            {
+                if (!s.Quiet) log.Progress(stats, length);
+                hooks.Progress?.Invoke(stats.FramesOut, length, stats.RecentFps);
+            }, null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
+            hooks.Progress?.Invoke(stats.FramesOut, length, stats.RecentFps);
             // The pipeline has completed the recorder (final name, index; a failure counted as a sink error).
             if (recorder is not null)
             {
@@ -82,7 +88,7 @@ public static class EngineRunner
             // 3: the run started but a source, a stage or a sink failed on the way (outputs finalised either way).
             return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 && !statsFailed ? 0 : 3;
         }
-        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException)
+        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or RealtimeMtl.Distributed.Nats.NatsUnavailableException)
         {
             errors.WriteLine($"error: {e.Message}");
             return 2;
@@ -123,7 +129,7 @@ public static class EngineRunner
     }
 
     /// <summary>The sinks that serve: metrics and web view, Foxglove, the gRPC feed; each started and listening.</summary>
-    private static async Task AddServersAsync(EngineSettings s, OnnxMtlModel model, FrameRenderer renderer, PipelineStats stats, List<IFrameSink> sinks, TextWriter errors)
+    private static async Task AddServersAsync(EngineSettings s, IFrameSource source, OnnxMtlModel model, FrameRenderer renderer, PipelineStats stats, List<IFrameSink> sinks, TextWriter errors)
     {
         if (s.Serve is not null)
         {
@@ -147,6 +153,13 @@ public static class EngineRunner
             await feed.StartAsync();
             sinks.Add(feed);
             errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
+        }
+        if (s.Publish is { } publish)
+        {
+            var publisher = new RealtimeMtl.Distributed.Bus.NatsFramePublisher(publish with { FrameId = s.FrameId, EveryFrame = !(source.IsLive || s.Realtime) }, model.Info.Labels);
+            sinks.Add(publisher);
+            await publisher.StartAsync();
+            if (!s.Quiet) errors.WriteLine($"publishing: {publisher.Subject} on {publish.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
         }
     }
 

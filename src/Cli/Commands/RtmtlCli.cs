@@ -18,6 +18,9 @@ public static class RtmtlCli
             BenchCommand.Build(),
             EvalVideoCommand.Build(),
             DoctorCommand.Build(),
+            Distributed.WorkerCommand.Build(),
+            Distributed.SubmitCommand.Build(),
+            Distributed.JobsCommand.Build(),
         };
         if (args is ["--version"])
         {

@@ -1,0 +1,78 @@
+using RealtimeMtl.Cli.Commands;
+using RealtimeMtl.Distributed.Bus;
+using RealtimeMtl.Distributed.Jobs;
+using RealtimeMtl.Distributed.Nats;
+using RealtimeMtl.Distributed.Worker;
+using RealtimeMtl.Render.Drawing;
+
+namespace RealtimeMtl.Cli.Distributed;
+
+/// <summary>
+/// Runs a job exactly as <c>rtmtl run</c> would run its options (the same <see cref="EngineRunner"/>), writing into the
+/// job's partial folder and publishing every frame's results to <c>rtmtl.frames.{camera}</c>. Exit codes map to the
+/// queue's answers: 0 completed, 2 bad input (never retried), 3 or a crash failed (retried later).
+/// </summary>
+internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.NatsConnection connection, int threads, TextWriter log) : IJobRunner
+{
+    public async Task<JobOutcome> RunAsync(JobRun run, CancellationToken stop)
+    {
+        var job = run.Job;
+        EngineSettings settings;
+        try { settings = Settings(run); }
+        catch (ArgumentException e) { return new JobOutcome(OutcomeKind.BadInput, 0, e.Message); }
+        var output = new StringWriter();
+        var errors = new LineCapture(log, job.Id);
+        long frames = 0;
+        var code = await EngineRunner.RunAsync(settings, output, errors, stop, new EngineHooks
+        {
+            HandleSignals = false,
+            Progress = (done, total, fps) => { frames = done; run.Progress(new JobProgress(done, total, fps)); },
+        });
+        if (stop.IsCancellationRequested) return new JobOutcome(OutcomeKind.Stopped, frames);
+        var reason = errors.LastError;
+        return code switch
+        {
+            0 => new JobOutcome(OutcomeKind.Completed, frames),
+            2 => new JobOutcome(OutcomeKind.BadInput, frames, reason ?? "bad input (exit 2)"),
+            _ => new JobOutcome(OutcomeKind.Failed, frames, reason ?? $"the run failed (exit {code})"),
+        };
+    }
+
+    private EngineSettings Settings(JobRun run)
+    {
+        var o = run.Job.Options;
+        var (range, auto) = EngineOptionSet.ParseDepthRange(o.DepthRange);
+        var render = new RenderOptions { Layout = RenderOptions.ParseLayout(o.Layout), DepthRange = range, AutoDepthRange = auto };
+        render.Validate();
+        if (o.MaxFrames is <= 0) throw new ArgumentException("the job's max_frames must be positive");
+        var camera = run.Job.Kind == JobKind.Camera;
+        // A camera's recording is a new segment per worker that holds it (a fragmented MP4 plays after any stop).
+        var record = !o.Record ? null : camera ? Path.Combine(run.OutputFolder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{run.Worker}.mp4") : Path.Combine(run.OutputFolder, "annotated.mp4");
+        return new EngineSettings
+        {
+            Source = run.Source, ModelPath = run.Model ?? DefaultModel.Path(), Threads = threads, Realtime = o.Realtime, MaxFrames = o.MaxFrames,
+            Render = render, Smooth = o.Smooth, Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
+            StatsJson = Path.Combine(run.OutputFolder, "stats.json"), Quiet = true,
+            Publish = new PublisherOptions { Endpoint = endpoint, Connection = connection, Camera = run.Job.Output, Maps = o.PublishMaps },
+        };
+    }
+
+    /// <summary>The run's messages go to the worker's log, prefixed with the job; the last "error:" line is the job's reason.</summary>
+    private sealed class LineCapture(TextWriter log, string id) : TextWriter
+    {
+        private readonly System.Text.StringBuilder _line = new();
+        public string? LastError { get; private set; }
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
+
+        public override void Write(char value)
+        {
+            if (value == '\r') { _line.Clear(); return; }
+            if (value != '\n') { _line.Append(value); return; }
+            var text = _line.ToString();
+            _line.Clear();
+            if (text.Length == 0) return;
+            if (text.StartsWith("error: ", StringComparison.Ordinal)) LastError = text[7..];
+            log.WriteLine($"  [{id}] {text}");
+        }
+    }
+}

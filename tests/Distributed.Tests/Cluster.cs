@@ -41,7 +41,7 @@ public sealed class Cluster : IAsyncDisposable
     public async Task<WorkQueue> QueueAsync(string name = "default")
     {
         _connection ??= await NatsEndpoint.Parse(Server.Url, NatsServer.Token).ConnectAsync("rtmtl-test");
-        return await WorkQueue.OpenAsync(_connection, name, new QueueSettings());
+        return await WorkQueue.OpenAsync(_connection, name, null);
     }
 
     public async Task<NatsConnection> ConnectionAsync()

@@ -9,6 +9,7 @@ namespace RealtimeMtl.Distributed.Tests;
 /// ffmpeg-made videos and ffprobe to count what was written. One class: these tests run one after another, so the
 /// worker processes of one test do not compete with another's on a 2-core machine.
 /// </summary>
+[Collection(nameof(BusTests))]
 public class WorkQueueTests(ITestOutputHelper output)
 {
     private static List<string> ResultFolders(string results) =>

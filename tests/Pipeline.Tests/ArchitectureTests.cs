@@ -61,11 +61,20 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void The_many_machines_layer_uses_the_core_and_serving_only_and_only_it_carries_nats()
+    {
+        Assert.Equal(["Pipeline", "Serving"], ProjectReferences("src/Distributed").Order().ToArray());
+        Assert.Contains("Distributed", ProjectReferences("src/Cli"));
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference", "src/Serving", "src/Cli" })
+            Assert.DoesNotContain(Packages(folder), p => p.StartsWith("NATS"));
+    }
+
+    [Fact]
     public void Training_uses_capture_quality_and_inference_and_the_engine_never_uses_training()
     {
         Assert.Equal(["Capture", "Inference", "Quality"], ProjectReferences("src/Training").Order().ToArray());
         Assert.DoesNotContain("Training", ProjectReferences("src/Cli"));
-        foreach (var test in new[] { "Capture", "Pipeline", "Inference", "Quality", "Render", "Sinks", "Serving", "Cli" })
+        foreach (var test in new[] { "Capture", "Pipeline", "Inference", "Quality", "Render", "Sinks", "Serving", "Cli", "Distributed" })
             Assert.DoesNotContain("Training", ProjectReferences($"tests/{test}.Tests"));
     }
 
@@ -73,9 +82,10 @@ public class ArchitectureTests
     public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
     {
         var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
-        Assert.Equal(new[] { "Capture", "Cli", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
+        Assert.Equal(new[] { "Capture", "Cli", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
         foreach (var p in projects) Assert.Contains($"src/{p}", readme);
         Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality} <- Cli", readme);
+        Assert.Contains("Pipeline, Serving <- Distributed <- Cli", readme);
     }
 }

@@ -56,6 +56,8 @@ public sealed record EngineHooks
     public bool HandleSignals { get; init; } = true;
     /// <summary>Every second and at the end: frames done, frames in all (when known), recent frames per second.</summary>
     public Action<long, long?, double>? Progress { get; init; }
+    /// <summary>Once, when the first processed frame reaches the sinks.</summary>
+    public Action? FirstFrame { get; init; }
 }
 
 internal sealed class EngineOptionSet

@@ -53,6 +53,7 @@ public static class EngineRunner
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, Smooth = s.Smooth }, log);
             var recorder = AddWriters(s, source, model, sinks, stop, errors);
             await AddServersAsync(s, source, model, renderer, stats, sinks, errors);
+            if (hooks.FirstFrame is { } first) sinks.Add(new FirstFrameProbe(first));
             foreach (var sink in sinks) pipeline.Attach(sink);
             if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;

@@ -27,6 +27,7 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         {
             HandleSignals = false,
             Progress = (done, total, fps) => { frames = done; run.Progress(new JobProgress(done, total, fps)); },
+            FirstFrame = () => run.Progress(new JobProgress(1, null, double.NaN)),
         });
         if (stop.IsCancellationRequested) return new JobOutcome(OutcomeKind.Stopped, frames);
         var reason = errors.LastError;

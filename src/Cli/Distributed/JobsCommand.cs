@@ -35,7 +35,7 @@ internal static class JobsCommand
             }
             await using var connection = await WorkerCommand.ConnectOrNull(endpoint, "rtmtl-jobs", Console.Error, ct);
             if (connection is null) return 2;
-            var queue = await WorkQueue.OpenAsync(connection, queueName, new QueueSettings(), ct);
+            var queue = await WorkQueue.OpenAsync(connection, queueName, null, ct);
             string? last = null;
             while (true)
             {

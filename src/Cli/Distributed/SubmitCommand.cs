@@ -88,7 +88,7 @@ internal static class SubmitCommand
             }
             await using var connection = await WorkerCommand.ConnectOrNull(endpoint, "rtmtl-submit", Console.Error, ct);
             if (connection is null) return 2;
-            var queue = await WorkQueue.OpenAsync(connection, queueName, new QueueSettings(), ct);
+            var queue = await WorkQueue.OpenAsync(connection, queueName, null, ct);
             var rows = new List<object>();
             int queued = 0, skipped = 0;
             foreach (var job in jobs)

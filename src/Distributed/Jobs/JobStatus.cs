@@ -23,6 +23,9 @@ public sealed record JobStatus
     public DateTimeOffset SubmittedAt { get; init; }
     public DateTimeOffset? StartedAt { get; init; }
     public DateTimeOffset? FirstFrameAt { get; init; }
+    /// <summary>When the engine ended the run (before the outputs were committed).</summary>
+    public DateTimeOffset? EndedAt { get; init; }
+    /// <summary>When the job reached its final state (outputs committed, or failed).</summary>
     public DateTimeOffset? FinishedAt { get; init; }
     public DateTimeOffset UpdatedAt { get; init; } = DateTimeOffset.UtcNow;
 

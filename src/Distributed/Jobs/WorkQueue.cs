@@ -45,8 +45,12 @@ public sealed partial class WorkQueue
         if (!QueueNamePattern().IsMatch(name)) throw new ArgumentException($"--queue '{name}' must be 1-64 letters, digits, '-' or '_'");
     }
 
-    /// <summary>Creates (or finds) the stream, the consumer and the job table.</summary>
-    public static async Task<WorkQueue> OpenAsync(NatsConnection connection, string name, QueueSettings settings, CancellationToken ct = default)
+    /// <summary>
+    /// Creates (or finds) the stream, the consumer and the job table. A worker passes its <paramref name="settings"/>
+    /// (the consumer takes them; the latest worker to start wins, so give every worker the same); submit and jobs pass
+    /// null and leave an existing consumer as it is.
+    /// </summary>
+    public static async Task<WorkQueue> OpenAsync(NatsConnection connection, string name, QueueSettings? settings, CancellationToken ct = default)
     {
         ValidateName(name);
         var q = new WorkQueue(connection, name);
@@ -57,21 +61,29 @@ public sealed partial class WorkQueue
             // Publishing the same job id twice within this window stores it once (submit is idempotent on the bus too).
             DuplicateWindow = TimeSpan.FromMinutes(2),
         }, ct);
-        await q.JetStream.CreateOrUpdateConsumerAsync(q.StreamName, new ConsumerConfig(ConsumerName)
+        var config = Consumer(q.Subject, settings ?? new QueueSettings());
+        if (settings is not null) await q.JetStream.CreateOrUpdateConsumerAsync(q.StreamName, config, ct);
+        else
         {
-            AckPolicy = ConsumerConfigAckPolicy.Explicit,
-            AckWait = settings.AckWait,
-            MaxDeliver = settings.MaxDeliver,
-            MaxAckPending = 10_000,
-            FilterSubject = q.Subject,
-        }, ct);
+            try { await q.JetStream.GetConsumerAsync(q.StreamName, ConsumerName, ct); }
+            catch (NatsJSApiException e) when (e.Error.Code == 404) { await q.JetStream.CreateOrUpdateConsumerAsync(q.StreamName, config, ct); }
+        }
         var kv = connection.CreateKeyValueStoreContext();
         var store = await kv.CreateOrUpdateStoreAsync(new NatsKVConfig(q.BucketName) { History = 1, Storage = NatsKVStorageType.File }, ct);
         q.Board = new JobBoard(store);
         return q;
     }
 
-    /// <summary>The consumer's settings as the server holds them (the first worker to create it chose them).</summary>
+    private static ConsumerConfig Consumer(string subject, QueueSettings settings) => new(ConsumerName)
+    {
+        AckPolicy = ConsumerConfigAckPolicy.Explicit,
+        AckWait = settings.AckWait,
+        MaxDeliver = settings.MaxDeliver,
+        MaxAckPending = 10_000,
+        FilterSubject = subject,
+    };
+
+    /// <summary>The consumer's settings as the server holds them (the latest worker to start chose them).</summary>
     public async Task<ConsumerConfig> ConsumerConfigAsync(CancellationToken ct = default) =>
         (await JetStream.GetConsumerAsync(StreamName, ConsumerName, ct)).Info.Config;
 
@@ -80,6 +92,7 @@ public sealed partial class WorkQueue
     /// <summary>Puts a job on the queue (the table first, so a fast worker's "running" is never overwritten by "queued").</summary>
     public async Task PublishAsync(JobSpec job, CancellationToken ct = default)
     {
+        job = job with { SubmittedAt = DateTimeOffset.UtcNow };
         await Board.PutAsync(JobStatus.QueuedFor(job), ct);
         var headers = new NatsHeaders { [MsgIdHeader] = $"{job.Id}.{job.Run}" };
         var ack = await JetStream.PublishAsync(Subject, job.ToUtf8(), headers: headers, cancellationToken: ct);

@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using NATS.Client.Core;
+using NATS.Net;
+using RealtimeMtl.Distributed.Jobs;
+using RealtimeMtl.Serving.Feed;
+using Xunit.Abstractions;
+
+namespace RealtimeMtl.Distributed.Tests;
+
+/// <summary>Cameras held across machines, results on the bus read by independent clients, results in the object store.</summary>
+[Collection(nameof(BusTests))]
+public class BusTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task A_camera_job_moves_to_another_worker_when_its_worker_dies_and_frames_resume_on_the_bus()
+    {
+        await using var c = await Cluster.StartAsync();
+        var workers = new Dictionary<string, Rtmtl>
+        {
+            ["cam-a"] = await c.WorkerAsync("cam-a", "--ack-wait 3"),
+            ["cam-b"] = await c.WorkerAsync("cam-b", "--ack-wait 3"),
+        };
+        var connection = await c.ConnectionAsync();
+        var arrivals = new ConcurrentQueue<(DateTime At, FeedFrame Frame)>();
+        using var stop = new CancellationTokenSource();
+        var subscribed = new TaskCompletionSource();
+        var listener = Task.Run(async () =>
+        {
+            await using var sub = await connection.SubscribeCoreAsync<byte[]>("rtmtl.frames.yard", cancellationToken: stop.Token);
+            subscribed.SetResult();
+            try
+            {
+                await foreach (var m in sub.Msgs.ReadAllAsync(stop.Token)) arrivals.Enqueue((DateTime.UtcNow, FeedFrame.Parser.ParseFrom(m.Data)));
+            }
+            catch (OperationCanceledException) { }
+        });
+        await subscribed.Task;
+        var submit = await c.RtmtlAsync($"submit {c.Auth} --source yard=synthetic:seed=2,frames=100000,size=160x120,fps=10");
+        Assert.True(submit.Code == 0, submit.Stderr);
+        var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].State == JobState.Running && r[0].FramesDone >= 5);
+        Assert.Equal(JobKind.Camera, rows[0].Kind);
+        while (arrivals.Count < 5) await Task.Delay(50);
+        var holder = rows[0].Worker!;
+        var survivor = workers.Keys.Single(k => k != holder);
+
+        workers[holder].Signal(Signals.SIGKILL);
+        var killedAt = DateTime.UtcNow;
+        await workers[holder].WaitForExitAsync(10_000);
+        var lastBefore = arrivals.Where(a => a.At <= killedAt).Max(a => a.At);
+
+        rows = await c.WaitForJobsAsync(r => r[0].State == JobState.Running && r[0].Worker == survivor && r[0].FramesDone > 0, 60_000);
+        Assert.Equal(2, rows[0].Attempts);
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!arrivals.Any(a => a.At > killedAt.AddMilliseconds(200)) && DateTime.UtcNow < deadline) await Task.Delay(50);
+        var firstAfter = arrivals.Where(a => a.At > killedAt.AddMilliseconds(200)).Min(a => a.At);
+        output.WriteLine($"camera take-over: last frame from {holder} to first frame from {survivor}: {(firstAfter - lastBefore).TotalSeconds:0.00} s (ack wait 3 s; redelivered {(rows[0].StartedAt!.Value.UtcDateTime - killedAt).TotalSeconds:0.00} s after the kill)");
+        Assert.All(arrivals, a => Assert.Equal("yard", a.Frame.Camera));
+        stop.Cancel();
+        await listener;
+    }
+
+    [Fact]
+    public async Task Run_publish_sends_every_frames_results_that_the_example_node_consumer_decodes()
+    {
+        await using var c = await Cluster.StartAsync();
+        var script = Path.Combine(Rtmtl.Root, "clients", "nats", "consume.mjs");
+        if (!Directory.Exists(Path.Combine(Rtmtl.Root, "clients", "nats", "node_modules", "nats")))
+            throw new InvalidOperationException("clients/nats has no node_modules: run 'npm ci' there (./rtmtl test does)");
+        var psi = new ProcessStartInfo("node", $"\"{script}\" --server {c.Server.Url} --token {NatsServer.Token} --subject rtmtl.frames.front --max 8 --json")
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var consumer = Process.Start(psi)!;
+        var ready = new TaskCompletionSource();
+        var lines = new ConcurrentQueue<string>();
+        consumer.ErrorDataReceived += (_, e) => { if (e.Data?.StartsWith("listening on") == true) ready.TrySetResult(); };
+        consumer.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } l) lines.Enqueue(l); };
+        consumer.BeginErrorReadLine();
+        consumer.BeginOutputReadLine();
+        Assert.Same(ready.Task, await Task.WhenAny(ready.Task, Task.Delay(30_000)));
+
+        var run = await c.RtmtlAsync($"run --source synthetic:frames=8,size=160x120 --publish {c.Server.Url} --nats-token {NatsServer.Token} --camera-name front --publish-maps --frame-id front_optical_frame");
+        Assert.True(run.Code == 0, run.Stderr);
+        Assert.Contains("publishing: rtmtl.frames.front", run.Stderr);
+        using var cts = new CancellationTokenSource(30_000);
+        await consumer.WaitForExitAsync(cts.Token);
+        consumer.WaitForExit();
+        Assert.Equal(0, consumer.ExitCode);
+
+        var frames = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        // A synthetic (not live) source: every frame is published, in order.
+        Assert.Equal(Enumerable.Range(0, 8), frames.Select(f => f.GetProperty("sequence").GetInt32()));
+        Assert.All(frames, f =>
+        {
+            Assert.Equal("front", f.GetProperty("camera").GetString());
+            Assert.Equal("rtmtl.frames.front", f.GetProperty("subject").GetString());
+            Assert.Equal("front_optical_frame", f.GetProperty("frame_id").GetString());
+            Assert.Equal(160, f.GetProperty("width").GetInt32());
+            Assert.True(f.GetProperty("depth_p50_m").GetDouble() > 0);
+            Assert.True(f.GetProperty("labels_png_bytes").GetInt32() > 8 && f.GetProperty("depth_png_bytes").GetInt32() > 8);
+            var shares = f.GetProperty("classes").EnumerateArray().Sum(x => x.GetProperty("pixel_share").GetDouble());
+            Assert.InRange(shares, 0.99, 1.01);
+        });
+    }
+
+    [Fact]
+    public async Task Results_can_go_to_the_object_store_instead_of_a_shared_folder()
+    {
+        await using var c = await Cluster.StartAsync();
+        Clips.Make(Path.Combine(c.Inputs, "clip.mp4"), 7);
+        var stage = Path.Combine(c.Dir, "stage");
+        var w = Rtmtl.Start($"worker {c.Auth} --input-root \"{c.Inputs}\" --results object-store --out-root \"{stage}\" --name store --threads 1", c.Dir);
+        await using var _ = w;
+        await w.WaitForLineAsync(l => l.StartsWith("worker store: pulling jobs"));
+        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{Path.Combine(c.Inputs, "clip.mp4")}\"")).Code);
+        var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].IsFinal);
+        Assert.Equal(JobState.Done, rows[0].State);
+        Assert.Equal("nats-object-store://rtmtl-results-default/clip/", rows[0].Results);
+
+        var store = await (await c.ConnectionAsync()).CreateObjectStoreContext().GetObjectStoreAsync("rtmtl-results-default");
+        var video = Path.Combine(c.Dir, "fetched.mp4");
+        await File.WriteAllBytesAsync(video, await store.GetBytesAsync("clip/annotated.mp4"));
+        Assert.Equal(7, Clips.Frames(video));
+        using var stats = JsonDocument.Parse(await store.GetBytesAsync("clip/stats.json"));
+        using var marker = JsonDocument.Parse(await store.GetBytesAsync("clip/job.json"));
+        Assert.Equal(rows[0].Id, marker.RootElement.GetProperty("id").GetString());
+        // Staged files are removed once uploaded.
+        Assert.False(Directory.Exists(Path.Combine(stage, "clip")));
+    }
+}

@@ -71,3 +71,16 @@ t=[float(l) for l in open(sys.argv[1])]; k=float(sys.argv[2])
 before=max(x for x in t if x<=k); after=min(x for x in t if x>k+0.2)
 print(f"camera take-over (ack wait 10 s): last frame before the SIGKILL -> first frame from the other worker: {after-before:.1f} s")
 PY
+
+# Bytes per frame on the bus, without and with --publish-maps (the example consumer prints each message's size).
+for maps in "" "--publish-maps"; do
+  for size in 160x120 320x240 640x480; do
+    (cd "$ROOT/clients/nats" && node consume.mjs --server nats://127.0.0.1:14299 --token $TOKEN --subject rtmtl.frames.m --max 30 --json >"$W/bytes" 2>/dev/null) &
+    cpid=$!
+    sleep 1
+    "$RTMTL" run --source "synthetic:frames=30,size=$size" --publish nats://127.0.0.1:14299 --nats-token $TOKEN --camera-name m $maps --quiet >/dev/null 2>&1
+    wait $cpid || true
+    python3 -c "import json,sys; b=sorted(json.loads(l)['bytes'] for l in open(sys.argv[1])); print(f'bus message at {sys.argv[2]}, {sys.argv[3]}: median {b[len(b)//2]} B a frame ({len(b)} frames)')" \
+      "$W/bytes" "$size" "${maps:-without maps}"
+  done
+done

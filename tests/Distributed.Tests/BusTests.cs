@@ -127,4 +127,62 @@ public class BusTests(ITestOutputHelper output)
         // Staged files are removed once uploaded.
         Assert.False(Directory.Exists(Path.Combine(stage, "clip")));
     }
+
+    [Fact]
+    public async Task A_camera_that_is_down_is_retried_after_the_delay_then_given_up_after_max_deliver()
+    {
+        await using var c = await Cluster.StartAsync();
+        // Nothing listens on port 1: the stream cannot be opened (refused at once).
+        var w = await c.WorkerAsync("w1", "--retry-delay 0.5 --max-deliver 3 --concurrency 2");
+        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --source gate=rtsp://127.0.0.1:1/stream")).Code);
+        var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].IsFinal, 120_000);
+        Assert.Equal(JobState.Failed, rows[0].State);
+        Assert.Equal(3, rows[0].Attempts);
+        Assert.StartsWith("gave up after 3 attempts: ", rows[0].Reason);
+        Assert.Contains("redelivered in 0.5 s (attempt 1 of 3)", w.Stderr);
+        Assert.Contains("(attempt 2 of 3)", w.Stderr);
+        Assert.Equal(0, await (await c.QueueAsync()).DepthAsync());
+    }
+
+    [Fact]
+    public async Task Submit_force_runs_a_done_job_again_and_its_folder_is_replaced_not_duplicated()
+    {
+        await using var c = await Cluster.StartAsync();
+        var clip = Clips.Make(Path.Combine(c.Inputs, "a.mp4"), 4);
+        await c.WorkerAsync("w1");
+        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{clip}\"")).Code);
+        await c.WaitForJobsAsync(r => r.Count == 1 && r[0].State == JobState.Done);
+        var again = await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{clip}\" --json");
+        using (var doc = JsonDocument.Parse(again.Stdout))
+            Assert.Equal("skipped (done)", doc.RootElement.GetProperty("jobs")[0].GetProperty("action").GetString());
+        var forced = await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{clip}\" --force");
+        Assert.Contains("queued (run 2)", forced.Stdout);
+        var rows = await c.WaitForJobsAsync(r => r[0].State == JobState.Done && r[0].Run == 2);
+        using var marker = JsonDocument.Parse(File.ReadAllText(Path.Combine(c.Results, "a", "job.json")));
+        Assert.Equal(2, marker.RootElement.GetProperty("run").GetInt32());
+        Assert.Equal(rows[0].Id, marker.RootElement.GetProperty("id").GetString());
+        Assert.Single(Directory.GetDirectories(c.Results), d => !Path.GetFileName(d).StartsWith('.'));
+        Assert.Equal(4, Clips.Frames(Path.Combine(c.Results, "a", "annotated.mp4")));
+    }
+
+    [Fact]
+    public async Task Over_tls_with_the_servers_ca_a_job_runs_and_without_the_ca_the_connection_is_refused()
+    {
+        await using var c = await Cluster.StartTlsAsync();
+        Assert.StartsWith("tls://", c.Server.Url);
+        Clips.Make(Path.Combine(c.Inputs, "t.mp4"), 3);
+        await c.WorkerAsync("tls-worker");
+        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{Path.Combine(c.Inputs, "t.mp4")}\"")).Code);
+        var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].State == JobState.Done);
+        Assert.Equal(3, Clips.Frames(Path.Combine(c.Results, "t", "annotated.mp4")));
+
+        // The same server, without its CA: the certificate is not trusted and rtmtl says so in one line, exit 2.
+        var untrusted = await c.RtmtlAsync($"jobs --nats {c.Server.Url} --token {NatsServer.Token}");
+        Assert.Equal(2, untrusted.Code);
+        Assert.StartsWith("error: the NATS server at tls://", untrusted.Stderr);
+        Assert.Contains("TLS certificate we do not trust; give its CA with --tls-ca FILE", untrusted.Stderr);
+        // And a plain nats:// client is not served by a TLS-only server.
+        var plain = await c.RtmtlAsync($"jobs --nats nats://127.0.0.1:{c.Server.Port} --token {NatsServer.Token}");
+        Assert.Equal(2, plain.Code);
+    }
 }

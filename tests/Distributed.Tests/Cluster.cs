@@ -10,8 +10,11 @@ public sealed class Cluster : IAsyncDisposable
     private readonly List<Rtmtl> _processes = [];
     private NatsConnection? _connection;
 
-    private Cluster(NatsServer server, string dir)
+    private readonly string? _ca;
+
+    private Cluster(NatsServer server, string dir, string? ca = null)
     {
+        _ca = ca;
         Server = server;
         Dir = dir;
         Inputs = Directory.CreateDirectory(Path.Combine(dir, "inputs")).FullName;
@@ -22,10 +25,18 @@ public sealed class Cluster : IAsyncDisposable
     public string Dir { get; }
     public string Inputs { get; }
     public string Results { get; }
-    public string Auth => $"--nats {Server.Url} --token {NatsServer.Token}";
+    public string Auth => $"--nats {Server.Url} --token {NatsServer.Token}{(_ca is null ? "" : $" --tls-ca \"{_ca}\"")}";
 
     public static async Task<Cluster> StartAsync() =>
         new(await NatsServer.StartAsync(), Directory.CreateTempSubdirectory("rtmtl-cluster-").FullName);
+
+    /// <summary>A cluster whose server requires TLS, with a certificate for 127.0.0.1 made here (its own CA file).</summary>
+    public static async Task<Cluster> StartTlsAsync()
+    {
+        var dir = Directory.CreateTempSubdirectory("rtmtl-cluster-").FullName;
+        var (cert, key) = TestCertificate.Write(dir);
+        return new Cluster(await NatsServer.StartAsync((cert, key)), dir, cert);
+    }
 
     /// <summary>Starts a worker and waits for its readiness line.</summary>
     public async Task<Rtmtl> WorkerAsync(string name, string extra = "")
@@ -40,7 +51,7 @@ public sealed class Cluster : IAsyncDisposable
 
     public async Task<WorkQueue> QueueAsync(string name = "default")
     {
-        _connection ??= await NatsEndpoint.Parse(Server.Url, NatsServer.Token).ConnectAsync("rtmtl-test");
+        _connection ??= await NatsEndpoint.Parse(Server.Url, NatsServer.Token, null, _ca).ConnectAsync("rtmtl-test");
         return await WorkQueue.OpenAsync(_connection, name, null);
     }
 

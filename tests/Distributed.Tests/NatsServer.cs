@@ -15,11 +15,19 @@ public sealed partial class NatsServer : IAsyncDisposable
     private Process? _process;
     private readonly StringBuilder _log = new();
 
-    private NatsServer(string store) => Store = store;
+    private readonly string _extra;
+    private readonly bool _tls;
+
+    private NatsServer(string store, string extra, bool tls)
+    {
+        Store = store;
+        _extra = extra;
+        _tls = tls;
+    }
 
     public string Store { get; }
     public int Port { get; private set; }
-    public string Url => $"nats://127.0.0.1:{Port}";
+    public string Url => $"{(_tls ? "tls" : "nats")}://127.0.0.1:{Port}";
     public string Log { get { lock (_log) return _log.ToString(); } }
 
     public static string Executable()
@@ -29,9 +37,11 @@ public sealed partial class NatsServer : IAsyncDisposable
         throw new InvalidOperationException("nats-server is missing: install the Debian package 'nats-server' (./rtmtl test installs it).");
     }
 
-    public static async Task<NatsServer> StartAsync()
+    /// <summary>Starts a server; <paramref name="tls"/>: require TLS with this certificate and key (PEM files).</summary>
+    public static async Task<NatsServer> StartAsync((string Cert, string Key)? tls = null)
     {
-        var server = new NatsServer(Directory.CreateTempSubdirectory("rtmtl-nats-").FullName);
+        var extra = tls is { } t ? $"--tls --tlscert \"{t.Cert}\" --tlskey \"{t.Key}\"" : "";
+        var server = new NatsServer(Directory.CreateTempSubdirectory("rtmtl-nats-").FullName, extra, tls is not null);
         await server.StartProcessAsync(-1);
         return server;
     }
@@ -41,7 +51,7 @@ public sealed partial class NatsServer : IAsyncDisposable
 
     private async Task StartProcessAsync(int port)
     {
-        var psi = new ProcessStartInfo(Executable(), $"-js -sd \"{Store}\" -a 127.0.0.1 -p {port} --auth {Token}") { RedirectStandardError = true, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(Executable(), $"-js -sd \"{Store}\" -a 127.0.0.1 -p {port} --auth {Token} {_extra}") { RedirectStandardError = true, RedirectStandardOutput = true };
         var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var p = new Process { StartInfo = psi };
         DataReceivedEventHandler onLine = (_, e) =>

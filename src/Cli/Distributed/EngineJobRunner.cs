@@ -10,7 +10,7 @@ namespace RealtimeMtl.Cli.Distributed;
 /// <summary>
 /// Runs a job exactly as <c>rtmtl run</c> would run its options (the same <see cref="EngineRunner"/>), writing into the
 /// job's partial folder and publishing every frame's results to <c>rtmtl.frames.{camera}</c>. Exit codes map to the
-/// queue's answers: 0 completed, 2 bad input (never retried), 3 or a crash failed (retried later).
+/// queue's answers: 0 completed, 2 bad input (never retried; for a camera: down, retried), 3 or a crash failed (retried later).
 /// </summary>
 internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.NatsConnection connection, int threads, TextWriter log) : IJobRunner
 {
@@ -34,6 +34,8 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         return code switch
         {
             0 => new JobOutcome(OutcomeKind.Completed, frames),
+            // A camera that cannot be opened is usually down for now, not wrong: retried (up to --max-deliver).
+            2 when job.Kind == JobKind.Camera => new JobOutcome(OutcomeKind.Failed, frames, reason ?? "the camera could not be opened (exit 2)"),
             2 => new JobOutcome(OutcomeKind.BadInput, frames, reason ?? "bad input (exit 2)"),
             _ => new JobOutcome(OutcomeKind.Failed, frames, reason ?? $"the run failed (exit {code})"),
         };

@@ -67,6 +67,8 @@ public sealed record NatsEndpoint
         var text = e.ToString();
         if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) || text.Contains("authorization", StringComparison.OrdinalIgnoreCase))
             return $"the NATS server at {Display} refused us (authorisation): {(Token is null && CredsFile is null ? "it needs credentials; give --token TOKEN or --creds FILE" : "check --token or --creds")}";
+        if (text.Contains("AuthenticationException", StringComparison.Ordinal) || text.Contains("RemoteCertificate", StringComparison.Ordinal))
+            return $"the NATS server at {Display} has a TLS certificate we do not trust{(CaFile is null ? "; give its CA with --tls-ca FILE" : $" (checked against --tls-ca {CaFile})")}";
         if (e is TimeoutException) return $"no NATS server answered at {Display} within 15 s; start one (nats-server -js -sd DIR) or check the address";
         return $"could not reach the NATS server at {Display} ({e.GetBaseException().Message}); start one (nats-server -js -sd DIR) or check the address";
     }

@@ -21,7 +21,7 @@ public sealed class JobWorker
     private readonly CancellationTokenSource _pulling = new();
     private readonly Lock _gate = new();
     private readonly List<ActiveJob> _active = [];
-    private int _jobsTaken, _outage;
+    private int _jobsTaken, _outage, _completed, _failed;
 
     public JobWorker(WorkQueue queue, WorkerOptions options, IJobRunner runner, TextWriter log)
     {
@@ -32,8 +32,8 @@ public sealed class JobWorker
         _results = new ResultFolders(options.OutRoot);
     }
 
-    public int Completed { get; private set; }
-    public int FailedJobs { get; private set; }
+    public int Completed => Volatile.Read(ref _completed);
+    public int FailedJobs => Volatile.Read(ref _failed);
 
     /// <summary>Runs until <see cref="RequestStop"/> (or <see cref="WorkerOptions.MaxJobs"/>); returns when every slot has answered its job.</summary>
     public async Task RunAsync()
@@ -119,6 +119,7 @@ public sealed class JobWorker
             if (_results.IsCommitted(job))
             {
                 _log.WriteLine($"worker: job {job.Id} ({job.Output}) is already committed; acknowledging");
+                _results.RemoveStale(job, attempt);
                 await Finish(msg, status with { State = JobState.Done, Results = status.Results ?? final, FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow, Reason = null });
                 return;
             }
@@ -170,13 +171,13 @@ public sealed class JobWorker
             case OutcomeKind.Completed:
                 try
                 {
-                    var committed = _results.Commit(job, partial, _options.Name);
+                    var committed = _results.Commit(job, partial, _options.Name, attempt);
                     var where = final;
                     if (_options.ResultsToObjectStore) where = await UploadAsync(job, final);
                     _log.WriteLine(committed
                         ? $"worker: job {job.Id} done: {outcome.Frames} frames -> {where}"
                         : $"worker: job {job.Id} was committed by another worker meanwhile; ours discarded");
-                    Completed++;
+                    Interlocked.Increment(ref _completed);
                     await Finish(msg, status with { State = JobState.Done, Results = where, FinishedAt = DateTimeOffset.UtcNow });
                 }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException or NatsObjException or NATS.Client.Core.NatsException)
@@ -188,6 +189,13 @@ public sealed class JobWorker
                 DeleteQuietly(partial);
                 await Fail(msg, status, outcome.Reason ?? "bad input");
                 break;
+            case OutcomeKind.Stopped or OutcomeKind.Failed when CommittedMeanwhile(job):
+                // A redelivery ran beside a live attempt (a server outage hid that attempt's acks) and the other
+                // attempt committed the job: it is done, and nothing of ours may overwrite that.
+                DeleteQuietly(partial);
+                _log.WriteLine($"worker: job {job.Id} was committed by another worker meanwhile; ours ended ({outcome.Kind.ToString().ToLowerInvariant()})");
+                await Finish(msg, ((await TryGetStatus(job.Id)) ?? status) with { State = JobState.Done, Results = final, Reason = null });
+                break;
             case OutcomeKind.Stopped:
                 DeleteQuietly(partial);
                 var reason = $"returned to the queue: worker {_options.Name} stopped at {outcome.Frames}{(status.FramesTotal is { } t ? $"/{t}" : "")} frames";
@@ -198,6 +206,12 @@ public sealed class JobWorker
                 await Retry(msg, status, outcome.Reason ?? "the run failed", attempt, partial);
                 break;
         }
+    }
+
+    private bool CommittedMeanwhile(JobSpec job)
+    {
+        try { return _results.IsCommitted(job); }
+        catch (JobRefusedException) { return false; }
     }
 
     /// <summary>In-progress acknowledgements (a third of the ack wait) and the job's row (every second) while it runs.</summary>
@@ -235,7 +249,7 @@ public sealed class JobWorker
 
     private async Task Fail(INatsJSMsg<byte[]> msg, JobStatus status, string reason)
     {
-        FailedJobs++;
+        Interlocked.Increment(ref _failed);
         _log.WriteLine($"worker: job {status.Id} failed: {reason} (not retried)");
         await PutFinal(status with { State = JobState.Failed, Reason = reason, FinishedAt = DateTimeOffset.UtcNow });
         await Terminate(msg, reason);
@@ -260,7 +274,7 @@ public sealed class JobWorker
             await Fail(msg, status, $"gave up after {attempt} attempts: {reason}");
             return;
         }
-        _log.WriteLine($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0} s (attempt {attempt} of {_options.Queue.MaxDeliver})");
+        _log.WriteLine($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0.#} s (attempt {attempt} of {_options.Queue.MaxDeliver})");
         await TryPut(status with { State = JobState.Retrying, Reason = reason, Worker = null });
         await Answer(() => msg.NakAsync(new AckOpts { NakDelay = _options.RetryDelay }, CancellationToken.None), "retry");
     }

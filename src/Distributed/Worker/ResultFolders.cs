@@ -7,7 +7,8 @@ namespace RealtimeMtl.Distributed.Worker;
 /// Outputs are written into <c>OUT_ROOT/.rtmtl-partial/{id}.r{run}.{worker}.{attempt}/</c> and committed by one rename
 /// to <c>OUT_ROOT/{output}/</c> with a <c>job.json</c> that says which job and run made it. A redelivered job whose
 /// folder is already committed is recognised and not run again; a dead worker's partial folder is removed by the
-/// worker that commits the job. So a result folder is whole or absent, and never there twice.
+/// worker that commits the job (only earlier attempts': a later attempt may still be running, when a server outage made
+/// JetStream redeliver a job that was alive). So a result folder is whole or absent, and never there twice.
 /// </summary>
 public sealed class ResultFolders(string outRoot)
 {
@@ -30,18 +31,18 @@ public sealed class ResultFolders(string outRoot)
     public bool IsCommitted(JobSpec job) => ReadMarker(Final(job)) is { } m && m.Id == job.Id && m.Run >= job.Run;
 
     /// <summary>Commits <paramref name="partial"/>; false when another worker committed the same run first (ours is discarded).</summary>
-    public bool Commit(JobSpec job, string partial, string worker)
+    public bool Commit(JobSpec job, string partial, string worker, int attempt)
     {
         var final = Final(job);
         File.WriteAllBytes(Path.Combine(partial, Marker), JsonSerializer.SerializeToUtf8Bytes(
             new CommitMarker(job.Id, job.Run, job.Source, worker, DateTimeOffset.UtcNow), JobJson.Indented));
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
-        for (var attempt = 0; ; attempt++)
+        for (var tries = 0; ; tries++)
         {
             if (IsCommitted(job))
             {
                 Directory.Delete(partial, recursive: true);
-                RemoveStale(job, keep: null);
+                RemoveStale(job, attempt);
                 return false;
             }
             string? replaced = null;
@@ -55,10 +56,10 @@ public sealed class ResultFolders(string outRoot)
             {
                 Directory.Move(partial, final);
                 if (replaced is not null) Directory.Delete(replaced, recursive: true);
-                RemoveStale(job, keep: null);
+                RemoveStale(job, attempt);
                 return true;
             }
-            catch (IOException) when (attempt < 3)
+            catch (IOException) when (tries < 3)
             {
                 // Someone committed between our check and our rename: look again.
                 if (replaced is not null && !Directory.Exists(final)) Directory.Move(replaced, final);
@@ -66,14 +67,14 @@ public sealed class ResultFolders(string outRoot)
         }
     }
 
-    /// <summary>Removes partial folders of this job left by other attempts (a killed worker's).</summary>
-    public void RemoveStale(JobSpec job, string? keep)
+    /// <summary>Removes partial folders of this job's run left by attempts before <paramref name="attempt"/> (a killed worker's).</summary>
+    public void RemoveStale(JobSpec job, int attempt)
     {
         var dir = Path.Combine(Root, PartialFolder);
         if (!Directory.Exists(dir)) return;
         foreach (var d in Directory.GetDirectories(dir, $"{job.Id}.r{job.Run}.*"))
         {
-            if (keep is not null && Path.GetFullPath(d) == Path.GetFullPath(keep)) continue;
+            if (!int.TryParse(Path.GetFileName(d).Split('.')[^1], out var a) || a >= attempt) continue;
             try { Directory.Delete(d, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }

@@ -51,9 +51,11 @@ if [ -n "${RTMTL_TEST_PROJECTS:-}" ]; then projects=($RTMTL_TEST_PROJECTS); else
 for proj in "${projects[@]}"; do
   run_project "$(basename "$proj" .csproj)" "$proj" "$@"
 done
-# The engine's tests again, on the GPU flavour of ONNX Runtime (bin-gpu/), which falls back to CPU here.
+# The engine's tests that touch execution providers, the model and the recorder's encoder choice (trait Flavour=gpu),
+# again on the GPU flavour of ONNX Runtime (bin-gpu/), which falls back to CPU here: the flavour cannot rot, and the
+# rest of Cli.Tests (the same code either way) does not run twice.
 if [ -z "${RTMTL_SKIP_GPU_FLAVOUR:-}" ] && [ -z "${RTMTL_TEST_PROJECTS:-}" ]; then
-  run_project "RealtimeMtl.Cli.Tests.gpu" "$ROOT/tests/Cli.Tests/RealtimeMtl.Cli.Tests.csproj" -p:RtmtlGpu=true "$@"
+  run_project "RealtimeMtl.Cli.Tests.gpu" "$ROOT/tests/Cli.Tests/RealtimeMtl.Cli.Tests.csproj" -p:RtmtlGpu=true --filter "Flavour=gpu" "$@"
 fi
 if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ] && [ "$notrun" -eq 0 ]; then echo "no test results were produced"; status=1; fi
 [ "$failed" -gt 0 ] && status=1

@@ -32,6 +32,7 @@ public class BenchSmokeTests
         Assert.Equal(50, pipeline.GetProperty("recorded_frames").GetInt64());
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Bench_device_records_what_was_asked_what_ran_and_the_warm_up()
     {
@@ -51,6 +52,7 @@ public class BenchSmokeTests
         Assert.Contains("| device asked / used | cuda / cpu", r.Stdout);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Bench_rejects_an_unknown_device_with_one_line_and_exit_2()
     {

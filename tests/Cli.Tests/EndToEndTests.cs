@@ -6,6 +6,7 @@ namespace RealtimeMtl.Cli.Tests;
 
 public class EndToEndTests
 {
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void A_video_file_through_the_engine_records_the_same_frame_count_and_rate()
     {
@@ -22,6 +23,7 @@ public class EndToEndTests
         Assert.Equal(45, Engine.SummaryFrames(r.Stdout));
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Demo_records_a_playable_walk_and_prints_fps_latency_and_quality()
     {
@@ -83,6 +85,7 @@ public class EndToEndTests
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Strict_device_refuses_the_fallback_with_exit_2_and_writes_nothing()
     {
@@ -97,6 +100,7 @@ public class EndToEndTests
         Assert.Equal(0, Engine.Run("run --source synthetic:frames=2,size=96x72 --device cpu --strict-device --quiet").Code);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Cuda_on_this_cpu_machine_falls_back_with_exactly_one_line_naming_what_is_missing_and_no_onnxruntime_log()
     {
@@ -122,6 +126,7 @@ public class EndToEndTests
         Assert.Contains("model   mtl_ssw_light.onnx on cpu", r.Stdout);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Warm_up_is_reported_on_its_own_in_the_summary_and_the_json_and_is_in_no_statistic()
     {
@@ -170,6 +175,7 @@ public class EndToEndTests
         Assert.DoesNotContain("   at ", r.Stderr);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Info_shows_the_contract_metadata_and_model_card()
     {
@@ -180,6 +186,7 @@ public class EndToEndTests
         Assert.Contains("bed, books, ceiling", r.Stdout);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Info_json_gives_the_same_contract_and_metadata_to_scripts()
     {
@@ -204,6 +211,7 @@ public class EndToEndTests
         foreach (var s in new[] { "--source 0", ".mp4", "rtsp://", "tum:", "--device", "--record" }) Assert.Contains(s, r.Stdout);
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Version_names_the_engine_its_commit_onnx_runtime_and_the_providers()
     {
@@ -214,6 +222,7 @@ public class EndToEndTests
         Assert.Matches(@"^ONNX Runtime 1\.\d+\.\d+ \((CPU|GPU) build\); providers: .*CPUExecutionProvider", lines[1].Trim());
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public void Info_takes_the_model_as_an_option_like_the_other_commands()
     {

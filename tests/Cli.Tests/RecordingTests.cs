@@ -208,6 +208,7 @@ public class RecordingTests
         Assert.Equal(3, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("Frames").GetInt64());
     }
 
+    [Trait("Flavour", "gpu")]
     [Fact]
     public async Task Without_the_ffmpeg_program_the_recording_falls_back_to_opencv_with_one_line()
     {
@@ -222,6 +223,7 @@ public class RecordingTests
         Assert.Equal(10, Engine.Probe(record).Frames);
     }
 
+    [Trait("Flavour", "gpu")]
     [Theory]
     [InlineData("clip.mkv", "h264")]
     [InlineData("clip.avi", "mjpeg")]

@@ -53,6 +53,48 @@ public class StageTests
         public void Render(FramePacket packet, Mat output, PipelineStats stats) => packet.Frame.Image.CopyTo(output);
     }
 
+    /// <summary>Fails on the frames it is told to; copies the others.</summary>
+    private sealed class FlakyRenderer(params long[] failOn) : IFrameRenderer
+    {
+        public void Render(FramePacket packet, Mat output, PipelineStats stats)
+        {
+            if (failOn.Contains(packet.Sequence)) throw new InvalidOperationException($"no pen for frame {packet.Sequence}");
+            packet.Frame.Image.CopyTo(output);
+        }
+    }
+
+    [Fact]
+    public async Task A_render_failure_is_counted_reported_once_left_out_of_the_sinks_and_ends_the_run_as_a_stage_error()
+    {
+        using var model = new FakeModel();
+        var held = Frames(10);
+        await using var source = new ReplaySource(held, 10, "ten frames");
+        var log = new Quiet();
+        var sink = new RecordingSink();
+        var pipeline = new EnginePipeline(source, model, new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model), null, log).Attach(sink);
+        var summary = await pipeline.RunAsync();
+        Assert.Equal([0L, 1, 2, 4, 6, 8, 9], sink.Sequences);
+        Assert.True(sink.Completed);
+        var warning = Assert.Single(log.Warnings);
+        Assert.Contains("render failed on frame 3: no pen for frame 3", warning);
+        Assert.Equal("the render stage failed on 3 frames (first at frame 3: no pen for frame 3)", summary.StageError);
+        held.ForEach(f => f.Dispose());
+    }
+
+    [Fact]
+    public void A_packet_released_past_zero_throws_in_the_tests_and_is_counted()
+    {
+        Assert.True(FramePacket.StrictRelease); // tests/Directory.Build.targets turns the switch on
+        var packet = new FramePacket(new Frame(0, 0, new Mat(4, 4, MatType.CV_8UC3)));
+        packet.AddRef();
+        packet.Release();
+        packet.Release(); // the last holder: disposed
+        var before = FramePacket.OverReleased;
+        var e = Assert.Throws<InvalidOperationException>(packet.Release);
+        Assert.Contains("released more often than it was referenced", e.Message);
+        Assert.Equal(before + 1, FramePacket.OverReleased);
+    }
+
     /// <summary>Records what it saw; lossless, so it sees every frame.</summary>
     private sealed class RecordingSink : IFrameSink
     {

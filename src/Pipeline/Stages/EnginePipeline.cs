@@ -67,6 +67,7 @@ public sealed class EnginePipeline
         // A stage fault cancels the source (a file source would otherwise wait forever on a full channel).
         using var fault = new StageFault();
         using var captureStop = CancellationTokenSource.CreateLinkedTokenSource(stop, fault.Token);
+        var overReleasedBefore = FramePacket.OverReleased;
         var tasks = new List<Task>
         {
             Task.Run(() => capture.RunAsync(frames.Writer, captureStop.Token, fault)),
@@ -79,6 +80,8 @@ public sealed class EnginePipeline
         while (frames.Reader.TryRead(out var left)) left.Dispose();
         _infer.ClearPool();
         Stats.SampleResources(Stats.FramesOut);
-        return RunSummary.From(Stats, capture.SourceError, stop.IsCancellationRequested) with { StageError = fault.Message };
+        if (FramePacket.OverReleased - overReleasedBefore is > 0 and var over)
+            _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
+        return RunSummary.From(Stats, capture.SourceError, stop.IsCancellationRequested) with { StageError = fault.Message ?? _render.Failure };
     }
 }

@@ -10,7 +10,7 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// </summary>
 public sealed class FramePacket
 {
-    private static long _live;
+    private static long _live, _overReleased;
     private int _refs;
     private Frame? _frame;
     private readonly FramePacketPool? _pool;
@@ -59,11 +59,34 @@ public sealed class FramePacket
     public double ModelMs { get; set; }
     public double PostMs { get; set; }
 
+    /// <summary>
+    /// Whether a release past zero throws. On in debug builds and in the tests (the AppContext switch
+    /// <c>RealtimeMtl.StrictPacketRelease</c>, which tests/Directory.Build.targets sets); off in a release build, where
+    /// it is counted in <see cref="OverReleased"/> instead, so one stale release never takes a run down.
+    /// </summary>
+    public static bool StrictRelease { get; set; } =
+#if DEBUG
+        true;
+#else
+        AppContext.TryGetSwitch("RealtimeMtl.StrictPacketRelease", out var strict) && strict;
+#endif
+
+    /// <summary>Releases past zero (a stale release; it would otherwise recycle a packet that another frame now uses).</summary>
+    public static long OverReleased => Interlocked.Read(ref _overReleased);
+
     public void AddRef() => Interlocked.Increment(ref _refs);
 
     public void Release()
     {
-        if (Interlocked.Decrement(ref _refs) != 0) return;
+        var refs = Interlocked.Decrement(ref _refs);
+        if (refs < 0)
+        {
+            Interlocked.Increment(ref _refs);
+            Interlocked.Increment(ref _overReleased);
+            if (StrictRelease) throw new InvalidOperationException("a FramePacket was released more often than it was referenced: a stale Release would recycle another frame's packet");
+            return;
+        }
+        if (refs != 0) return;
         Interlocked.Decrement(ref _live);
         _frame?.Dispose();
         _frame = null;

@@ -5,9 +5,22 @@ using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Stages;
 
-/// <summary>Draws each packet, records render and end-to-end latency and hands the packet to the sink fan-out.</summary>
+/// <summary>
+/// Draws each packet, records render and end-to-end latency and hands the packet to the sink fan-out. A frame that
+/// fails to render is not handed on; failures are counted and reported once (like a sink fault), and
+/// <see cref="Failure"/> makes the run end with exit 3.
+/// </summary>
 public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, ISourceEvents log)
 {
+    private long _failures;
+    private string? _first;
+
+    /// <summary>Frames that failed to render.</summary>
+    public long Failures => Interlocked.Read(ref _failures);
+
+    /// <summary>"the render stage failed on N frames (first at frame S: ...)", or null.</summary>
+    public string? Failure => Failures == 0 ? null : $"the render stage failed on {Failures} frame{(Failures == 1 ? "" : "s")} (first at {_first})";
+
     public async Task RunAsync(ChannelReader<FramePacket> reader, SinkFanOut sinks)
     {
         try
@@ -18,7 +31,11 @@ public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IS
                 try { renderer.Render(packet, packet.RenderTarget, stats); packet.Rendered = packet.RenderTarget; }
                 catch (Exception e)
                 {
-                    log.Warning($"render failed on frame {packet.Sequence}: {e.Message}");
+                    if (Interlocked.Increment(ref _failures) == 1)
+                    {
+                        _first = $"frame {packet.Sequence}: {e.Message.Split('\n')[0].Trim()}";
+                        log.Warning($"render failed on frame {packet.Sequence}: {e.Message}; such frames are left out of the outputs, counted, and the run will exit 3");
+                    }
                     packet.Release();
                     continue;
                 }

@@ -47,6 +47,19 @@ run_project() {
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
 }
 
+# The house style (.editorconfig): whitespace as dotnet format writes it. Counted as one check in the summary;
+# `dotnet format whitespace RealtimeMtl.sln` fixes what it lists.
+if [ -z "${RTMTL_TEST_PROJECTS:-}" ]; then
+  echo "== style (dotnet format whitespace --verify-no-changes)"
+  if style_log="$(dotnet format whitespace "$ROOT/RealtimeMtl.sln" --verify-no-changes -v q 2>&1)"; then
+    passed=$((passed + 1))
+  else
+    echo "$style_log" | grep -E 'WHITESPACE|error' | sed "s#$ROOT/##" | head -20
+    echo "  Failed style: run 'dotnet format whitespace RealtimeMtl.sln' and commit the result"
+    failed=$((failed + 1)); status=1
+  fi
+fi
+
 if [ -n "${RTMTL_TEST_PROJECTS:-}" ]; then projects=($RTMTL_TEST_PROJECTS); else projects=("$ROOT"/tests/*/*.csproj); fi
 for proj in "${projects[@]}"; do
   run_project "$(basename "$proj" .csproj)" "$proj" "$@"

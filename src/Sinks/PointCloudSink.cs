@@ -66,16 +66,16 @@ public sealed class PointCloudSink : IFrameSink
             var img = (byte*)bgr.Data;
             var lab = (byte*)labels.Data;
             for (var v = 0; v < h; v++)
-            for (var u = 0; u < w; u++)
-            {
-                var i = v * w + u;
-                var z = d[i];
-                if (!(z > 0) || !float.IsFinite(z)) continue;
-                var (x, y, _) = k.BackProject(u, v, z);
-                bw.Write(x); bw.Write(y); bw.Write(z);
-                bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]);
-                bw.Write(lab[i]);
-            }
+                for (var u = 0; u < w; u++)
+                {
+                    var i = v * w + u;
+                    var z = d[i];
+                    if (!(z > 0) || !float.IsFinite(z)) continue;
+                    var (x, y, _) = k.BackProject(u, v, z);
+                    bw.Write(x); bw.Write(y); bw.Write(z);
+                    bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]);
+                    bw.Write(lab[i]);
+                }
         }
         File.Move(tmp, path, overwrite: true);
         return count;

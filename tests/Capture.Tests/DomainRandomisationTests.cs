@@ -63,15 +63,15 @@ public class DomainRandomisationTests
         SyntheticRenderer.Render(room, pose, k, image, depth, labels);
         var floor = 0;
         for (var v = 0; v < 120; v++)
-        for (var u = 0; u < 160; u++)
-        {
-            if (labels.At<byte>(v, u) != SyntheticRoom.Floor) continue;
-            floor++;
-            double x = (u - k.Cx) / k.Fx, y = -(v - k.Cy) / k.Fy;
-            var ray = pose.Forward + pose.Right * x + pose.Up * y;
-            var t = -pose.Position.Y / ray.Y; // z-depth: the ray has unit length along the optical axis
-            Assert.Equal(t, depth.At<float>(v, u), 0.002 * t);
-        }
+            for (var u = 0; u < 160; u++)
+            {
+                if (labels.At<byte>(v, u) != SyntheticRoom.Floor) continue;
+                floor++;
+                double x = (u - k.Cx) / k.Fx, y = -(v - k.Cy) / k.Fy;
+                var ray = pose.Forward + pose.Right * x + pose.Up * y;
+                var t = -pose.Position.Y / ray.Y; // z-depth: the ray has unit length along the optical axis
+                Assert.Equal(t, depth.At<float>(v, u), 0.002 * t);
+            }
         Assert.True(floor > 1000, $"{floor} floor pixels");
     }
 

@@ -32,29 +32,29 @@ public class SyntheticWorldTests
         SyntheticRenderer.Render(room, pose, k, image, depth, labels);
         int floor = 0, ceiling = 0;
         for (var v = 0; v < 240; v++)
-        for (var u = 0; u < 320; u++)
-        {
-            var z = depth.At<float>(v, u);
-            Assert.True(z > 0 && float.IsFinite(z));
-            var label = labels.At<byte>(v, u);
-            if (label == SyntheticRoom.Floor)
+            for (var u = 0; u < 320; u++)
             {
-                floor++;
-                Assert.True(v > k.Cy, $"floor pixel ({u},{v}) above the horizon");
-                Assert.Equal(k.Fy * height / (v - k.Cy), z, 0.002 * z);
+                var z = depth.At<float>(v, u);
+                Assert.True(z > 0 && float.IsFinite(z));
+                var label = labels.At<byte>(v, u);
+                if (label == SyntheticRoom.Floor)
+                {
+                    floor++;
+                    Assert.True(v > k.Cy, $"floor pixel ({u},{v}) above the horizon");
+                    Assert.Equal(k.Fy * height / (v - k.Cy), z, 0.002 * z);
+                }
+                else if (label == SyntheticRoom.Ceiling)
+                {
+                    ceiling++;
+                    Assert.True(v < k.Cy, "ceiling pixel below the horizon");
+                    Assert.Equal(k.Fy * (room.Height - height) / (k.Cy - v), z, 0.002 * z);
+                }
+                else if (label == SyntheticRoom.Wall)
+                {
+                    // Nothing lies beyond the far wall.
+                    Assert.True(z <= room.Depth - 0.4 + 1e-3);
+                }
             }
-            else if (label == SyntheticRoom.Ceiling)
-            {
-                ceiling++;
-                Assert.True(v < k.Cy, "ceiling pixel below the horizon");
-                Assert.Equal(k.Fy * (room.Height - height) / (k.Cy - v), z, 0.002 * z);
-            }
-            else if (label == SyntheticRoom.Wall)
-            {
-                // Nothing lies beyond the far wall.
-                Assert.True(z <= room.Depth - 0.4 + 1e-3);
-            }
-        }
         Assert.True(floor > 1000 && ceiling > 100, $"floor {floor}, ceiling {ceiling} pixels");
     }
 
@@ -83,13 +83,13 @@ public class SyntheticWorldTests
         using var a = clean.RenderFrame(1); using var b = noisy.RenderFrame(1);
         var holes = 0; var close = 0; var total = 0;
         for (var v = 0; v < 240; v += 2)
-        for (var u = 0; u < 320; u += 2)
-        {
-            var za = a.Depth!.At<float>(v, u); var zb = b.Depth!.At<float>(v, u);
-            total++;
-            if (zb == 0) holes++;
-            else if (Math.Abs(za - zb) < 0.05 * za) close++;
-        }
+            for (var u = 0; u < 320; u += 2)
+            {
+                var za = a.Depth!.At<float>(v, u); var zb = b.Depth!.At<float>(v, u);
+                total++;
+                if (zb == 0) holes++;
+                else if (Math.Abs(za - zb) < 0.05 * za) close++;
+            }
         Assert.InRange(holes, 1, total / 4);
         Assert.True(close > (total - holes) * 0.95);
     }

@@ -124,7 +124,8 @@ public class ReliabilityTests
             var port = Engine.FreePort();
             var url = $"udp://127.0.0.1:{port}";
             using var sender = Process.Start(new ProcessStartInfo(ffmpeg,
-                $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts {url}?pkt_size=1316") { RedirectStandardError = true, RedirectStandardInput = true })!;
+                $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts {url}?pkt_size=1316")
+            { RedirectStandardError = true, RedirectStandardInput = true })!;
             try
             {
                 var r = await Engine.RunAsync($"run --source {url}", async p =>

@@ -17,7 +17,8 @@ public class VideoQualityTests
         using (var f = source.RenderFrame(0)) Cv2.ImWrite(still, f.Image);
         var clip = Path.Combine(dir, "static.mp4");
         using var p = Process.Start(new ProcessStartInfo(Engine.Tool("ffmpeg", "ffmpeg"),
-            $"-v error -y -loop 1 -i {still} -vf noise=alls=45:allf=t+u -t 2 -r 30 -c:v libx264 -preset veryfast -crf 30 -pix_fmt yuv420p {clip}") { RedirectStandardError = true })!;
+            $"-v error -y -loop 1 -i {still} -vf noise=alls=45:allf=t+u -t 2 -r 30 -c:v libx264 -preset veryfast -crf 30 -pix_fmt yuv420p {clip}")
+        { RedirectStandardError = true })!;
         p.WaitForExit();
         Assert.Equal(0, p.ExitCode);
         return clip;

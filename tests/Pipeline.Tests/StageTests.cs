@@ -37,12 +37,12 @@ public class StageTests
         {
             if (_runs++ == _failAt) throw new InvalidOperationException("the fake model broke");
             for (var y = 0; y < 24; y++)
-            for (var x = 0; x < 32; x++)
-            {
-                var px = _input.At<Vec3b>(y, x);
-                ((byte*)Labels.Ptr(y))[x] = (byte)(px.Item0 > 127 ? 1 : 0);
-                ((float*)Depth.Ptr(y))[x] = px.Item1 / 25.5f;
-            }
+                for (var x = 0; x < 32; x++)
+                {
+                    var px = _input.At<Vec3b>(y, x);
+                    ((byte*)Labels.Ptr(y))[x] = (byte)(px.Item0 > 127 ? 1 : 0);
+                    ((float*)Depth.Ptr(y))[x] = px.Item1 / 25.5f;
+                }
         }
 
         public void Dispose() { _input.Dispose(); Labels.Dispose(); Depth.Dispose(); }

@@ -256,7 +256,7 @@ public class DataFetchTests
     {
         var data = new byte[2 * rows * cols];
         for (var y = 0; y < rows; y++)
-        for (var x = 0; x < cols; x++) BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * (x * rows + y)), rowMajor[y * cols + x]);
+            for (var x = 0; x < cols; x++) BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(2 * (x * rows + y)), rowMajor[y * cols + x]);
         return MatrixElement(name, 11, [rows, cols], Element(4, data));
     }
 
@@ -302,7 +302,7 @@ public class DataFetchTests
         const int w = 16, h = 12;
         var seg = new ushort[w * h];
         for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++) seg[y * w + x] = (ushort)(x == w - 1 ? 0 : x < w / 2 ? 1 : y < h / 2 ? 2 : 3);
+            for (var x = 0; x < w; x++) seg[y * w + x] = (ushort)(x == w - 1 ? 0 : x < w / 2 ? 1 : y < h / 2 ? 2 : 3);
         var segMat = MatFile(UInt16Matrix("seglabel", h, w, seg), Cell("names", "wall", "Night_Stand", "mug"));
         using var image = new OpenCvSharp.Mat(h, w, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(30, 60, 90));
         var jpg = image.ImEncode(".jpg");

@@ -25,16 +25,16 @@ public class DatasetReaderTests
             var depths = new float[n * w * h];
             var labels = new ushort[n * w * h];
             for (var i = 0; i < n; i++)
-            for (var x = 0; x < w; x++)
-            for (var y = 0; y < h; y++)
-            {
-                var plane = w * h;
-                images[i * 3 * plane + 0 * plane + x * h + y] = (byte)(10 * x);      // R
-                images[i * 3 * plane + 1 * plane + x * h + y] = (byte)(10 * y);      // G
-                images[i * 3 * plane + 2 * plane + x * h + y] = (byte)(100 + i);     // B
-                depths[i * plane + x * h + y] = 1f + x * 0.1f + i;
-                labels[i * plane + x * h + y] = (ushort)(y == 0 ? 0 : 1 + (x % 3)); // raw ids 1..3, 0 unlabelled
-            }
+                for (var x = 0; x < w; x++)
+                    for (var y = 0; y < h; y++)
+                    {
+                        var plane = w * h;
+                        images[i * 3 * plane + 0 * plane + x * h + y] = (byte)(10 * x);      // R
+                        images[i * 3 * plane + 1 * plane + x * h + y] = (byte)(10 * y);      // G
+                        images[i * 3 * plane + 2 * plane + x * h + y] = (byte)(100 + i);     // B
+                        depths[i * plane + x * h + y] = 1f + x * 0.1f + i;
+                        labels[i * plane + x * h + y] = (ushort)(y == 0 ? 0 : 1 + (x % 3)); // raw ids 1..3, 0 unlabelled
+                    }
             var file = new H5File
             {
                 ["images"] = new H5Dataset(images, fileDims: [n, 3, w, h]),
@@ -137,12 +137,12 @@ public class DatasetReaderTests
         const int w = 32, h = 24;
         var img = new byte[w * h * 3]; var depth = new float[w * h]; var labels = new byte[w * h];
         for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++)
-        {
-            labels[y * w + x] = (byte)x;
-            depth[y * w + x] = 1 + x;
-            img[(y * w + x) * 3] = (byte)(x * 4);
-        }
+            for (var x = 0; x < w; x++)
+            {
+                labels[y * w + x] = (byte)x;
+                depth[y * w + x] = 1 + x;
+                img[(y * w + x) * 3] = (byte)(x * 4);
+            }
         var aug = new Augmentation(MaxZoom: 1.5, Flip: true, Brightness: 0, Contrast: 0, ChannelGain: 0);
         var rng = new Random(5);
         for (var k = 0; k < 20; k++)

@@ -18,11 +18,11 @@ public class PretrainedBackboneTests
         SyntheticWorld.RenderStill(seed, 0, 224, 224, image, depth, labels, false);
         var x = new float[3 * 224 * 224];
         for (var y = 0; y < 224; y++)
-        for (var xx = 0; xx < 224; xx++)
-        {
-            var px = image.At<OpenCvSharp.Vec3b>(y, xx);
-            for (var c = 0; c < 3; c++) x[c * 224 * 224 + y * 224 + xx] = px[c] - mean[c * 224 * 224 + y * 224 + xx];
-        }
+            for (var xx = 0; xx < 224; xx++)
+            {
+                var px = image.At<OpenCvSharp.Vec3b>(y, xx);
+                for (var c = 0; c < 3; c++) x[c * 224 * 224 + y * 224 + xx] = px[c] - mean[c * 224 * 224 + y * 224 + xx];
+            }
         return x;
     }
 

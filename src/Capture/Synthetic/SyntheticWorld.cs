@@ -67,15 +67,15 @@ public static class SyntheticWorld
         var copy = new float[w * h];
         new ReadOnlySpan<float>(p, w * h).CopyTo(copy);
         for (var y = 0; y < h; y++)
-        for (var x = 0; x < w; x++)
-        {
-            var i = y * w + x;
-            var z = copy[i];
-            var edge = x + 1 < w && Math.Abs(copy[i + 1] - z) > 0.08 * z || y + 1 < h && Math.Abs(copy[i + w] - z) > 0.08 * z;
-            if (z > 8 || (edge && rng.Chance(0.6)) || rng.Chance(0.003)) { p[i] = 0; continue; }
-            var step = 0.00285 * z * z; // disparity quantisation of a 580 px / 7.5 cm baseline sensor
-            var noisy = z + rng.Gaussian() * 0.0012 * z * z;
-            p[i] = (float)(Math.Round(noisy / step) * step);
-        }
+            for (var x = 0; x < w; x++)
+            {
+                var i = y * w + x;
+                var z = copy[i];
+                var edge = x + 1 < w && Math.Abs(copy[i + 1] - z) > 0.08 * z || y + 1 < h && Math.Abs(copy[i + w] - z) > 0.08 * z;
+                if (z > 8 || (edge && rng.Chance(0.6)) || rng.Chance(0.003)) { p[i] = 0; continue; }
+                var step = 0.00285 * z * z; // disparity quantisation of a 580 px / 7.5 cm baseline sensor
+                var noisy = z + rng.Gaussian() * 0.0012 * z * z;
+                p[i] = (float)(Math.Round(noisy / step) * step);
+            }
     }
 }

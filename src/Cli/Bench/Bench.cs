@@ -86,8 +86,11 @@ public static class Bench
             var fps = torch["torch.fps"].GetDouble();
             peers.Add(torchPeer with
             {
-                Fps = fps, P50Ms = torch["torch.ms.p50"].GetDouble(), P95Ms = torch["torch.ms.p95"].GetDouble(),
-                OnnxRuntimeSpeedup = modelFps / fps, Architecture = torch["torch.architecture"].GetString(),
+                Fps = fps,
+                P50Ms = torch["torch.ms.p50"].GetDouble(),
+                P95Ms = torch["torch.ms.p95"].GetDouble(),
+                OnnxRuntimeSpeedup = modelFps / fps,
+                Architecture = torch["torch.architecture"].GetString(),
             });
         }
         return peers;

@@ -163,8 +163,11 @@ public sealed class JobWorker
         var p = active.LastProgress;
         status = status with
         {
-            FramesDone = outcome.Frames, FramesTotal = p?.FramesTotal ?? status.FramesTotal, Fps = p?.Fps is { } f && double.IsFinite(f) ? f : null,
-            FirstFrameAt = active.FirstFrameAt, EndedAt = DateTimeOffset.UtcNow,
+            FramesDone = outcome.Frames,
+            FramesTotal = p?.FramesTotal ?? status.FramesTotal,
+            Fps = p?.Fps is { } f && double.IsFinite(f) ? f : null,
+            FirstFrameAt = active.FirstFrameAt,
+            EndedAt = DateTimeOffset.UtcNow,
         };
         switch (outcome.Kind)
         {

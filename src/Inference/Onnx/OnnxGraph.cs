@@ -59,8 +59,8 @@ public sealed class OnnxGraph
     {
         var map = new Dictionary<string, List<OnnxNode>>();
         foreach (var n in _nodes)
-        foreach (var i in n.Inputs)
-            (map.TryGetValue(i, out var l) ? l : map[i] = []).Add(n);
+            foreach (var i in n.Inputs)
+                (map.TryGetValue(i, out var l) ? l : map[i] = []).Add(n);
         return map;
     }
 

@@ -20,13 +20,18 @@ public sealed record RenderOptions
 
     public static Layout ParseLayout(string s) => s.ToLowerInvariant() switch
     {
-        "overlay" => Layout.Overlay, "side" => Layout.Side, "quad" => Layout.Quad,
+        "overlay" => Layout.Overlay,
+        "side" => Layout.Side,
+        "quad" => Layout.Quad,
         _ => throw new ArgumentException($"unknown layout '{s}'; use overlay, side or quad"),
     };
 
     public static DepthColormapKind ParseColormap(string s) => s.ToLowerInvariant() switch
     {
-        "turbo" => DepthColormapKind.Turbo, "inferno" => DepthColormapKind.Inferno, "jet" => DepthColormapKind.Jet, "gray" or "grey" => DepthColormapKind.Gray,
+        "turbo" => DepthColormapKind.Turbo,
+        "inferno" => DepthColormapKind.Inferno,
+        "jet" => DepthColormapKind.Jet,
+        "gray" or "grey" => DepthColormapKind.Gray,
         _ => throw new ArgumentException($"unknown colormap '{s}'; use turbo, inferno, jet or gray"),
     };
 

@@ -56,16 +56,16 @@ public sealed class FoxgloveEncoders(LabelSet labels, string frameId)
         using var ms = new MemoryStream();
         using var bw = new BinaryWriter(ms);
         for (var v = 0; v < h; v += 4)
-        for (var u = 0; u < w; u += 4)
-        {
-            var i = v * w + u;
-            var z = d[i];
-            if (!(z > 0) || !float.IsFinite(z)) continue;
-            var (x, y, _) = k.BackProject(u, v, z);
-            bw.Write(x); bw.Write(y); bw.Write(z);
-            bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]); bw.Write((byte)255);
-            bw.Write(lab[i]);
-        }
+            for (var u = 0; u < w; u += 4)
+            {
+                var i = v * w + u;
+                var z = d[i];
+                if (!(z > 0) || !float.IsFinite(z)) continue;
+                var (x, y, _) = k.BackProject(u, v, z);
+                bw.Write(x); bw.Write(y); bw.Write(z);
+                bw.Write(img[i * 3 + 2]); bw.Write(img[i * 3 + 1]); bw.Write(img[i * 3]); bw.Write((byte)255);
+                bw.Write(lab[i]);
+            }
         bw.Flush();
         JsonObject F(string name, int offset, int type) => new() { ["name"] = name, ["offset"] = offset, ["type"] = type };
         return new JsonObject

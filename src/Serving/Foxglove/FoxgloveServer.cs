@@ -106,8 +106,8 @@ public sealed class FoxgloveServer : IFrameSink
         foreach (var channel in _channels)
             if (wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
         foreach (var client in _clients.Keys)
-        foreach (var (channel, sub) in client.Subscriptions)
-            if (payloads.TryGetValue(channel, out var body)) client.Outbox.Writer.TryWrite(FoxgloveProtocol.Message(sub, timeNs, body));
+            foreach (var (channel, sub) in client.Subscriptions)
+                if (payloads.TryGetValue(channel, out var body)) client.Outbox.Writer.TryWrite(FoxgloveProtocol.Message(sub, timeNs, body));
         return ValueTask.CompletedTask;
     }
 

@@ -55,7 +55,7 @@ internal static class SynthCommand
             return 0;
         });
         return cmd;
-        }
+    }
 
     /// <summary>A grid of independent stills, four per row: image, then the next still.</summary>
     private static int Grid(string path, int count, int w, int h, int seed, bool noise, bool randomised)

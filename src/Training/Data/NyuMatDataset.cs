@@ -88,17 +88,17 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
         {
             var ip = (byte*)image.Data; var dp = (float*)depthMat.Data; var lp = (byte*)labelMat.Data;
             for (var x = 0; x < _rawW; x++)
-            for (var y = 0; y < _rawH; y++)
-            {
-                var src = x * _rawH + y;
-                var dst = y * _rawW + x;
-                ip[dst * 3 + 0] = rgb[2 * plane + src];
-                ip[dst * 3 + 1] = rgb[plane + src];
-                ip[dst * 3 + 2] = rgb[src];
-                dp[dst] = depth[src];
-                var c = raw[src];
-                lp[dst] = c == 0 || c >= _map.Length ? (byte)255 : _map[c];
-            }
+                for (var y = 0; y < _rawH; y++)
+                {
+                    var src = x * _rawH + y;
+                    var dst = y * _rawW + x;
+                    ip[dst * 3 + 0] = rgb[2 * plane + src];
+                    ip[dst * 3 + 1] = rgb[plane + src];
+                    ip[dst * 3 + 2] = rgb[src];
+                    dp[dst] = depth[src];
+                    var c = raw[src];
+                    lp[dst] = c == 0 || c >= _map.Length ? (byte)255 : _map[c];
+                }
         }
         return FolderDataset.ToSample(image, depthMat, labelMat, _w, _h);
     }

@@ -73,23 +73,23 @@ public static class ConvolutionKnownAnswer
         {
             var (b, o) = (bo / c.OutChannels, bo % c.OutChannels);
             for (var yy = 0; yy < oh; yy++)
-            for (var xx = 0; xx < ow; xx++)
-            {
-                double sum = 0;
-                for (var i = 0; i < c.InChannels; i++)
-                for (var ky = 0; ky < k; ky++)
+                for (var xx = 0; xx < ow; xx++)
                 {
-                    var iy = yy * c.Stride - c.Padding + ky * c.Dilation;
-                    if (iy < 0 || iy >= c.Height) continue;
-                    for (var kx = 0; kx < k; kx++)
-                    {
-                        var ix = xx * c.Stride - c.Padding + kx * c.Dilation;
-                        if (ix < 0 || ix >= c.Width) continue;
-                        sum += x[((b * c.InChannels + i) * c.Height + iy) * c.Width + ix] * (double)w[((o * c.InChannels + i) * k + ky) * k + kx];
-                    }
+                    double sum = 0;
+                    for (var i = 0; i < c.InChannels; i++)
+                        for (var ky = 0; ky < k; ky++)
+                        {
+                            var iy = yy * c.Stride - c.Padding + ky * c.Dilation;
+                            if (iy < 0 || iy >= c.Height) continue;
+                            for (var kx = 0; kx < k; kx++)
+                            {
+                                var ix = xx * c.Stride - c.Padding + kx * c.Dilation;
+                                if (ix < 0 || ix >= c.Width) continue;
+                                sum += x[((b * c.InChannels + i) * c.Height + iy) * c.Width + ix] * (double)w[((o * c.InChannels + i) * k + ky) * k + kx];
+                            }
+                        }
+                    y[(bo * oh + yy) * ow + xx] = (float)sum;
                 }
-                y[(bo * oh + yy) * ow + xx] = (float)sum;
-            }
         });
         return y;
     }

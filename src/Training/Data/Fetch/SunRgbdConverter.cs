@@ -138,14 +138,14 @@ public static class SunRgbdConverter
         long labelled = 0;
         // MATLAB stores column-major: value (y, x) at x * h + y.
         for (var x = 0; x < w; x++)
-        for (var y = 0; y < h; y++)
-        {
-            var k = (int)label.Values[x * h + y];
-            var cls = k >= 1 && k <= map.Length ? map[k - 1] : 0;
-            if (cls == 0) continue;
-            pixels[y * w + x] = (byte)cls;
-            labelled++;
-        }
+            for (var y = 0; y < h; y++)
+            {
+                var k = (int)label.Values[x * h + y];
+                var cls = k >= 1 && k <= map.Length ? map[k - 1] : 0;
+                if (cls == 0) continue;
+                pixels[y * w + x] = (byte)cls;
+                labelled++;
+            }
         using (var mat = Mat.FromPixelData(h, w, MatType.CV_8UC1, pixels)) Cv2.ImWrite(png, mat);
         return (labelled, (long)w * h, map.Length, map.Count(c => c > 0));
     }

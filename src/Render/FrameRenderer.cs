@@ -2,7 +2,6 @@ using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render.Drawing;
 

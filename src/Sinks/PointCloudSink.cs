@@ -4,6 +4,7 @@ using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Pipeline.Files;
 using RealtimeMtl.Pipeline.Sinks;
 
 namespace RealtimeMtl.Sinks;
@@ -52,9 +53,9 @@ public sealed class PointCloudSink : IFrameSink
         var d = (float*)depth.Data;
         var count = 0;
         for (var i = 0; i < w * h; i++) if (d[i] > 0 && float.IsFinite(d[i])) count++;
-        var tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        using (var bw = new BinaryWriter(fs))
+        // Built in memory (15 bytes a point plus the header), then written as one file (AtomicFile).
+        using var fs = new MemoryStream(256 + count * 15);
+        using (var bw = new BinaryWriter(fs, Encoding.ASCII, leaveOpen: true))
         {
             var header = new StringBuilder()
                 .Append("ply\nformat binary_little_endian 1.0\n")
@@ -77,7 +78,7 @@ public sealed class PointCloudSink : IFrameSink
                     bw.Write(lab[i]);
                 }
         }
-        File.Move(tmp, path, overwrite: true);
+        RealtimeMtl.Pipeline.Files.AtomicFile.Write(path, fs.GetBuffer().AsSpan(0, (int)fs.Length));
         return count;
     }
 

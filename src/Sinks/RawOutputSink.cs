@@ -2,8 +2,9 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Pipeline.Files;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Sinks;
 
@@ -32,9 +33,9 @@ public sealed class RawOutputSink : IFrameSink
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
     {
         var stem = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture));
-        WriteAtomic(stem + "_labels.png", Png(p.Labels));
+        AtomicFile.Write(stem + "_labels.png", Png(p.Labels));
         p.Depth.ConvertTo(_mm, MatType.CV_16UC1, 1000.0);
-        WriteAtomic(stem + "_depth.png", Png(_mm));
+        AtomicFile.Write(stem + "_depth.png", Png(_mm));
         var json = JsonSerializer.Serialize(new
         {
             sequence = p.Sequence,
@@ -52,7 +53,7 @@ public sealed class RawOutputSink : IFrameSink
             depth_unit = "mm",
             classes = FramesWritten == 0 ? _classes : null,
         });
-        WriteAtomic(stem + ".json", System.Text.Encoding.UTF8.GetBytes(json));
+        AtomicFile.Write(stem + ".json", System.Text.Encoding.UTF8.GetBytes(json));
         FramesWritten++;
         return ValueTask.CompletedTask;
     }
@@ -65,21 +66,6 @@ public sealed class RawOutputSink : IFrameSink
     {
         if (!Cv2.ImEncode(".png", image, out var bytes)) throw new IOException("could not encode a PNG");
         return bytes;
-    }
-
-    private static void WriteAtomic(string path, byte[] bytes)
-    {
-        var tmp = path + ".tmp" + Path.GetExtension(path);
-        try
-        {
-            File.WriteAllBytes(tmp, bytes);
-            File.Move(tmp, path, overwrite: true);
-        }
-        catch (IOException)
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
     }
 
     public ValueTask CompleteAsync() => ValueTask.CompletedTask;

@@ -78,7 +78,7 @@ public static class EngineRunner
             var statsFailed = false;
             if (s.StatsJson is { } statsPath && statsPath != "-")
             {
-                try { OutputTargets.WriteAtomically(statsPath, summary.ToJson()); }
+                try { RealtimeMtl.Pipeline.Files.AtomicFile.Write(statsPath, summary.ToJson()); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     errors.WriteLine($"error: --stats-json '{statsPath}' could not be written ({e.Message}); the other outputs were finalised.");

@@ -1,3 +1,5 @@
+using RealtimeMtl.Pipeline.Files;
+
 namespace RealtimeMtl.Cli.Commands;
 
 /// <summary>
@@ -27,7 +29,7 @@ public static class OutputTargets
                     throw new ArgumentException($"{outputs[i].Option} and {outputs[j].Option} name the same path '{outputs[i].Path}'; give each output its own.");
         // A device, FIFO or /dev/stdout is written through at the end; only a regular file (or a new one) needs a writable folder.
         if (s.StatsJson is { } stats && stats != "-" && PathIdentity.KindOf(stats) is PathIdentity.Kind.Missing or PathIdentity.Kind.Regular or PathIdentity.Kind.Directory)
-            Pipeline.Sinks.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
+            Pipeline.Files.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
     }
 
     /// <summary>The file or folder a source spec reads, when it is one (files, image folders, tum:, nyu:).</summary>
@@ -41,28 +43,4 @@ public static class OutputTargets
         return File.Exists(path) || Directory.Exists(path) ? PathIdentity.Resolve(path) : null;
     }
 
-    /// <summary>
-    /// Writes the run's figures. A regular file (or a new one) is written to a temporary file beside it and renamed
-    /// over it, so that a reader never sees half a file; a link is followed to what it names. A device, FIFO or
-    /// /dev/stdout is written through as it is, never replaced. Write errors (a full disk) propagate.
-    /// </summary>
-    public static void WriteAtomically(string path, string text)
-    {
-        var target = PathIdentity.Resolve(path);
-        if (PathIdentity.KindOf(target) == PathIdentity.Kind.Other)
-        {
-            using var stream = new FileStream(target, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1, FileOptions.None);
-            var bytes = System.Text.Encoding.UTF8.GetBytes(text);
-            stream.Write(bytes);
-            stream.Flush();
-            return;
-        }
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.tmp");
-        try
-        {
-            File.WriteAllText(temp, text);
-            File.Move(temp, target, overwrite: true);
-        }
-        finally { if (File.Exists(temp)) File.Delete(temp); }
-    }
 }

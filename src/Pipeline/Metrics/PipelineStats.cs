@@ -123,40 +123,23 @@ public sealed class PipelineStats
     public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
 }
 
-public readonly unsafe record struct ResourceSample(long Frame, double WorkingSetMiB, int Handles, long LivePackets)
+public readonly record struct ResourceSample(long Frame, double WorkingSetMiB, int Handles, long LivePackets)
 {
     public static ResourceSample Now(long frame)
     {
         int handles;
         try { handles = OperatingSystem.IsLinux() ? OpenDescriptors() : Process.GetCurrentProcess().HandleCount; }
-        catch (Exception e) when (e is IOException or DllNotFoundException or EntryPointNotFoundException) { handles = -1; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { handles = -1; }
         return new ResourceSample(frame, Environment.WorkingSet / 1048576.0, handles, Stages.FramePacket.Live);
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "opendir")] private static extern IntPtr OpenDir(byte* path);
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "readdir")] private static extern IntPtr ReadDir(IntPtr dir);
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "closedir")] private static extern int CloseDir(IntPtr dir);
-
-    /// <summary>Entries of /proc/self/fd counted with readdir (Directory.GetFiles would allocate a string per descriptor).</summary>
-    private static unsafe int OpenDescriptors()
+    /// <summary>
+    /// Open file descriptors: the entries of /proc/self/fd, counted by the runtime's directory enumeration (sampled
+    /// every few hundred frames, so its strings do not matter), less the one the enumeration itself holds open.
+    /// </summary>
+    private static int OpenDescriptors()
     {
-        ReadOnlySpan<byte> path = "/proc/self/fd\0"u8;
-        IntPtr dir;
-        fixed (byte* p = path) dir = OpenDir(p);
-        if (dir == IntPtr.Zero) return -1;
-        var n = 0;
-        try
-        {
-            // struct dirent (glibc, 64-bit): d_ino 8, d_off 8, d_reclen 2, d_type 1, then d_name.
-            for (var e = ReadDir(dir); e != IntPtr.Zero; e = ReadDir(dir))
-            {
-                var name = (byte*)e + 19;
-                if (name[0] == (byte)'.' && (name[1] == 0 || (name[1] == (byte)'.' && name[2] == 0))) continue;
-                n++;
-            }
-        }
-        finally { CloseDir(dir); }
-        // The directory handle opendir held while counting.
-        return n - 1;
+        if (!Directory.Exists("/proc/self/fd")) return -1;
+        return Math.Max(0, Directory.EnumerateFileSystemEntries("/proc/self/fd").Count() - 1);
     }
 }

@@ -72,9 +72,7 @@ public static class LibTorchNativeFix
     {
         var bytes = File.ReadAllBytes(path);
         if (!MarkWeak(bytes, version)) return false;
-        var tmp = path + ".rtmtl-tmp";
-        File.WriteAllBytes(tmp, bytes);
-        File.Move(tmp, path, overwrite: true);
+        RealtimeMtl.Pipeline.Files.AtomicFile.Write(path, bytes);
         return true;
     }
 

@@ -91,9 +91,7 @@ public static class OneDnnGuard
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                var tmp = $"{file}.{Environment.ProcessId}.tmp";
-                File.WriteAllText(tmp, JsonSerializer.Serialize(outcome));
-                File.Move(tmp, file, overwrite: true);
+                RealtimeMtl.Pipeline.Files.AtomicFile.Write(file, JsonSerializer.Serialize(outcome));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }

@@ -26,7 +26,7 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
         }
     }
 
-    /// <summary>Percentile (0-100) over the latest samples (nearest rank).</summary>
+    /// <summary>Percentile (0-100) over the latest samples (<see cref="Metrics.Percentile"/>: nearest rank).</summary>
     public double Percentile(double p)
     {
         Span<double> one = [p];
@@ -50,7 +50,7 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
             var sorted = buffer.AsSpan(0, n);
             sorted.Sort();
             for (var i = 0; i < ps.Length; i++)
-                results[i] = n == 0 ? double.NaN : sorted[Math.Clamp((int)Math.Ceiling(ps[i] / 100.0 * n) - 1, 0, n - 1)];
+                results[i] = Metrics.Percentile.OfSorted(sorted, ps[i] / 100.0);
         }
         finally { System.Buffers.ArrayPool<double>.Shared.Return(buffer); }
     }

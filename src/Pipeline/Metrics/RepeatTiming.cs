@@ -20,6 +20,6 @@ public readonly record struct RepeatTiming(double Fps, double P50Ms, double P95M
         }
         var fps = runs / total.Elapsed.TotalSeconds;
         Array.Sort(times);
-        return new RepeatTiming(fps, times[runs / 2], times[Math.Min(runs - 1, (int)(runs * 0.95))], runs);
+        return new RepeatTiming(fps, Percentile.OfSorted(times, 0.5), Percentile.OfSorted(times, 0.95), runs);
     }
 }

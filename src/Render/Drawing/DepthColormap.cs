@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Imaging;
+using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Render.Drawing;
 
@@ -117,37 +118,10 @@ public sealed class DepthColormap : IDisposable
         if (n == 0) return null;
         // Two selections instead of a sort: linear time (a 20 000-value sort took about 1 ms a frame).
         var span = _sample.AsSpan(0, n);
-        int lo = (int)(LowPercentile * (n - 1)), hi = (int)(HighPercentile * (n - 1));
-        var low = Select(span, lo);
-        var high = Select(span[lo..], hi - lo);
+        int lo = Percentile.Index(n, LowPercentile), hi = Percentile.Index(n, HighPercentile);
+        var low = Percentile.SelectKth(span, lo);
+        var high = Percentile.SelectKth(span[lo..], hi - lo);
         return (low, high);
-    }
-
-    /// <summary>The k-th smallest value of <paramref name="values"/> (Hoare's selection; reorders the span so that
-    /// everything before k is no larger and everything after is no smaller).</summary>
-    public static float Select(Span<float> values, int k)
-    {
-        int left = 0, right = values.Length - 1;
-        while (left < right)
-        {
-            // Median of three as the pivot.
-            var mid = left + (right - left) / 2;
-            if (values[mid] < values[left]) (values[mid], values[left]) = (values[left], values[mid]);
-            if (values[right] < values[left]) (values[right], values[left]) = (values[left], values[right]);
-            if (values[right] < values[mid]) (values[right], values[mid]) = (values[mid], values[right]);
-            var pivot = values[mid];
-            int i = left, j = right;
-            while (i <= j)
-            {
-                while (values[i] < pivot) i++;
-                while (values[j] > pivot) j--;
-                if (i <= j) { (values[i], values[j]) = (values[j], values[i]); i++; j--; }
-            }
-            if (k <= j) right = j;
-            else if (k >= i) left = i;
-            else return values[k];
-        }
-        return values[k];
     }
 
     private static readonly ConcurrentDictionary<(DepthColormapKind, int, int), Mat> Bars = new();

@@ -52,7 +52,6 @@ public static class OrtEvaluation
             progress.Report(times.Count);
         }
         progress.Done();
-        times.Sort();
-        return times[times.Count / 2];
+        return RealtimeMtl.Pipeline.Metrics.Percentile.Of(times, 0.5);
     }
 }

@@ -1,6 +1,6 @@
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Inference.Onnx;
+using RealtimeMtl.Training.Onnx;
 
 namespace RealtimeMtl.Inference.Tests;
 

@@ -70,6 +70,18 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Onnx_files_are_written_by_training_through_onnxsharp_and_the_engine_reads_models_through_onnx_runtime_only()
+    {
+        Assert.Contains("OnnxSharp", Packages("src/Training"));
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Inference", "src/Render", "src/Sinks", "src/Serving", "src/Quality", "src/Distributed", "src/Cli" })
+            Assert.DoesNotContain("OnnxSharp", Packages(folder));
+        // No hand-written protobuf codec anywhere: ONNX through OnnxSharp's generated types, the feed through Grpc.Tools.
+        var handWritten = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj") && !f.Contains("/bin") && File.ReadAllText(f).Contains("WireType", StringComparison.Ordinal)).ToList();
+        Assert.Empty(handWritten);
+    }
+
+    [Fact]
     public void Training_uses_capture_quality_and_inference_and_the_engine_never_uses_training()
     {
         Assert.Equal(["Capture", "Inference", "Quality"], ProjectReferences("src/Training").Order().ToArray());

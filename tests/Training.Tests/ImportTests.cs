@@ -2,6 +2,7 @@ using System.Diagnostics;
 using OpenCvSharp;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Training.Onnx;
 
 namespace RealtimeMtl.Training.Tests;
 
@@ -10,11 +11,12 @@ public class ImportTests
 {
     private static string Root => TrainProcess.Root;
 
-    private static string TorchExport()
+    private static string TorchExport(bool withIf = false)
     {
         var dir = Directory.CreateTempSubdirectory("rtmtl-import-").FullName;
         var python = "/usr/bin/python3";
-        using var p = Process.Start(new ProcessStartInfo(python, [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        string[] args = withIf ? [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir, "if"] : [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir];
+        using var p = Process.Start(new ProcessStartInfo(python, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         var err = p.StandardError.ReadToEnd();
         p.StandardOutput.ReadToEnd();
         p.WaitForExit();
@@ -33,6 +35,30 @@ public class ImportTests
         var half = TrainProcess.Run($"export --onnx {wrapped} --precision fp16 --no-eval --out {dir}/wrapped.fp16.onnx");
         Assert.True(half.Code == 0, half.Stderr);
         using (var fp16 = new OnnxMtlModel($"{dir}/wrapped.fp16.onnx")) Assert.Equal(128, fp16.Info.InputWidth);
+        AssertPyTorchResults(dir, wrapped);
+    }
+
+    [Fact]
+    public void A_pytorch_export_with_an_if_node_keeps_its_subgraphs_through_import_and_gives_pytorchs_results()
+    {
+        var dir = TorchExport(withIf: true);
+        var source = OnnxGraph.Parse(File.ReadAllBytes(Path.Combine(dir, "model.onnx")));
+        Assert.Contains(source.Nodes, n => n.Op == "If");
+        var wrapped = Path.Combine(dir, "wrapped.onnx");
+        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e --depth-range 0,10");
+        Assert.True(r.Code == 0, r.Stderr);
+        // The If node and both of its branches survive, renamed with the rest of the imported graph.
+        var result = OnnxGraph.Parse(File.ReadAllBytes(wrapped));
+        var ifNode = Assert.Single(result.Nodes, n => n.Op == "If");
+        var branches = ifNode.Attributes.Select(a => a.Value).OfType<global::Onnx.AttributeProto>().ToList();
+        Assert.Equal(["else_branch", "then_branch"], branches.Select(b => b.Name).Order());
+        Assert.All(branches, b => Assert.All(b.G.Node.SelectMany(n => n.Input), i => Assert.StartsWith("src/", i)));
+        AssertPyTorchResults(dir, wrapped);
+    }
+
+    /// <summary>The wrapped model, run by ONNX Runtime as the engine runs it, gives what PyTorch computed.</summary>
+    private static void AssertPyTorchResults(string dir, string wrapped)
+    {
         using var model = new OnnxMtlModel(wrapped);
         Assert.Equal((128, 96), (model.Info.InputWidth, model.Info.InputHeight));
         Assert.Equal(["a", "b", "c", "d", "e"], model.Info.Labels.Classes);

@@ -20,7 +20,7 @@ public class OnnxCheckerTests
     {
         using var net = TestModels.Create(TestModels.Small(Variant.MtlSsw), 5);
         var c = net.Config;
-        var graph = RealtimeMtl.Inference.Onnx.OnnxGraph.Parse(TestModels.Export(net));
+        var graph = RealtimeMtl.Training.Onnx.OnnxGraph.Parse(TestModels.Export(net));
         var ranges = Onnx.QdqQuantizer.Calibrate(graph, [TestModels.RandomImage(1, c.InputHeight, c.InputWidth, 1)], c.InputWidth, c.InputHeight);
         Check(Onnx.QdqQuantizer.Quantize(graph, ranges).ToModel());
         Check(Onnx.Float16Converter.Convert(graph).ToModel());

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
 using RealtimeMtl.Training.Models;
-using RealtimeMtl.Inference.Onnx;
 using RealtimeMtl.Training.Onnx;
 
 namespace RealtimeMtl.Training.Tests;

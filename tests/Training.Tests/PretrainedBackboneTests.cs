@@ -1,7 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Training.Models;
-using RealtimeMtl.Inference.Onnx;
 using RealtimeMtl.Training.Onnx;
 using static TorchSharp.torch;
 

@@ -1,5 +1,7 @@
 """A small two-head network in Debian's python3-torch, exported with torch.onnx.export, and its reference outputs.
-usage: python3 torch_two_head.py OUT_DIR
+usage: python3 torch_two_head.py OUT_DIR [if]
+With "if", the depth head goes through a scripted, data-dependent branch that the ONNX export keeps as an If node
+whose two subgraphs read the outer graph's values (both branches give the same numbers, so the references hold).
 Writes OUT_DIR/model.onnx (input 'pixels' float32 [N,3,96,128] RGB in [0,1] normalised by ImageNet mean/std;
 outputs 'logits' [N,5,24,32] and 'dist' [N,1,24,32]) and, for 4 images, image_K.bin (uint8 BGR HWC), and what
 PyTorch says at input resolution: labels_K.bin (uint8, argmax of bilinearly upsampled logits) and depth_K.bin
@@ -9,6 +11,15 @@ out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 torch.manual_seed(0)
 H, W = 96, 128
+with_if = len(sys.argv) > 2 and sys.argv[2] == "if"
+
+@torch.jit.script
+def gate(d: torch.Tensor) -> torch.Tensor:
+    if bool(d.mean() > 0.5):
+        return d * 1.0
+    else:
+        return d + 0.0
+
 class TwoHead(nn.Module):
     def __init__(s):
         super().__init__()
@@ -16,7 +27,8 @@ class TwoHead(nn.Module):
         s.seg = nn.Conv2d(32, 5, 1); s.depth = nn.Conv2d(32, 1, 1)
     def forward(s, x):
         y = F.relu(s.c(F.relu(s.b(s.a(x)))))
-        return s.seg(y), F.softplus(s.depth(y))
+        d = F.softplus(s.depth(y))
+        return s.seg(y), gate(d) if with_if else d
 m = TwoHead().eval()
 with torch.no_grad():
     for p in m.parameters(): p.normal_(0, 0.3)

@@ -99,6 +99,7 @@ internal static class ModelImport
             throw new ArgumentException($"'{path}': the segmentation output has {classes} classes but {o.Labels.Count} class names were given.");
 
         var g = new OnnxGraph { Opset = source.Opset, IrVersion = Math.Max(source.IrVersion, 7) };
+        g.OtherOpsets.AddRange(source.OtherOpsets);
         const string prefix = "src/";
         string Rename(string n) => n.Length == 0 ? n : prefix + n;
         // Front: uint8 BGR NHWC -> float NCHW in the model's channel order, /255, (x - mean) / std.
@@ -114,7 +115,13 @@ internal static class ModelImport
         // The original graph, every name prefixed so nothing collides with the wrapper's.
         foreach (var t in source.Initializers) g.Initializers.Add(t with { Name = Rename(t.Name) });
         foreach (var n in source.Nodes)
-            g.Nodes.Add(n with { Inputs = n.Inputs.Select(Rename).ToArray(), Outputs = n.Outputs.Select(Rename).ToArray(), Name = Rename(n.Name) });
+            g.Nodes.Add(n with
+            {
+                Inputs = n.Inputs.Select(Rename).ToArray(),
+                Outputs = n.Outputs.Select(Rename).ToArray(),
+                Name = Rename(n.Name),
+                Attributes = n.Attributes.Select(a => a.Value is global::Onnx.AttributeProto kept ? a with { Value = RenameInSubgraphs(kept, Rename) } : a).ToArray(),
+            });
         // Back: resize to the input size, argmax / max softmax for labels / confidence, depth in metres clipped to its range.
         string Resize(string value, string name)
         {
@@ -156,5 +163,40 @@ internal static class ModelImport
         g.Metadata[ModelMetadataKeys.Source] = Path.GetFileName(path);
         g.Metadata[ModelMetadataKeys.Import] = string.Create(c, $"mean {string.Join(",", o.Mean)}; std {string.Join(",", o.Std)}; {(o.Bgr ? "BGR" : "RGB")}; seg '{o.SegOutput}', depth '{o.DepthOutput}' x {o.DepthScale}");
         return g;
+    }
+
+    /// <summary>
+    /// The same renaming inside the subgraphs of If, Loop and Scan nodes: they read the outer graph's values by name,
+    /// so every name in them (their own included, consistently) takes the prefix.
+    /// </summary>
+    private static global::Onnx.AttributeProto RenameInSubgraphs(global::Onnx.AttributeProto attribute, Func<string, string> rename)
+    {
+        var a = attribute.Clone();
+        if (a.G is not null) RenameGraph(a.G, rename);
+        foreach (var sub in a.Graphs) RenameGraph(sub, rename);
+        return a;
+    }
+
+    private static void RenameGraph(global::Onnx.GraphProto graph, Func<string, string> rename)
+    {
+        static void Rename(Google.Protobuf.Collections.RepeatedField<string> names, Func<string, string> rename)
+        {
+            for (var i = 0; i < names.Count; i++) names[i] = rename(names[i]);
+        }
+        foreach (var n in graph.Node)
+        {
+            Rename(n.Input, rename);
+            Rename(n.Output, rename);
+            n.Name = rename(n.Name);
+            foreach (var a in n.Attribute)
+            {
+                if (a.G is not null) RenameGraph(a.G, rename);
+                foreach (var sub in a.Graphs) RenameGraph(sub, rename);
+            }
+        }
+        foreach (var t in graph.Initializer) t.Name = rename(t.Name);
+        foreach (var v in graph.Input) v.Name = rename(v.Name);
+        foreach (var v in graph.Output) v.Name = rename(v.Name);
+        foreach (var v in graph.ValueInfo) v.Name = rename(v.Name);
     }
 }

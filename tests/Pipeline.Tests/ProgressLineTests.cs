@@ -31,3 +31,42 @@ public class ProgressLineTests
         Assert.Equal("-", ProgressLine.Eta(double.NaN));
     }
 }
+
+/// <summary>The one progress printer: redrawn in place on a terminal, plain and sparse lines in a log.</summary>
+public class ProgressPrinterTests
+{
+    [Fact]
+    public void On_a_terminal_the_line_is_redrawn_in_place_and_ended_before_other_output()
+    {
+        var w = new StringWriter();
+        var p = new ProgressPrinter(w, terminal: true);
+        p.Show(() => "1 / 3");
+        p.Show(() => "2 / 3");        // within 250 ms: not drawn
+        p.Show(() => "3 / 3", final: true);
+        p.Interrupt();
+        p.Interrupt();                // nothing open: no second newline
+        Assert.Equal("\r1 / 3   \r3 / 3   " + Environment.NewLine, w.ToString());
+    }
+
+    [Fact]
+    public void In_a_log_lines_are_plain_and_sparse_and_the_last_one_always_shows()
+    {
+        var w = new StringWriter();
+        var p = new ProgressPrinter(w, terminal: false) { PlainEvery = TimeSpan.FromHours(1) };
+        for (var i = 1; i <= 100; i++) p.Show(() => $"{i} / 100", final: i == 100);
+        p.Done();
+        Assert.Equal(["1 / 100", "100 / 100"], w.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain('\r', w.ToString());
+    }
+
+    [Fact]
+    public void Work_shorter_than_the_quiet_time_shows_nothing_but_its_final_line()
+    {
+        var w = new StringWriter();
+        var p = new ProgressPrinter(w, terminal: false) { Quiet = TimeSpan.FromHours(1) };
+        p.Show(() => "early");
+        Assert.Equal("", w.ToString());
+        p.Show(() => "done", final: true);
+        Assert.Equal("done" + Environment.NewLine, w.ToString());
+    }
+}

@@ -209,23 +209,18 @@ public static class EngineRunner
 
     private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents
     {
-        private bool _progressShown;
+        // The live line is for a person at a terminal; a log file gets the summary, not a line a second.
+        private readonly ProgressPrinter _progress = new(errors);
         public void Warning(string message) { EndProgress(); errors.WriteLine($"warning: {message}"); }
         public void Info(string message) { if (!quiet) { EndProgress(); errors.WriteLine(message); } }
 
         public void Progress(PipelineStats s, long? total)
         {
-            if (Console.IsErrorRedirected) return;
-            _progressShown = true;
-            errors.Write("\r" + ProgressLine.Format(s.FramesOut, total, s.RecentFps, s.EndToEnd.Last, s.DroppedAtSource) + "   ");
+            if (!_progress.IsTerminal) return;
+            _progress.Show(() => ProgressLine.Format(s.FramesOut, total, s.RecentFps, s.EndToEnd.Last, s.DroppedAtSource));
         }
 
-        public void EndProgress()
-        {
-            if (!_progressShown) return;
-            _progressShown = false;
-            errors.WriteLine();
-        }
+        public void EndProgress() => _progress.Interrupt();
     }
 
     private static FeedOptions FeedOptions(EngineSettings s) =>

@@ -10,25 +10,13 @@ namespace RealtimeMtl.Training.Cli;
 internal sealed class WorkProgress(string what, int total)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private TimeSpan _last = TimeSpan.FromSeconds(-1);
-    private bool _shown;
+    private readonly Pipeline.Metrics.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(1) };
 
-    public void Report(int done)
+    public void Report(int done) => _printer.Show(() =>
     {
-        var now = _clock.Elapsed;
-        if (now < TimeSpan.FromSeconds(1)) return;
-        var interval = Console.IsErrorRedirected ? TimeSpan.FromSeconds(10) : TimeSpan.FromMilliseconds(250);
-        if (now - _last < interval && done < total) return;
-        _last = now;
-        var eta = done > 0 ? now.TotalSeconds / done * (total - done) : 0;
-        var line = string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
-        if (Console.IsErrorRedirected) Console.Error.WriteLine(line);
-        else { Console.Error.Write("\r" + line + "   "); _shown = true; }
-    }
+        var eta = done > 0 ? _clock.Elapsed.TotalSeconds / done * (total - done) : 0;
+        return string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
+    }, final: done >= total && _clock.Elapsed >= TimeSpan.FromSeconds(1));
 
-    public void Done()
-    {
-        if (_shown) Console.Error.WriteLine();
-        _shown = false;
-    }
+    public void Done() => _printer.Done();
 }

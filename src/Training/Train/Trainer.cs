@@ -175,7 +175,7 @@ public sealed class Trainer
             if (_stop.IsCancellationRequested)
             {
                 // The weights so far become last.pt; the interrupted epoch starts again on --resume.
-                if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
+                _progress?.Interrupt();
                 net.save(run.LastPath);
                 File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), JsonLines));
                 run.Log.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
@@ -189,7 +189,7 @@ public sealed class Trainer
                 (run.TotalIters - globalIter - 1) * (run.Timer.Elapsed.TotalSeconds / run.ItersDone));
             run.Log.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }, JsonLines));
         }
-        if (!Console.IsErrorRedirected && !_o.Quiet) _log.WriteLine();
+        _progress?.Done();
         return epochLoss / run.ItersPerEpoch;
     }
 
@@ -239,20 +239,17 @@ public sealed class Trainer
     /// <summary>NaN metrics (a task the model does not have) are written as "NaN", not refused.</summary>
     public static readonly JsonSerializerOptions JsonLines = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    private DateTime _lastProgress;
+    private Pipeline.Metrics.ProgressPrinter? _progress;
 
     private void Progress(int epoch, int iter, int iters, double loss, double seg, double depth, double itPerSec, double etaSeconds)
     {
         if (_o.Quiet) return;
-        var redirected = Console.IsErrorRedirected;
-        if (redirected && iter != iters && DateTime.UtcNow - _lastProgress < TimeSpan.FromSeconds(30)) return;
-        _lastProgress = DateTime.UtcNow;
+        _progress ??= new Pipeline.Metrics.ProgressPrinter(_log) { PlainEvery = TimeSpan.FromSeconds(30) };
         const int width = 24;
         var filled = (int)(width * iter / (double)iters);
-        var line = string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {Pipeline.Metrics.ProgressLine.Eta(etaSeconds)}");
-        if (redirected) _log.WriteLine(line);
-        else _log.Write("\r" + line);
+        _progress.Show(() => string.Create(CultureInfo.InvariantCulture,
+            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {Pipeline.Metrics.ProgressLine.Eta(etaSeconds)}"),
+            final: iter == iters);
     }
 }
 

@@ -156,31 +156,17 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
     private sealed class ByteProgress(string what, long? total, long start)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private TimeSpan _last = TimeSpan.FromSeconds(-1);
-        private bool _shown;
+        private readonly Pipeline.Metrics.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(0.5) };
 
-        public void Report(long done)
+        public void Report(long done) => _printer.Show(() =>
         {
-            var now = _clock.Elapsed;
-            var interval = Console.IsErrorRedirected ? TimeSpan.FromSeconds(10) : TimeSpan.FromMilliseconds(250);
-            if (now - _last < interval || now < TimeSpan.FromSeconds(0.5)) return;
-            _last = now;
-            var rate = (done - start) / Math.Max(1e-3, now.TotalSeconds);
-            string line;
-            if (total is { } t && t > 0)
-            {
-                var eta = rate > 0 ? (t - done) / rate : 0;
-                line = string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
-            }
-            else line = string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} MB, {Mb((long)rate)} MB/s");
-            if (Console.IsErrorRedirected) Console.Error.WriteLine(line);
-            else { Console.Error.Write("\r" + line + "   "); _shown = true; }
-        }
+            var rate = (done - start) / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
+            if (total is not { } t || t <= 0) return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} MB, {Mb((long)rate)} MB/s");
+            var eta = rate > 0 ? (t - done) / rate : 0;
+            return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
+        });
 
-        public void Done()
-        {
-            if (_shown) Console.Error.WriteLine();
-        }
+        public void Done() => _printer.Done();
 
         private static string Mb(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture);
     }

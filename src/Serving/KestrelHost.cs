@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace RealtimeMtl.Serving;
@@ -35,6 +36,16 @@ public static class KestrelHost
             throw new ArgumentException($"{option} {endpoint}: cannot listen there ({e.Message}); pick another port.");
         }
         return app;
+    }
+
+    /// <summary>The address a started app listens on: <paramref name="asked"/>, with the port the system chose for port 0.</summary>
+    public static IPEndPoint Bound(WebApplication app, IPEndPoint asked)
+    {
+        if (asked.Port != 0) return asked;
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
+        var first = addresses?.FirstOrDefault() ?? throw new InvalidOperationException("the server reports no address");
+        return new IPEndPoint(asked.Address, new Uri(first.Replace("*", "localhost", StringComparison.Ordinal)).Port);
     }
 
     /// <summary>Stops and disposes a started app within two seconds.</summary>

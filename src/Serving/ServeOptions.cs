@@ -12,10 +12,19 @@ public sealed record ServeOptions
     public string? Token { get; init; }
     public int MaxViewers { get; init; } = 8;
 
-    /// <summary>Parses "127.0.0.1:8080", ":8080" or "8080" (both loopback), "0.0.0.0:8080", "[::1]:8080".</summary>
+    /// <summary>
+    /// Parses "127.0.0.1:8080", ":8080" or "8080" (both loopback), "0.0.0.0:8080", "[::1]:8080". Port 0 given
+    /// explicitly ("127.0.0.1:0", ":0") asks the system for a free port; the server prints the port it bound.
+    /// </summary>
     public static IPEndPoint ParseEndpoint(string text, int defaultPort)
     {
         text = text.Trim();
+        if (text.EndsWith(":0", StringComparison.Ordinal) && (text == ":0" || IPEndPoint.TryParse(text, out _) || text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)))
+        {
+            var host = text[..^2];
+            var address = host.Length == 0 || host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Parse(host.Trim('[', ']'));
+            return new IPEndPoint(address, 0);
+        }
         if (int.TryParse(text, out var onlyPort)) return new IPEndPoint(IPAddress.Loopback, Check(onlyPort, text));
         if (text.StartsWith(':') && int.TryParse(text[1..], out var p2)) return new IPEndPoint(IPAddress.Loopback, Check(p2, text));
         if (IPEndPoint.TryParse(text, out var ep))

@@ -30,7 +30,10 @@ public sealed class WebViewServer : IFrameSink
     private readonly ClassStatistics _classStats;
     private readonly IRenderControl? _control;
     private readonly EngineMetrics? _metrics;
-    private readonly LatestJpeg _latest = new();
+    // Each MJPEG viewer's newest-wins queue (one frame: a viewer that falls behind skips to the newest).
+    private readonly List<NewestWins<byte[]>> _viewerQueues = [];
+    private readonly Lock _viewerGate = new();
+    private byte[]? _lastJpeg;
     private readonly ImageEncodingParam[] _jpeg = [new(ImwriteFlags.JpegQuality, 80)];
     private WebApplication? _app;
     private int _viewers;
@@ -50,7 +53,10 @@ public sealed class WebViewServer : IFrameSink
     public bool Lossless => false;
     public int Viewers => Volatile.Read(ref _viewers);
     public bool Wanted => Viewers > 0;
-    public Uri BaseUri => new($"http://{_options.Endpoint}/");
+    /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
+    public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
+
+    public Uri BaseUri => new($"http://{Endpoint ?? _options.Endpoint}/");
 
     public async Task StartAsync()
     {
@@ -59,7 +65,7 @@ public sealed class WebViewServer : IFrameSink
         var app = builder.Build();
         app.Use(async (ctx, next) =>
         {
-            if (RequestGuard.Refusal(ctx, _options.Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
+            if (RequestGuard.Refusal(ctx, Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
             await next(ctx);
         });
@@ -80,6 +86,7 @@ public sealed class WebViewServer : IFrameSink
             await _metrics.WriteTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });
         _app = await KestrelHost.StartAsync(app, "--serve", _options.Endpoint);
+        Endpoint = KestrelHost.Bound(_app, _options.Endpoint);
     }
 
     private async Task Stream(HttpContext ctx)
@@ -95,13 +102,20 @@ public sealed class WebViewServer : IFrameSink
         {
             ctx.Response.ContentType = "multipart/x-mixed-replace; boundary=frame";
             ctx.Response.Headers.CacheControl = "no-cache, no-store";
-            var seen = 0L;
             var ct = ctx.RequestAborted;
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var queue = new NewestWins<byte[]>(1);
+            lock (_viewerGate)
+            {
+                _viewerQueues.Add(queue);
+                // A new viewer starts with the last frame drawn, not a blank page until the next one.
+                if (_lastJpeg is { } last) queue.Offer(last);
+            }
+            using var leave = new ViewerRegistration(this, queue);
             while (!ct.IsCancellationRequested)
             {
-                var (jpeg, version) = await _latest.NextAsync(seen, ct);
-                seen = version;
+                if (!await queue.Reader.WaitToReadAsync(ct)) break;
+                if (!queue.Reader.TryRead(out var jpeg)) continue;
                 // A viewer that takes no bytes for WriteDeadline is evicted: its slot goes to someone who reads, and
                 // Kestrel's bounded response buffer is all it ever held.
                 deadline.CancelAfter(_options.WriteDeadline);
@@ -125,6 +139,15 @@ public sealed class WebViewServer : IFrameSink
         catch (OperationCanceledException) { }
         catch (IOException) { }
         finally { Interlocked.Decrement(ref _viewers); }
+    }
+
+    /// <summary>Takes a viewer's queue out of the broadcast when its stream ends.</summary>
+    private sealed class ViewerRegistration(WebViewServer server, NewestWins<byte[]> queue) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (server._viewerGate) server._viewerQueues.Remove(queue);
+        }
     }
 
     private sealed record RenderRequest(string? Layout, double? Alpha, string? Colormap);
@@ -171,7 +194,11 @@ public sealed class WebViewServer : IFrameSink
     {
         if (packet.Rendered is null || Viewers == 0) return ValueTask.CompletedTask;
         Cv2.ImEncode(".jpg", packet.Rendered, out var bytes, _jpeg);
-        _latest.Publish(bytes);
+        lock (_viewerGate)
+        {
+            _lastJpeg = bytes;
+            foreach (var q in _viewerQueues) q.Offer(bytes);
+        }
         if (packet.Sequence % 10 == 0)
         {
             var counts = _classStats;

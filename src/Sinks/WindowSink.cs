@@ -12,7 +12,7 @@ namespace RealtimeMtl.Sinks;
 public sealed class WindowSink : IFrameSink
 {
     private const string Title = "RealtimeMtl";
-    private readonly NewestFrames _frames = new(2);
+    private readonly NewestWins<Mat> _frames = new(2, dropped => dropped.Dispose());
     private readonly Thread? _ui;
     private volatile bool _failed;
 
@@ -39,7 +39,7 @@ public sealed class WindowSink : IFrameSink
     {
         if (_failed || packet.Rendered is null) return ValueTask.CompletedTask;
         // Behind? The oldest waiting frame goes, the newest is shown (as everywhere else in the engine).
-        _frames.Add(packet.Rendered.Clone());
+        _frames.Offer(packet.Rendered.Clone());
         return ValueTask.CompletedTask;
     }
 
@@ -48,7 +48,7 @@ public sealed class WindowSink : IFrameSink
         try
         {
             Cv2.NamedWindow(Title, WindowFlags.AutoSize);
-            while (_frames.Take() is { } frame)
+            while (Take() is { } frame)
             {
                 using (frame) Cv2.ImShow(Title, frame);
                 var key = Cv2.WaitKey(1);
@@ -61,6 +61,14 @@ public sealed class WindowSink : IFrameSink
             _failed = true;
             log($"--show: the window could not be opened ({e.Message}); running without it.");
         }
+    }
+
+    /// <summary>The next frame for the UI thread, waiting for one; null once completed and drained. The caller disposes it.</summary>
+    private Mat? Take()
+    {
+        while (_frames.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            if (_frames.Reader.TryRead(out var m)) return m;
+        return null;
     }
 
     public ValueTask CompleteAsync()

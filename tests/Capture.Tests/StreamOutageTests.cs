@@ -60,7 +60,7 @@ public class StreamOutageTests
                     if (frames == 10 && !paused)
                     {
                         // The sender freezes (no FIN, no error): only the engine's own stall detection can see it.
-                        Assert.Equal(0, kill(sender.Id, SigStop));
+                        Assert.True(kill(sender.Id, SigStop) == 0, $"the ffmpeg sender had already exited ({(sender.HasExited ? $"exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}" : "still running")})");
                         paused = true;
                         stallSeen.Restart();
                         resume = Task.Run(async () =>

@@ -50,7 +50,27 @@ internal static class Engine
     public static Result Run(string args, int timeoutMs = 180_000) => RunAsync(args, null, timeoutMs).GetAwaiter().GetResult();
 
     /// <summary>Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows <c>running</c>.</summary>
-    public static async Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    public static Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        RunCoreAsync(args, whileRunning is null ? null : (p, _) => whileRunning(p), timeoutMs, environment, workingDirectory);
+
+    /// <summary>
+    /// Starts rtmtl with servers on port 0 (the system picks free ports, so parallel tests never race for one);
+    /// <paramref name="whileRunning"/> gets the process and the ports the engine printed that it bound.
+    /// </summary>
+    public static Task<Result> ServeAsync(string args, Func<Process, BoundPorts, Task> whileRunning, int timeoutMs = 180_000) =>
+        RunCoreAsync(args, (p, stderr) => whileRunning(p, BoundPorts.From(stderr())), timeoutMs, null, null);
+
+    /// <summary>The ports rtmtl printed for --serve, --feed and --foxglove (-1 where that server is not running).</summary>
+    public sealed record BoundPorts(int Web, int Feed, int Foxglove)
+    {
+        public static BoundPorts From(string stderr)
+        {
+            int Find(string pattern) => System.Text.RegularExpressions.Regex.Match(stderr, pattern) is { Success: true } m ? int.Parse(m.Groups[1].Value) : -1;
+            return new BoundPorts(Find(@"web view: http://[^:/\s]+:(\d+)/"), Find(@"feed: gRPC \(h2c\) at [^:\s]+:(\d+)"), Find(@"foxglove: ws://[^:/\s]+:(\d+)"));
+        }
+    }
+
+    private static async Task<Result> RunCoreAsync(string args, Func<Process, Func<string>, Task>? whileRunning, int timeoutMs, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
         var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
@@ -70,7 +90,7 @@ internal static class Engine
         if (whileRunning is not null)
         {
             var started = await Task.WhenAny(running.Task, p.WaitForExitAsync(), Task.Delay(timeoutMs));
-            if (started == running.Task) await whileRunning(p);
+            if (started == running.Task) await whileRunning(p, () => { lock (stderr) return stderr.ToString(); });
         }
         using var cts = new CancellationTokenSource(timeoutMs);
         try { await p.WaitForExitAsync(cts.Token); }

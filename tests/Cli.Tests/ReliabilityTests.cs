@@ -225,9 +225,9 @@ public class ReliabilityTests
     [Fact]
     public async Task A_stalled_web_viewer_and_a_vanished_feed_subscriber_never_stop_the_engine()
     {
-        int web = Free(), feed = Free();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:{web} --feed 127.0.0.1:{feed}", async p =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --feed 127.0.0.1:0", async (p, ports) =>
         {
+            var (web, feed) = (ports.Web, ports.Feed);
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{web}") };
@@ -250,15 +250,13 @@ public class ReliabilityTests
 
     private static long Frames(string statsJson) => JsonDocument.Parse(statsJson).RootElement.GetProperty("frames").GetInt64();
 
-    private static int Free() => Engine.FreePort();
-
     [Fact]
     public async Task Short_soak_with_every_sink_keeps_memory_handles_and_live_frames_flat()
     {
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
         var stats = Path.Combine(dir, "soak.json");
         var r = await Engine.RunAsync(
-            $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 --serve 127.0.0.1:{Free()} --feed 127.0.0.1:{Free()} --foxglove 127.0.0.1:{Free()} --stats-json {stats} --quiet", null);
+            $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 --stats-json {stats} --quiet", null);
         Assert.True(r.Code == 0, r.Stderr);
         var samples = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("Resources").EnumerateArray()
             .Select(e => (Frame: e.GetProperty("Frame").GetInt64(), Ws: e.GetProperty("WorkingSetMiB").GetDouble(), Handles: e.GetProperty("Handles").GetInt32(), Live: e.GetProperty("LivePackets").GetInt64())).ToList();

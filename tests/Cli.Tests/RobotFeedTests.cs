@@ -56,11 +56,11 @@ public class RobotFeedTests
         var tum = WriteTum(240);
         double[] distortion = [0.12, -0.21, 0.001, -0.002, 0.05];
         var calibration = WriteCalibration(distortion);
-        var feed = Engine.FreePort();
         var save = Path.GetDirectoryName(Engine.Temp("grpc"))!;
         (int Code, string Output) client = default;
-        var r = await Engine.RunAsync($"run --source tum:{tum} --realtime --feed 127.0.0.1:{feed} --feed-image --frame-id cam_optical --intrinsics {calibration}", async p =>
+        var r = await Engine.ServeAsync($"run --source tum:{tum} --realtime --feed 127.0.0.1:0 --feed-image --frame-id cam_optical --intrinsics {calibration}", async (p, ports) =>
         {
+            var feed = ports.Feed;
             client = await Task.Run(() =>
             {
                 var psi = new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", save, 4, "--image")) { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true };

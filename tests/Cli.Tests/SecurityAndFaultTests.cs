@@ -59,11 +59,11 @@ public class SecurityAndFaultTests
     [Fact]
     public async Task Eight_viewers_that_never_read_are_evicted_and_a_real_viewer_then_gets_frames()
     {
-        var port = Engine.FreePort();
         var stats = Engine.Temp("evict.json");
         var stalled = new List<Socket>();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=640x480,world=classic --realtime --serve 127.0.0.1:{port} --viewer-timeout 1 --stats-json {stats}", async p =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=640x480,world=classic --realtime --serve 127.0.0.1:0 --viewer-timeout 1 --stats-json {stats}", async (p, ports) =>
         {
+            var port = ports.Web;
             try
             {
                 for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
@@ -120,9 +120,9 @@ public class SecurityAndFaultTests
     [Fact]
     public async Task A_lowercase_bearer_scheme_is_accepted_and_the_page_opened_with_header_auth_loads_its_own_stats()
     {
-        var port = Engine.FreePort();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:{port} --token s3cret-token", async p =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --token s3cret-token", async (p, ports) =>
         {
+            var port = ports.Web;
             try
             {
                 for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
@@ -199,14 +199,18 @@ public class SecurityAndFaultTests
     }
 
     [Fact]
-    public void The_window_queue_drops_the_oldest_frame_when_it_is_behind()
+    public void The_newest_wins_queue_drops_and_disposes_the_oldest_frame_when_its_consumer_is_behind()
     {
-        var queue = new NewestFrames(2);
-        for (var i = 1; i <= 4; i++) queue.Add(new Mat(1, 1, MatType.CV_8UC1, Scalar.All(i)));
+        var disposed = new List<byte>();
+        var queue = new NewestWins<Mat>(2, m => { disposed.Add(m.At<byte>(0, 0)); m.Dispose(); });
+        for (var i = 1; i <= 4; i++) Assert.True(queue.Offer(new Mat(1, 1, MatType.CV_8UC1, Scalar.All(i))));
         queue.Complete();
+        Assert.False(queue.Offer(new Mat(1, 1, MatType.CV_8UC1, Scalar.All(5)))); // after completion: refused and dropped
         var seen = new List<byte>();
-        while (queue.Take() is { } m) using (m) seen.Add(m.At<byte>(0, 0));
+        while (queue.Reader.TryRead(out var m)) using (m) seen.Add(m.At<byte>(0, 0));
         Assert.Equal([3, 4], seen);
+        Assert.Equal([1, 2, 5], disposed);
+        Assert.Equal(2, queue.DroppedCount);
     }
 
     /// <summary>A viewer-style sink with nobody watching: it must not be handed frames or count skips.</summary>

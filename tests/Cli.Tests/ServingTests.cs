@@ -14,8 +14,6 @@ public class ServingTests
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 
-    private static int FreePort() => Engine.FreePort();
-
     private static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
     {
         var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir ?? Engine.Root };
@@ -84,19 +82,20 @@ public class ServingTests
         Assert.True(Directory.Exists(Path.Combine(foxDir, "node_modules", "@foxglove")), "npm client missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
         var raw = Path.Combine(work, "raw");
-        int web = FreePort(), feed = FreePort(), fox = FreePort();
         (int, string) grpc = (-1, ""), foxglove = (-1, "");
         string metrics = "";
-        var r = await Engine.RunAsync(
-            $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:{web} --feed 127.0.0.1:{feed} --foxglove 127.0.0.1:{fox} ",
-            async p =>
+        // Port 0 everywhere: the engine binds free ports and prints them; nothing races for a port.
+        var r = await Engine.ServeAsync(
+            $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 ",
+            async (p, ports) =>
             {
-                var g = Task.Run(() => RunTool(python, FeedClient.Args($"127.0.0.1:{feed}", Path.Combine(work, "grpc"), 5)));
-                var f = Task.Run(() => RunTool(node, $"receive.mjs ws://127.0.0.1:{fox} {Path.Combine(work, "fox")} 5", foxDir));
+                Assert.True(ports.Web > 0 && ports.Feed > 0 && ports.Foxglove > 0, $"bound ports not printed: {ports}");
+                var g = Task.Run(() => RunTool(python, FeedClient.Args($"127.0.0.1:{ports.Feed}", Path.Combine(work, "grpc"), 5)));
+                var f = Task.Run(() => RunTool(node, $"receive.mjs ws://127.0.0.1:{ports.Foxglove} {Path.Combine(work, "fox")} 5", foxDir));
                 grpc = await g;
                 foxglove = await f;
                 using var http = new HttpClient();
-                metrics = await http.GetStringAsync($"http://127.0.0.1:{web}/metrics");
+                metrics = await http.GetStringAsync($"http://127.0.0.1:{ports.Web}/metrics");
                 Kill(p.Id, 2);
             });
         Assert.True(r.Code == 0, r.Stderr);
@@ -149,9 +148,9 @@ public class ServingTests
     public async Task The_web_page_shows_a_changing_stream_live_stats_and_switches_layout()
     {
         var chromium = Engine.Tool("chromium", "chromium");
-        var port = FreePort();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:{port} --layout side", async p =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:0 --layout side", async (p, ports) =>
         {
+            var port = ports.Web;
             try
             {
                 using var playwright = await Playwright.CreateAsync();
@@ -181,9 +180,9 @@ public class ServingTests
     [Fact]
     public async Task Without_a_token_only_loopback_host_names_are_served_and_render_changes_need_JSON_from_the_same_origin()
     {
-        var port = FreePort();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve {port}", async p =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve :0", async (p, ports) =>
         {
+            var port = ports.Web;
             try
             {
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -224,9 +223,13 @@ public class ServingTests
         Assert.Equal(IPAddress.Loopback, ServeOptions.ParseEndpoint("8080", 1).Address);
         Assert.Equal(IPAddress.Loopback, ServeOptions.ParseEndpoint(":9000", 1).Address);
         Assert.Throws<ArgumentException>(() => ServeOptions.ParseEndpoint("nowhere:abc", 1));
-        var port = FreePort();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve {port} --token s3cret-token --max-viewers 1", async p =>
+        // Port 0 only when asked for explicitly (the system picks a free one, and the engine prints it); no port: the default.
+        Assert.Equal(0, ServeOptions.ParseEndpoint("127.0.0.1:0", 8080).Port);
+        Assert.Equal(0, ServeOptions.ParseEndpoint(":0", 8080).Port);
+        Assert.Equal(8080, ServeOptions.ParseEndpoint("127.0.0.1", 8080).Port);
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve :0 --token s3cret-token --max-viewers 1", async (p, ports) =>
         {
+            var port = ports.Web;
             try
             {
                 // The listening socket is on 127.0.0.1 only (from /proc/net/tcp: 0100007F = 127.0.0.1, state 0A = LISTEN).

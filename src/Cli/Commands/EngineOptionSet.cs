@@ -89,7 +89,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };
     public readonly Option<string?> TrtCache = new("--trt-cache") { Description = "TensorRT engine cache folder" };
     public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print only the summary" };
-    public readonly Option<string?> Serve = new("--serve") { Description = "Live web view at ADDRESS:PORT (page, /stream.mjpg, /api/stats, /metrics); loopback unless you give another address, e.g. --serve 127.0.0.1:8080" };
+    public readonly Option<string?> Serve = new("--serve") { Description = "Live web view at ADDRESS:PORT (page, /stream.mjpg, /api/stats, /metrics); loopback unless you give another address, e.g. --serve 127.0.0.1:8080 (port 0: a free port, printed)" };
     public readonly Option<string?> Token = new("--token") { Description = "Require this access token (?token= or Authorization: Bearer) on the web view and feeds" };
     public readonly Option<int> MaxViewers = new("--max-viewers") { Description = "Concurrent MJPEG viewers / feed subscribers allowed", DefaultValueFactory = _ => 8 };
     public readonly Option<double> ViewerTimeout = new("--viewer-timeout") { Description = "Seconds an MJPEG viewer may take no bytes before it is evicted and its slot freed", DefaultValueFactory = _ => 3.0 };

@@ -146,14 +146,14 @@ public static class EngineRunner
             var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, FeedOptions(s));
             await fox.StartAsync();
             sinks.Add(fox);
-            errors.WriteLine($"foxglove: ws://{s.Foxglove} (subprotocol {FoxgloveServer.SubProtocol})");
+            errors.WriteLine($"foxglove: ws://{fox.Endpoint} (subprotocol {FoxgloveServer.SubProtocol})");
         }
         if (s.Feed is not null)
         {
             var feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, stats, FeedOptions(s));
             await feed.StartAsync();
             sinks.Add(feed);
-            errors.WriteLine($"feed: gRPC (h2c) at {s.Feed}, contract protos/rtmtl_feed.proto");
+            errors.WriteLine($"feed: gRPC (h2c) at {feed.Endpoint}, contract protos/rtmtl_feed.proto");
         }
         if (s.Publish is { } publish)
         {

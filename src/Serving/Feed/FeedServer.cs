@@ -23,9 +23,9 @@ public sealed class FeedServer : IFrameSink
     private readonly LabelSet _labels;
     private readonly PipelineStats _stats;
     private readonly Lock _gate = new();
-    private readonly List<Channel<FeedPayload>> _subscribers = [];
+    private readonly List<NewestWins<FeedPayload>> _subscribers = [];
     // Subscribers that asked for the input image: the JPEG is encoded only while there is one.
-    private readonly HashSet<Channel<FeedPayload>> _wantImage = [];
+    private readonly HashSet<NewestWins<FeedPayload>> _wantImage = [];
     private WebApplication? _app;
     private bool _completed;
     private Capture.Frames.CameraIntrinsics? _camera;
@@ -48,6 +48,9 @@ public sealed class FeedServer : IFrameSink
 
     public FeedOptions Feed { get; }
 
+    /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
+    public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
+
     public string Name => "feed";
     public bool Lossless => false;
     public int Subscribers { get { lock (_gate) return _subscribers.Count; } }
@@ -61,6 +64,7 @@ public sealed class FeedServer : IFrameSink
         var app = builder.Build();
         app.MapGrpcService<PerceptionFeedService>();
         _app = await KestrelHost.StartAsync(app, "--feed", _options.Endpoint);
+        Endpoint = KestrelHost.Bound(_app, _options.Endpoint);
     }
 
     internal bool Authorised(ServerCallContext context, string token)
@@ -74,20 +78,20 @@ public sealed class FeedServer : IFrameSink
         return AccessToken.Matches(given, _options.Token);
     }
 
-    internal Channel<FeedPayload>? Subscribe(bool image = false)
+    internal NewestWins<FeedPayload>? Subscribe(bool image = false)
     {
         lock (_gate)
         {
             if (_subscribers.Count >= _options.MaxViewers) return null;
-            var ch = Channel.CreateBounded<FeedPayload>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
-            if (_completed) ch.Writer.TryComplete();
+            var ch = new NewestWins<FeedPayload>(2);
+            if (_completed) ch.Complete();
             _subscribers.Add(ch);
             if (image && Feed.Image) _wantImage.Add(ch);
             return ch;
         }
     }
 
-    internal void Unsubscribe(Channel<FeedPayload> ch)
+    internal void Unsubscribe(NewestWins<FeedPayload> ch)
     {
         lock (_gate) { _subscribers.Remove(ch); _wantImage.Remove(ch); }
     }
@@ -112,13 +116,13 @@ public sealed class FeedServer : IFrameSink
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
-        Channel<FeedPayload>[] subs;
+        NewestWins<FeedPayload>[] subs;
         bool image;
         lock (_gate) { subs = _subscribers.ToArray(); image = _wantImage.Count > 0; }
         if (subs.Length == 0) return ValueTask.CompletedTask;
         var payload = FeedPayload.From(packet, _labels, Feed.FrameId, image);
         if (payload.Intrinsics is { } k) Volatile.Write(ref _camera, k);
-        foreach (var s in subs) s.Writer.TryWrite(payload);
+        foreach (var s in subs) s.Offer(payload);
         return ValueTask.CompletedTask;
     }
 
@@ -127,7 +131,7 @@ public sealed class FeedServer : IFrameSink
         lock (_gate)
         {
             _completed = true;
-            foreach (var s in _subscribers) s.Writer.TryComplete();
+            foreach (var s in _subscribers) s.Complete();
         }
         return ValueTask.CompletedTask;
     }

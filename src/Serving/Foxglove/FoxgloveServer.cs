@@ -36,6 +36,9 @@ public sealed class FoxgloveServer : IFrameSink
         _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera"));
     }
 
+    /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
+    public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
+
     public string Name => "foxglove";
     public bool Lossless => false;
     public int Clients => _clients.Count;
@@ -45,7 +48,7 @@ public sealed class FoxgloveServer : IFrameSink
     {
         public WebSocket Socket { get; } = socket;
         public ConcurrentDictionary<int, uint> Subscriptions { get; } = new(); // channel id -> subscription id
-        public Channel<byte[]> Outbox { get; } = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(12) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+        public NewestWins<byte[]> Outbox { get; } = new(12);
     }
 
     public async Task StartAsync()
@@ -55,7 +58,7 @@ public sealed class FoxgloveServer : IFrameSink
         app.Run(async ctx =>
         {
             if (ctx.Request.Path != "/" || !ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 404; return; }
-            if (RequestGuard.Refusal(ctx, _options.Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
+            if (RequestGuard.Refusal(ctx, Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
             if (!ctx.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol)) { ctx.Response.StatusCode = 400; await ctx.Response.WriteAsync($"use subprotocol {SubProtocol}"); return; }
             if (_clients.Count >= _options.MaxViewers) { ctx.Response.StatusCode = 503; return; }
@@ -63,6 +66,7 @@ public sealed class FoxgloveServer : IFrameSink
             await Serve(new Client(socket), ctx.RequestAborted);
         });
         _app = await KestrelHost.StartAsync(app, "--foxglove", _options.Endpoint);
+        Endpoint = KestrelHost.Bound(_app, _options.Endpoint);
     }
 
     private async Task Serve(Client client, CancellationToken ct)
@@ -88,10 +92,10 @@ public sealed class FoxgloveServer : IFrameSink
                 foreach (var id in unsubscribe)
                     foreach (var kv in client.Subscriptions.Where(kv => kv.Value == id).ToList()) client.Subscriptions.TryRemove(kv.Key, out _);
             }
-            client.Outbox.Writer.TryComplete();
+            client.Outbox.Complete();
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException) { }
-        finally { _clients.TryRemove(client, out _); client.Outbox.Writer.TryComplete(); }
+        finally { _clients.TryRemove(client, out _); client.Outbox.Complete(); }
     }
 
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
@@ -107,13 +111,13 @@ public sealed class FoxgloveServer : IFrameSink
             if (wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
         foreach (var client in _clients.Keys)
             foreach (var (channel, sub) in client.Subscriptions)
-                if (payloads.TryGetValue(channel, out var body)) client.Outbox.Writer.TryWrite(FoxgloveProtocol.Message(sub, timeNs, body));
+                if (payloads.TryGetValue(channel, out var body)) client.Outbox.Offer(FoxgloveProtocol.Message(sub, timeNs, body));
         return ValueTask.CompletedTask;
     }
 
     public ValueTask CompleteAsync()
     {
-        foreach (var c in _clients.Keys) c.Outbox.Writer.TryComplete();
+        foreach (var c in _clients.Keys) c.Outbox.Complete();
         return ValueTask.CompletedTask;
     }
 

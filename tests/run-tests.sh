@@ -60,7 +60,7 @@ if [ -z "${RTMTL_TEST_PROJECTS:-}" ]; then
   fi
 fi
 
-if [ -n "${RTMTL_TEST_PROJECTS:-}" ]; then projects=($RTMTL_TEST_PROJECTS); else projects=("$ROOT"/tests/*/*.csproj); fi
+if [ -n "${RTMTL_TEST_PROJECTS:-}" ]; then projects=($RTMTL_TEST_PROJECTS); else projects=("$ROOT"/tests/*/*.Tests.csproj); fi
 for proj in "${projects[@]}"; do
   run_project "$(basename "$proj" .csproj)" "$proj" "$@"
 done

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;
 
@@ -26,7 +27,7 @@ public class NetworkStreamSourceTests
         var ffmpeg = Tools.Require("ffmpeg", "ffmpeg");
         var port = Tools.FreePort();
         var server = Serve(ffmpeg, port);
-        var events = new RecordingEvents();
+        var events = new CollectingEvents();
         var options = new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(5), ReadTimeout = TimeSpan.FromSeconds(2), MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(30) };
         await using var source = new NetworkStreamSource($"tcp://127.0.0.1:{port}", options, events);
         Assert.True(source.IsLive);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;
 
@@ -31,7 +32,7 @@ public class SequenceSourceTests
         using (var a = new Mat(20, 30, MatType.CV_8UC3)) Cv2.ImWrite(dir.File("a1.png"), a);
         using (var b = new Mat(40, 50, MatType.CV_8UC3)) Cv2.ImWrite(dir.File("a2.png"), b);
         using (var c = new Mat(10, 10, MatType.CV_8UC3)) Cv2.ImWrite(dir.File("a3.png"), c);
-        var events = new RecordingEvents();
+        var events = new CollectingEvents();
         await using var source = new ImageFolderSource(dir.Path, events: events);
         var frames = await Tools.ReadAll(source);
         Assert.Equal([30, 50, 10], frames.Select(f => f.Width));

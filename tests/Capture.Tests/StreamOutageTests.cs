@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Runtime.InteropServices;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;
 
@@ -11,8 +12,6 @@ namespace RealtimeMtl.Capture.Tests;
 /// </summary>
 public class StreamOutageTests
 {
-    [DllImport("libc", SetLastError = true)]
-    private static extern int kill(int pid, int signal);
 
     private const int SigStop = 19, SigCont = 18;
 
@@ -42,7 +41,7 @@ public class StreamOutageTests
         using var sender = Process.Start(new ProcessStartInfo(ffmpeg,
             $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts udp://127.0.0.1:{port}?pkt_size=1316")
         { RedirectStandardError = true, RedirectStandardInput = true })!;
-        var events = new RecordingEvents();
+        var events = new CollectingEvents();
         try
         {
             var options = new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(8), ReadTimeout = TimeSpan.FromSeconds(30), MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(40) };
@@ -60,14 +59,14 @@ public class StreamOutageTests
                     if (frames == 10 && !paused)
                     {
                         // The sender freezes (no FIN, no error): only the engine's own stall detection can see it.
-                        Assert.True(kill(sender.Id, SigStop) == 0, $"the ffmpeg sender had already exited ({(sender.HasExited ? $"exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}" : "still running")})");
+                        Assert.True(Signals.Send(sender.Id, SigStop), $"the ffmpeg sender had already exited ({(sender.HasExited ? $"exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}" : "still running")})");
                         paused = true;
                         stallSeen.Restart();
                         resume = Task.Run(async () =>
                         {
                             while (!events.Warnings.Any(w => w.Contains("stalled")) && stallSeen.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(100);
-                            lock (events.Warnings) events.Warnings.Add($"(test) stall noticed after {stallSeen.Elapsed.TotalSeconds:0.0} s");
-                            kill(sender.Id, SigCont);
+                            events.Warning($"(test) stall noticed after {stallSeen.Elapsed.TotalSeconds:0.0} s");
+                            Signals.Send(sender.Id, SigCont);
                         });
                     }
                     if (paused && source.Outages >= 1 && frames >= 20) break;
@@ -84,7 +83,7 @@ public class StreamOutageTests
         }
         finally
         {
-            kill(sender.Id, SigCont);
+            Signals.Send(sender.Id, SigCont);
             if (!sender.HasExited) sender.Kill(true);
         }
     }
@@ -116,7 +115,7 @@ public class StreamOutageTests
                     try { await ctx.Response.OutputStream.WriteAsync(bytes); ctx.Response.Close(); } catch (Exception) { }
                 }
             });
-            var events = new RecordingEvents();
+            var events = new CollectingEvents();
             await using (var source = new NetworkStreamSource($"http://127.0.0.1:{port}/clip.mp4", new NetworkStreamOptions(), events))
             {
                 Assert.True(source.IsFile);

@@ -13,13 +13,6 @@ internal sealed class TempDir : IDisposable
     public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }
 }
 
-internal sealed class RecordingEvents : ISourceEvents
-{
-    public List<string> Warnings { get; } = [];
-    public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
-    public void Info(string message) { }
-}
-
 internal static class Tools
 {
     /// <summary>The pixels of a continuous Mat as bytes, for exact comparisons.</summary>

@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;
 
@@ -89,7 +90,7 @@ public class VideoFileSourceTests
         var bytes = File.ReadAllBytes(full);
         var cut = dir.File("cut.ts");
         File.WriteAllBytes(cut, bytes[..(bytes.Length / 2)]);
-        await using var source = new VideoFileSource(cut, events: new RecordingEvents());
+        await using var source = new VideoFileSource(cut, events: new CollectingEvents());
         var frames = await Tools.ReadAll(source);
         // About half the frames survive the cut; every one of them is delivered, in order, without an error.
         Assert.InRange(frames.Count, 18, 42);

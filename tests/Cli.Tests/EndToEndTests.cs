@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using OpenCvSharp;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -70,7 +71,7 @@ public class EndToEndTests
         var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --record {record} --realtime", async p =>
         {
             await Task.Delay(2500);
-            Assert.Equal(0, Kill(p.Id, 2)); // SIGINT
+            Assert.True(Signals.Send(p.Id, Signals.SIGINT)); // SIGINT
         });
         Assert.True(r.Code == 0, r.Stderr);
         Assert.Contains("stopping", r.Stderr);
@@ -82,8 +83,6 @@ public class EndToEndTests
         Assert.Equal(inFile, Engine.Probe(record).Frames);
     }
 
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
     [Trait("Flavour", "gpu")]
     [Fact]

@@ -13,17 +13,12 @@ using RealtimeMtl.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
 public class PipelineBehaviourTests
 {
-    private sealed class NullEvents : ISourceEvents
-    {
-        public void Warning(string message) { }
-        public void Info(string message) { }
-    }
-
     [Fact]
     public async Task Live_metrics_on_a_synthetic_run_equal_the_offline_evaluation_of_the_same_frames()
     {
@@ -31,7 +26,7 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var options = new SyntheticOptions { Seed = 9, Frames = 12, Width = 160, Height = 120 };
         await using var source = new SyntheticSource(options);
-        var pipeline = TestPipelines.Create(source, model, renderer, [], new PipelineOptions(), new NullEvents());
+        var pipeline = TestPipelines.Create(source, model, renderer, [], new PipelineOptions(), new CollectingEvents());
         var summary = await pipeline.RunAsync();
         Assert.Equal(12, summary.Frames);
 
@@ -104,7 +99,7 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var source = new FastLiveSource(600);
         var sink = new SlowSink();
-        var pipeline = TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new NullEvents());
+        var pipeline = TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new CollectingEvents());
         var summary = await pipeline.RunAsync();
         Assert.True(summary.DroppedAtSource > 0, "frames must be dropped");
         Assert.Equal(source.Produced, summary.Frames + summary.DroppedAtSource);
@@ -135,21 +130,14 @@ public class PipelineBehaviourTests
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var good = new SlowSink();
-        var warnings = new List<string>();
-        var events = new ListEvents(warnings);
+        var events = new CollectingEvents();
         await using var source = new SyntheticSource(new SyntheticOptions { Frames = 10, Width = 96, Height = 72 });
         var pipeline = TestPipelines.Create(source, model, renderer, [new FailingSink(), good], new PipelineOptions(), events);
         var summary = await pipeline.RunAsync();
         Assert.Equal(10, good.Sequences.Count);
         Assert.Equal(1, summary.SinkErrors["broken"]);
-        Assert.Single(warnings, w => w.Contains("sink broken failed"));
+        Assert.Single(events.Warnings, w => w.Contains("sink broken failed"));
         Assert.Contains("fault   sink broken", summary.ToText());
-    }
-
-    private sealed class ListEvents(List<string> list) : ISourceEvents
-    {
-        public void Warning(string message) { lock (list) list.Add(message); }
-        public void Info(string message) { }
     }
 
     [Fact]
@@ -159,7 +147,7 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new SlowSink();
         await using var source = new SyntheticSource(new SyntheticOptions { Frames = 100, Width = 96, Height = 72 });
-        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new CollectingEvents()).RunAsync();
         Assert.Equal(17, summary.Frames);
         Assert.Equal(Enumerable.Range(0, 17).Select(i => (long)i), sink.Sequences);
     }

@@ -5,14 +5,13 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.Playwright;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>Recordings play everywhere, keep wall-clock time, survive a kill, and never destroy data.</summary>
 public class RecordingTests
 {
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
     private static string Codec(string path)
     {
@@ -92,7 +91,7 @@ public class RecordingTests
         {
             var sw = Stopwatch.StartNew();
             await Task.Delay(4000);
-            Kill(p.Id, 9);
+            Signals.Send(p.Id, 9);
             ran = sw.Elapsed; // a loaded machine may oversleep the delay: the recording's bound follows the real time
         });
         var partial = Path.Combine(dir, "killed.recording.mp4");

@@ -13,21 +13,13 @@ using RealtimeMtl.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>Faults, shutdown and long runs: nothing processed is lost, the engine says what happened once.</summary>
 public class ReliabilityTests
 {
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
-
-    private sealed class Events : ISourceEvents
-    {
-        public List<string> Warnings { get; } = [];
-        public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
-        public void Info(string message) { }
-    }
 
     /// <summary>A camera that is unplugged after some frames.</summary>
     private sealed class DyingCamera(int framesBeforeDeath) : IFrameSource
@@ -57,7 +49,7 @@ public class ReliabilityTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var path = Engine.Temp("unplugged.avi");
         var recorder = new VideoRecorderSink(path, fps: null);
-        var events = new Events();
+        var events = new CollectingEvents();
         var summary = await TestPipelines.Create(new DyingCamera(40), model, renderer, [recorder], new PipelineOptions(), events).RunAsync();
         await recorder.DisposeAsync();
         Assert.Contains("unplugged", summary.SourceError);
@@ -131,7 +123,7 @@ public class ReliabilityTests
                 var r = await Engine.RunAsync($"run --source {url}", async p =>
                 {
                     await Task.Delay(1000);
-                    foreach (var sig in signals) { Kill(p.Id, sig); await Task.Delay(30); }
+                    foreach (var sig in signals) { Signals.Send(p.Id, sig); await Task.Delay(30); }
                 }, timeoutMs: 60_000);
                 Assert.True(r.Code is 0 or 130, $"exit {r.Code}: {r.Stderr}");
                 // The reader is gone within a moment: not left with PID 1 as its parent until its own timeout (5 s).
@@ -155,7 +147,7 @@ public class ReliabilityTests
         var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --record {record} --realtime", async p =>
         {
             await Task.Delay(1500);
-            Kill(p.Id, 15);
+            Signals.Send(p.Id, 15);
         });
         Assert.Equal(0, r.Code);
         Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Recorded(r.Stdout).Processed);
@@ -165,9 +157,9 @@ public class ReliabilityTests
         var forced = await Engine.RunAsync("run --source synthetic:frames=100000,size=96x72 --realtime", async p =>
         {
             await Task.Delay(800);
-            Kill(p.Id, 2);
+            Signals.Send(p.Id, 2);
             await Task.Delay(50);
-            Kill(p.Id, 2);
+            Signals.Send(p.Id, 2);
         }, timeoutMs: 30_000);
         Assert.True(forced.Code is 130 or 0, forced.Stderr);
         if (forced.Code == 130) Assert.Contains("forced exit", forced.Stderr);
@@ -201,7 +193,7 @@ public class ReliabilityTests
                 using var renderer = new FrameRenderer(model.Info, new RenderOptions());
                 var recorder = new VideoRecorderSink(record, 30);
                 await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 60, Width = 160, Height = 120 });
-                var summary = await TestPipelines.Create(source, model, renderer, [new FullDiskSink(), recorder], new PipelineOptions(), new Events()).RunAsync();
+                var summary = await TestPipelines.Create(source, model, renderer, [new FullDiskSink(), recorder], new PipelineOptions(), new CollectingEvents()).RunAsync();
                 await recorder.DisposeAsync();
                 Assert.Equal(1, summary.SinkErrors["raw"]);
                 Assert.Equal(60, Engine.Probe(record).Frames);
@@ -242,7 +234,7 @@ public class ReliabilityTests
                 var after = Frames(await http.GetStringAsync("/api/stats"));
                 Assert.True(after > before + 10, $"frames {before} -> {after}: the engine must keep going");
             }
-            finally { Kill(p.Id, 2); }
+            finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
         Assert.DoesNotContain("fault", r.Stdout);

@@ -15,20 +15,13 @@ using RealtimeMtl.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>The defects a probe of bad inputs, faults and attacks found; each test failed before its fix.</summary>
 public class SecurityAndFaultTests
 {
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
-
-    private sealed class NullEvents : ISourceEvents
-    {
-        public void Warning(string message) { }
-        public void Info(string message) { }
-    }
 
     [Theory]
     [InlineData("--serve 0.0.0.0:{0}", "--serve 0.0.0.0:{0}")]
@@ -110,7 +103,7 @@ public class SecurityAndFaultTests
             finally
             {
                 foreach (var s in stalled) s.Dispose();
-                Kill(p.Id, 2);
+                Signals.Send(p.Id, 2);
             }
         });
         Assert.True(r.Code == 0, r.Stderr);
@@ -147,7 +140,7 @@ public class SecurityAndFaultTests
                 }
                 Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/stats")).StatusCode);
             }
-            finally { Kill(p.Id, 2); }
+            finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
     }
@@ -193,7 +186,7 @@ public class SecurityAndFaultTests
     {
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
-        var summary = await TestPipelines.Create(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(), new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(), new CollectingEvents()).RunAsync();
         Assert.True(summary.DroppedAtSource >= 7, $"dropped {summary.DroppedAtSource}");
         Assert.Equal(5, summary.Frames + summary.DroppedAtSource - 7);
     }
@@ -232,7 +225,7 @@ public class SecurityAndFaultTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new UnwatchedSink();
         await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 20, Width = 96, Height = 72 });
-        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new NullEvents()).RunAsync();
+        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new CollectingEvents()).RunAsync();
         Assert.Equal(20, summary.Frames);
         Assert.Equal(0, sink.Received);
         Assert.Equal(0, summary.DroppedAtViewers);

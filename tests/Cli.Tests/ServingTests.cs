@@ -5,14 +5,13 @@ using System.Runtime.InteropServices;
 using Microsoft.Playwright;
 using OpenCvSharp;
 using RealtimeMtl.Serving;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>The web view, Prometheus metrics, gRPC feed, Foxglove server and point clouds, each checked by an independent peer.</summary>
 public class ServingTests
 {
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
     private static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
     {
@@ -96,7 +95,7 @@ public class ServingTests
                 foxglove = await f;
                 using var http = new HttpClient();
                 metrics = await http.GetStringAsync($"http://127.0.0.1:{ports.Web}/metrics");
-                Kill(p.Id, 2);
+                Signals.Send(p.Id, 2);
             });
         Assert.True(r.Code == 0, r.Stderr);
         Assert.True(grpc.Item1 == 0, grpc.Item2.Contains("No module named") ? "install python3-grpcio python3-grpc-tools: " + grpc.Item2 : grpc.Item2);
@@ -172,7 +171,7 @@ public class ServingTests
                 using var http = new HttpClient();
                 Assert.Contains("\"layout\":\"overlay\"", await http.GetStringAsync($"http://127.0.0.1:{port}/api/stats"));
             }
-            finally { Kill(p.Id, 2); }
+            finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
     }
@@ -212,7 +211,7 @@ public class ServingTests
                 Assert.Equal(HttpStatusCode.OK, await Post("application/json", null)); // not a browser: no Origin
                 Assert.Contains("\"layout\":\"overlay\"", await http.GetStringAsync("/api/stats"));
             }
-            finally { Kill(p.Id, 2); }
+            finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
     }
@@ -254,7 +253,7 @@ public class ServingTests
                 using var second = await http.GetAsync("/stream.mjpg?token=s3cret-token", HttpCompletionOption.ResponseHeadersRead);
                 Assert.Equal(HttpStatusCode.ServiceUnavailable, second.StatusCode);
             }
-            finally { Kill(p.Id, 2); }
+            finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
     }

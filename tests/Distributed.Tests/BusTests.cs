@@ -6,6 +6,7 @@ using NATS.Net;
 using RealtimeMtl.Distributed.Jobs;
 using RealtimeMtl.Serving.Feed;
 using Xunit.Abstractions;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Distributed.Tests;
 

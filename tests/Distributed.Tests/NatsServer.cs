@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Distributed.Tests;
 
@@ -76,7 +77,7 @@ public sealed partial class NatsServer : IAsyncDisposable
     public async Task StopAsync()
     {
         if (_process is not { HasExited: false } p) return;
-        Signals.Send(p.Id, Signals.SIGTERM);
+        Signals.Require(p.Id, Signals.SIGTERM);
         using var cts = new CancellationTokenSource(15_000);
         try { await p.WaitForExitAsync(cts.Token); } catch (OperationCanceledException) { p.Kill(); }
     }

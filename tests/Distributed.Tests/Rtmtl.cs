@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Distributed.Tests;
 
@@ -81,7 +82,7 @@ public sealed class Rtmtl : IAsyncDisposable
         if (done != seen.Task) throw new TimeoutException($"no such line from rtmtl (exited: {_process.HasExited}); stderr:\n{Stderr}");
     }
 
-    public void Signal(int signal) => Signals.Send(_process.Id, signal);
+    public void Signal(int signal) => Signals.Require(_process.Id, signal);
 
     public async Task<int> WaitForExitAsync(int timeoutMs = 120_000)
     {

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using RealtimeMtl.Distributed.Jobs;
 using Xunit.Abstractions;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Distributed.Tests;
 

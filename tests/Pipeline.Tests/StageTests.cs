@@ -6,6 +6,7 @@ using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Pipeline.Tests;
 
@@ -69,7 +70,7 @@ public class StageTests
         using var model = new FakeModel();
         var held = Frames(10);
         await using var source = new ReplaySource(held, 10, "ten frames");
-        var log = new Quiet();
+        var log = new CollectingEvents();
         var sink = new RecordingSink();
         var pipeline = new EnginePipeline(source, model, new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model), null, log).Attach(sink);
         var summary = await pipeline.RunAsync();
@@ -118,13 +119,6 @@ public class StageTests
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
-    private sealed class Quiet : ISourceEvents
-    {
-        public List<string> Warnings { get; } = [];
-        public void Warning(string message) { lock (Warnings) Warnings.Add(message); }
-        public void Info(string message) { }
-    }
-
     /// <summary>Frames alternating bright and dark blue, 64x48.</summary>
     private static List<Frame> Frames(int n) => Enumerable.Range(0, n)
         .Select(i => new Frame(i, 0, new Mat(48, 64, MatType.CV_8UC3, i % 2 == 0 ? new Scalar(200, 51, 0) : new Scalar(10, 102, 0)))).ToList();
@@ -138,7 +132,7 @@ public class StageTests
         var stats = PipelineStats.For(source, model);
         var a = new RecordingSink();
         var b = new RecordingSink();
-        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), stats, null, new Quiet()).Attach(a).Attach(b);
+        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), stats, null, new CollectingEvents()).Attach(a).Attach(b);
         var summary = await pipeline.RunAsync();
         Assert.Equal(60, summary.Frames);
         foreach (var sink in new[] { a, b })
@@ -159,7 +153,7 @@ public class StageTests
         using var model = new FakeModel();
         var held = Frames(2);
         await using var source = new ReplaySource(held, 4, "two frames");
-        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), PipelineStats.For(source, model), null, new Quiet());
+        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), PipelineStats.For(source, model), null, new CollectingEvents());
         await pipeline.RunAsync();
         Assert.Throws<InvalidOperationException>(() => pipeline.Attach(new RecordingSink()));
         await Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.RunAsync());
@@ -174,7 +168,7 @@ public class StageTests
         // A file-like source (waits for room) much longer than the run: the fault must stop it, not leave it blocked.
         await using var source = new ReplaySource(held, 100_000, "long file");
         var sink = new RecordingSink();
-        var events = new Quiet();
+        var events = new CollectingEvents();
         var pipeline = new EnginePipeline(source, model, new CopyRenderer(), PipelineStats.For(source, model), null, events).Attach(sink);
         var summary = await pipeline.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("the infer stage failed at frame 5: the fake model broke", summary.StageError);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
+using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Training.Tests;
 
@@ -218,8 +219,6 @@ internal static class TrainProcess
         return new Result(p.ExitCode, stdout.ToString(), errors.Length > 0 ? errors + "\n" : "");
     }
 
-    [DllImport("libc", EntryPoint = "kill")]
-    private static extern int Kill(int pid, int signal);
 
-    public static void Signal(Process p, int signal) => Kill(p.Id, signal);
+    public static void Signal(Process p, int signal) => Signals.Send(p.Id, signal);
 }

@@ -175,10 +175,21 @@ internal sealed class FfmpegStreamReader : IDisposable
         return true;
     }
 
-    /// <summary>Kills first, then forgets: an exit that runs meanwhile still finds the process in the list and kills it.</summary>
+    /// <summary>
+    /// Kills first, then forgets: an exit that runs meanwhile still finds the process in the list and kills it. Waits
+    /// (up to 2 s) until it is gone, so that once a source is disposed no ffmpeg of it is left running.
+    /// </summary>
     private static void Kill(Process p)
     {
-        try { if (!p.HasExited) p.Kill(true); } catch (InvalidOperationException) { }
+        try
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(true);
+                p.WaitForExit(2000);
+            }
+        }
+        catch (InvalidOperationException) { }
         lock (Running) Running.Remove(p);
         p.Dispose();
     }

@@ -4,7 +4,7 @@ using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Pipeline.Stages;
-using RealtimeMtl.Pipeline.Files;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Pipeline.Sinks;
 
 namespace RealtimeMtl.Sinks;
@@ -78,7 +78,7 @@ public sealed class PointCloudSink : IFrameSink
                     bw.Write(lab[i]);
                 }
         }
-        RealtimeMtl.Pipeline.Files.AtomicFile.Write(path, fs.GetBuffer().AsSpan(0, (int)fs.Length));
+        RealtimeMtl.Common.Files.AtomicFile.Write(path, fs.GetBuffer().AsSpan(0, (int)fs.Length));
         return count;
     }
 

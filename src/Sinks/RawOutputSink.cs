@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Files;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 

@@ -34,8 +34,11 @@ public class ArchitectureTests
     [Fact]
     public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
     {
-        Assert.Equal(["Capture"], ProjectReferences("src/Pipeline"));
+        Assert.Equal(["Capture", "Common"], ProjectReferences("src/Pipeline").Order().ToArray());
         Assert.Empty(Packages("src/Pipeline"));
+        // Below the core: what every writer and command shares, with no references and no packages at all.
+        Assert.Empty(ProjectReferences("src/Common"));
+        Assert.Empty(Packages("src/Common"));
         // And the built assembly agrees: nothing of ASP.NET, gRPC or ONNX Runtime is referenced.
         var referenced = typeof(EnginePipeline).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
         Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore") || n.StartsWith("Grpc") || n.StartsWith("Google.Protobuf") || n.StartsWith("Microsoft.ML.OnnxRuntime"));
@@ -94,10 +97,11 @@ public class ArchitectureTests
     public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
     {
         var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
-        Assert.Equal(new[] { "Capture", "Cli", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
+        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
         foreach (var p in projects) Assert.Contains($"src/{p}", readme);
         Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality} <- Cli", readme);
         Assert.Contains("Pipeline, Serving <- Distributed <- Cli", readme);
+        Assert.Contains("Common <- Pipeline", readme);
     }
 }

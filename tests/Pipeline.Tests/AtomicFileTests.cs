@@ -1,4 +1,4 @@
-using RealtimeMtl.Pipeline.Files;
+using RealtimeMtl.Common.Files;
 
 namespace RealtimeMtl.Pipeline.Tests;
 

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Tests;

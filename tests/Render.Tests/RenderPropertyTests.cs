@@ -70,7 +70,7 @@ public class RenderPropertyTests
             var (values, k) = t;
             var sorted = values.Order().ToArray();
             var work = (float[])values.Clone();
-            Assert.Equal(sorted[k], RealtimeMtl.Pipeline.Metrics.Percentile.SelectKth(work, k));
+            Assert.Equal(sorted[k], RealtimeMtl.Common.Measuring.Percentile.SelectKth(work, k));
             // And the span is partitioned around k.
             Assert.All(work[..k], v => Assert.True(v <= sorted[k]));
             Assert.All(work[(k + 1)..], v => Assert.True(v >= sorted[k]));

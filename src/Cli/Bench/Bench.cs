@@ -7,6 +7,7 @@ using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Cli.Commands;
 using RealtimeMtl.Inference;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;

@@ -176,8 +176,8 @@ internal sealed class EngineOptionSet
         if (r.GetValue(Save))
         {
             // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
-            var dir = Pipeline.Files.RunFolders.Next("runs", "run");
-            Pipeline.Files.RunFolders.UpdateLatest("runs", dir);
+            var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
+            RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
             record ??= Path.Combine(dir, "annotated.mp4");
             saveRaw ??= Path.Combine(dir, "raw");
             statsJson ??= Path.Combine(dir, "stats.json");

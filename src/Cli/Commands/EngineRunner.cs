@@ -9,6 +9,7 @@ using RealtimeMtl.Sinks;
 using RealtimeMtl.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Quality;
 using RealtimeMtl.Serving.Feed;
@@ -78,7 +79,7 @@ public static class EngineRunner
             var statsFailed = false;
             if (s.StatsJson is { } statsPath && statsPath != "-")
             {
-                try { RealtimeMtl.Pipeline.Files.AtomicFile.Write(statsPath, summary.ToJson()); }
+                try { RealtimeMtl.Common.Files.AtomicFile.Write(statsPath, summary.ToJson()); }
                 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
                 {
                     errors.WriteLine($"error: --stats-json '{statsPath}' could not be written ({e.Message}); the other outputs were finalised.");

@@ -101,7 +101,7 @@ internal static class EvalVideoCommand
                             if (prevDepth[i] > 0 && depth[i] > 0) rel[m++] = Math.Abs(depth[i] - prevDepth[i]) / prevDepth[i];
                         }
                         flicker.Add((double)changed / n);
-                        if (m > 0) depthChange.Add(Pipeline.Metrics.Percentile.Select(rel.AsSpan(0, m), 0.5));
+                        if (m > 0) depthChange.Add(RealtimeMtl.Common.Measuring.Percentile.Select(rel.AsSpan(0, m), 0.5));
                     }
                     for (var i = 0; i < n; i++) counts[labels[i]]++;
                     for (var i = 0; i < n; i += 97) if (depth[i] > 0 && float.IsFinite(depth[i])) depthSample.Add(depth[i]);
@@ -115,9 +115,9 @@ internal static class EvalVideoCommand
             var total = (double)counts.Sum();
             var shares = model.Info.Labels.Classes.Select((name, i) => (name, share: counts[i] / total)).ToDictionary(x => x.name, x => Math.Round(x.share, 5));
             depthSample.Sort();
-            double P(double q) => Pipeline.Metrics.Percentile.OfSorted(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(depthSample), q);
+            double P(double q) => RealtimeMtl.Common.Measuring.Percentile.OfSorted(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(depthSample), q);
             return new VideoQuality(video, Path.GetFileName(modelPath), smooth, frames, flicker.Average(),
-                Pipeline.Metrics.Percentile.Of(depthChange, 0.5), shares,
+                RealtimeMtl.Common.Measuring.Percentile.Of(depthChange, 0.5), shares,
                 new Dictionary<string, double> { ["p5"] = P(0.05), ["p25"] = P(0.25), ["p50"] = P(0.5), ["p75"] = P(0.75), ["p95"] = P(0.95) });
         }
         finally { source.DisposeAsync().AsTask().GetAwaiter().GetResult(); }

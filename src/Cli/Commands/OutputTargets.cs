@@ -1,4 +1,4 @@
-using RealtimeMtl.Pipeline.Files;
+using RealtimeMtl.Common.Files;
 
 namespace RealtimeMtl.Cli.Commands;
 
@@ -29,7 +29,7 @@ public static class OutputTargets
                     throw new ArgumentException($"{outputs[i].Option} and {outputs[j].Option} name the same path '{outputs[i].Path}'; give each output its own.");
         // A device, FIFO or /dev/stdout is written through at the end; only a regular file (or a new one) needs a writable folder.
         if (s.StatsJson is { } stats && stats != "-" && PathIdentity.KindOf(stats) is PathIdentity.Kind.Missing or PathIdentity.Kind.Regular or PathIdentity.Kind.Directory)
-            Pipeline.Files.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
+            RealtimeMtl.Common.Files.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
     }
 
     /// <summary>The file or folder a source spec reads, when it is one (files, image folders, tum:, nyu:).</summary>

@@ -91,13 +91,13 @@ public sealed class NatsFramePublisher : IFrameSink
         return m;
     }
 
-    /// <summary>2nd, 50th and 98th percentiles (<see cref="Pipeline.Metrics.Percentile"/>: nearest rank) and the valid share.</summary>
+    /// <summary>2nd, 50th and 98th percentiles (<see cref="RealtimeMtl.Common.Measuring.Percentile"/>: nearest rank) and the valid share.</summary>
     public static DepthSummary Summary(float[] depth)
     {
         var valid = depth.Where(v => v > 0 && float.IsFinite(v)).ToArray();
         if (valid.Length == 0) return new DepthSummary();
         Array.Sort(valid);
-        float At(double q) => Pipeline.Metrics.Percentile.OfSorted(valid, q);
+        float At(double q) => RealtimeMtl.Common.Measuring.Percentile.OfSorted(valid, q);
         return new DepthSummary { P2M = At(0.02), P50M = At(0.5), P98M = At(0.98), ValidShare = (float)valid.Length / depth.Length };
     }
 

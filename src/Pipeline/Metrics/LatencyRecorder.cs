@@ -26,7 +26,7 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
         }
     }
 
-    /// <summary>Percentile (0-100) over the latest samples (<see cref="Metrics.Percentile"/>: nearest rank).</summary>
+    /// <summary>Percentile (0-100) over the latest samples (<see cref="RealtimeMtl.Common.Measuring.Percentile"/>: nearest rank).</summary>
     public double Percentile(double p)
     {
         Span<double> one = [p];
@@ -50,7 +50,7 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
             var sorted = buffer.AsSpan(0, n);
             sorted.Sort();
             for (var i = 0; i < ps.Length; i++)
-                results[i] = Metrics.Percentile.OfSorted(sorted, ps[i] / 100.0);
+                results[i] = RealtimeMtl.Common.Measuring.Percentile.OfSorted(sorted, ps[i] / 100.0);
         }
         finally { System.Buffers.ArrayPool<double>.Shared.Return(buffer); }
     }

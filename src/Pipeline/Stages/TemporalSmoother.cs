@@ -65,7 +65,7 @@ public sealed class TemporalSmoother
         n = (n + Step - 1) / Step;
         if (changed > CutShare * n) return true;
         if (m == 0) return false;
-        return Metrics.Percentile.Select(_scratch.AsSpan(0, m), 0.5) > CutDepth;
+        return RealtimeMtl.Common.Measuring.Percentile.Select(_scratch.AsSpan(0, m), 0.5) > CutDepth;
     }
 
     private void Reset(Span<byte> l, Span<float> d, Span<float> c, int w, int h)

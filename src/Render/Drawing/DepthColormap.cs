@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Imaging;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Render.Drawing;

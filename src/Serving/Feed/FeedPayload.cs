@@ -80,8 +80,8 @@ public sealed class FeedPayload
             result.Add(new ClassDepthStats
             {
                 ClassId = (uint)c, PixelShare = share,
-                NearestM = valid.Length == 0 ? 0 : Pipeline.Metrics.Percentile.OfSorted(valid, 0.02),
-                MedianM = valid.Length == 0 ? 0 : Pipeline.Metrics.Percentile.OfSorted(valid, 0.5),
+                NearestM = valid.Length == 0 ? 0 : RealtimeMtl.Common.Measuring.Percentile.OfSorted(valid, 0.02),
+                MedianM = valid.Length == 0 ? 0 : RealtimeMtl.Common.Measuring.Percentile.OfSorted(valid, 0.5),
             });
         }
         return result;

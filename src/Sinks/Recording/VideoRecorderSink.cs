@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Stages;
-using RealtimeMtl.Pipeline.Files;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Pipeline.Sinks;
 
 namespace RealtimeMtl.Sinks.Recording;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Training.Models;
 using TorchSharp;

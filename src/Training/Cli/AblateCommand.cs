@@ -59,7 +59,7 @@ internal static class AblateCommand
             for (var i = 0; i < jobs.Count; i++)
             {
                 var (o, table, name) = jobs[i];
-                var eta = i == 0 ? "" : $", ETA {Pipeline.Metrics.ProgressLine.Eta(clock.Elapsed.TotalSeconds / i * (jobs.Count - i))}";
+                var eta = i == 0 ? "" : $", ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(clock.Elapsed.TotalSeconds / i * (jobs.Count - i))}";
                 Console.Error.WriteLine($"ablate: run {i + 1}/{jobs.Count}: {name}, seed {o.Seed}{eta}");
                 rows.Add(Train(o, table, name) with { Seed = o.Seed });
                 var md = Markdown(rows, baseOptions, seedList);

@@ -37,7 +37,7 @@ internal static class EvalCommand
             if (r.GetValue(json) is { } jsonTarget)
             {
                 OutputFolder.EnsureParent(jsonTarget, "--json");
-                Pipeline.Files.OutputFile.CheckWritable(jsonTarget, "--json", "metrics.json");
+                RealtimeMtl.Common.Files.OutputFile.CheckWritable(jsonTarget, "--json", "metrics.json");
             }
             EvalResult result;
             ISegDepthDataset test, train;

@@ -71,7 +71,7 @@ internal static class ExportCommand
                 metrics["cpu_latency_ms"] = latencyMs;
                 bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = manifest.Options.Dataset, Recipe = recipe, Metrics = metrics });
             }
-            RealtimeMtl.Pipeline.Files.AtomicFile.Write(outPath, bytes);
+            RealtimeMtl.Common.Files.AtomicFile.Write(outPath, bytes);
             Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.0} MiB, {net.ParameterCount / 1e6:0.00} M parameters)");
             if (ort is not null)
             {
@@ -120,7 +120,7 @@ internal static class ExportCommand
         if (tiled) TileWeights(net);
         var bytes = ModelExporter.Export(net, new ExportInfo { Labels = labels, Dataset = "untrained" });
         OutputFolder.EnsureParent(outPath, "--out");
-        RealtimeMtl.Pipeline.Files.AtomicFile.Write(outPath, bytes);
+        RealtimeMtl.Common.Files.AtomicFile.Write(outPath, bytes);
         Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.0} MiB, {net.ParameterCount / 1e6:0.00} M parameters, {config.ArchitectureName} {ModelConfig.BackboneName(config.Backbone)}-os{config.OutputStride} {config.InputWidth}x{config.InputHeight}, untrained: for timing only)");
         return 0;
     }

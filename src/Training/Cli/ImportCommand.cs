@@ -55,7 +55,7 @@ internal static class ImportCommand
             var wrapped = ModelImport.Wrap(source, options, path);
             var outPath = r.GetValue(output)!;
             OutputFolder.EnsureParent(outPath, "--out");
-            RealtimeMtl.Pipeline.Files.AtomicFile.Write(outPath, wrapped.ToModel());
+            RealtimeMtl.Common.Files.AtomicFile.Write(outPath, wrapped.ToModel());
             Console.WriteLine($"wrote {outPath}: {labels.Count} classes ({labels.Name}), input {wrapped.Metadata[ModelMetadataKeys.InputSize]}, depth {depthRange[0]}-{depthRange[1]} m; run it with ./rtmtl run --model {outPath}");
             return 0;
         });

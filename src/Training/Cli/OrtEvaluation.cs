@@ -52,6 +52,6 @@ public static class OrtEvaluation
             progress.Report(times.Count);
         }
         progress.Done();
-        return RealtimeMtl.Pipeline.Metrics.Percentile.Of(times, 0.5);
+        return RealtimeMtl.Common.Measuring.Percentile.Of(times, 0.5);
     }
 }

@@ -31,7 +31,7 @@ internal static class PrecisionExport
         if (precision is not ("fp16" or "int8")) throw new ArgumentException($"--precision '{precision}': with --onnx use fp16 or int8");
         if (testSamples < 1) throw new ArgumentException("--test-samples must be at least 1");
         if (calibrationFrames < 1) throw new ArgumentException("--calibration-frames must be at least 1");
-        if (Path.GetFullPath(outPath) == Path.GetFullPath(inputPath) || (File.Exists(outPath) && RealtimeMtl.Pipeline.Files.PathIdentity.Same(outPath, inputPath)))
+        if (Path.GetFullPath(outPath) == Path.GetFullPath(inputPath) || (File.Exists(outPath) && RealtimeMtl.Common.Files.PathIdentity.Same(outPath, inputPath)))
             throw new ArgumentException($"--out '{outPath}' is the --onnx input; write the {precision} model to another file (nothing was changed).");
         OutputFolder.EnsureParent(outPath, "--out");
         var floatBytes = File.ReadAllBytes(inputPath);
@@ -71,7 +71,7 @@ internal static class PrecisionExport
         if (!evaluate)
         {
             OutputFolder.EnsureParent(outPath, "--out");
-            RealtimeMtl.Pipeline.Files.AtomicFile.Write(outPath, bytes);
+            RealtimeMtl.Common.Files.AtomicFile.Write(outPath, bytes);
             Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.00} MiB; fp32 {floatBytes.Length / 1048576.0:0.00} MiB); not evaluated");
             var plainCard = Path.ChangeExtension(outPath, ".md");
             File.WriteAllText(plainCard, UnevaluatedCard(Path.GetFileName(outPath), inputPath, precision, dataset, command
@@ -98,7 +98,7 @@ internal static class PrecisionExport
         converted.Metadata[ModelMetadataKeys.Metrics] = JsonSerializer.Serialize(metrics, Trainer.JsonLines);
         bytes = converted.ToModel();
         OutputFolder.EnsureParent(outPath, "--out");
-        RealtimeMtl.Pipeline.Files.AtomicFile.Write(outPath, bytes);
+        RealtimeMtl.Common.Files.AtomicFile.Write(outPath, bytes);
 
         Console.WriteLine($"wrote {outPath} ({bytes.Length / 1048576.0:0.00} MiB; fp32 {floatBytes.Length / 1048576.0:0.00} MiB)");
         Console.WriteLine($"test split fp32: mIoU {TrainingCli.P(before.MeanIoU)}  RMSE {TrainingCli.F(before.Rmse)} m  latency {lat32:0.00} ms");

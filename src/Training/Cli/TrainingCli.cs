@@ -192,14 +192,14 @@ internal static class TrainCommand
                 throw new ArgumentException("--resume continues a run: give its folder with --out (for example --out runs/train-3).");
             if (o.Resume && !File.Exists(Path.Combine(o.OutDir, "last.pt")))
                 throw new ArgumentException($"--resume: '{o.OutDir}' holds no checkpoint (last.pt) to continue; leave --resume out to start a new run there.");
-            if (!explicitOut) o = o with { OutDir = Pipeline.Files.RunFolders.NextName("runs", "train") };
+            if (!explicitOut) o = o with { OutDir = RealtimeMtl.Common.Files.RunFolders.NextName("runs", "train") };
             else if (!o.Resume && File.Exists(Path.Combine(o.OutDir, "last.pt")))
                 throw new ArgumentException($"--out '{o.OutDir}' holds an earlier run; continue it with --resume, or leave --out out for a new runs/train-N folder.");
             var trainer = new Trainer(o, stop: TrainingCli.Stop)
             {
                 FolderReady = dir =>
                 {
-                    if (!explicitOut && Pipeline.Files.RunFolders.UpdateLatest("runs", dir)) Console.Error.WriteLine($"run folder: {dir} (runs/latest points to it)");
+                    if (!explicitOut && RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir)) Console.Error.WriteLine($"run folder: {dir} (runs/latest points to it)");
                 },
             };
             var result = trainer.Run();

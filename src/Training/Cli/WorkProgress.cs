@@ -10,12 +10,12 @@ namespace RealtimeMtl.Training.Cli;
 internal sealed class WorkProgress(string what, int total)
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly Pipeline.Metrics.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(1) };
+    private readonly RealtimeMtl.Common.Measuring.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(1) };
 
     public void Report(int done) => _printer.Show(() =>
     {
         var eta = done > 0 ? _clock.Elapsed.TotalSeconds / done * (total - done) : 0;
-        return string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
+        return string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
     }, final: done >= total && _clock.Elapsed >= TimeSpan.FromSeconds(1));
 
     public void Done() => _printer.Done();

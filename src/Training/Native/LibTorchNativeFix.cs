@@ -72,7 +72,7 @@ public static class LibTorchNativeFix
     {
         var bytes = File.ReadAllBytes(path);
         if (!MarkWeak(bytes, version)) return false;
-        RealtimeMtl.Pipeline.Files.AtomicFile.Write(path, bytes);
+        RealtimeMtl.Common.Files.AtomicFile.Write(path, bytes);
         return true;
     }
 

@@ -91,7 +91,7 @@ public static class OneDnnGuard
             try
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(file)!);
-                RealtimeMtl.Pipeline.Files.AtomicFile.Write(file, JsonSerializer.Serialize(outcome));
+                RealtimeMtl.Common.Files.AtomicFile.Write(file, JsonSerializer.Serialize(outcome));
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }

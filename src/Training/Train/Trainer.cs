@@ -239,16 +239,16 @@ public sealed class Trainer
     /// <summary>NaN metrics (a task the model does not have) are written as "NaN", not refused.</summary>
     public static readonly JsonSerializerOptions JsonLines = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    private Pipeline.Metrics.ProgressPrinter? _progress;
+    private RealtimeMtl.Common.Measuring.ProgressPrinter? _progress;
 
     private void Progress(int epoch, int iter, int iters, double loss, double seg, double depth, double itPerSec, double etaSeconds)
     {
         if (_o.Quiet) return;
-        _progress ??= new Pipeline.Metrics.ProgressPrinter(_log) { PlainEvery = TimeSpan.FromSeconds(30) };
+        _progress ??= new RealtimeMtl.Common.Measuring.ProgressPrinter(_log) { PlainEvery = TimeSpan.FromSeconds(30) };
         const int width = 24;
         var filled = (int)(width * iter / (double)iters);
         _progress.Show(() => string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {Pipeline.Metrics.ProgressLine.Eta(etaSeconds)}"),
+            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(etaSeconds)}"),
             final: iter == iters);
     }
 }

@@ -156,14 +156,14 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
     private sealed class ByteProgress(string what, long? total, long start)
     {
         private readonly Stopwatch _clock = Stopwatch.StartNew();
-        private readonly Pipeline.Metrics.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(0.5) };
+        private readonly RealtimeMtl.Common.Measuring.ProgressPrinter _printer = new(Console.Error) { Quiet = TimeSpan.FromSeconds(0.5) };
 
         public void Report(long done) => _printer.Show(() =>
         {
             var rate = (done - start) / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
             if (total is not { } t || t <= 0) return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} MB, {Mb((long)rate)} MB/s");
             var eta = rate > 0 ? (t - done) / rate : 0;
-            return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {Pipeline.Metrics.ProgressLine.Eta(eta)}");
+            return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
         });
 
         public void Done() => _printer.Done();

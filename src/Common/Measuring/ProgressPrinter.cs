@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace RealtimeMtl.Pipeline.Metrics;
+namespace RealtimeMtl.Common.Measuring;
 
 /// <summary>
 /// The one way long work shows progress (engine runs, training, evaluation, downloads): on a terminal the line is

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace RealtimeMtl.Pipeline.Files;
+namespace RealtimeMtl.Common.Files;
 
 /// <summary>
 /// Numbered run folders (runs/run-1, runs/run-2, ... and runs/train-N), as Ultralytics does: every run gets a new

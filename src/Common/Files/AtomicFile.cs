@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Pipeline.Files;
+namespace RealtimeMtl.Common.Files;
 
 /// <summary>
 /// The one way rtmtl writes a whole file: into a temporary file beside the target, then renamed over it, so a reader

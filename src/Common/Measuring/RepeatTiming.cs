@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace RealtimeMtl.Pipeline.Metrics;
+namespace RealtimeMtl.Common.Measuring;
 
 /// <summary>Rate and percentiles of one action repeated: the model-only figure of rtmtl bench and its peers.</summary>
 public readonly record struct RepeatTiming(double Fps, double P50Ms, double P95Ms, int Runs)

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace RealtimeMtl.Pipeline.Metrics;
+namespace RealtimeMtl.Common.Measuring;
 
 /// <summary>Progress lines of long work (engine runs, training, downloads, ablations) and their one ETA format.</summary>
 public static class ProgressLine

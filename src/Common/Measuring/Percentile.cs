@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Pipeline.Metrics;
+namespace RealtimeMtl.Common.Measuring;
 
 /// <summary>
 /// The one percentile rule in rtmtl: nearest rank, without interpolation. The q-quantile (0 &lt;= q &lt;= 1) of n

@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Pipeline.Files;
+namespace RealtimeMtl.Common.Files;
 
 /// <summary>Checks, before a run starts, that an output file or folder can be created, without touching an existing one.</summary>
 public static class OutputFile

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace RealtimeMtl.Pipeline.Files;
+namespace RealtimeMtl.Common.Files;
 
 /// <summary>
 /// What a path really names: every component's symbolic links resolved (realpath of the deepest existing folder,

@@ -32,7 +32,10 @@ public static class EngineRunner
         FrameRenderer? renderer = null;
         var sinks = new List<IFrameSink>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
-        using var signals = hooks.HandleSignals ? new SignalStop(stop, errors) : null;
+        // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
+        using var signals = hooks.HandleSignals
+            ? new RealtimeMtl.Common.Commands.TwoStageStop(errors, "stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)", stop.Cancel)
+            : null;
         try
         {
             // Before anything opens: outputs that would overwrite the source or each other, an unwritable --stats-json.
@@ -162,49 +165,6 @@ public static class EngineRunner
             sinks.Add(publisher);
             await publisher.StartAsync();
             if (!s.Quiet) errors.WriteLine($"publishing: {publisher.Subject} on {publish.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
-        }
-    }
-
-    /// <summary>The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).</summary>
-    private sealed class SignalStop : IDisposable
-    {
-        private readonly CancellationTokenSource _stop;
-        private readonly TextWriter _errors;
-        private readonly PosixSignalRegistration _int, _term;
-        private int _count;
-
-        public SignalStop(CancellationTokenSource stop, TextWriter errors)
-        {
-            _stop = stop;
-            _errors = errors;
-            _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        }
-
-        private void OnSignal(PosixSignalContext ctx)
-        {
-            ctx.Cancel = true;
-            if (Interlocked.Increment(ref _count) == 1)
-            {
-                _errors.WriteLine("stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)");
-                _stop.Cancel();
-            }
-            else
-            {
-                _errors.WriteLine("forced exit");
-                Environment.Exit(130);
-            }
-        }
-
-        /// <summary>
-        /// After a first signal the handlers stay registered until the process exits: a second Ctrl+C during the
-        /// shutdown still prints "forced exit" and exits 130, instead of meeting the default handler (130, no word).
-        /// </summary>
-        public void Dispose()
-        {
-            if (Volatile.Read(ref _count) > 0) return;
-            _int.Dispose();
-            _term.Dispose();
         }
     }
 

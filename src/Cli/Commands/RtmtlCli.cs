@@ -28,15 +28,8 @@ public static class RtmtlCli
             return 0;
         }
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            // Like every other bad option: one short line, where to look, exit 2 (not the whole help).
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
-            Console.Error.WriteLine($"see ./rtmtl {CommandPath(parse)} --help".Replace("  ", " "));
-            return 2;
-        }
-        // RTMTL_CHECK_ARGS=1: parse only (the README-commands test checks every documented command line this way).
-        if (Environment.GetEnvironmentVariable("RTMTL_CHECK_ARGS") == "1") return 0;
+        if (parse.Errors.Count > 0) return RealtimeMtl.Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message, CommandPath(parse));
+        if (RealtimeMtl.Common.Commands.CommandLineRules.CheckArgsOnly) return 0;
         return await parse.InvokeAsync();
     }
 

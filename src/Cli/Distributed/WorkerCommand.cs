@@ -86,23 +86,7 @@ internal static class WorkerCommand
                 return 2;
             }
             var worker = new JobWorker(queue, options, new EngineJobRunner(endpoint, connection, r.GetValue(threads), log), log);
-            var signals = 0;
-            void OnSignal(PosixSignalContext c)
-            {
-                c.Cancel = true;
-                if (Interlocked.Increment(ref signals) == 1)
-                {
-                    log.WriteLine($"worker {options.Name}: stopping (Ctrl+C again exits at once)");
-                    worker.RequestStop();
-                }
-                else
-                {
-                    log.WriteLine("forced exit");
-                    Environment.Exit(130);
-                }
-            }
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            using var stop = new RealtimeMtl.Common.Commands.TwoStageStop(log, $"worker {options.Name}: stopping (Ctrl+C again exits at once)", worker.RequestStop);
             log.WriteLine($"worker {options.Name}: pulling jobs from queue '{queueName}' ({queue.StreamName}) at {endpoint.Display}; ack wait {options.Queue.AckWait.TotalSeconds:0.#} s, concurrency {options.Concurrency}; inputs under {options.InputRoot}; results {(options.ResultsToObjectStore ? $"to object store {queue.ResultsBucketName}" : $"under {options.OutRoot}")}");
             await worker.RunAsync();
             log.WriteLine($"worker {options.Name}: left cleanly ({worker.Completed} jobs done, {worker.FailedJobs} failed)");

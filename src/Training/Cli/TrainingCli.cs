@@ -29,28 +29,9 @@ public static class TrainingCli
         };
         root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });
         var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            // One short line and where to look, like every other bad option (not the whole help).
-            Console.Error.WriteLine($"error: {parse.Errors[0].Message}");
-            Console.Error.WriteLine($"see ./rtmtl {CommandPath(parse)} --help");
-            return 2;
-        }
-        // RTMTL_CHECK_ARGS=1: parse only (the README-commands test checks every documented command line this way).
-        if (Environment.GetEnvironmentVariable("RTMTL_CHECK_ARGS") == "1") return 0;
-        var signals = 0;
-        void OnSignal(PosixSignalContext ctx)
-        {
-            ctx.Cancel = true;
-            if (Interlocked.Increment(ref signals) == 1)
-            {
-                Console.Error.WriteLine("stopping: saving a checkpoint at the next step (press Ctrl+C again to exit at once)");
-                Interrupt.Cancel();
-            }
-            else Environment.Exit(130);
-        }
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        if (parse.Errors.Count > 0) return Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message, CommandPath(parse));
+        if (Common.Commands.CommandLineRules.CheckArgsOnly) return 0;
+        using var stop = new Common.Commands.TwoStageStop(Console.Error, "stopping: saving a checkpoint at the next step (press Ctrl+C again to exit at once)", Interrupt.Cancel);
         try
         {
             return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null });

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using RealtimeMtl.Capture.Frames;
 
-namespace RealtimeMtl.Pipeline.Stages;
+namespace RealtimeMtl.Capture.Frames;
 
 /// <summary>
 /// Frame times for the feeds: the engine's receive time as Unix nanoseconds (from the monotonic capture ticks), and

@@ -1,7 +1,6 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
 
-namespace RealtimeMtl.Pipeline.Stages;
+namespace RealtimeMtl.Capture.Labels;
 
 /// <summary>
 /// Pixels per class in a label image, and each class's share. The one rule for the ignore label (and any id beyond

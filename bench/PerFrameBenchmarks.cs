@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Synthetic;

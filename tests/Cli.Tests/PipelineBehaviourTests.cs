@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
@@ -34,7 +35,7 @@ public class PipelineBehaviourTests
         var depth = new DepthMetrics();
         var offline = new SyntheticSource(options);
         // The same infer stage the pipeline runs, frame by frame, scored by the offline metrics Training uses.
-        var stage = new InferStage(model, new PipelineStats());
+        var stage = new InferStage(model, new ModelPostProcessor(), new PipelineStats());
         for (var i = 0; i < 12; i++)
         {
             var packet = new FramePacket(offline.RenderFrame(i));

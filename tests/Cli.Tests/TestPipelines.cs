@@ -1,3 +1,4 @@
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
@@ -12,7 +13,7 @@ public static class TestPipelines
     /// <summary>A pipeline as the engine assembles one: stats with live quality injected, sinks attached before the run.</summary>
     public static EnginePipeline Create(IFrameSource source, IMtlModel model, IFrameRenderer renderer, IFrameSink[] sinks, PipelineOptions options, ISourceEvents events)
     {
-        var pipeline = new EnginePipeline(source, model, renderer, PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count)), options, events);
+        var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(), renderer, PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count)), options, events);
         foreach (var sink in sinks) pipeline.Attach(sink);
         return pipeline;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using OpenCvSharp;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Cli.Tests;

@@ -45,6 +45,19 @@ public class ArchitectureTests
         Assert.Contains("RealtimeMtl.Capture", referenced);
     }
 
+    [Fact]
+    public void The_core_holds_only_the_cores_namespaces_and_gets_its_post_processing_injected()
+    {
+        // Post-processing (upsampling, smoothing) belongs to the model's project: the core only declares the interface.
+        var namespaces = typeof(EnginePipeline).Assembly.GetExportedTypes().Select(t => t.Namespace!).ToHashSet();
+        Assert.Equal(["RealtimeMtl.Pipeline.Imaging", "RealtimeMtl.Pipeline.Metrics", "RealtimeMtl.Pipeline.Model", "RealtimeMtl.Pipeline.Sinks", "RealtimeMtl.Pipeline.Stages"],
+            namespaces.Order().ToArray());
+        var stages = typeof(EnginePipeline).Assembly.GetExportedTypes().Where(t => t.Namespace == "RealtimeMtl.Pipeline.Stages" && t.IsClass && !t.IsAbstract)
+            .Select(t => t.Name).ToHashSet();
+        Assert.DoesNotContain(stages, n => n.Contains("Upsampl") || n.Contains("Smooth"));
+        Assert.Contains(typeof(EnginePipeline).GetConstructors().Single().GetParameters(), p => p.ParameterType == typeof(IPostProcessor));
+    }
+
     [Theory]
     [MemberData(nameof(Elements))]
     public void An_element_references_the_core_and_no_other_element(string element)

@@ -72,7 +72,7 @@ public class StageTests
         await using var source = new ReplaySource(held, 10, "ten frames");
         var log = new CollectingEvents();
         var sink = new RecordingSink();
-        var pipeline = new EnginePipeline(source, model, new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model), null, log).Attach(sink);
+        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model), null, log).Attach(sink);
         var summary = await pipeline.RunAsync();
         Assert.Equal([0L, 1, 2, 4, 6, 8, 9], sink.Sequences);
         Assert.True(sink.Completed);
@@ -94,6 +94,45 @@ public class StageTests
         var e = Assert.Throws<InvalidOperationException>(packet.Release);
         Assert.Contains("released more often than it was referenced", e.Message);
         Assert.Equal(before + 1, FramePacket.OverReleased);
+    }
+
+    [Fact]
+    public async Task A_sink_that_draws_into_the_shared_packet_is_stopped_as_a_failed_sink_and_the_others_see_clean_frames()
+    {
+        Assert.True(FramePacket.CheckSharedWrites); // tests/Directory.Build.targets turns the check on
+        using var model = new FakeModel();
+        var held = Frames(8);
+        await using var source = new ReplaySource(held, 8, "eight frames");
+        var log = new CollectingEvents();
+        var scribbler = new ScribblingSink();
+        var clean = new RecordingSink();
+        var stats = PipelineStats.For(source, model);
+        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, null, log).Attach(scribbler).Attach(clean);
+        var summary = await pipeline.RunAsync();
+        Assert.Equal(8, summary.Frames);
+        Assert.Equal(1, scribbler.Writes);
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), clean.Sequences);
+        var warning = Assert.Single(log.Warnings);
+        Assert.Contains("sink scribbler failed at frame 0: it changed the shared frame packet", warning);
+        held.ForEach(f => f.Dispose());
+    }
+
+    /// <summary>Draws a white square into the frame it was handed, as a careless overlay sink would.</summary>
+    private sealed class ScribblingSink : IFrameSink
+    {
+        public int Writes { get; private set; }
+        public string Name => "scribbler";
+        public bool Lossless => true;
+
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
+        {
+            Writes++;
+            Cv2.Rectangle(packet.Rendered!, new Rect(0, 0, 8, 8), Scalar.All(255), -1);
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     /// <summary>Records what it saw; lossless, so it sees every frame.</summary>
@@ -132,7 +171,7 @@ public class StageTests
         var stats = PipelineStats.For(source, model);
         var a = new RecordingSink();
         var b = new RecordingSink();
-        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), stats, null, new CollectingEvents()).Attach(a).Attach(b);
+        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, null, new CollectingEvents()).Attach(a).Attach(b);
         var summary = await pipeline.RunAsync();
         Assert.Equal(60, summary.Frames);
         foreach (var sink in new[] { a, b })
@@ -153,7 +192,7 @@ public class StageTests
         using var model = new FakeModel();
         var held = Frames(2);
         await using var source = new ReplaySource(held, 4, "two frames");
-        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), PipelineStats.For(source, model), null, new CollectingEvents());
+        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model), null, new CollectingEvents());
         await pipeline.RunAsync();
         Assert.Throws<InvalidOperationException>(() => pipeline.Attach(new RecordingSink()));
         await Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.RunAsync());
@@ -169,7 +208,7 @@ public class StageTests
         await using var source = new ReplaySource(held, 100_000, "long file");
         var sink = new RecordingSink();
         var events = new CollectingEvents();
-        var pipeline = new EnginePipeline(source, model, new CopyRenderer(), PipelineStats.For(source, model), null, events).Attach(sink);
+        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model), null, events).Attach(sink);
         var summary = await pipeline.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("the infer stage failed at frame 5: the fake model broke", summary.StageError);
         Assert.Equal([0, 1, 2, 3, 4], sink.Sequences);
@@ -181,7 +220,7 @@ public class StageTests
     public void The_infer_stage_allocates_nothing_managed_per_frame_in_steady_state()
     {
         using var model = new FakeModel();
-        var stage = new InferStage(model, new PipelineStats());
+        var stage = new InferStage(model, new ResizePostProcessor(), new PipelineStats());
         var packets = Frames(4).Select(stage.Packet).ToList();
         foreach (var p in packets) stage.Process(p);
         var before = GC.GetAllocatedBytesForCurrentThread();

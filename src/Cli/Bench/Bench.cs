@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using OpenCvSharp;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
@@ -161,7 +162,7 @@ public static class Bench
         }
         result["source (replay)"] = (GC.GetTotalAllocatedBytes(true) - start) / (double)n;
         var stats = new PipelineStats();
-        var infer = new InferStage(model, stats);
+        var infer = new InferStage(model, new ModelPostProcessor(), stats);
         var packets = held.Take(8).Select((f, i) => infer.Packet(f.Copy(i, Stopwatch.GetTimestamp()))).ToList();
         File.Delete(record);
         await using var recorder = new VideoRecorderSink(record, 30);
@@ -186,7 +187,7 @@ public static class Bench
     {
         await using var source = opened;
         await using var recorder = new VideoRecorderSink(record, source.NominalFps ?? 30);
-        var pipeline = new EnginePipeline(source, model, renderer, PipelineStats.For(source, model), new PipelineOptions { MaxFrames = frames }).Attach(recorder);
+        var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(), renderer, PipelineStats.For(source, model), new PipelineOptions { MaxFrames = frames }).Attach(recorder);
         if (window is not null) pipeline.Attach(window);
         var summary = await pipeline.RunAsync(ct);
         return (summary, recorder.FramesWritten);

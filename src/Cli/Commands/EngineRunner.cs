@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
@@ -53,8 +54,8 @@ public static class EngineRunner
             renderer = new FrameRenderer(model.Info, s.Render);
             // The stats belong to this run: the pipeline fills them, the servers and the HUD read them.
             var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
-            var pipeline = new EnginePipeline(source, model, renderer, stats,
-                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, Smooth = s.Smooth }, log);
+            var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(s.Smooth), renderer, stats,
+                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
             var recorder = AddWriters(s, source, model, sinks, stop, errors);
             await AddServersAsync(s, source, model, renderer, stats, sinks, errors);
             if (hooks.FirstFrame is { } first) sinks.Add(new FirstFrameProbe(first));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;

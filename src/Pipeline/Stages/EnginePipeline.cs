@@ -27,13 +27,13 @@ public sealed class EnginePipeline
     private readonly RenderStage _render;
     private bool _started;
 
-    public EnginePipeline(IFrameSource source, IMtlModel model, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, ISourceEvents? log = null)
+    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, ISourceEvents? log = null)
     {
         _source = source;
         _options = options ?? new PipelineOptions();
         _log = log ?? ConsoleSourceEvents.Instance;
         Stats = stats;
-        _infer = new InferStage(model, stats, _options.Smooth ? new TemporalSmoother() : null, _options.MeasureQuality ? stats.Quality : null);
+        _infer = new InferStage(model, post, stats, _options.MeasureQuality ? stats.Quality : null);
         _render = new RenderStage(renderer, stats, _log);
     }
 
@@ -68,6 +68,7 @@ public sealed class EnginePipeline
         using var fault = new StageFault();
         using var captureStop = CancellationTokenSource.CreateLinkedTokenSource(stop, fault.Token);
         var overReleasedBefore = FramePacket.OverReleased;
+        var changedBefore = FramePacket.ChangedWhileShared;
         var tasks = new List<Task>
         {
             Task.Run(() => capture.RunAsync(frames.Writer, captureStop.Token, fault)),
@@ -82,6 +83,8 @@ public sealed class EnginePipeline
         Stats.SampleResources(Stats.FramesOut);
         if (FramePacket.OverReleased - overReleasedBefore is > 0 and var over)
             _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
+        if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
+            _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); please report it");
         return RunSummary.From(Stats, capture.SourceError, stop.IsCancellationRequested) with { StageError = fault.Message ?? _render.Failure };
     }
 }

@@ -10,8 +10,11 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// </summary>
 public sealed class FramePacket
 {
-    private static long _live, _overReleased;
+    private static long _live, _overReleased, _changedShared;
     private int _refs;
+    private int? _sealed;
+    private SemaphoreSlim? _gate;
+    private bool _blamed;
     private Frame? _frame;
     private readonly FramePacketPool? _pool;
 
@@ -25,6 +28,8 @@ public sealed class FramePacket
         _frame = frame;
         _refs = 1;
         Rendered = null;
+        _sealed = null;
+        _blamed = false;
         InferStartTicks = InferEndTicks = RenderEndTicks = 0;
         PreMs = ModelMs = PostMs = 0;
         Interlocked.Increment(ref _live);
@@ -52,12 +57,12 @@ public sealed class FramePacket
     public Mat? Rendered { get; set; }
 
     public long CaptureTicks => Frame.TimestampTicks;
-    public long InferStartTicks { get; set; }
-    public long InferEndTicks { get; set; }
-    public long RenderEndTicks { get; set; }
-    public double PreMs { get; set; }
-    public double ModelMs { get; set; }
-    public double PostMs { get; set; }
+    public long InferStartTicks { get; internal set; }
+    public long InferEndTicks { get; internal set; }
+    public long RenderEndTicks { get; internal set; }
+    public double PreMs { get; internal set; }
+    public double ModelMs { get; internal set; }
+    public double PostMs { get; internal set; }
 
     /// <summary>
     /// Whether a release past zero throws. On in debug builds and in the tests (the AppContext switch
@@ -74,6 +79,55 @@ public sealed class FramePacket
     /// <summary>Releases past zero (a stale release; it would otherwise recycle a packet that another frame now uses).</summary>
     public static long OverReleased => Interlocked.Read(ref _overReleased);
 
+    /// <summary>
+    /// Whether the sink fan-out checks that no sink changes a shared packet: a digest of the frame, the prediction and
+    /// the rendered image is taken when the packet is handed to the sinks, and compared after each sink's write and
+    /// at the last release. On in debug builds and in the tests (the AppContext switch
+    /// <c>RealtimeMtl.CheckSharedPackets</c>); off in a release build, where hashing every frame would cost time.
+    /// </summary>
+    public static bool CheckSharedWrites { get; set; } =
+#if DEBUG
+        true;
+#else
+        AppContext.TryGetSwitch("RealtimeMtl.CheckSharedPackets", out var check) && check;
+#endif
+
+    /// <summary>Packets found changed at their last release after they were shared (checked only with <see cref="CheckSharedWrites"/>).</summary>
+    public static long ChangedWhileShared => Interlocked.Read(ref _changedShared);
+
+    /// <summary>Takes the digest that <see cref="ChangedSinceSealed"/> compares with (the fan-out calls it before sharing).</summary>
+    internal void Seal() => _sealed ??= Digest();
+
+    /// <summary>With the check on, sinks write one at a time per packet, so a change is blamed on the sink that made it.</summary>
+    internal SemaphoreSlim SinkGate => LazyInitializer.EnsureInitialized(ref _gate, () => new SemaphoreSlim(1, 1));
+
+    /// <summary>A sink was found changing this packet (reported as that sink's failure, not again at release).</summary>
+    internal void Blame() => _blamed = true;
+
+    /// <summary>Whether the packet's pixels differ from when it was sealed (false when it never was).</summary>
+    internal bool ChangedSinceSealed() => _sealed is { } d && Digest() != d;
+
+    private int Digest()
+    {
+        var h = new HashCode();
+        Add(ref h, Frame.Image);
+        Add(ref h, Labels);
+        Add(ref h, Depth);
+        if (Confidence is { } c) Add(ref h, c);
+        if (Rendered is { } r) Add(ref h, r);
+        return h.ToHashCode();
+    }
+
+    private static unsafe void Add(ref HashCode h, Mat m)
+    {
+        if (m.IsDisposed || m.Empty()) { h.Add(0); return; }
+        int rows = m.Rows, cols = m.Cols;
+        h.Add(rows);
+        h.Add(cols);
+        var rowBytes = checked((int)(cols * m.ElemSize()));
+        for (var y = 0; y < rows; y++) h.AddBytes(new ReadOnlySpan<byte>((void*)m.Ptr(y), rowBytes));
+    }
+
     public void AddRef() => Interlocked.Increment(ref _refs);
 
     public void Release()
@@ -88,6 +142,7 @@ public sealed class FramePacket
         }
         if (refs != 0) return;
         Interlocked.Decrement(ref _live);
+        if (CheckSharedWrites && !_blamed && ChangedSinceSealed()) Interlocked.Increment(ref _changedShared);
         _frame?.Dispose();
         _frame = null;
         if (Rendered is { } r && !ReferenceEquals(r, RenderTarget)) r.Dispose();

@@ -1,18 +1,16 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
-/// Resize into the model's input, run it, optionally smooth over time, upsample the outputs to frame size (labels by
-/// confidence-aware nearest, depth and confidence bilinear) and score against the frame's ground truth.
+/// Resize into the model's input, run it, post-process the outputs to frame size (the injected
+/// <see cref="IPostProcessor"/>) and score against the frame's ground truth.
 /// </summary>
-public sealed class InferStage(IMtlModel model, PipelineStats stats, TemporalSmoother? smoother = null, IQualityMeter? quality = null)
+public sealed class InferStage(IMtlModel model, IPostProcessor post, PipelineStats stats, IQualityMeter? quality = null)
 {
     private readonly FramePacketPool _pool = new();
 
@@ -23,16 +21,8 @@ public sealed class InferStage(IMtlModel model, PipelineStats stats, TemporalSmo
         model.SetInput(p.Frame.Image);
         var t1 = Stopwatch.GetTimestamp();
         model.Run();
-        smoother?.Apply(model.Labels, model.Depth, model.Confidence);
         var t2 = Stopwatch.GetTimestamp();
-        var size = new Size(p.Frame.Width, p.Frame.Height);
-        LabelUpsampler.Upsample(model.Labels, model.Confidence, size, p.Labels);
-        CvNative.Resize(model.Depth, p.Depth, size, InterpolationFlags.Linear);
-        if (model.Confidence is { } conf)
-        {
-            p.Confidence ??= new Mat();
-            CvNative.Resize(conf, p.Confidence, size, InterpolationFlags.Linear);
-        }
+        post.Apply(model, p);
         if (quality is not null && (p.Frame.Labels is not null || p.Frame.Depth is not null)) quality.Score(p);
         var t3 = Stopwatch.GetTimestamp();
         p.PreMs = Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;

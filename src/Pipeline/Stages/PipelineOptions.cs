@@ -14,9 +14,6 @@ public sealed record PipelineOptions
     /// <summary>Compare predictions with the source's depth and labels as frames pass.</summary>
     public bool MeasureQuality { get; init; } = true;
 
-    /// <summary>--smooth: temporal filtering of labels (confidence hysteresis) and depth (moving average).</summary>
-    public bool Smooth { get; init; }
-
     /// <summary>Treat the source as live (drop-oldest) even if it is a file; null = ask the source.</summary>
     public bool? ForceLive { get; init; }
 }

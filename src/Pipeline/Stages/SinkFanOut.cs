@@ -29,9 +29,13 @@ public sealed class SinkFanOut
                 dropped => { dropped.Release(); stats.ViewerDrop(); })).ToArray();
     }
 
-    /// <summary>Hands the packet to every sink that wants it (one reference each); the caller keeps its own.</summary>
+    /// <summary>
+    /// Hands the packet to every sink that wants it (one reference each); the caller keeps its own. Sinks share it and
+    /// must not change it: with <see cref="FramePacket.CheckSharedWrites"/> a sink that does is stopped as a failed sink.
+    /// </summary>
     public async ValueTask PublishAsync(FramePacket packet)
     {
+        if (FramePacket.CheckSharedWrites) packet.Seal();
         for (var i = 0; i < _sinks.Count; i++)
         {
             var sink = _sinks[i];
@@ -55,6 +59,23 @@ public sealed class SinkFanOut
     /// <summary>The sink tasks: each drains its channel, then finalises its sink.</summary>
     public Task[] Start() => _sinks.Select((s, i) => Task.Run(() => RunSinkAsync(s, _channels[i].Reader))).ToArray();
 
+    /// <summary>The sink's write, alone on this packet, failing if the packet was clean before it and changed after.</summary>
+    private static async ValueTask CheckedWriteAsync(IFrameSink sink, FramePacket packet)
+    {
+        await packet.SinkGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var cleanBefore = !packet.ChangedSinceSealed();
+            await sink.WriteAsync(packet, CancellationToken.None).ConfigureAwait(false);
+            if (cleanBefore && packet.ChangedSinceSealed())
+            {
+                packet.Blame();
+                throw new InvalidOperationException("it changed the shared frame packet (other sinks read the same pixels: copy before drawing)");
+            }
+        }
+        finally { packet.SinkGate.Release(); }
+    }
+
     private async Task RunSinkAsync(IFrameSink sink, ChannelReader<FramePacket> reader)
     {
         var recorder = _stats.SinkRecorder(sink.Name);
@@ -66,7 +87,8 @@ public sealed class SinkFanOut
                 if (!failed)
                 {
                     var t = Stopwatch.GetTimestamp();
-                    await sink.WriteAsync(packet, CancellationToken.None).ConfigureAwait(false);
+                    if (FramePacket.CheckSharedWrites) await CheckedWriteAsync(sink, packet).ConfigureAwait(false);
+                    else await sink.WriteAsync(packet, CancellationToken.None).ConfigureAwait(false);
                     recorder.Add(Stopwatch.GetElapsedTime(t).TotalMilliseconds);
                 }
             }

@@ -1,7 +1,7 @@
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Inference.PostProcessing;
 
-namespace RealtimeMtl.Pipeline.Tests;
+namespace RealtimeMtl.Inference.Tests;
 
 /// <summary>Labels brought to frame size along the model's confidence, not nearest-neighbour blocks.</summary>
 public class LabelUpsamplerTests

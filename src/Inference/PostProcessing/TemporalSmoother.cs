@@ -1,6 +1,6 @@
 using OpenCvSharp;
 
-namespace RealtimeMtl.Pipeline.Stages;
+namespace RealtimeMtl.Inference.PostProcessing;
 
 /// <summary>
 /// --smooth: temporal filtering of the model's outputs at model resolution, for a steadier picture from a steady camera.

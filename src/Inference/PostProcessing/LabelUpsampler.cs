@@ -1,6 +1,6 @@
 using OpenCvSharp;
 
-namespace RealtimeMtl.Pipeline.Stages;
+namespace RealtimeMtl.Inference.PostProcessing;
 
 /// <summary>
 /// Brings the model's labels to frame size along the model's confidence instead of nearest-neighbour, so class edges

@@ -42,8 +42,8 @@ public class ReadmeCommandsTests
             var args = command["./rtmtl ".Length..];
             var sub = args.Split(' ')[0];
             if (sub is "demo" or "test" or "build" or "help" or "--version") continue; // the script's own verbs
-            // The script sends these to rtmtl-train (eval --video stays in the engine).
-            var toTrainer = sub is "train" or "export" or "ablate" or "synth" or "import" or "data" or "bench-eager" || (sub == "eval" && !args.Contains("--video"));
+            // The script sends these to rtmtl-train (eval is the engine's: it hands --run/--onnx on itself).
+            var toTrainer = sub is "train" or "export" or "ablate" or "synth" or "import" or "data" or "bench-eager";
             if (toTrainer && !File.Exists(trainer)) throw new InvalidOperationException("rtmtl-train is not built; run ./rtmtl build");
             var psi = new ProcessStartInfo("dotnet", $"\"{(toTrainer ? trainer : Engine.Dll)}\" {args}") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Engine.Root };
             psi.Environment["RTMTL_CHECK_ARGS"] = "1";

@@ -60,6 +60,36 @@ public class VideoQualityTests
     }
 
     [Fact]
+    public void Eval_is_one_entry_that_picks_its_mode_from_the_parsed_options()
+    {
+        // --video=FILE is the video mode (an earlier script looked for the substring " --video " and missed it).
+        var video = Engine.Run("eval --video=/nonexistent/clip.mp4");
+        Assert.Equal(2, video.Code);
+        Assert.Contains("video file '/nonexistent/clip.mp4' does not exist", video.Stderr);
+        // --onnx=FILE is the labelled mode: the same arguments reach rtmtl-train, whose figures and exit code come back.
+        var labelled = Engine.Run("eval --onnx=models/mtl_ssw_light.onnx --dataset synthetic --samples 2");
+        Assert.True(labelled.Code == 0, labelled.Stderr);
+        Assert.Matches(@"model:\s+mIoU \d+\.\d\d %", labelled.Stdout);
+        Assert.Contains("synthetic(seed=1,test), 2 samples", labelled.Stdout);
+        var missing = Engine.Run("eval --run /nonexistent/run");
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("/nonexistent/run", missing.Stderr);
+        // Both modes at once, neither, or an option of the other mode: one parse error, exit 2.
+        foreach (var (args, says) in new[]
+        {
+            ("eval --video a.mp4 --onnx b.onnx", "not both"),
+            ("eval", "say what to evaluate"),
+            ("eval --video a.mp4 --split val", "--split belongs to the labelled mode"),
+            ("eval --onnx b.onnx --smooth", "--smooth belongs to --video"),
+        })
+        {
+            var r = Engine.Run(args);
+            Assert.Equal(2, r.Code);
+            Assert.Contains(says, r.Stderr);
+        }
+    }
+
+    [Fact]
     public void The_smoother_holds_a_wavering_pixel_follows_a_confident_change_and_resets_on_a_cut()
     {
         var smoother = new TemporalSmoother();

@@ -10,45 +10,11 @@ using RealtimeMtl.Pipeline.Stages;
 namespace RealtimeMtl.Cli.Commands;
 
 /// <summary>
-/// rtmtl eval --video: label-free quality of a model on real footage, where no ground truth exists. On a static
+/// rtmtl eval --video (the video mode of <see cref="EvalCommand"/>): label-free quality of a model on real footage, where no ground truth exists. On a static
 /// camera a good model is steady: few pixels change class from frame to frame (flicker) and depth hardly moves.
 /// </summary>
 internal static class EvalVideoCommand
 {
-    public static Command Build()
-    {
-        var video = new Option<string>("--video") { Description = "Video file (or any source spec) to evaluate", Required = true };
-        var model = new Option<string?>("--model", "-m") { Description = "ONNX model (default: the shipped model)" };
-        var maxFrames = new Option<int>("--max-frames") { Description = "Stop after N frames", DefaultValueFactory = _ => 300 };
-        var json = new Option<string?>("--json") { Description = "Also write the figures as JSON here" };
-        var smooth = new Option<bool>("--smooth") { Description = "Measure with the engine's temporal filtering (--smooth) on" };
-        var cmd = new Command("eval", """
-            Label-free quality on real video: temporal label flicker (share of pixels that change class between
-            consecutive frames), depth temporal stability (median relative change per frame), the class histogram and
-            depth percentiles. On a static scene, compare with and without --smooth.
-            Examples:
-              ./rtmtl eval --video street.mp4 --max-frames 300 --json out/street.json
-              ./rtmtl eval --video street.mp4 --smooth
-            """) { video, model, maxFrames, json, smooth };
-        cmd.SetAction(r =>
-        {
-            try
-            {
-                if (r.GetValue(maxFrames) < 2) throw new ArgumentException("--max-frames must be at least 2 (flicker compares consecutive frames)");
-                var result = Run(r.GetValue(video)!, r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(maxFrames), r.GetValue(smooth));
-                Console.WriteLine(result.ToText());
-                if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
-                return 0;
-            }
-            catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or IOException)
-            {
-                Console.Error.WriteLine($"error: {e.Message}");
-                return 2;
-            }
-        });
-        return cmd;
-    }
-
     public sealed record VideoQuality(string Video, string Model, bool Smooth, int Frames, double LabelFlicker, double DepthRelativeChange,
         Dictionary<string, double> ClassShares, Dictionary<string, double> DepthPercentilesM)
     {

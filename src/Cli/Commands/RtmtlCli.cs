@@ -16,7 +16,7 @@ public static class RtmtlCli
             DemoCommand.Build(),
             InfoCommand.Build(),
             BenchCommand.Build(),
-            EvalVideoCommand.Build(),
+            EvalCommand.Build(),
             DoctorCommand.Build(),
             Distributed.WorkerCommand.Build(),
             Distributed.SubmitCommand.Build(),

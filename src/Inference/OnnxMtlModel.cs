@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
@@ -28,7 +29,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     private OrtIoBinding? _hostBinding;
     private bool _disposed;
 
-    public OnnxMtlModel(string path, ModelOptions? options = null, Action<string>? log = null)
+    public OnnxMtlModel(string path, ModelOptions? options = null, IEventLog? log = null)
     {
         options ??= new ModelOptions();
         if (Directory.Exists(path))
@@ -45,7 +46,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         var gpuPath = options.Gpu.Path == GpuDataPath.Auto ? GpuOptions.DefaultPath : options.Gpu.Path;
         var (used, note) = ExecutionProviders.Configure(so, options.Device, options.TensorRtCache, options.AvailableProviders, options.Gpu with { Path = gpuPath });
-        if (note is not null) log?.Invoke(note);
+        if (note is not null) log?.Warning(note);
         Device = used;
         GpuPath = used switch
         {
@@ -101,7 +102,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
                     Dispose();
                     throw new ModelContractException($"--gpu-path cudagraph needs device buffers, which could not be made ({e.Message.Split('\n')[0]}); use --gpu-path plain.", e);
                 }
-                log?.Invoke($"warning: IOBinding device buffers unavailable ({e.Message.Split('\n')[0]}); using plain CUDA runs.");
+                log?.Warning($"IOBinding device buffers unavailable ({e.Message.Split('\n')[0]}); using plain CUDA runs.");
                 GpuPath = GpuDataPath.Plain;
             }
         }

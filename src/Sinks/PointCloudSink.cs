@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Globalization;
 using System.Text;
 using OpenCvSharp;
@@ -19,10 +20,10 @@ public sealed class PointCloudSink : IFrameSink
     private readonly string _dir;
     private readonly int _every;
     private readonly LabelSet _labels;
-    private readonly Action<string> _log;
+    private readonly IEventLog _log;
     private bool _warned;
 
-    public PointCloudSink(string dir, int every, LabelSet labels, Action<string> log)
+    public PointCloudSink(string dir, int every, LabelSet labels, IEventLog log)
     {
         _dir = dir;
         _every = Math.Max(1, every);
@@ -39,7 +40,7 @@ public sealed class PointCloudSink : IFrameSink
     {
         if (p.Sequence % _every != 0) return ValueTask.CompletedTask;
         var k = CameraIntrinsics.ForFrame(p.Frame.Intrinsics, p.Frame.Width, p.Frame.Height);
-        if (p.Frame.Intrinsics is null && !_warned) { _warned = true; _log($"--save-pointcloud: the source gives no camera intrinsics; using NYU-v2 Kinect intrinsics scaled to {p.Frame.Width}x{p.Frame.Height} (fx {k.Fx:0.0})."); }
+        if (p.Frame.Intrinsics is null && !_warned) { _warned = true; _log.Warning($"--save-pointcloud: the source gives no camera intrinsics; using NYU-v2 Kinect intrinsics scaled to {p.Frame.Width}x{p.Frame.Height} (fx {k.Fx:0.0})."); }
         var path = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture) + ".ply");
         Write(path, p.Frame.Image, p.Depth, p.Labels, k, _labels);
         Written++;

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Pipeline.Sinks;
@@ -16,11 +17,11 @@ public sealed class WindowSink : IFrameSink
     private readonly Thread? _ui;
     private volatile bool _failed;
 
-    public WindowSink(Action<string> log)
+    public WindowSink(IEventLog log)
     {
         if (!HasDisplay())
         {
-            log("--show: no display (DISPLAY/WAYLAND_DISPLAY unset); running without a window. Use --serve or --record to watch.");
+            log.Warning("--show: no display (DISPLAY/WAYLAND_DISPLAY unset); running without a window. Use --serve or --record to watch.");
             _failed = true;
             return;
         }
@@ -43,7 +44,7 @@ public sealed class WindowSink : IFrameSink
         return ValueTask.CompletedTask;
     }
 
-    private void UiLoop(Action<string> log)
+    private void UiLoop(IEventLog log)
     {
         try
         {
@@ -59,7 +60,7 @@ public sealed class WindowSink : IFrameSink
         catch (Exception e)
         {
             _failed = true;
-            log($"--show: the window could not be opened ({e.Message}); running without it.");
+            log.Warning($"--show: the window could not be opened ({e.Message}); running without it.");
         }
     }
 

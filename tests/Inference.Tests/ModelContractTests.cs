@@ -1,3 +1,4 @@
+using RealtimeMtl.Tests.Support;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Training.Onnx;
@@ -108,21 +109,23 @@ public class ModelContractTests
     [InlineData(ExecutionDevice.TensorRt)]
     public void Gpu_request_on_the_cpu_build_falls_back_to_cpu_with_one_line(ExecutionDevice device)
     {
-        var lines = new List<string>();
-        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = device }, lines.Add);
+        var events = new CollectingEvents();
+        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = device }, events);
         Assert.Equal(ExecutionDevice.Cpu, model.Device);
-        Assert.Single(lines);
-        Assert.Contains("running on CPU", lines[0]);
-        Assert.Contains(device == ExecutionDevice.Cuda ? "cuda" : "tensorrt", lines[0]);
+        var line = Assert.Single(events.Warnings);
+        Assert.Empty(events.Infos);
+        Assert.Contains("running on CPU", line);
+        Assert.Contains(device == ExecutionDevice.Cuda ? "cuda" : "tensorrt", line);
     }
 
     [Fact]
     public void Auto_device_picks_cpu_silently_when_no_gpu_provider_exists()
     {
-        var lines = new List<string>();
-        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = ExecutionDevice.Auto }, lines.Add);
+        var events = new CollectingEvents();
+        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = ExecutionDevice.Auto }, events);
         Assert.Equal(ExecutionDevice.Cpu, model.Device);
-        Assert.Empty(lines);
+        Assert.Empty(events.Warnings);
+        Assert.Empty(events.Infos);
     }
 
     [Theory]

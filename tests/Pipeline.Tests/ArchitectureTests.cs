@@ -38,6 +38,7 @@ public class ArchitectureTests
         Assert.Empty(Packages("src/Pipeline"));
         // Below the core: what every writer and command shares, with no references and no packages at all.
         Assert.Empty(ProjectReferences("src/Common"));
+        Assert.Equal(["Common"], ProjectReferences("src/Capture").ToArray());
         Assert.Empty(Packages("src/Common"));
         // And the built assembly agrees: nothing of ASP.NET, gRPC or ONNX Runtime is referenced.
         var referenced = typeof(EnginePipeline).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
@@ -98,6 +99,19 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Every_project_logs_through_the_one_event_log()
+    {
+        // Common/Logging/IEventLog: no delegate or writer passed around as a second logging channel.
+        var other = new System.Text.RegularExpressions.Regex(@"(Action<string>|TextWriter)\??\s+_?(log|events)\b");
+        var found = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj") && !f.Contains("/bin"))
+            .SelectMany(f => File.ReadAllLines(f).Select((line, i) => (f, i, line)))
+            .Where(x => other.IsMatch(x.line)).Select(x => $"{Path.GetRelativePath(Root, x.f)}:{x.i + 1}: {x.line.Trim()}").ToList();
+        Assert.Empty(found);
+        Assert.True(File.Exists(Path.Combine(Root, "src", "Common", "Logging", "IEventLog.cs")));
+    }
+
+    [Fact]
     public void Training_uses_capture_quality_and_inference_and_the_engine_never_uses_training()
     {
         Assert.Equal(["Capture", "Inference", "Quality"], ProjectReferences("src/Training").Order().ToArray());
@@ -115,6 +129,6 @@ public class ArchitectureTests
         foreach (var p in projects) Assert.Contains($"src/{p}", readme);
         Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality} <- Cli", readme);
         Assert.Contains("Pipeline, Serving <- Distributed <- Cli", readme);
-        Assert.Contains("Common <- Pipeline", readme);
+        Assert.Contains("Common <- Capture, Pipeline", readme);
     }
 }

@@ -1,3 +1,5 @@
+using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Tests.Support;
 using System.Diagnostics;
 using System.Text;
 using OpenCvSharp;
@@ -90,13 +92,14 @@ public class SinkTests
     [InlineData(16000, 3000, 8192, 1536)]
     public void H264_sizes_are_even_and_within_level_6_2(int w, int h, int ew, int eh)
     {
-        var said = new List<string>();
-        var size = VideoRecorderSink.H264Size(new Size(w, h), said.Add);
+        var said = new CollectingEvents();
+        var size = VideoRecorderSink.H264Size(new Size(w, h), said);
         Assert.Equal((ew, eh), (size.Width, size.Height));
         Assert.True(size.Width % 2 == 0 && size.Height % 2 == 0);
         Assert.True(size.Width <= VideoRecorderSink.MaxH264Width && size.Height <= VideoRecorderSink.MaxH264Height);
         // Said once, and only when the size changed.
-        Assert.Equal(w == ew && h == eh ? 0 : 1, said.Count(l => l.StartsWith("note:")) > 0 ? 1 : 0);
+        Assert.Equal(w == ew && h == eh ? 0 : 1, said.Infos.Count(l => l.StartsWith("note:")));
+        Assert.Empty(said.Warnings);
     }
 
     [Fact]
@@ -105,7 +108,7 @@ public class SinkTests
         var dir = Directory.CreateTempSubdirectory("rtmtl-sink-");
         try
         {
-            var sink = new PointCloudSink(dir.FullName, 1, LabelSet.Nyu13, _ => { });
+            var sink = new PointCloudSink(dir.FullName, 1, LabelSet.Nyu13, NullEventLog.Instance);
             var p = Packet(0, 0, depth: 2f);
             p.Depth.Set(0, 0, 0f); // one invalid pixel
             await sink.WriteAsync(p, CancellationToken.None);

@@ -1,9 +1,10 @@
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Capture.Sources;
 
 namespace RealtimeMtl.Tests.Support;
 
 /// <summary>The engine's event sink for tests: keeps every warning and info line (thread-safe) for assertions.</summary>
-public sealed class CollectingEvents : ISourceEvents
+public sealed class CollectingEvents : IEventLog
 {
     private readonly List<string> _warnings = [], _infos = [];
 

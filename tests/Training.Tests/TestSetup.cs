@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Runtime.CompilerServices;
 
 namespace RealtimeMtl.Training.Tests;
@@ -11,7 +12,7 @@ internal static class TestSetup
     [ModuleInitializer]
     internal static void PrepareLibTorch()
     {
-        Native.LibTorchNativeFix.EnsureLoadable(_ => { });
+        Native.LibTorchNativeFix.EnsureLoadable(NullEventLog.Instance);
         Native.OneDnnGuard.Prepare(verbose: false);
     }
 }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Text.Json;
 using RealtimeMtl.Training.Train;
 
@@ -31,7 +32,7 @@ public class TrainingSmokeTests
                 Architecture = "mtl_ssw", Backbone = "resnet18-slim", Dataset = "synthetic", Epochs = 2, Limit = 64, BatchSize = 8, Resume = true,
                 InputWidth = 128, InputHeight = 96, OutDir = dir, Quiet = true, Device = "cpu", Seed = 3,
             };
-            var resumed = new Trainer(options, log).Run();
+            var resumed = new Trainer(options, new TextEventLog(log)).Run();
             Assert.InRange(resumed.Best.MeanIoU, 0, 1);
             Assert.True(resumed.Best.Rmse > 0);
             Assert.Single(resumed.EpochLosses);
@@ -67,7 +68,7 @@ public class TrainingSmokeTests
     public void Cuda_request_on_a_cpu_build_falls_back_with_one_line()
     {
         var log = new StringWriter();
-        var device = DeviceSelection.Select("cuda", log);
+        var device = DeviceSelection.Select("cuda", new TextEventLog(log));
         Assert.Equal(TorchSharp.DeviceType.CPU, device.type);
         Assert.Single(log.ToString().Trim().Split('\n'));
         Assert.Contains("CUDA requested but not available", log.ToString());

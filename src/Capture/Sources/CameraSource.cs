@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
@@ -10,12 +11,12 @@ public sealed class CameraSource : IFrameSource
 {
     private readonly VideoCapture _capture;
     private readonly string _name;
-    private readonly ISourceEvents _events;
+    private readonly IEventLog _events;
 
-    public CameraSource(string device, CameraOptions? options = null, ISourceEvents? events = null)
+    public CameraSource(string device, CameraOptions? options = null, IEventLog? events = null)
     {
         options ??= new CameraOptions();
-        _events = events ?? ConsoleSourceEvents.Instance;
+        _events = events ?? TextEventLog.StandardError;
         _name = device;
         if (int.TryParse(device, out var index))
         {

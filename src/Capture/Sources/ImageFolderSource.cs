@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
@@ -10,12 +11,12 @@ public sealed class ImageFolderSource : IFrameSource
 {
     private static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm"];
     private readonly IReadOnlyList<string> _files;
-    private readonly ISourceEvents _events;
+    private readonly IEventLog _events;
     private readonly double? _fps;
 
-    public ImageFolderSource(string pathOrGlob, double? fps = null, ISourceEvents? events = null)
+    public ImageFolderSource(string pathOrGlob, double? fps = null, IEventLog? events = null)
     {
-        _events = events ?? ConsoleSourceEvents.Instance;
+        _events = events ?? TextEventLog.StandardError;
         _fps = fps;
         Spec = pathOrGlob;
         _files = ListFiles(pathOrGlob);

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
@@ -20,17 +21,17 @@ public sealed class NetworkStreamSource : IFrameSource
     private static readonly string[] Schemes = ["rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"];
 
     private readonly NetworkStreamOptions _options;
-    private readonly ISourceEvents _events;
+    private readonly IEventLog _events;
     private readonly Channel<Frame> _latest;
     private readonly CancellationTokenSource _stop = new();
     private FfmpegStreamReader? _capture;
     private Thread? _grabber;
     private Exception? _fault;
 
-    public NetworkStreamSource(string url, NetworkStreamOptions? options = null, ISourceEvents? events = null)
+    public NetworkStreamSource(string url, NetworkStreamOptions? options = null, IEventLog? events = null)
     {
         _options = options ?? new NetworkStreamOptions();
-        _events = events ?? ConsoleSourceEvents.Instance;
+        _events = events ?? TextEventLog.StandardError;
         Url = url;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !Schemes.Contains(uri.Scheme) || string.IsNullOrEmpty(uri.Host))
             throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");

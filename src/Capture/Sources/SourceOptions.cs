@@ -1,3 +1,5 @@
+using RealtimeMtl.Common.Logging;
+
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>Options that apply to whichever source a spec names.</summary>
@@ -7,7 +9,7 @@ public sealed record SourceOptions
     public bool Realtime { get; init; }
     public CameraOptions Camera { get; init; } = new();
     public NetworkStreamOptions Network { get; init; } = new();
-    public ISourceEvents Events { get; init; } = ConsoleSourceEvents.Instance;
+    public IEventLog Events { get; init; } = TextEventLog.StandardError;
 
     /// <summary>The user's own calibration (--intrinsics): replaces what the source knows about its camera.</summary>
     public Frames.CameraIntrinsics? Calibration { get; init; }

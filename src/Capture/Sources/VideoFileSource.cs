@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
@@ -14,11 +15,11 @@ public sealed class VideoFileSource : IFrameSource
     private const int MaxConsecutiveFailures = 8;
     private readonly VideoCapture _capture;
     private readonly bool _realtime;
-    private readonly ISourceEvents _events;
+    private readonly IEventLog _events;
 
-    public VideoFileSource(string path, bool realtime = false, ISourceEvents? events = null)
+    public VideoFileSource(string path, bool realtime = false, IEventLog? events = null)
     {
-        _events = events ?? ConsoleSourceEvents.Instance;
+        _events = events ?? TextEventLog.StandardError;
         Path = path;
         _realtime = realtime;
         if (!File.Exists(path))

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -26,7 +27,7 @@ public static class Bench
         if (b.Frames < 10 && !b.ModelOnly) { errors.WriteLine("error: --frames must be at least 10 (or use --model-only)"); return 2; }
         if (b.Frames < 1) { errors.WriteLine("error: --frames must be at least 1"); return 2; }
         OnnxMtlModel model;
-        try { model = new OnnxMtlModel(b.ModelPath, new ModelOptions { Threads = b.Threads, Device = b.Device, Gpu = new GpuOptions { Path = b.GpuPath } }, errors.WriteLine); }
+        try { model = new OnnxMtlModel(b.ModelPath, new ModelOptions { Threads = b.Threads, Device = b.Device, Gpu = new GpuOptions { Path = b.GpuPath } }, new TextEventLog(errors)); }
         catch (ModelContractException e) { errors.WriteLine($"error: {e.Message}"); return 2; }
         using var _ = model;
         var warmup = b.ModelOnly ? Math.Clamp(b.Frames / 10, 1, 10) : Math.Max(10, b.Frames / 10);

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
 using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
@@ -43,8 +44,8 @@ public static class EngineRunner
             OutputTargets.Check(s);
             ExecutionProviders.ConfigureLogging(s.Verbose);
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
-                errors.WriteLine($"warning: serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
-            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, errors.WriteLine);
+                log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, log);
             if (s.StrictDevice && s.Device is ExecutionDevice.Cuda or ExecutionDevice.TensorRt && model.Device != s.Device)
                 throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use {model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
             // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
@@ -56,11 +57,11 @@ public static class EngineRunner
             var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
             var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(s.Smooth), renderer, stats,
                 new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
-            var recorder = AddWriters(s, source, model, sinks, stop, errors);
+            var recorder = AddWriters(s, source, model, sinks, stop, log);
             await AddServersAsync(s, source, model, renderer, stats, sinks, errors);
             if (hooks.FirstFrame is { } first) sinks.Add(new FirstFrameProbe(first));
             foreach (var sink in sinks) pipeline.Attach(sink);
-            if (!s.Quiet) errors.WriteLine($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
+            log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;
             using var progress = s.Quiet && hooks.Progress is null ? null : new Timer(_ =>
             {
@@ -109,7 +110,7 @@ public static class EngineRunner
     }
 
     /// <summary>The sinks that write or show frames: recorder, raw outputs, window, point clouds. Returns the recorder.</summary>
-    private static VideoRecorderSink? AddWriters(EngineSettings s, IFrameSource source, OnnxMtlModel model, List<IFrameSink> sinks, CancellationTokenSource stop, TextWriter errors)
+    private static VideoRecorderSink? AddWriters(EngineSettings s, IFrameSource source, OnnxMtlModel model, List<IFrameSink> sinks, CancellationTokenSource stop, IEventLog log)
     {
         VideoRecorderSink? recorder = null;
         if (s.Record is not null)
@@ -120,17 +121,17 @@ public static class EngineRunner
                 Path = s.Record, Fps = source.NominalFps ?? 30, Live = source.IsLive || s.Realtime, Codec = s.RecordCodec,
                 FollowMediaTime = !(source.IsLive || s.Realtime) && source.TimedByMedia,
                 PreferNvenc = model.Device != ExecutionDevice.Cpu,
-            }, errors.WriteLine);
+            }, log);
             sinks.Add(recorder);
         }
         if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
         if (s.Show)
         {
-            var window = new WindowSink(errors.WriteLine);
+            var window = new WindowSink(log);
             window.CloseRequested += () => stop.Cancel();
             if (window.Active) sinks.Add(window);
         }
-        if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, errors.WriteLine));
+        if (s.SavePointCloud is not null) sinks.Add(new PointCloudSink(s.SavePointCloud, s.PointCloudEvery, model.Info.Labels, log));
         return recorder;
     }
 
@@ -169,7 +170,7 @@ public static class EngineRunner
         }
     }
 
-    private sealed class ConsoleEvents(TextWriter errors, bool quiet) : ISourceEvents
+    private sealed class ConsoleEvents(TextWriter errors, bool quiet) : IEventLog
     {
         // The live line is for a person at a terminal; a log file gets the summary, not a line a second.
         private readonly ProgressPrinter _progress = new(errors);

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Cli.Commands;
 using RealtimeMtl.Distributed.Bus;
 using RealtimeMtl.Distributed.Jobs;
@@ -12,7 +13,7 @@ namespace RealtimeMtl.Cli.Distributed;
 /// job's partial folder and publishing every frame's results to <c>rtmtl.frames.{camera}</c>. Exit codes map to the
 /// queue's answers: 0 completed, 2 bad input (never retried; for a camera: down, retried), 3 or a crash failed (retried later).
 /// </summary>
-internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.NatsConnection connection, int threads, TextWriter log) : IJobRunner
+internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.NatsConnection connection, int threads, IEventLog log) : IJobRunner
 {
     public async Task<JobOutcome> RunAsync(JobRun run, CancellationToken stop)
     {
@@ -61,7 +62,7 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
     }
 
     /// <summary>The run's messages go to the worker's log, prefixed with the job; the last "error:" line is the job's reason.</summary>
-    private sealed class LineCapture(TextWriter log, string id) : TextWriter
+    private sealed class LineCapture(IEventLog log, string id) : TextWriter
     {
         private readonly System.Text.StringBuilder _line = new();
         public string? LastError { get; private set; }
@@ -75,7 +76,7 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
             _line.Clear();
             if (text.Length == 0) return;
             if (text.StartsWith("error: ", StringComparison.Ordinal)) LastError = text[7..];
-            log.WriteLine($"  [{id}] {text}");
+            log.Info($"  [{id}] {text}");
         }
     }
 }

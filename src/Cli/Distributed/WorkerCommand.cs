@@ -85,7 +85,8 @@ internal static class WorkerCommand
                 log.WriteLine($"error: the NATS server at {endpoint.Display} has no usable JetStream ({e.Message}); start it with -js (nats-server -js -sd DIR)");
                 return 2;
             }
-            var worker = new JobWorker(queue, options, new EngineJobRunner(endpoint, connection, r.GetValue(threads), log), log);
+            var events = RealtimeMtl.Common.Logging.TextEventLog.StandardError;
+            var worker = new JobWorker(queue, options, new EngineJobRunner(endpoint, connection, r.GetValue(threads), events), events);
             using var stop = new RealtimeMtl.Common.Commands.TwoStageStop(log, $"worker {options.Name}: stopping (Ctrl+C again exits at once)", worker.RequestStop);
             log.WriteLine($"worker {options.Name}: pulling jobs from queue '{queueName}' ({queue.StreamName}) at {endpoint.Display}; ack wait {options.Queue.AckWait.TotalSeconds:0.#} s, concurrency {options.Concurrency}; inputs under {options.InputRoot}; results {(options.ResultsToObjectStore ? $"to object store {queue.ResultsBucketName}" : $"under {options.OutRoot}")}");
             await worker.RunAsync();
@@ -96,12 +97,12 @@ internal static class WorkerCommand
     }
 
     /// <summary>Connects, or prints the one clear reason and returns null (exit 2).</summary>
-    public static async Task<NATS.Client.Core.NatsConnection?> ConnectOrNull(NatsEndpoint endpoint, string client, TextWriter log, CancellationToken ct)
+    public static async Task<NATS.Client.Core.NatsConnection?> ConnectOrNull(NatsEndpoint endpoint, string client, TextWriter errors, CancellationToken ct)
     {
         try { return await endpoint.ConnectAsync(client, ct); }
         catch (NatsUnavailableException e)
         {
-            log.WriteLine($"error: {e.Message}");
+            errors.WriteLine($"error: {e.Message}");
             return null;
         }
     }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
 using RealtimeMtl.Distributed.Jobs;
@@ -16,14 +17,14 @@ public sealed class JobWorker
     private readonly WorkQueue _queue;
     private readonly WorkerOptions _options;
     private readonly IJobRunner _runner;
-    private readonly TextWriter _log;
+    private readonly IEventLog _log;
     private readonly ResultFolders _results;
     private readonly CancellationTokenSource _pulling = new();
     private readonly Lock _gate = new();
     private readonly List<ActiveJob> _active = [];
     private int _jobsTaken, _outage, _completed, _failed;
 
-    public JobWorker(WorkQueue queue, WorkerOptions options, IJobRunner runner, TextWriter log)
+    public JobWorker(WorkQueue queue, WorkerOptions options, IJobRunner runner, IEventLog log)
     {
         _queue = queue;
         _options = options;
@@ -57,10 +58,10 @@ public sealed class JobWorker
                 var p = a.LastProgress;
                 var left = p?.FramesTotal is { } t && p.Fps > 0 ? TimeSpan.FromSeconds((t - p.FramesDone) / p.Fps) : (TimeSpan?)null;
                 if (a.Job.Kind == JobKind.File && left is { } l && l <= _options.FinishWithin)
-                    _log.WriteLine($"worker: finishing job {a.Job.Id} ({a.Job.Output}): about {l.TotalSeconds:0.0} s left");
+                    _log.Info($"worker: finishing job {a.Job.Id} ({a.Job.Output}): about {l.TotalSeconds:0.0} s left");
                 else
                 {
-                    _log.WriteLine($"worker: returning job {a.Job.Id} ({a.Job.Output}) to the queue after its current frame{(p is null ? "" : $" ({p.FramesDone}{(p.FramesTotal is { } tt ? $"/{tt}" : "")} frames done)")}");
+                    _log.Info($"worker: returning job {a.Job.Id} ({a.Job.Output}) to the queue after its current frame{(p is null ? "" : $" ({p.FramesDone}{(p.FramesTotal is { } tt ? $"/{tt}" : "")} frames done)")}");
                     a.Stop.Cancel();
                 }
             }
@@ -77,12 +78,12 @@ public sealed class JobWorker
             {
                 var consumer = await _queue.ConsumerAsync(_pulling.Token);
                 msg = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(5) }, cancellationToken: _pulling.Token);
-                if (Interlocked.Exchange(ref _outage, 0) == 1) _log.WriteLine("worker: the NATS server is back; pulling jobs again");
+                if (Interlocked.Exchange(ref _outage, 0) == 1) _log.Info("worker: the NATS server is back; pulling jobs again");
             }
             catch (OperationCanceledException) when (_pulling.IsCancellationRequested) { break; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (Interlocked.Exchange(ref _outage, 1) == 0) _log.WriteLine($"worker: lost the NATS server ({e.GetBaseException().Message}); reconnecting");
+                if (Interlocked.Exchange(ref _outage, 1) == 0) _log.Info($"worker: lost the NATS server ({e.GetBaseException().Message}); reconnecting");
                 try { await Task.Delay(500, _pulling.Token); } catch (OperationCanceledException) { break; }
                 continue;
             }
@@ -103,7 +104,7 @@ public sealed class JobWorker
         try { job = JobSpec.Parse(msg.Data ?? []); }
         catch (InvalidDataException e)
         {
-            _log.WriteLine($"worker: a message on {_queue.Subject} is not a job ({e.Message}); terminated");
+            _log.Info($"worker: a message on {_queue.Subject} is not a job ({e.Message}); terminated");
             await Terminate(msg, e.Message);
             return;
         }
@@ -118,7 +119,7 @@ public sealed class JobWorker
             // A redelivery of a job whose outputs were committed (its ack was lost, e.g. the server restarted): done.
             if (_results.IsCommitted(job))
             {
-                _log.WriteLine($"worker: job {job.Id} ({job.Output}) is already committed; acknowledging");
+                _log.Info($"worker: job {job.Id} ({job.Output}) is already committed; acknowledging");
                 _results.RemoveStale(job, attempt);
                 await Finish(msg, status with { State = JobState.Done, Results = status.Results ?? final, FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow, Reason = null });
                 return;
@@ -135,7 +136,7 @@ public sealed class JobWorker
         var started = DateTimeOffset.UtcNow;
         status = status with { State = JobState.Running, StartedAt = started, FramesDone = 0, FinishedAt = null, Reason = null, FirstFrameAt = null };
         await TryPut(status);
-        _log.WriteLine($"worker: job {job.Id}: {job.Source} -> {job.Output} (attempt {attempt})");
+        _log.Info($"worker: job {job.Id}: {job.Source} -> {job.Output} (attempt {attempt})");
         var partial = _results.NewPartial(job, _options.Name, attempt);
         var active = new ActiveJob(job);
         lock (_gate) _active.Add(active);
@@ -177,7 +178,7 @@ public sealed class JobWorker
                     var committed = _results.Commit(job, partial, _options.Name, attempt);
                     var where = final;
                     if (_options.ResultsToObjectStore) where = await UploadAsync(job, final);
-                    _log.WriteLine(committed
+                    _log.Info(committed
                         ? $"worker: job {job.Id} done: {outcome.Frames} frames -> {where}"
                         : $"worker: job {job.Id} was committed by another worker meanwhile; ours discarded");
                     Interlocked.Increment(ref _completed);
@@ -196,7 +197,7 @@ public sealed class JobWorker
                 // A redelivery ran beside a live attempt (a server outage hid that attempt's acks) and the other
                 // attempt committed the job: it is done, and nothing of ours may overwrite that.
                 DeleteQuietly(partial);
-                _log.WriteLine($"worker: job {job.Id} was committed by another worker meanwhile; ours ended ({outcome.Kind.ToString().ToLowerInvariant()})");
+                _log.Info($"worker: job {job.Id} was committed by another worker meanwhile; ours ended ({outcome.Kind.ToString().ToLowerInvariant()})");
                 await Finish(msg, ((await TryGetStatus(job.Id)) ?? status) with { State = JobState.Done, Results = final, Reason = null });
                 break;
             case OutcomeKind.Stopped:
@@ -253,7 +254,7 @@ public sealed class JobWorker
     private async Task Fail(INatsJSMsg<byte[]> msg, JobStatus status, string reason)
     {
         Interlocked.Increment(ref _failed);
-        _log.WriteLine($"worker: job {status.Id} failed: {reason} (not retried)");
+        _log.Info($"worker: job {status.Id} failed: {reason} (not retried)");
         await PutFinal(status with { State = JobState.Failed, Reason = reason, FinishedAt = DateTimeOffset.UtcNow });
         await Terminate(msg, reason);
     }
@@ -277,7 +278,7 @@ public sealed class JobWorker
             await Fail(msg, status, $"gave up after {attempt} attempts: {reason}");
             return;
         }
-        _log.WriteLine($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0.#} s (attempt {attempt} of {_options.Queue.MaxDeliver})");
+        _log.Info($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0.#} s (attempt {attempt} of {_options.Queue.MaxDeliver})");
         await TryPut(status with { State = JobState.Retrying, Reason = reason, Worker = null });
         await Answer(() => msg.NakAsync(new AckOpts { NakDelay = _options.RetryDelay }, CancellationToken.None), "retry");
     }
@@ -297,7 +298,7 @@ public sealed class JobWorker
             try { await _queue.Board.PutAsync(s with { UpdatedAt = DateTimeOffset.UtcNow }); return; }
             catch (Exception e) when (e is not OperationCanceledException) { await Task.Delay(500); }
         }
-        _log.WriteLine($"worker: could not record job {s.Id}'s final state ({s.State}) in the job table");
+        _log.Info($"worker: could not record job {s.Id}'s final state ({s.State}) in the job table");
     }
 
     private async Task TryPut(JobStatus s)
@@ -319,7 +320,7 @@ public sealed class JobWorker
             try { await answer(); return; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (i == 2) _log.WriteLine($"worker: could not {what} a job on the server ({e.GetBaseException().Message}); JetStream redelivers it after the ack wait");
+                if (i == 2) _log.Info($"worker: could not {what} a job on the server ({e.GetBaseException().Message}); JetStream redelivers it after the ack wait");
                 else await Task.Delay(1000);
             }
         }

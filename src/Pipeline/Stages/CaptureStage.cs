@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Frames;
@@ -10,7 +11,7 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// Reads the source into the capture channel. Live sources write without waiting (the channel drops the oldest);
 /// files wait for room, so nothing is lost. Ends at the end of the source, at MaxFrames, on stop or on a stage fault.
 /// </summary>
-public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool live, long? maxFrames, ISourceEvents log)
+public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool live, long? maxFrames, IEventLog log)
 {
     /// <summary>The source's own error (a camera unplugged, a stream gone), reported once; the run still finalises.</summary>
     public string? SourceError { get; private set; }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
@@ -21,17 +22,17 @@ public sealed class EnginePipeline
 {
     private readonly IFrameSource _source;
     private readonly PipelineOptions _options;
-    private readonly ISourceEvents _log;
+    private readonly IEventLog _log;
     private readonly List<IFrameSink> _sinks = [];
     private readonly InferStage _infer;
     private readonly RenderStage _render;
     private bool _started;
 
-    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, ISourceEvents? log = null)
+    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, IEventLog? log = null)
     {
         _source = source;
         _options = options ?? new PipelineOptions();
-        _log = log ?? ConsoleSourceEvents.Instance;
+        _log = log ?? TextEventLog.StandardError;
         Stats = stats;
         _infer = new InferStage(model, post, stats, _options.MeasureQuality ? stats.Quality : null);
         _render = new RenderStage(renderer, stats, _log);

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Sources;
@@ -10,7 +11,7 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// fails to render is not handed on; failures are counted and reported once (like a sink fault), and
 /// <see cref="Failure"/> makes the run end with exit 3.
 /// </summary>
-public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, ISourceEvents log)
+public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IEventLog log)
 {
     private long _failures;
     private string? _first;

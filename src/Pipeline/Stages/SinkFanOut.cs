@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Sources;
@@ -16,9 +17,9 @@ public sealed class SinkFanOut
     private readonly IReadOnlyList<IFrameSink> _sinks;
     private readonly Channel<FramePacket>[] _channels;
     private readonly PipelineStats _stats;
-    private readonly ISourceEvents _log;
+    private readonly IEventLog _log;
 
-    public SinkFanOut(IReadOnlyList<IFrameSink> sinks, int losslessCapacity, PipelineStats stats, ISourceEvents log)
+    public SinkFanOut(IReadOnlyList<IFrameSink> sinks, int losslessCapacity, PipelineStats stats, IEventLog log)
     {
         _sinks = sinks;
         _stats = stats;

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Stages;
@@ -25,7 +26,7 @@ namespace RealtimeMtl.Sinks.Recording;
 public sealed class VideoRecorderSink : IFrameSink
 {
     private readonly RecorderOptions _o;
-    private readonly Action<string>? _log;
+    private readonly IEventLog? _log;
     private readonly string _temp;
     private IVideoEncoder? _encoder;
     private Size _size;
@@ -41,7 +42,7 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>H.264 level 6.2's largest frame (8192x4320 = 139,264 macroblocks), within libx264's limits.</summary>
     public const int MaxH264Width = 8192, MaxH264Height = 4320;
 
-    public VideoRecorderSink(RecorderOptions options, Action<string>? log = null)
+    public VideoRecorderSink(RecorderOptions options, IEventLog? log = null)
     {
         _o = options with { Fps = options.Fps is > 0 and < 1000 ? options.Fps : 30 };
         _log = log;
@@ -165,7 +166,7 @@ public sealed class VideoRecorderSink : IFrameSink
                 _size = H264Size(size, _log);
                 return new FfmpegVideoEncoder(ffmpeg, _temp, _o.Fps, _size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc);
             }
-            _log?.Invoke("warning: the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
+            _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
             codec = ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.Mp4v;
         }
         return new OpenCvVideoEncoder(_temp, codec, _o.Fps, size);
@@ -175,18 +176,18 @@ public sealed class VideoRecorderSink : IFrameSink
     /// The size H.264 is recorded at: frames larger than level 6.2 allows are scaled down (aspect kept), and odd
     /// sizes get one black row or column (libx264 needs even sizes). Says so once when it changes the size.
     /// </summary>
-    public static Size H264Size(Size frame, Action<string>? log)
+    public static Size H264Size(Size frame, IEventLog? log)
     {
         var (w, h) = (frame.Width, frame.Height);
         if (w > MaxH264Width || h > MaxH264Height)
         {
             var scale = Math.Min((double)MaxH264Width / w, (double)MaxH264Height / h);
             (w, h) = (Math.Max(1, (int)(w * scale)), Math.Max(1, (int)(h * scale)));
-            log?.Invoke($"note: {frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
+            log?.Info($"note: {frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
         }
         var padded = new Size(w + (w & 1), h + (h & 1));
         if (padded.Width != w || padded.Height != h)
-            log?.Invoke($"note: H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
+            log?.Info($"note: H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
         return padded;
     }
 
@@ -251,7 +252,7 @@ public sealed class VideoRecorderSink : IFrameSink
             Kept = false;
             FramesWritten = FramesRepeated = 0;
             File.Delete(_temp);
-            if (!(_failed || faulted)) _log?.Invoke($"warning: the recording produced no playable video; {(File.Exists(_o.Path) ? $"'{_o.Path}' was left as it was" : "no file was written")}.");
+            if (!(_failed || faulted)) _log?.Warning($"the recording produced no playable video; {(File.Exists(_o.Path) ? $"'{_o.Path}' was left as it was" : "no file was written")}.");
             return;
         }
         var source = _temp;

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.CommandLine;
 using System.Globalization;
 using RealtimeMtl.Training.Data;
@@ -63,11 +64,11 @@ internal static class DataCommand
             files[0] = files[0] with { Sha256 = r.GetValue(sha), Size = r.GetValue(size) };
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             http.DefaultRequestHeaders.UserAgent.ParseAdd("rtmtl-data-fetch/1");
-            var downloader = new Downloader(http, Console.Error);
+            var downloader = new Downloader(http, TextEventLog.StandardError);
             foreach (var f in files) await downloader.FetchAsync(f, folder, ct);
             if (sun)
             {
-                var result = SunRgbdConverter.Prepare(folder, Console.Error);
+                var result = SunRgbdConverter.Prepare(folder, TextEventLog.StandardError);
                 var missing = result.Missing > 0 ? $"; {result.Missing} listed scenes not in the archive" : "";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"SUN RGB-D ready in {folder}: {result.Train} train / {result.Test} test images, 37 classes; {result.LabelledShare:P1} of pixels labelled ({result.MatchedObjectShare:P1} of objects carry a class name){missing}"));
                 Console.WriteLine($"train with: ./rtmtl train --dataset sunrgbd --data {folder}");

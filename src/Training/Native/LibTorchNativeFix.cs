@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -23,7 +24,7 @@ public static class LibTorchNativeFix
     /// Patch the LibTorchSharp copies beside the running app when the host libstdc++ needs it. Idempotent (once per
     /// process; an already patched file is left as is). Returns how many files it changed.
     /// </summary>
-    public static int EnsureLoadable(Action<string>? log = null)
+    public static int EnsureLoadable(IEventLog? log = null)
     {
         if (Interlocked.Exchange(ref _applied, 1) == 1 || !OperatingSystem.IsLinux()) return 0;
         if (HostHasVersion(MissingVersion)) return 0;
@@ -34,11 +35,11 @@ public static class LibTorchNativeFix
             {
                 if (!PatchFile(lib)) continue;
                 changed++;
-                (log ?? Console.Error.WriteLine)($"rtmtl-train: marked {MissingVersion} weak in {lib} (this host's libstdc++ lacks it; TorchSharp loads now)");
+                (log ?? TextEventLog.StandardError).Info($"rtmtl-train: marked {MissingVersion} weak in {lib} (this host's libstdc++ lacks it; TorchSharp loads now)");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                Console.Error.WriteLine($"warning: could not patch {lib} for this host's libstdc++ ({e.Message}); TorchSharp may fail to load.");
+                (log ?? TextEventLog.StandardError).Warning($"could not patch {lib} for this host's libstdc++ ({e.Message}); TorchSharp may fail to load.");
             }
         }
         return changed;

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
@@ -29,17 +30,17 @@ public static class OneDnnGuard
     public static OneDnnDecision? Current => _current;
 
     /// <summary>Decides, applies and (when it caps oneDNN) says so in one line. Idempotent within a process.</summary>
-    public static OneDnnDecision Prepare(bool verbose, Action<string>? log = null, CpuFacts? cpu = null,
+    public static OneDnnDecision Prepare(bool verbose, IEventLog? log = null, CpuFacts? cpu = null,
         Func<string?, KnownAnswerOutcome>? check = null, string? mode = null)
     {
         if (_current is { } done) return done;
-        log ??= Console.Error.WriteLine;
+        log ??= TextEventLog.StandardError;
         if (!verbose && Environment.GetEnvironmentVariable("TORCH_CPP_LOG_LEVEL") is null) SetNative("TORCH_CPP_LOG_LEVEL", "ERROR");
         var decision = Decide(cpu ?? CpuFacts.Read(), check ?? CachedCheck, mode ?? Environment.GetEnvironmentVariable("RTMTL_ONEDNN"),
             Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA"));
         if (decision.MaxIsa is { } isa && !decision.ChosenByUser) SetNative("ONEDNN_MAX_CPU_ISA", isa);
-        if (decision.Constrained) log($"rtmtl-train: oneDNN limited to {decision.MaxIsa}: {decision.Cause}");
-        if (verbose) foreach (var e in decision.Evidence) log($"rtmtl-train: oneDNN: {e}");
+        if (decision.Constrained) log.Info($"rtmtl-train: oneDNN limited to {decision.MaxIsa}: {decision.Cause}");
+        if (verbose) foreach (var e in decision.Evidence) log.Info($"rtmtl-train: oneDNN: {e}");
         _current = decision;
         return decision;
     }

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -18,14 +19,14 @@ namespace RealtimeMtl.Training.Train;
 public sealed class Trainer
 {
     private readonly TrainOptions _o;
-    private readonly TextWriter _log;
+    private readonly IEventLog _log;
     private readonly CancellationToken _stop;
 
     /// <param name="stop">Ctrl+C: the trainer saves a resumable checkpoint at the next iteration and throws <see cref="TrainingInterruptedException"/>.</param>
-    public Trainer(TrainOptions options, TextWriter? log = null, CancellationToken stop = default)
+    public Trainer(TrainOptions options, IEventLog? log = null, CancellationToken stop = default)
     {
         _o = options;
-        _log = log ?? Console.Error;
+        _log = log ?? TextEventLog.StandardError;
         _stop = stop;
     }
 
@@ -116,13 +117,13 @@ public sealed class Trainer
         // After the inputs are known to open, before any long work: an unwritable --out fails now.
         Cli.OutputFolder.Ensure(_o.OutDir, "--out");
         FolderReady?.Invoke(_o.OutDir);
-        _log.WriteLine($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on {train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
+        _log.Info($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on {train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
         if (train is SyntheticDataset st)
         {
             var sw = Stopwatch.StartNew();
             Parallel.For(0, trainCount, i => st.Get(i));
             if (val is SyntheticDataset sv) Parallel.For(0, valCount, i => sv.Get(i));
-            _log.WriteLine($"rendered {trainCount + valCount} samples in {sw.Elapsed.TotalSeconds:0.0} s");
+            _log.Info($"rendered {trainCount + valCount} samples in {sw.Elapsed.TotalSeconds:0.0} s");
         }
 
         var net = new MtlNet(config);
@@ -130,7 +131,7 @@ public sealed class Trainer
         {
             var path = _o.Pretrained.Equals("imagenet", StringComparison.OrdinalIgnoreCase) ? null : _o.Pretrained;
             var n = net.LoadImageNetBackbone(path);
-            _log.WriteLine($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from scratch");
+            _log.Info($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from scratch");
         }
         File.WriteAllText(Path.Combine(_o.OutDir, "config.json"), JsonSerializer.Serialize(new RunManifest(config, _o), RunManifest.Json));
         var itersPerEpoch = (trainCount + _o.BatchSize - 1) / _o.BatchSize;
@@ -147,7 +148,7 @@ public sealed class Trainer
             run.StartEpoch = state.EpochsDone;
             run.BestEpoch = state.BestEpoch;
             run.Best = state.Best ?? run.Best;
-            _log.WriteLine($"resumed from {run.LastPath} after epoch {run.StartEpoch} (optimizer moments restart)");
+            _log.Info($"resumed from {run.LastPath} after epoch {run.StartEpoch} (optimizer moments restart)");
         }
         net.to(device);
         run.Optimizer = _o.Optimizer == OptimizerKind.Adam
@@ -232,7 +233,7 @@ public sealed class Trainer
         File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), JsonLines));
         run.Log.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds, val = eval.ToDictionary(), best = improved }, JsonLines));
         run.Log.Flush();
-        _log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        _log.Info(string.Create(CultureInfo.InvariantCulture,
             $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE {eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 {eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{seconds:0} s]"));
     }
 
@@ -244,7 +245,7 @@ public sealed class Trainer
     private void Progress(int epoch, int iter, int iters, double loss, double seg, double depth, double itPerSec, double etaSeconds)
     {
         if (_o.Quiet) return;
-        _progress ??= new RealtimeMtl.Common.Measuring.ProgressPrinter(_log) { PlainEvery = TimeSpan.FromSeconds(30) };
+        _progress ??= new RealtimeMtl.Common.Measuring.ProgressPrinter(Console.Error) { PlainEvery = TimeSpan.FromSeconds(30) };
         const int width = 24;
         var filled = (int)(width * iter / (double)iters);
         _progress.Show(() => string.Create(CultureInfo.InvariantCulture,

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -15,7 +16,7 @@ public sealed record RemoteFile(string Name, Uri Url, long? Size = null, string?
 /// in the folder's SHA256SUMS so that a later run checks the file against it. An existing file is never
 /// overwritten: if it fails its check, the user is told to remove it.
 /// </summary>
-public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4)
+public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
 {
     public const string SumsFile = "SHA256SUMS";
 
@@ -32,7 +33,7 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
             var have = await HashAsync(target, ct).ConfigureAwait(false);
             if (expected is not null && have != expected)
                 throw new InvalidDataException($"'{target}' exists but its SHA-256 is {have}, not {expected}; remove it to download it again.");
-            log.WriteLine($"{file.Name}: already here ({length:N0} bytes, SHA-256 {have[..16]}...)");
+            log.Info($"{file.Name}: already here ({length:N0} bytes, SHA-256 {have[..16]}...)");
             RecordSum(folder, file.Name, have);
             return target;
         }
@@ -52,7 +53,7 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
                     throw new InvalidDataException(have > 0
                         ? $"downloading {file.Url} failed after {attempts} tries ({e.Message}); {have:N0} bytes are kept in '{part}': run the same command again to resume."
                         : $"could not download {file.Url} after {attempts} tries ({e.Message}); check the address (--url) and the network, then run again.", e);
-                log.WriteLine($"{file.Name}: interrupted at {have:N0} bytes ({e.Message}); resuming (try {attempt + 1} of {attempts})");
+                log.Info($"{file.Name}: interrupted at {have:N0} bytes ({e.Message}); resuming (try {attempt + 1} of {attempts})");
                 await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), ct).ConfigureAwait(false);
             }
         }
@@ -70,7 +71,7 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
         }
         File.Move(part, target);
         RecordSum(folder, file.Name, hash);
-        log.WriteLine($"{file.Name}: {got:N0} bytes, SHA-256 {hash}{(expected is null ? " (recorded in " + SumsFile + "; no published checksum to compare)" : " (verified)")}");
+        log.Info($"{file.Name}: {got:N0} bytes, SHA-256 {hash}{(expected is null ? " (recorded in " + SumsFile + "; no published checksum to compare)" : " (verified)")}");
         return target;
     }
 
@@ -97,11 +98,11 @@ public sealed class Downloader(HttpClient http, TextWriter log, int attempts = 4
             if (response.Content.Headers.ContentRange?.From != offset) throw new IOException("the server resumed at the wrong byte");
             total = response.Content.Headers.ContentRange?.Length;
             mode = FileMode.Append;
-            log.WriteLine($"{file.Name}: resuming at {offset:N0} bytes");
+            log.Info($"{file.Name}: resuming at {offset:N0} bytes");
         }
         else
         {
-            if (offset > 0) log.WriteLine($"{file.Name}: the server does not resume downloads; starting over");
+            if (offset > 0) log.Info($"{file.Name}: the server does not resume downloads; starting over");
             offset = 0;
             total = response.Content.Headers.ContentLength;
             mode = FileMode.Create;

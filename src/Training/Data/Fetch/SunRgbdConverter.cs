@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Logging;
 using System.IO.Compression;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Labels;
@@ -20,7 +21,7 @@ public static class SunRgbdConverter
 
     public sealed record Result(int Train, int Test, int Missing, double LabelledShare, double MatchedObjectShare);
 
-    public static Result Prepare(string folder, TextWriter log)
+    public static Result Prepare(string folder, IEventLog log)
     {
         var (train, test) = ReadSplit(Path.Combine(folder, Toolbox));
         using var zip = ZipFile.OpenRead(Path.Combine(folder, Archive));
@@ -46,7 +47,7 @@ public static class SunRgbdConverter
                 var (l, p, o, m) = WriteLabels(seg, Path.Combine(folder, "label", stem + ".png"), classIndex, folder);
                 labelled += l; pixels += p; objects += o; matched += m;
                 stems.Add(stem);
-                if ((i + 1) % 500 == 0) log.WriteLine($"sunrgbd: {split} {i + 1}/{scenes.Count}");
+                if ((i + 1) % 500 == 0) log.Info($"sunrgbd: {split} {i + 1}/{scenes.Count}");
             }
             File.WriteAllLines(Path.Combine(folder, split + ".txt"), stems);
             return stems;

@@ -1,12 +1,12 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
-using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Inference;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Pipeline.Metrics;
-using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;

@@ -8,6 +8,8 @@ public sealed record ModelOptions
     public string? TensorRtCache { get; init; }
     /// <summary>How frames reach the GPU under CUDA (ignored on CPU).</summary>
     public GpuOptions Gpu { get; init; } = new();
+    /// <summary>The largest batch one run takes (the many-camera engine asks for its camera count); 1 = one frame per run.</summary>
+    public int MaxBatch { get; init; } = 1;
     /// <summary>Provider names to assume available (tests); null = ask ONNX Runtime.</summary>
     public IReadOnlyCollection<string>? AvailableProviders { get; init; }
 }

@@ -1,8 +1,8 @@
-using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using OpenCvSharp;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Inference;
 
@@ -21,12 +21,12 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     private readonly float[] _depth;
     private readonly float[] _confidence;
     private readonly GCHandle[] _pins;
-    private readonly OrtValue[] _inputValues;
-    private readonly OrtValue[] _outputValues;
     private readonly string[] _outputNames;
+    /// <summary>Per batch size n (index n - 1): OrtValues of shape [n, ...] over the same pinned buffers, made on first use.</summary>
+    private readonly HostBatch?[] _batches;
+    private readonly Mat[] _inputMats;
+    private readonly ModelOutputs[] _outputs;
     private DeviceBinding? _device;
-    /// <summary>CPU: the host buffers bound once, so a run passes no name or value arrays (nothing allocated per frame).</summary>
-    private OrtIoBinding? _hostBinding;
     private bool _disposed;
 
     public OnnxMtlModel(string path, ModelOptions? options = null, IEventLog? log = null)
@@ -70,27 +70,41 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
             _session.Dispose();
             throw;
         }
-        var pixels = Info.InputWidth * Info.InputHeight;
-        _input = new byte[pixels * 3];
-        _labels = new byte[pixels];
-        _depth = new float[pixels];
-        _confidence = new float[pixels];
-        _pins = [GCHandle.Alloc(_input, GCHandleType.Pinned), GCHandle.Alloc(_labels, GCHandleType.Pinned), GCHandle.Alloc(_depth, GCHandleType.Pinned), GCHandle.Alloc(_confidence, GCHandleType.Pinned)];
-        long[] shape = [1, Info.InputHeight, Info.InputWidth];
-        _inputValues = [OrtValue.CreateTensorValueFromMemory(_input, [1, Info.InputHeight, Info.InputWidth, 3])];
-        var outputs = new List<OrtValue> { OrtValue.CreateTensorValueFromMemory(_labels, shape), OrtValue.CreateTensorValueFromMemory(_depth, shape) };
-        var names = new List<string> { "labels", "depth" };
-        if (Info.HasConfidence)
+        // A batch larger than one needs a dynamic batch dimension, and a CUDA graph replays one fixed shape.
+        var maxBatch = Math.Max(1, options.MaxBatch);
+        if (maxBatch > 1 && _session.InputMetadata["image"].Dimensions[0] > 0)
         {
-            outputs.Add(OrtValue.CreateTensorValueFromMemory(_confidence, shape));
-            names.Add("confidence");
+            log?.Warning($"model '{path}' has a fixed batch of {_session.InputMetadata["image"].Dimensions[0]}: one frame per run (re-export it with ./rtmtl export for batches)");
+            maxBatch = 1;
         }
-        _outputValues = outputs.ToArray();
+        if (maxBatch > 1 && GpuPath == GpuDataPath.CudaGraph)
+        {
+            log?.Warning($"--gpu-path cudagraph replays one shape: one frame per run (--gpu-path iobinding batches {maxBatch} frames)");
+            maxBatch = 1;
+        }
+        MaxBatch = maxBatch;
+        var pixels = Info.InputWidth * Info.InputHeight;
+        _input = new byte[maxBatch * pixels * 3];
+        _labels = new byte[maxBatch * pixels];
+        _depth = new float[maxBatch * pixels];
+        _confidence = new float[maxBatch * pixels];
+        _pins = [GCHandle.Alloc(_input, GCHandleType.Pinned), GCHandle.Alloc(_labels, GCHandleType.Pinned), GCHandle.Alloc(_depth, GCHandleType.Pinned), GCHandle.Alloc(_confidence, GCHandleType.Pinned)];
+        var names = new List<string> { "labels", "depth" };
+        if (Info.HasConfidence) names.Add("confidence");
         _outputNames = names.ToArray();
-        InputMat = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_8UC3, _pins[0].AddrOfPinnedObject());
-        Labels = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_8UC1, _pins[1].AddrOfPinnedObject());
-        Depth = Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_32FC1, _pins[2].AddrOfPinnedObject());
-        Confidence = Info.HasConfidence ? Mat.FromPixelData(Info.InputHeight, Info.InputWidth, MatType.CV_32FC1, _pins[3].AddrOfPinnedObject()) : null;
+        _batches = new HostBatch?[maxBatch];
+        _inputMats = new Mat[maxBatch];
+        _outputs = new ModelOutputs[maxBatch];
+        for (var i = 0; i < maxBatch; i++)
+        {
+            int h = Info.InputHeight, w = Info.InputWidth;
+            _inputMats[i] = Mat.FromPixelData(h, w, MatType.CV_8UC3, _pins[0].AddrOfPinnedObject() + i * pixels * 3);
+            _outputs[i] = new ModelOutputs(
+                Mat.FromPixelData(h, w, MatType.CV_8UC1, _pins[1].AddrOfPinnedObject() + i * pixels),
+                Mat.FromPixelData(h, w, MatType.CV_32FC1, _pins[2].AddrOfPinnedObject() + i * pixels * 4),
+                Info.HasConfidence ? Mat.FromPixelData(h, w, MatType.CV_32FC1, _pins[3].AddrOfPinnedObject() + i * pixels * 4) : null);
+        }
+        long[] shape = [1, Info.InputHeight, Info.InputWidth];
         if (GpuPath is GpuDataPath.IoBinding or GpuDataPath.CudaGraph)
         {
             try { _device = new DeviceBinding(_session, Info, shape, _outputNames); }
@@ -113,41 +127,46 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
 
     public ModelInfo Info { get; }
     public ExecutionDevice Device { get; }
+
+    /// <summary>The largest batch one <see cref="RunBatch"/> takes (<see cref="ModelOptions.MaxBatch"/>, or 1 where the model or the GPU path cannot batch).</summary>
+    public int MaxBatch { get; }
     public string DeviceName => Device.ToString().ToLowerInvariant();
 
-    /// <summary>The input tensor seen as a BGR Mat at model size: write the frame here (resize into it).</summary>
-    public Mat InputMat { get; }
+    /// <summary>The input tensor (item 0) seen as a BGR Mat at model size: write the frame here (resize into it).</summary>
+    public Mat InputMat => _inputMats[0];
 
-    /// <summary>Outputs at model resolution, valid until the next <see cref="Run"/>.</summary>
-    public Mat Labels { get; }
-    public Mat Depth { get; }
-    public Mat? Confidence { get; }
+    /// <summary>Outputs (item 0) at model resolution, valid until the next <see cref="Run"/>.</summary>
+    public Mat Labels => _outputs[0].Labels;
+    public Mat Depth => _outputs[0].Depth;
+    public Mat? Confidence => _outputs[0].Confidence;
 
     /// <summary>Resizes the frame into the input tensor (area filter when shrinking).</summary>
-    public void SetInput(Mat bgr)
+    public void SetInput(Mat bgr) => SetInput(0, bgr);
+
+    /// <summary>Resizes the frame into item <paramref name="index"/> of the input tensor.</summary>
+    public void SetInput(int index, Mat bgr)
     {
-        if (bgr.Width == Info.InputWidth && bgr.Height == Info.InputHeight) bgr.CopyTo(InputMat);
-        else RealtimeMtl.Pipeline.Imaging.CvNative.Resize(bgr, InputMat, new Size(Info.InputWidth, Info.InputHeight),
+        var input = _inputMats[index];
+        if (bgr.Width == Info.InputWidth && bgr.Height == Info.InputHeight) bgr.CopyTo(input);
+        else RealtimeMtl.Pipeline.Imaging.CvNative.Resize(bgr, input, new Size(Info.InputWidth, Info.InputHeight),
             bgr.Width > Info.InputWidth ? InterpolationFlags.Area : InterpolationFlags.Linear);
     }
 
+    public ModelOutputs Output(int index) => _outputs[index];
+
     /// <summary>Runs the network on the current input; outputs land in <see cref="Labels"/>, <see cref="Depth"/>, <see cref="Confidence"/>.</summary>
-    public void Run()
+    public void Run() => RunBatch(1);
+
+    /// <summary>Runs the network on items 0..count-1 in one run; their outputs are <see cref="Output"/>(0..count-1).</summary>
+    public void RunBatch(int count)
     {
-        if (_device is null)
+        if (count < 1 || count > MaxBatch) throw new ArgumentOutOfRangeException(nameof(count), $"batch {count}: this model takes 1 to {MaxBatch}");
+        if (_device is null || count > 1)
         {
-            if (Device != ExecutionDevice.Cpu)
-            {
-                _session.Run(_runOptions, InputNames, _inputValues, _outputNames, _outputValues);
-                return;
-            }
-            if (_hostBinding is null)
-            {
-                _hostBinding = _session.CreateIoBinding();
-                _hostBinding.BindInput(InputNames[0], _inputValues[0]);
-                for (var i = 0; i < _outputNames.Length; i++) _hostBinding.BindOutput(_outputNames[i], _outputValues[i]);
-            }
-            _session.RunWithBinding(_runOptions, _hostBinding);
+            var batch = _batches[count - 1] ??= new HostBatch(this, count);
+            // CPU: the host buffers are bound once per batch size (nothing allocated per run); a GPU provider copies them.
+            if (Device == ExecutionDevice.Cpu) _session.RunWithBinding(_runOptions, batch.Binding(_session));
+            else _session.Run(_runOptions, InputNames, batch.Inputs, _outputNames, batch.Outputs);
             return;
         }
         // Device path: one copy in, the bound run (a CUDA graph replay when enabled), one copy back per output.
@@ -187,13 +206,53 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         if (_disposed) return;
         _disposed = true;
         _device?.Dispose();
-        _hostBinding?.Dispose();
-        InputMat.Dispose(); Labels.Dispose(); Depth.Dispose(); Confidence?.Dispose();
-        foreach (var v in _inputValues) v.Dispose();
-        foreach (var v in _outputValues) v.Dispose();
+        foreach (var b in _batches) b?.Dispose();
+        foreach (var m in _inputMats) m?.Dispose();
+        foreach (var o in _outputs) { o.Labels?.Dispose(); o.Depth?.Dispose(); o.Confidence?.Dispose(); }
         _session.Dispose();
         _runOptions.Dispose();
         foreach (var p in _pins) p.Free();
+    }
+
+    /// <summary>Host tensors of one batch size over the model's pinned buffers (their first n items), and their binding.</summary>
+    private sealed class HostBatch : IDisposable
+    {
+        private OrtIoBinding? _binding;
+
+        public HostBatch(OnnxMtlModel m, int n)
+        {
+            int h = m.Info.InputHeight, w = m.Info.InputWidth, pixels = h * w;
+            long[] shape = [n, h, w];
+            Inputs = [OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._input.AsMemory(0, n * pixels * 3), [n, h, w, 3])];
+            var outputs = new List<OrtValue>
+            {
+                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._labels.AsMemory(0, n * pixels), shape),
+                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._depth.AsMemory(0, n * pixels), shape),
+            };
+            if (m.Info.HasConfidence) outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._confidence.AsMemory(0, n * pixels), shape));
+            Outputs = outputs.ToArray();
+            _names = m._outputNames;
+        }
+
+        private readonly string[] _names;
+        public OrtValue[] Inputs { get; }
+        public OrtValue[] Outputs { get; }
+
+        public OrtIoBinding Binding(InferenceSession session)
+        {
+            if (_binding is not null) return _binding;
+            _binding = session.CreateIoBinding();
+            _binding.BindInput(InputNames[0], Inputs[0]);
+            for (var i = 0; i < _names.Length; i++) _binding.BindOutput(_names[i], Outputs[i]);
+            return _binding;
+        }
+
+        public void Dispose()
+        {
+            _binding?.Dispose();
+            foreach (var v in Inputs) v.Dispose();
+            foreach (var v in Outputs) v.Dispose();
+        }
     }
 
     /// <summary>Device-side input and outputs bound once to an IOBinding (fixed addresses, as CUDA graphs need).</summary>

@@ -1,12 +1,12 @@
-using RealtimeMtl.Common.Logging;
 using System.Globalization;
 using System.Text;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Labels;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Common.Files;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Sinks;
 

@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Sinks;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary><c>rtmtl doctor</c>: what the machine can do, each finding with its fix, also as JSON.</summary>

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
-using OpenCvSharp;
-using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -68,9 +65,10 @@ public class EndToEndTests
     public async Task Sigint_during_recording_leaves_a_playable_file_holding_every_processed_frame()
     {
         var record = Engine.Temp("sigint.mp4");
-        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --record {record} --realtime", async p =>
+        var raw = Path.Combine(Path.GetDirectoryName(record)!, "raw");
+        var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --record {record} --save-raw {raw} --realtime", async p =>
         {
-            await Task.Delay(2500);
+            await Engine.Until(() => Engine.RawFrames(raw) >= 10, "10 processed frames");
             Assert.True(Signals.Send(p.Id, Signals.SIGINT)); // SIGINT
         });
         Assert.True(r.Code == 0, r.Stderr);

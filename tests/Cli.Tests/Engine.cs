@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 
 namespace RealtimeMtl.Cli.Tests;
@@ -49,9 +48,30 @@ internal static class Engine
 
     public static Result Run(string args, int timeoutMs = 180_000) => RunAsync(args, null, timeoutMs).GetAwaiter().GetResult();
 
-    /// <summary>Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows <c>running</c>.</summary>
+    /// <summary>
+    /// Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows the readiness
+    /// line, <c>first frame out</c>: frames flow. Tests that need more wait on a condition (<see cref="Until"/>), never a sleep.
+    /// </summary>
     public static Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
         RunCoreAsync(args, whileRunning is null ? null : (p, _) => whileRunning(p), timeoutMs, environment, workingDirectory);
+
+    /// <summary>As <see cref="RunAsync(string, Func{Process, Task}?, int, IReadOnlyDictionary{string, string}?, string?)"/>, and the callback can read stderr so far.</summary>
+    public static Task<Result> RunWatchingAsync(string args, Func<Process, Func<string>, Task> whileRunning, int timeoutMs = 180_000) =>
+        RunCoreAsync(args, whileRunning, timeoutMs, null, null);
+
+    /// <summary>Waits until <paramref name="condition"/> holds (checked every 50 ms); fails the test naming <paramref name="what"/> after the timeout.</summary>
+    public static async Task Until(Func<bool> condition, string what, int timeoutMs = 60_000)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (sw.ElapsedMilliseconds > timeoutMs) throw new TimeoutException($"waited {timeoutMs / 1000} s for {what}");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Files a --save-raw folder holds for processed frames (one JSON each); 0 before it exists.</summary>
+    public static int RawFrames(string dir) => Directory.Exists(dir) ? Directory.GetFiles(dir, "*.json").Length : 0;
 
     /// <summary>
     /// Starts rtmtl with servers on port 0 (the system picks free ports, so parallel tests never race for one);
@@ -83,7 +103,7 @@ internal static class Engine
         {
             if (e.Data is null) return;
             lock (stderr) stderr.AppendLine(e.Data);
-            if (e.Data.StartsWith("running ")) running.TrySetResult();
+            if (e.Data.StartsWith("first frame out ")) running.TrySetResult();
         };
         p.BeginOutputReadLine();
         p.BeginErrorReadLine();

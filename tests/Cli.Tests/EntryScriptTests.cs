@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>The shipped Python example client (clients/python), with its stubs generated once per test run by its install.sh.</summary>

@@ -1,8 +1,4 @@
 using CsCheck;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Sources;
-using RealtimeMtl.Inference;
-using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Tests.Shared;
 
 namespace RealtimeMtl.Cli.Tests;

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
-using OpenCvSharp;
 
 namespace RealtimeMtl.Cli.Tests;
 

@@ -1,20 +1,11 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Inference.PostProcessing;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
-using RealtimeMtl.Inference;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Metrics;
-using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Quality;
-using RealtimeMtl.Pipeline.Sinks;
-using RealtimeMtl.Sinks;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
-using RealtimeMtl.Tests.Support;
+using RealtimeMtl.Sinks;
 
 namespace RealtimeMtl.Cli.Tests;
 

@@ -1,11 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.Playwright;
-using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -90,9 +87,10 @@ public class RecordingTests
         await Engine.RunAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --record {record} --save-raw {raw}", async p =>
         {
             var sw = Stopwatch.StartNew();
-            await Task.Delay(4000);
+            // Enough frames for several fragments of the recording, counted by the raw sink, not guessed by a sleep.
+            await Engine.Until(() => Engine.RawFrames(raw) >= 60, "60 raw frames");
             Signals.Send(p.Id, 9);
-            ran = sw.Elapsed; // a loaded machine may oversleep the delay: the recording's bound follows the real time
+            ran = sw.Elapsed; // the recording's bound follows the real time the run had
         });
         var partial = Path.Combine(dir, "killed.recording.mp4");
         Assert.True(File.Exists(partial), "the recording in progress must be on disk under its temporary name");

@@ -1,19 +1,9 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
-using RealtimeMtl.Inference;
-using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Sinks;
-using RealtimeMtl.Sinks;
-using RealtimeMtl.Sinks.Recording;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
-using RealtimeMtl.Tests.Support;
+using RealtimeMtl.Sinks;
+using RealtimeMtl.Sinks.Recording;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -76,12 +66,12 @@ public class ReliabilityTests
         try
         {
             for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
-            var r = await Engine.RunAsync($"run --source tcp://127.0.0.1:{port} --record {record} --save-raw {raw} --max-frames 90", async _ =>
+            var r = await Engine.RunWatchingAsync($"run --source tcp://127.0.0.1:{port} --record {record} --save-raw {raw} --max-frames 90", async (_, stderr) =>
             {
-                await Task.Delay(2000);
+                await Engine.Until(() => Engine.RawFrames(raw) >= 20, "20 frames at the first size");
                 server.Kill(true);
                 await server.WaitForExitAsync();
-                await Task.Delay(500);
+                await Engine.Until(() => stderr().Contains("dropped after frame"), "the engine to notice the drop");
                 server = ServeTestPattern(port, "240x180");
             });
             Assert.True(r.Code == 0, r.Stderr);
@@ -122,7 +112,7 @@ public class ReliabilityTests
             {
                 var r = await Engine.RunAsync($"run --source {url}", async p =>
                 {
-                    await Task.Delay(1000);
+                    // Frames flow (the readiness line), so the ffmpeg reader is up; the 30 ms are the gap between two presses.
                     foreach (var sig in signals) { Signals.Send(p.Id, sig); await Task.Delay(30); }
                 }, timeoutMs: 60_000);
                 Assert.True(r.Code is 0 or 130, $"exit {r.Code}: {r.Stderr}");
@@ -146,8 +136,7 @@ public class ReliabilityTests
         var record = Engine.Temp("sigterm.mp4");
         var r = await Engine.RunAsync($"run --source synthetic:frames=100000,size=96x72 --record {record} --realtime", async p =>
         {
-            await Task.Delay(1500);
-            Signals.Send(p.Id, 15);
+            Signals.Send(p.Id, 15); // after the readiness line: frames are being recorded
         });
         Assert.Equal(0, r.Code);
         Assert.Equal(Engine.SummaryFrames(r.Stdout), Engine.Recorded(r.Stdout).Processed);
@@ -156,9 +145,8 @@ public class ReliabilityTests
         // A run stuck in a slow sink: the first Ctrl+C asks it to drain, the second exits at once (130).
         var forced = await Engine.RunAsync("run --source synthetic:frames=100000,size=96x72 --realtime", async p =>
         {
-            await Task.Delay(800);
             Signals.Send(p.Id, 2);
-            await Task.Delay(50);
+            await Task.Delay(50); // a second press, 50 ms after the first
             Signals.Send(p.Id, 2);
         }, timeoutMs: 30_000);
         Assert.True(forced.Code is 130 or 0, forced.Stderr);
@@ -227,11 +215,16 @@ public class ReliabilityTests
                 using var stalled = await http.GetAsync("/stream.mjpg", HttpCompletionOption.ResponseHeadersRead);
                 // A subscriber that takes frames, then is killed mid-stream.
                 var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", Path.GetDirectoryName(Engine.Temp("g"))!, 100000)) { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true })!;
-                await Task.Delay(2500);
+                // The subscriber prints a line per frame it takes ("#N ..."); kill it once it has taken some.
+                var taken = 0;
+                client.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith('#') == true) Interlocked.Increment(ref taken); };
+                client.BeginOutputReadLine();
+                client.BeginErrorReadLine();
+                await Engine.Until(() => Volatile.Read(ref taken) >= 10, "the subscriber to take 10 frames");
                 client.Kill(true);
                 var before = Frames(await http.GetStringAsync("/api/stats"));
-                await Task.Delay(1500);
-                var after = Frames(await http.GetStringAsync("/api/stats"));
+                var after = before;
+                await Engine.Until(() => (after = Frames(http.GetStringAsync("/api/stats").GetAwaiter().GetResult())) > before + 10, "10 more frames after the subscriber died");
                 Assert.True(after > before + 10, $"frames {before} -> {after}: the engine must keep going");
             }
             finally { Signals.Send(p.Id, 2); }

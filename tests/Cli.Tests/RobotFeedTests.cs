@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using OpenCvSharp;
 
 namespace RealtimeMtl.Cli.Tests;
 

@@ -1,21 +1,11 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Text.Json;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
-using RealtimeMtl.Inference;
-using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Sinks;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
-using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 

@@ -1,11 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Runtime.InteropServices;
 using Microsoft.Playwright;
-using OpenCvSharp;
 using RealtimeMtl.Serving;
-using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Cli.Tests;
 

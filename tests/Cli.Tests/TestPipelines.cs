@@ -1,10 +1,6 @@
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Inference.PostProcessing;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Metrics;
-using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Pipeline.Sinks;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Quality;
 
 namespace RealtimeMtl.Cli.Tests;

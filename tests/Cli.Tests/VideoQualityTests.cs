@@ -1,8 +1,4 @@
-using System.Diagnostics;
-using System.Text.Json;
-using OpenCvSharp;
 using RealtimeMtl.Inference.PostProcessing;
-using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Cli.Tests;
 

@@ -1,6 +1,6 @@
-using RealtimeMtl.Tests.Support;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Tests.Support;
 using RealtimeMtl.Training.Onnx;
 
 namespace RealtimeMtl.Inference.Tests;

@@ -56,7 +56,7 @@ public class ArchitectureTests
         var stages = typeof(EnginePipeline).Assembly.GetExportedTypes().Where(t => t.Namespace == "RealtimeMtl.Pipeline.Stages" && t.IsClass && !t.IsAbstract)
             .Select(t => t.Name).ToHashSet();
         Assert.DoesNotContain(stages, n => n.Contains("Upsampl") || n.Contains("Smooth"));
-        Assert.Contains(typeof(EnginePipeline).GetConstructors().Single().GetParameters(), p => p.ParameterType == typeof(IPostProcessor));
+        Assert.Contains(typeof(EnginePipeline).GetMethod(nameof(EnginePipeline.AddCamera))!.GetParameters(), p => p.ParameterType == typeof(IPostProcessor));
     }
 
     [Theory]

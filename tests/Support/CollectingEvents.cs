@@ -1,5 +1,5 @@
-using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Tests.Support;
 

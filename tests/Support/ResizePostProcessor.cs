@@ -15,7 +15,7 @@ public sealed class ResizePostProcessor : IPostProcessor
 
     public int Calls => Volatile.Read(ref _calls);
 
-    public void Apply(IMtlModel model, FramePacket packet)
+    public void Apply(ModelOutputs model, FramePacket packet)
     {
         Interlocked.Increment(ref _calls);
         var size = new Size(packet.Frame.Width, packet.Frame.Height);

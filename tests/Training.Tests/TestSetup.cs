@@ -1,5 +1,5 @@
-using RealtimeMtl.Common.Logging;
 using System.Runtime.CompilerServices;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Tests;
 

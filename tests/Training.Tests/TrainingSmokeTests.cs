@@ -1,5 +1,5 @@
-using RealtimeMtl.Common.Logging;
 using System.Text.Json;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Training.Train;
 
 namespace RealtimeMtl.Training.Tests;

@@ -1,5 +1,3 @@
-using OpenCvSharp;
-
 namespace RealtimeMtl.Capture.Frames;
 
 /// <summary>

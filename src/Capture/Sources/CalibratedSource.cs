@@ -1,7 +1,3 @@
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>

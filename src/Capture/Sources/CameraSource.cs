@@ -1,9 +1,3 @@
-using RealtimeMtl.Common.Logging;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>A V4L2 camera by index (<c>0</c>) or device path (<c>/dev/video2</c>), with a one-frame driver buffer so frames are fresh.</summary>

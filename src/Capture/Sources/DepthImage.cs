@@ -1,5 +1,3 @@
-using OpenCvSharp;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>Reads depth images in the formats RGB-D data sets use, into metres (CV_32FC1, 0 = invalid).</summary>

@@ -1,5 +1,3 @@
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>A stream of frames. Files and sequences end; live sources run until cancelled.</summary>

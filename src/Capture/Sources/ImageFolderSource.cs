@@ -1,9 +1,3 @@
-using RealtimeMtl.Common.Logging;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>A folder of images, or a glob such as <c>shots/*.jpg</c>, in natural order.</summary>

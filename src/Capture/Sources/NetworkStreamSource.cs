@@ -1,9 +1,4 @@
-using RealtimeMtl.Common.Logging;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 
 namespace RealtimeMtl.Capture.Sources;
 

@@ -62,8 +62,9 @@ public static class SourceFactory
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
                     "world" => o with { Randomised = value switch { "randomised" or "randomized" => true, "classic" => false, _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.") } },
                     "stall" => ParseStall(o, value),
+                    "fail" => o with { FailAtFrame = int.Parse(value, CultureInfo.InvariantCulture) is var f and >= 0 ? f : throw new SourceException($"synthetic option fail={value}: give the frame at which the camera fails, e.g. fail=30.") },
                     "size" => ParseSize(o, value),
-                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), stall (stall=FRAME:SECONDS)."),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), stall (stall=FRAME:SECONDS), fail (fail=FRAME: the camera dies there, as if unplugged)."),
                 };
             }
             catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }

@@ -1,5 +1,3 @@
-using RealtimeMtl.Common.Logging;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>Options that apply to whichever source a spec names.</summary>

@@ -1,8 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 
 namespace RealtimeMtl.Capture.Sources;
 

@@ -1,9 +1,3 @@
-using RealtimeMtl.Common.Logging;
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>

@@ -19,6 +19,9 @@ public sealed record SyntheticOptions
     public int? StallAtFrame { get; init; }
     public double StallSeconds { get; init; }
 
+    /// <summary>A camera that dies, for testing: at frame <see cref="FailAtFrame"/> the source fails as an unplugged camera does.</summary>
+    public int? FailAtFrame { get; init; }
+
     public void Validate()
     {
         if (Frames <= 0) throw new ArgumentException("synthetic: frames must be positive");

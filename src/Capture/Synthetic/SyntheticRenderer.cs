@@ -1,6 +1,3 @@
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-
 namespace RealtimeMtl.Capture.Synthetic;
 
 /// <summary>

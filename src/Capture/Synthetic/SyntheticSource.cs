@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Runtime.CompilerServices;
-using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 
 namespace RealtimeMtl.Capture.Synthetic;
@@ -59,6 +55,7 @@ public sealed class SyntheticSource : IFrameSource
         for (long i = 0; i < _options.Frames; i++)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (_options.FailAtFrame == i) throw new SourceException($"synthetic camera failed at frame {i} (fail={i}), as an unplugged camera does");
             if (_options.StallAtFrame == i && _options.StallSeconds > 0)
             {
                 await Task.Delay(TimeSpan.FromSeconds(_options.StallSeconds), cancellationToken).ConfigureAwait(false);

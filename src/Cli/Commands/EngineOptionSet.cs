@@ -10,7 +10,16 @@ namespace RealtimeMtl.Cli.Commands;
 /// <summary>Everything a run is told on the command line, validated here (the core never parses strings).</summary>
 public sealed record EngineSettings
 {
+    /// <summary>The (first) camera's source spec; <see cref="Cameras"/> holds every camera.</summary>
     public required string Source { get; init; }
+    /// <summary>Every camera, named (cam0, cam1, ... when --source gave no name); one for a single-camera run.</summary>
+    public IReadOnlyList<NamedSource> Cameras { get; init; } = [];
+    /// <summary>--batch: frames per model run at most (null: the number of cameras).</summary>
+    public int? Batch { get; init; }
+    /// <summary>--batch-timeout-ms (null: half the fastest camera's frame interval).</summary>
+    public TimeSpan? BatchTimeout { get; init; }
+    /// <summary>--on-camera-failure stop: one camera's failure ends the run.</summary>
+    public bool StopOnCameraFailure { get; init; }
     public required string ModelPath { get; init; }
     public ExecutionDevice Device { get; init; } = ExecutionDevice.Cpu;
     public int Threads { get; init; }
@@ -47,6 +56,44 @@ public sealed record EngineSettings
     public bool FeedImage { get; init; }
     /// <summary>Per-frame results to NATS (rtmtl.frames.{camera}).</summary>
     public RealtimeMtl.Distributed.Bus.PublisherOptions? Publish { get; init; }
+
+    /// <summary>
+    /// The settings of one camera of a run of several: its source, and its outputs with {camera} in a path replaced by
+    /// its name (--save-raw and --save-pointcloud get a subfolder named after it when they have no {camera}).
+    /// </summary>
+    public EngineSettings ForCamera(NamedSource camera)
+    {
+        if (Cameras.Count <= 1) return this with { Source = camera.Spec };
+        string? Each(string? path, bool folder) => path is null ? null
+            : path.Contains(NamedSource.Placeholder, StringComparison.Ordinal) ? path.Replace(NamedSource.Placeholder, camera.Name, StringComparison.Ordinal)
+            : folder ? Path.Combine(path, camera.Name) : path;
+        return this with { Source = camera.Spec, Record = Each(Record, folder: false), SaveRaw = Each(SaveRaw, folder: true), SavePointCloud = Each(SavePointCloud, folder: true), StatsJson = null };
+    }
+}
+
+/// <summary>One camera as --source names it: NAME=SPEC, or SPEC alone (named cam0, cam1, ... by its place).</summary>
+public sealed record NamedSource(string Name, string Spec)
+{
+    /// <summary>What per-camera output paths hold, to be replaced by the camera's name: --record 'out/{camera}.mp4'.</summary>
+    public const string Placeholder = "{camera}";
+
+    /// <summary>Reads the --source values; a name is letters, digits, '_' and '-', starting with a letter.</summary>
+    public static List<NamedSource> Parse(IReadOnlyList<string> values)
+    {
+        var cameras = new List<NamedSource>();
+        for (var i = 0; i < values.Count; i++)
+        {
+            var v = values[i];
+            var eq = v.IndexOf('=');
+            var named = eq > 0 && System.Text.RegularExpressions.Regex.IsMatch(v[..eq], "^[A-Za-z][A-Za-z0-9_-]{0,62}$");
+            var camera = named ? new NamedSource(v[..eq], v[(eq + 1)..]) : new NamedSource($"cam{i}", v);
+            if (camera.Spec.Length == 0) throw new ArgumentException($"--source '{v}' names camera '{camera.Name}' but gives no source after '='; e.g. --source {camera.Name}=rtsp://host/stream");
+            if (cameras.FirstOrDefault(c => c.Name == camera.Name) is { } twin)
+                throw new ArgumentException($"--source '{v}': two cameras are named '{camera.Name}' ('{twin.Spec}' too); give each its own name, e.g. --source front=... --source rear=...");
+            cameras.Add(camera);
+        }
+        return cameras;
+    }
 }
 
 /// <summary>What a caller other than the command line (a worker) asks of a run.</summary>
@@ -62,7 +109,10 @@ public sealed record EngineHooks
 
 internal sealed class EngineOptionSet
 {
-    public readonly Option<string> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]", DefaultValueFactory = _ => "0" };
+    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
+    public readonly Option<int?> Batch = new("--batch") { Description = "Several cameras: frames per model run at most (default: the number of cameras; 1 runs each frame alone)" };
+    public readonly Option<double?> BatchTimeoutMs = new("--batch-timeout-ms") { Description = "Several cameras: how long a batch waits for more cameras after its first frame (default: half the fastest camera's frame interval)" };
+    public readonly Option<string> OnCameraFailure = new("--on-camera-failure") { Description = "Several cameras: continue (a failed camera ends alone, the run exits 3 at the end) or stop (it ends the whole run)", DefaultValueFactory = _ => "continue" };
     public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
     public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
@@ -111,7 +161,7 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
             c.Options.Add(o);
     }
 
@@ -178,8 +228,9 @@ internal sealed class EngineOptionSet
             // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
             var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
             RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
-            record ??= Path.Combine(dir, "annotated.mp4");
-            saveRaw ??= Path.Combine(dir, "raw");
+            var several = (sourceOverride is null ? r.GetValue(Source)!.Length : 1) > 1;
+            record ??= several ? Path.Combine(dir, NamedSource.Placeholder, "annotated.mp4") : Path.Combine(dir, "annotated.mp4");
+            saveRaw ??= several ? Path.Combine(dir, NamedSource.Placeholder, "raw") : Path.Combine(dir, "raw");
             statsJson ??= Path.Combine(dir, "stats.json");
         }
         RealtimeMtl.Distributed.Bus.PublisherOptions? publish = null;
@@ -195,12 +246,29 @@ internal sealed class EngineOptionSet
         }
         else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
+        var cameras = NamedSource.Parse(sourceOverride is null ? r.GetValue(Source)! : [sourceOverride]);
+        if (r.GetValue(Batch) is < 1 or > 64) throw new ArgumentException("--batch must be between 1 and 64");
+        if (r.GetValue(BatchTimeoutMs) is { } bt && !(bt is >= 0 and <= 10_000)) throw new ArgumentException("--batch-timeout-ms must be between 0 and 10000");
+        var onFailure = r.GetValue(OnCameraFailure) switch
+        {
+            "continue" => false,
+            "stop" => true,
+            var v => throw new ArgumentException($"--on-camera-failure '{v}': use continue or stop"),
+        };
+        if (cameras.Count > 1)
+        {
+            if (record is not null && !record.Contains(NamedSource.Placeholder, StringComparison.Ordinal))
+                throw new ArgumentException($"--record '{record}' would be written by all {cameras.Count} cameras; put {NamedSource.Placeholder} in the path, e.g. --record 'out/{NamedSource.Placeholder}.mp4'");
+            foreach (var (option, given) in new (string, bool)[] { ("--serve", serve is not null), ("--foxglove", foxglove is not null), ("--feed", feed is not null), ("--publish", r.GetValue(Publish) is not null), ("--show", r.GetValue(Show)), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
+                if (given) throw new ArgumentException($"{option} serves one camera; with {cameras.Count} cameras it is not available yet: run one rtmtl per camera for it, or drop {option}");
+        }
         var open = Exposed(serve, foxglove, feed);
         if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
         {
-            Source = sourceOverride ?? r.GetValue(Source)!, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
+            Source = cameras[0].Spec, Cameras = cameras, Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
+            BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),

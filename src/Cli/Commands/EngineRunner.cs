@@ -1,20 +1,20 @@
-using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
-using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Inference;
+using RealtimeMtl.Inference.PostProcessing;
+using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
-using RealtimeMtl.Serving;
-using RealtimeMtl.Serving.Foxglove;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Quality;
+using RealtimeMtl.Render;
+using RealtimeMtl.Serving;
+using RealtimeMtl.Serving.Feed;
+using RealtimeMtl.Serving.Foxglove;
 using RealtimeMtl.Sinks;
 using RealtimeMtl.Sinks.Recording;
-using RealtimeMtl.Pipeline.Stages;
-using RealtimeMtl.Render;
-using RealtimeMtl.Common.Measuring;
-using RealtimeMtl.Pipeline.Metrics;
-using RealtimeMtl.Quality;
-using RealtimeMtl.Serving.Feed;
 
 namespace RealtimeMtl.Cli.Commands;
 
@@ -29,10 +29,9 @@ public static class EngineRunner
     {
         hooks ??= new EngineHooks();
         var log = new ConsoleEvents(errors, s.Quiet);
-        IFrameSource? source = null;
+        var cameras = s.Cameras.Count > 0 ? s.Cameras : [new NamedSource("cam0", s.Source)];
+        var opened = new List<(NamedSource Camera, IFrameSource Source, FrameRenderer Renderer, List<IFrameSink> Sinks)>();
         OnnxMtlModel? model = null;
-        FrameRenderer? renderer = null;
-        var sinks = new List<IFrameSink>();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
         // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
         using var signals = hooks.HandleSignals
@@ -40,45 +39,70 @@ public static class EngineRunner
             : null;
         try
         {
-            // Before anything opens: outputs that would overwrite the source or each other, an unwritable --stats-json.
+            // Before anything opens: outputs that would overwrite a source or each other, an unwritable --stats-json.
             OutputTargets.Check(s);
+            foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             ExecutionProviders.ConfigureLogging(s.Verbose);
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
                 log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
-            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath } }, log);
+            var maxBatch = Math.Max(1, s.Batch ?? cameras.Count);
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch }, log);
             if (s.StrictDevice && s.Device is ExecutionDevice.Cuda or ExecutionDevice.TensorRt && model.Device != s.Device)
                 throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use {model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
-            // Before the source opens: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
+            // Before the sources open: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
             var warm = model.WarmUp();
-            source = SourceFactory.Open(s.Source, new SourceOptions { Realtime = s.Realtime, Camera = s.Camera, Events = log, Calibration = s.Calibration, Undistort = s.Undistort });
-            renderer = new FrameRenderer(model.Info, s.Render);
-            // The stats belong to this run: the pipeline fills them, the servers and the HUD read them.
-            var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
-            var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(s.Smooth), renderer, stats,
-                new PipelineOptions { MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null }, log);
-            var recorder = AddWriters(s, source, model, sinks, stop, log);
-            await AddServersAsync(s, source, model, renderer, stats, sinks, errors);
-            if (hooks.FirstFrame is { } first) sinks.Add(new FirstFrameProbe(first));
-            foreach (var sink in sinks) pipeline.Attach(sink);
-            log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {source.Description}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
-            long? length = source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames;
+            if (maxBatch > 1 && model.MaxBatch > 1) model.RunBatch(model.MaxBatch); // the batched shape's first run, also before the clock
+            var pipeline = new EnginePipeline(model, new PipelineOptions
+            {
+                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = maxBatch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure,
+            }, log);
+            var recorders = new List<VideoRecorderSink?>();
+            foreach (var camera in cameras)
+            {
+                var c = s.ForCamera(camera);
+                IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
+                var source = SourceFactory.Open(c.Source, new SourceOptions { Realtime = c.Realtime, Camera = c.Camera, Events = events, Calibration = c.Calibration, Undistort = c.Undistort });
+                var renderer = new FrameRenderer(model.Info, c.Render);
+                var sinks = new List<IFrameSink>();
+                opened.Add((camera, source, renderer, sinks));
+                // The stats belong to this camera: the pipeline fills them, the servers and the HUD read them.
+                var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
+                var engineCamera = pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats);
+                if (cameras.Count > 1) foreach (var dir in new[] { c.Record is { } rec ? Path.GetDirectoryName(Path.GetFullPath(rec)) : null }) if (dir is not null) Directory.CreateDirectory(dir);
+                recorders.Add(AddWriters(c, source, model, sinks, stop, events));
+                if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, stats, sinks, errors);
+                foreach (var sink in sinks) engineCamera.Attach(sink);
+            }
+            // The readiness line: a supervisor (or a test) knows frames flow, not just that the model loaded.
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var firstOut = 0;
+            foreach (var engineCamera in pipeline.Cameras)
+                engineCamera.FirstFrameOut += () =>
+                {
+                    if (Interlocked.Exchange(ref firstOut, 1) != 0) return;
+                    log.Info($"first frame out {started.Elapsed.TotalMilliseconds:0} ms after the start");
+                    hooks.FirstFrame?.Invoke();
+                };
+            var over = cameras.Count == 1 ? opened[0].Source.Description : $"{cameras.Count} cameras ({string.Join(", ", opened.Select(o => $"{o.Camera.Name}: {o.Source.Description}"))}), batches of up to {Math.Min(maxBatch, model.MaxBatch)}";
+            log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {over}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
+            var lengths = opened.Select(o => o.Source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames).ToList();
+            long? length = lengths.Any(l => l is null) ? null : lengths.Sum(l => l!.Value);
+            var all = pipeline.Cameras.Select(cam => cam.Stats).ToList();
             using var progress = s.Quiet && hooks.Progress is null ? null : new Timer(_ =>
             {
-                if (!s.Quiet) log.Progress(stats, length);
-                hooks.Progress?.Invoke(stats.FramesOut, length, stats.RecentFps);
+                if (!s.Quiet) log.Progress(all, length);
+                hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
             }, null, 1000, 1000);
             var summary = await pipeline.RunAsync(stop.Token) with { WarmUpMs = warm.TotalMs, WarmUpRuns = warm.Runs };
             log.EndProgress();
-            hooks.Progress?.Invoke(stats.FramesOut, length, stats.RecentFps);
-            // The pipeline has completed the recorder (final name, index; a failure counted as a sink error).
-            if (recorder is not null)
-            {
-                summary = summary with
-                {
-                    Recording = new RunSummary.RecordingFigures(recorder.Path, recorder.Codec, recorder.RecordedFps, recorder.FramesInFile, recorder.FramesWritten, recorder.FramesRepeated, recorder.FramesSkipped, recorder.CapturedSeconds),
-                };
-            }
+            hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
+            // The pipeline has completed the recorders (final name, index; a failure counted as a sink error).
+            RunSummary.RecordingFigures? Figures(VideoRecorderSink? r) => r is null ? null
+                : new RunSummary.RecordingFigures(r.Path, r.Codec, r.RecordedFps, r.FramesInFile, r.FramesWritten, r.FramesRepeated, r.FramesSkipped, r.CapturedSeconds);
+            summary = summary.Cameras is { } each
+                ? summary with { Cameras = each.Select((cam, i) => cam with { Recording = Figures(recorders[i]) }).ToList() }
+                : summary with { Recording = Figures(recorders[0]) };
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
             var statsFailed = false;
@@ -92,8 +116,9 @@ public static class EngineRunner
                 }
             }
             if (summary.StageError is not null) errors.WriteLine($"error: {summary.StageError}; the outputs were finalised.");
-            // 3: the run started but a source, a stage or a sink failed on the way (outputs finalised either way).
-            return summary.SourceError is null && summary.StageError is null && summary.SinkErrors.Count == 0 && !statsFailed ? 0 : 3;
+            var sinkErrors = summary.SinkErrors.Count > 0 || (summary.Cameras?.Any(c => c.SinkErrors.Count > 0) ?? false);
+            // 3: the run started but a source (any camera), a stage or a sink failed on the way (outputs finalised either way).
+            return summary.SourceError is null && summary.StageError is null && !sinkErrors && !statsFailed ? 0 : 3;
         }
         catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or RealtimeMtl.Distributed.Nats.NatsUnavailableException)
         {
@@ -102,11 +127,21 @@ public static class EngineRunner
         }
         finally
         {
-            foreach (var sink in sinks) await sink.DisposeAsync();
-            if (source is not null) await source.DisposeAsync();
-            renderer?.Dispose();
+            foreach (var o in opened)
+            {
+                foreach (var sink in o.Sinks) await sink.DisposeAsync();
+                await o.Source.DisposeAsync();
+                o.Renderer.Dispose();
+            }
             model?.Dispose();
         }
+    }
+
+    /// <summary>A camera's messages, prefixed with its name.</summary>
+    private sealed class CameraLog(string camera, IEventLog log) : IEventLog
+    {
+        public void Warning(string message) => log.Warning($"camera {camera}: {message}");
+        public void Info(string message) => log.Info($"camera {camera}: {message}");
     }
 
     /// <summary>The sinks that write or show frames: recorder, raw outputs, window, point clouds. Returns the recorder.</summary>
@@ -177,10 +212,10 @@ public static class EngineRunner
         public void Warning(string message) { EndProgress(); errors.WriteLine($"warning: {message}"); }
         public void Info(string message) { if (!quiet) { EndProgress(); errors.WriteLine(message); } }
 
-        public void Progress(PipelineStats s, long? total)
+        public void Progress(IReadOnlyList<PipelineStats> all, long? total)
         {
             if (!_progress.IsTerminal) return;
-            _progress.Show(() => ProgressLine.Format(s.FramesOut, total, s.RecentFps, s.EndToEnd.Last, s.DroppedAtSource));
+            _progress.Show(() => ProgressLine.Format(all.Sum(s => s.FramesOut), total, all.Sum(s => s.RecentFps), all.Max(s => s.EndToEnd.Last), all.Sum(s => s.DroppedAtSource)));
         }
 
         public void EndProgress() => _progress.Interrupt();

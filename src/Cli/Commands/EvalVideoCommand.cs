@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Inference;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;
 

@@ -1,5 +1,5 @@
-using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Cli.Commands;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Distributed.Bus;
 using RealtimeMtl.Distributed.Jobs;
 using RealtimeMtl.Distributed.Nats;

@@ -1,6 +1,6 @@
-using RealtimeMtl.Common.Logging;
 using NATS.Client.JetStream;
 using NATS.Client.ObjectStore;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Distributed.Jobs;
 
 namespace RealtimeMtl.Distributed.Worker;

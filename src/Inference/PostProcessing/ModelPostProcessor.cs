@@ -16,7 +16,7 @@ public sealed class ModelPostProcessor(bool smooth = false) : IPostProcessor
     /// <summary>Scene cuts the smoother reset on (0 without smoothing).</summary>
     public long SmootherResets => _smoother?.Resets ?? 0;
 
-    public void Apply(IMtlModel model, FramePacket packet)
+    public void Apply(ModelOutputs model, FramePacket packet)
     {
         _smoother?.Apply(model.Labels, model.Depth, model.Confidence);
         var size = new Size(packet.Frame.Width, packet.Frame.Height);

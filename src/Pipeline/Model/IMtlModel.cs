@@ -3,8 +3,10 @@ using OpenCvSharp;
 namespace RealtimeMtl.Pipeline.Model;
 
 /// <summary>
-/// What the infer stage needs from a model (src/Inference implements it with ONNX Runtime): take one BGR frame, run,
-/// and leave labels, depth (metres) and optionally confidence at model resolution in reused Mats.
+/// What the engine needs from a model (src/Inference implements it with ONNX Runtime): take BGR frames, run, and leave
+/// labels, depth (metres) and optionally confidence at model resolution in reused Mats. A model may take a batch of
+/// up to <see cref="MaxBatch"/> frames in one run (the many-camera engine's stream muxer); the single-frame members
+/// are item 0 of a batch of one.
 /// </summary>
 public interface IMtlModel
 {
@@ -26,4 +28,28 @@ public interface IMtlModel
 
     /// <summary>Max softmax probability (CV_32FC1), when the model gives it.</summary>
     Mat? Confidence { get; }
+
+    /// <summary>The largest batch one <see cref="RunBatch"/> takes (1: one frame per run).</summary>
+    int MaxBatch => 1;
+
+    /// <summary>Resizes and copies a BGR frame into item <paramref name="index"/> of the next batch.</summary>
+    void SetInput(int index, Mat bgr)
+    {
+        if (index != 0) throw new ArgumentOutOfRangeException(nameof(index), $"this model takes one frame per run (index {index})");
+        SetInput(bgr);
+    }
+
+    /// <summary>Runs the network on items 0..count-1 of the input.</summary>
+    void RunBatch(int count)
+    {
+        if (count != 1) throw new ArgumentOutOfRangeException(nameof(count), $"this model takes one frame per run (batch {count})");
+        Run();
+    }
+
+    /// <summary>The outputs of item <paramref name="index"/> of the last run, valid until the next run.</summary>
+    ModelOutputs Output(int index) =>
+        index == 0 ? new ModelOutputs(Labels, Depth, Confidence) : throw new ArgumentOutOfRangeException(nameof(index), $"this model takes one frame per run (index {index})");
 }
+
+/// <summary>One frame's outputs at model resolution: labels (CV_8UC1), depth in metres (CV_32FC1), confidence (CV_32FC1) when the model has it.</summary>
+public readonly record struct ModelOutputs(Mat Labels, Mat Depth, Mat? Confidence);

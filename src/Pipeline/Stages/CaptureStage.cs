@@ -1,8 +1,8 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Stages;

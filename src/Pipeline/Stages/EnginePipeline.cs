@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
@@ -9,83 +9,192 @@ using RealtimeMtl.Pipeline.Sinks;
 namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
-/// capture -> infer -> render -> sink fan-out, one task per stage (<see cref="CaptureStage"/>, <see cref="InferStage"/>,
-/// <see cref="RenderStage"/>, <see cref="SinkFanOut"/>), bounded channels between them.
+/// The engine, for one camera or many: per camera capture -> (the stream muxer, <see cref="BatchStage"/>, shared by
+/// all cameras) -> render -> sink fan-out, one task per stage, bounded channels between them.
 ///   capture channel: live sources drop the oldest frame (counted); files wait (nothing lost).
 ///   render channel:  waits (inference output is never thrown away).
 ///   sink channels:   one per sink; lossless sinks wait, viewers drop the oldest.
-/// Sinks are attached with <see cref="Attach"/> before <see cref="RunAsync"/>; the stats object is the caller's.
-/// Stopping (token, end of input, MaxFrames) completes the capture channel; completion flows downstream, every
-/// channel drains and every sink is finalised.
+/// One camera is the same engine with N = 1 (a batch of one, run at once). Cameras are added with
+/// <see cref="AddCamera"/> and sinks with <see cref="Attach(IFrameSink)"/> before <see cref="RunAsync"/>.
+/// A camera whose source fails ends alone (reported once, its sinks finalised; <see cref="PipelineOptions.StopOnCameraFailure"/>
+/// ends every camera instead); a model failure ends them all. Stopping (token, end of input, MaxFrames) completes
+/// the capture channels; completion flows downstream, every channel drains and every sink is finalised.
 /// </summary>
 public sealed class EnginePipeline
 {
-    private readonly IFrameSource _source;
+    private readonly IMtlModel _model;
     private readonly PipelineOptions _options;
     private readonly IEventLog _log;
-    private readonly List<IFrameSink> _sinks = [];
-    private readonly InferStage _infer;
-    private readonly RenderStage _render;
+    private readonly List<EngineCamera> _cameras = [];
     private bool _started;
 
-    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, IEventLog? log = null)
+    /// <summary>The engine with no camera yet (add them with <see cref="AddCamera"/>).</summary>
+    public EnginePipeline(IMtlModel model, PipelineOptions? options = null, IEventLog? log = null)
     {
-        _source = source;
+        _model = model;
         _options = options ?? new PipelineOptions();
         _log = log ?? TextEventLog.StandardError;
-        Stats = stats;
-        _infer = new InferStage(model, post, stats, _options.MeasureQuality ? stats.Quality : null);
-        _render = new RenderStage(renderer, stats, _log);
     }
 
-    public PipelineStats Stats { get; }
-    public bool IsLive => _options.ForceLive ?? _source.IsLive;
-    public IReadOnlyList<IFrameSink> Sinks => _sinks;
+    /// <summary>The engine with one camera, "cam0".</summary>
+    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, IEventLog? log = null)
+        : this(model, options, log) => AddCamera("cam0", source, post, renderer, stats);
 
-    /// <summary>Adds a sink; only before the run starts.</summary>
+    /// <summary>The first camera's stats (the only camera's, in a single-camera run).</summary>
+    public PipelineStats Stats => _cameras[0].Stats;
+    public bool IsLive => _cameras[0].IsLive;
+    public IReadOnlyList<IFrameSink> Sinks => _cameras[0].Sinks;
+    public IReadOnlyList<EngineCamera> Cameras => _cameras;
+
+    /// <summary>The stream muxer's figures (model runs, batch sizes), filled by the run.</summary>
+    public BatchStats Batches { get; private set; } = new(1);
+
+    /// <summary>Adds a camera with its own post-processing (state such as smoothing is per camera), renderer and stats.</summary>
+    public EngineCamera AddCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats)
+    {
+        if (_started) throw new InvalidOperationException($"camera {name}: add cameras before RunAsync");
+        if (_cameras.Any(c => c.Name == name)) throw new ArgumentException($"two cameras are named '{name}'; give each --source its own name (NAME=SOURCE)");
+        var camera = new EngineCamera(name, source, post, renderer, stats, _options.ForceLive ?? source.IsLive);
+        _cameras.Add(camera);
+        return camera;
+    }
+
+    /// <summary>Adds a sink to the first camera; only before the run starts.</summary>
     public EnginePipeline Attach(IFrameSink sink)
     {
         if (_started) throw new InvalidOperationException($"sink {sink.Name}: attach sinks before RunAsync");
-        _sinks.Add(sink);
+        _cameras[0].Attach(sink);
         return this;
     }
 
-    /// <summary>Runs until the source ends, <see cref="PipelineOptions.MaxFrames"/>, or <paramref name="stop"/> (graceful: drains and finalises).</summary>
+    /// <summary>
+    /// Runs until every source ends, <see cref="PipelineOptions.MaxFrames"/>, or <paramref name="stop"/> (graceful:
+    /// drains and finalises). The summary is the camera's for one camera; for several it totals them and lists each.
+    /// </summary>
     public async Task<RunSummary> RunAsync(CancellationToken stop = default)
     {
         if (_started) throw new InvalidOperationException("a pipeline runs once");
+        if (_cameras.Count == 0) throw new InvalidOperationException("the engine has no camera");
         _started = true;
-        var live = IsLive;
-        var frames = live
-            ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(_options.LiveCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
-                dropped => { dropped.Dispose(); Stats.SourceDrop(); })
-            : Channel.CreateBounded<Frame>(new BoundedChannelOptions(_options.FileCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-        var rendered = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-        var fanOut = new SinkFanOut(_sinks, _options.FileCapacity, Stats, _log);
-        var capture = new CaptureStage(_source, Stats, live, _options.MaxFrames, _log);
+        var maxBatch = Math.Clamp(_options.MaxBatch ?? _cameras.Count, 1, Math.Max(1, _model.MaxBatch));
+        Batches = new BatchStats(maxBatch);
+        var timeout = _options.BatchTimeout ?? DefaultTimeout();
 
         // Downstream stages never see the stop token: they drain what is in flight, so nothing is lost on Ctrl+C.
-        // A stage fault cancels the source (a file source would otherwise wait forever on a full channel).
+        // A stage fault cancels every source (a file source would otherwise wait forever on a full channel).
         using var fault = new StageFault();
         using var captureStop = CancellationTokenSource.CreateLinkedTokenSource(stop, fault.Token);
         var overReleasedBefore = FramePacket.OverReleased;
         var changedBefore = FramePacket.ChangedWhileShared;
-        var tasks = new List<Task>
+        var runs = _cameras.Select(c => new CameraRun(c, _model, _options, _log, prefix: _cameras.Count > 1)).ToList();
+        var tasks = new List<Task>();
+        foreach (var run in runs)
         {
-            Task.Run(() => capture.RunAsync(frames.Writer, captureStop.Token, fault)),
-            Task.Run(() => _infer.RunAsync(frames.Reader, rendered.Writer, fault)),
-            Task.Run(() => _render.RunAsync(rendered.Reader, fanOut)),
-        };
-        tasks.AddRange(fanOut.Start());
+            tasks.Add(Task.Run(async () =>
+            {
+                await run.Capture.RunAsync(run.Frames.Writer, captureStop.Token, fault).ConfigureAwait(false);
+                if (run.Capture.SourceError is not null && _options.StopOnCameraFailure && runs.Count > 1)
+                {
+                    _log.Warning($"camera {run.Camera.Name} failed; --on-camera-failure stop ends every camera");
+                    await captureStop.CancelAsync().ConfigureAwait(false);
+                }
+            }));
+            tasks.Add(Task.Run(() => run.Render.RunAsync(run.Rendered.Reader, run.FanOut)));
+            tasks.AddRange(run.FanOut.Start());
+        }
+        var muxer = new BatchStage(_model, maxBatch, timeout, Batches);
+        tasks.Add(Task.Run(() => muxer.RunAsync(runs.Select(r => new BatchStage.Lane(r.Camera.Name, r.Frames.Reader, r.Infer, r.Rendered.Writer)).ToList(), fault)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
-        // Frames the source queued after a fault never reached inference: release them.
-        while (frames.Reader.TryRead(out var left)) left.Dispose();
-        _infer.ClearPool();
-        Stats.SampleResources(Stats.FramesOut);
+        var interrupted = stop.IsCancellationRequested;
+        var summaries = new List<RunSummary>();
+        foreach (var run in runs)
+        {
+            // Frames a source queued after a fault never reached inference: release them.
+            while (run.Frames.Reader.TryRead(out var left)) left.Dispose();
+            run.Infer.ClearPool();
+            run.Camera.Stats.SampleResources(run.Camera.Stats.FramesOut);
+            summaries.Add(RunSummary.From(run.Camera.Stats, run.Capture.SourceError, interrupted) with
+            {
+                Camera = runs.Count > 1 ? run.Camera.Name : null,
+                StageError = fault.Message ?? run.Render.Failure,
+            });
+        }
         if (FramePacket.OverReleased - overReleasedBefore is > 0 and var over)
             _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
         if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
             _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); please report it");
-        return RunSummary.From(Stats, capture.SourceError, stop.IsCancellationRequested) with { StageError = fault.Message ?? _render.Failure };
+        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout);
+    }
+
+    /// <summary>Half the fastest camera's frame interval (15 ms when no camera says its rate).</summary>
+    private TimeSpan DefaultTimeout()
+    {
+        var fastest = _cameras.Select(c => c.Source.NominalFps ?? 0).DefaultIfEmpty(0).Max();
+        return fastest > 0 ? TimeSpan.FromSeconds(0.5 / fastest) : TimeSpan.FromMilliseconds(15);
+    }
+
+    /// <summary>One camera's channels and stages for one run.</summary>
+    private sealed class CameraRun
+    {
+        public CameraRun(EngineCamera camera, IMtlModel model, PipelineOptions options, IEventLog log, bool prefix)
+        {
+            Camera = camera;
+            var named = new CameraEvents(camera.Name, log, prefix);
+            Frames = camera.IsLive
+                ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.LiveCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                    dropped => { dropped.Dispose(); camera.Stats.SourceDrop(); })
+                : Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.FileCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+            Rendered = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+            Capture = new CaptureStage(camera.Source, camera.Stats, camera.IsLive, options.MaxFrames, named);
+            Infer = new InferStage(model, camera.Post, camera.Stats, options.MeasureQuality ? camera.Stats.Quality : null);
+            Render = new RenderStage(camera.Renderer, camera.Stats, named) { FirstFrameOut = camera.RaiseFirstFrameOut };
+            FanOut = new SinkFanOut(camera.Sinks, options.FileCapacity, camera.Stats, named);
+        }
+
+        public EngineCamera Camera { get; }
+        public Channel<Frame> Frames { get; }
+        public Channel<FramePacket> Rendered { get; }
+        public CaptureStage Capture { get; }
+        public InferStage Infer { get; }
+        public RenderStage Render { get; }
+        public SinkFanOut FanOut { get; }
+    }
+
+    /// <summary>A camera's events, prefixed with its name when the run has several cameras.</summary>
+    private sealed class CameraEvents(string name, IEventLog log, bool prefix) : IEventLog
+    {
+        public void Warning(string message) => log.Warning(prefix ? $"camera {name}: {message}" : message);
+        public void Info(string message) => log.Info(prefix ? $"camera {name}: {message}" : message);
+    }
+}
+
+/// <summary>One camera of the engine: its source, post-processing, renderer, stats and sinks.</summary>
+public sealed class EngineCamera
+{
+    private readonly List<IFrameSink> _sinks = [];
+
+    internal EngineCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, bool live)
+    {
+        Name = name; Source = source; Post = post; Renderer = renderer; Stats = stats; IsLive = live;
+    }
+
+    public string Name { get; }
+    public IFrameSource Source { get; }
+    public IPostProcessor Post { get; }
+    public IFrameRenderer Renderer { get; }
+    public PipelineStats Stats { get; }
+    public bool IsLive { get; }
+    public IReadOnlyList<IFrameSink> Sinks => _sinks;
+
+    /// <summary>Raised once, when this camera's first frame has been drawn and handed to its sinks (the readiness moment).</summary>
+    public event Action? FirstFrameOut;
+
+    internal void RaiseFirstFrameOut() => FirstFrameOut?.Invoke();
+
+    /// <summary>Adds a sink that gets this camera's frames.</summary>
+    public EngineCamera Attach(IFrameSink sink)
+    {
+        _sinks.Add(sink);
+        return this;
     }
 }

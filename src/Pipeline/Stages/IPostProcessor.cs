@@ -9,6 +9,6 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// </summary>
 public interface IPostProcessor
 {
-    /// <summary>Fills <see cref="FramePacket.Labels"/>, <see cref="FramePacket.Depth"/> and, where the model has one, <see cref="FramePacket.Confidence"/>.</summary>
-    void Apply(IMtlModel model, FramePacket packet);
+    /// <summary>Fills <see cref="FramePacket.Labels"/>, <see cref="FramePacket.Depth"/> and, where the model has one, <see cref="FramePacket.Confidence"/> from one frame's outputs.</summary>
+    void Apply(ModelOutputs outputs, FramePacket packet);
 }

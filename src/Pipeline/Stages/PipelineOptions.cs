@@ -16,4 +16,13 @@ public sealed record PipelineOptions
 
     /// <summary>Treat the source as live (drop-oldest) even if it is a file; null = ask the source.</summary>
     public bool? ForceLive { get; init; }
+
+    /// <summary>--batch: frames per model run at most (null: the number of cameras; the model may allow fewer).</summary>
+    public int? MaxBatch { get; init; }
+
+    /// <summary>--batch-timeout-ms: how long a batch waits for more cameras after its first frame (null: half the fastest camera's frame interval).</summary>
+    public TimeSpan? BatchTimeout { get; init; }
+
+    /// <summary>--on-camera-failure stop: one camera's failure ends every camera (default: the others go on).</summary>
+    public bool StopOnCameraFailure { get; init; }
 }

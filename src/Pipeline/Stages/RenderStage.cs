@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Stages;
@@ -15,6 +15,10 @@ public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IE
 {
     private long _failures;
     private string? _first;
+    private bool _firstOut;
+
+    /// <summary>Called once, after the first frame was handed to the sinks.</summary>
+    public Action? FirstFrameOut { get; init; }
 
     /// <summary>Frames that failed to render.</summary>
     public long Failures => Interlocked.Read(ref _failures);
@@ -48,6 +52,7 @@ public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IE
                 if (stats.FramesOut % PipelineStats.ResourceEvery == 1) stats.SampleResources(stats.FramesOut);
                 await sinks.PublishAsync(packet).ConfigureAwait(false);
                 packet.Release();
+                if (!_firstOut) { _firstOut = true; FirstFrameOut?.Invoke(); }
             }
         }
         finally

@@ -43,6 +43,57 @@ public sealed record RunSummary
 
     public RecordingFigures? Recording { get; init; }
 
+    /// <summary>The camera's name, in a run of several cameras (absent from a single camera's JSON).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Camera { get; init; }
+
+    /// <summary>Each camera's own summary, in a run of several cameras.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public List<RunSummary>? Cameras { get; init; }
+
+    /// <summary>The stream muxer's figures, in a run of several cameras.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public BatchFigures? Batching { get; init; }
+
+    /// <summary>Model runs, frames per run (mean and by size), model time per run and per frame.</summary>
+    public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50, double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs);
+
+    /// <summary>Cameras that failed (their source's error), in a run of several cameras.</summary>
+    public IEnumerable<RunSummary> FailedCameras => Cameras?.Where(c => c.SourceError is not null) ?? [];
+
+    /// <summary>The run of several cameras as one: totals at the top, each camera in <see cref="Cameras"/>.</summary>
+    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout)
+    {
+        var seconds = cameras.Max(c => c.Seconds);
+        var frames = cameras.Sum(c => c.Frames);
+        Span<double> p = stackalloc double[1];
+        if (batches.ModelPerBatch.Count > 0) batches.ModelPerBatch.Percentiles([50], p); else p[0] = double.NaN;
+        var hist = batches.Histogram();
+        var stages = new Dictionary<string, StageFigures>();
+        if (batches.ModelPerBatch.Count > 0)
+        {
+            Span<double> q = stackalloc double[3];
+            batches.ModelPerBatch.Percentiles([50, 95, 99], q);
+            stages["model per batch"] = new StageFigures(q[0], q[1], q[2], batches.ModelPerBatch.Mean, batches.ModelPerBatch.Count);
+        }
+        return new RunSummary
+        {
+            Source = $"{cameras.Count} cameras: " + string.Join(", ", cameras.Select(c => c.Camera)),
+            Model = cameras[0].Model, Device = cameras[0].Device,
+            Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
+            DroppedAtViewers = cameras.Sum(c => c.DroppedAtViewers), ViewersEvicted = cameras.Sum(c => c.ViewersEvicted),
+            Fps = seconds > 0 && frames > 1 ? frames / seconds : null, Seconds = seconds,
+            Stages = stages, StageError = stageError ?? cameras.Select(c => c.StageError).FirstOrDefault(e => e is not null),
+            Interrupted = cameras.Any(c => c.Interrupted),
+            SourceError = cameras.Any(c => c.SourceError is not null)
+                ? string.Join("; ", cameras.Where(c => c.SourceError is not null).Select(c => $"camera {c.Camera}: {c.SourceError}")) : null,
+            Cameras = cameras,
+            Batching = new BatchFigures(batches.Runs, batches.MeanBatch,
+                Enumerable.Range(1, hist.Length - 1).Where(i => hist[i] > 0).ToDictionary(i => i.ToString(CultureInfo.InvariantCulture), i => hist[i]),
+                p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames, timeout.TotalMilliseconds),
+        };
+    }
+
     public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)
     {
         var stages = new Dictionary<string, StageFigures>();
@@ -70,6 +121,25 @@ public sealed record RunSummary
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
+        if (Cameras is { } cams && Batching is { } b)
+        {
+            sb.AppendLine(string.Create(c, $"source  {Source}"));
+            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: {string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} ms"));
+            sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per frame{(Interrupted ? " (interrupted)" : "")}"));
+            if (WarmUpMs is { } wu) sb.AppendLine(string.Create(c, $"warm-up {wu:0} ms over {WarmUpRuns} runs before the sources opened (in no other figure)"));
+            foreach (var cam in cams)
+            {
+                var ce = cam.Stages.GetValueOrDefault("end-to-end");
+                sb.AppendLine(string.Create(c, $"camera  {cam.Camera}: {cam.Frames} frames, {cam.DroppedAtSource} dropped, {(cam.Fps is { } cf ? $"{cf:0.0} FPS" : "- FPS")}, end-to-end p50 {ce?.P50 ?? double.NaN:0.0} / p95 {ce?.P95 ?? double.NaN:0.0} / p99 {ce?.P99 ?? double.NaN:0.0} ms ({cam.Source})"));
+                foreach (var (sink, n) in cam.SinkErrors) sb.AppendLine(string.Create(c, $"fault   camera {cam.Camera} sink {sink}: {n} error(s); the other sinks kept running"));
+                if (cam.SourceError is not null) sb.AppendLine($"camera error: {cam.Camera}: {cam.SourceError} (the other cameras went on)");
+                if (cam.Recording is { } cr)
+                    sb.AppendLine(string.Create(c, $"record  {cr.Path}: {cr.FramesInFile} frames at {cr.Fps:0.##} FPS ({cr.Codec}); {cr.FramesWritten} processed frames written, {cr.FramesRepeated} repeated, {cr.FramesSkipped} skipped"));
+            }
+            if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
+            foreach (var note in Notes) sb.AppendLine(note);
+            return sb.ToString().TrimEnd();
+        }
         sb.AppendLine(string.Create(c, $"source  {Source}"));
         sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
         sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(ViewersEvicted > 0 ? $", {ViewersEvicted} stalled viewer(s) evicted" : "")}{(Interrupted ? " (interrupted)" : "")}"));

@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Threading.Channels;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Sinks;
 

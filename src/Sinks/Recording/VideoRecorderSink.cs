@@ -1,9 +1,9 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Common.Files;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Sinks.Recording;
 
@@ -183,11 +183,11 @@ public sealed class VideoRecorderSink : IFrameSink
         {
             var scale = Math.Min((double)MaxH264Width / w, (double)MaxH264Height / h);
             (w, h) = (Math.Max(1, (int)(w * scale)), Math.Max(1, (int)(h * scale)));
-            log?.Info($"note: {frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
+            log?.Warning($"{frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
         }
         var padded = new Size(w + (w & 1), h + (h & 1));
         if (padded.Width != w || padded.Height != h)
-            log?.Info($"note: H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
+            log?.Warning($"H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
         return padded;
     }
 

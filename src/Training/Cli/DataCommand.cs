@@ -1,6 +1,6 @@
-using RealtimeMtl.Common.Logging;
 using System.CommandLine;
 using System.Globalization;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Data.Fetch;
 

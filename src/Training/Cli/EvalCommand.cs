@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using RealtimeMtl.Training.Data;
-using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;

@@ -3,7 +3,6 @@ using System.Globalization;
 using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
-using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
 
 namespace RealtimeMtl.Training.Cli;

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using RealtimeMtl.Capture.Labels;
-using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 

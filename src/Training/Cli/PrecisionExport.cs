@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using RealtimeMtl.Training.Data;
-using RealtimeMtl.Training.Onnx;
 using RealtimeMtl.Training.Train;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;

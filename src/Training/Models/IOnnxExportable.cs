@@ -1,5 +1,3 @@
-using RealtimeMtl.Training.Onnx;
-
 namespace RealtimeMtl.Training.Models;
 
 /// <summary>A module that can write itself into an ONNX graph (eval-mode semantics, BatchNorm folded).</summary>

@@ -1,4 +1,3 @@
-using RealtimeMtl.Training.Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
 

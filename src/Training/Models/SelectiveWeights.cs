@@ -1,4 +1,3 @@
-using RealtimeMtl.Training.Onnx;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

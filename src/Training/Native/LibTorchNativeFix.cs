@@ -1,6 +1,6 @@
-using RealtimeMtl.Common.Logging;
 using System.Buffers.Binary;
 using System.Text;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Native;
 

@@ -1,8 +1,8 @@
-using RealtimeMtl.Common.Logging;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Inference.Host;
 
 namespace RealtimeMtl.Training.Native;

@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
 using TorchSharp;

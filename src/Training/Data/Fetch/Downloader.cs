@@ -1,9 +1,9 @@
-using RealtimeMtl.Common.Logging;
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Data.Fetch;
 

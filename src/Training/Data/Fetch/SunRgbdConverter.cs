@@ -1,7 +1,7 @@
-using RealtimeMtl.Common.Logging;
 using System.IO.Compression;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Data.Fetch;
 

@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Model;
+
+namespace RealtimeMtl.Pipeline.Stages;
+
+/// <summary>
+/// The stream muxer: takes the newest frame of every camera that has one, up to <c>maxBatch</c> frames, runs the model
+/// once on them and hands each camera's packet to that camera's render channel. A batch closes when it is full, when
+/// every camera still running is in it, or <c>timeout</c> after its first frame, so a stalled camera never holds the
+/// others. Nothing is dropped here: a live camera's channel already keeps only its newest frame, and a file camera's
+/// channel waits. One camera is a batch of one, run at once.
+/// </summary>
+public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, BatchStats stats)
+{
+    /// <summary>One camera as the muxer sees it: its frames in, its infer bookkeeping, its packets out.</summary>
+    public sealed record Lane(string Name, ChannelReader<Frame> Frames, InferStage Infer, ChannelWriter<FramePacket> Output);
+
+    public async Task RunAsync(IReadOnlyList<Lane> lanes, StageFault fault)
+    {
+        var batch = new (Lane Lane, Frame Frame)[maxBatch];
+        var taken = new bool[lanes.Count];
+        var done = new bool[lanes.Count];
+        var start = 0;
+        try
+        {
+            while (true)
+            {
+                var n = await CollectAsync(lanes, batch, taken, done, start).ConfigureAwait(false);
+                if (n == 0) break;
+                start = (start + 1) % lanes.Count; // fairness when more cameras than the batch
+                if (fault.IsFaulted)
+                {
+                    for (var i = 0; i < n; i++) batch[i].Frame.Dispose();
+                    continue;
+                }
+                await RunBatchAsync(batch, n, fault).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) { fault.Report("infer", -1, e); }
+        finally
+        {
+            foreach (var lane in lanes) lane.Output.TryComplete();
+            // Whatever still arrives (the capture stages stop at the next frame after a fault) is released.
+            foreach (var lane in lanes)
+            {
+                try { await foreach (var frame in lane.Frames.ReadAllAsync().ConfigureAwait(false)) frame.Dispose(); }
+                catch (ChannelClosedException) { }
+            }
+        }
+    }
+
+    /// <summary>Fills the batch; returns its size, 0 when every camera has ended.</summary>
+    private async Task<int> CollectAsync(IReadOnlyList<Lane> lanes, (Lane, Frame)[] batch, bool[] taken, bool[] done, int start)
+    {
+        Array.Clear(taken);
+        var n = 0;
+        long deadline = 0;
+        while (true)
+        {
+            var waiting = 0;
+            for (var k = 0; k < lanes.Count && n < maxBatch; k++)
+            {
+                var i = (start + k) % lanes.Count;
+                if (taken[i] || done[i]) continue;
+                if (lanes[i].Frames.TryRead(out var frame))
+                {
+                    batch[n++] = (lanes[i], frame);
+                    taken[i] = true;
+                }
+                else if (lanes[i].Frames.Completion.IsCompleted) done[i] = true;
+                else waiting++;
+            }
+            if (n == maxBatch || waiting == 0) return n;
+            var now = Stopwatch.GetTimestamp();
+            if (n > 0)
+            {
+                if (deadline == 0) deadline = now + (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+                if (now >= deadline) return n;
+            }
+            // Wait for a camera not yet in the batch to have a frame (or to end), or for the batch's deadline.
+            var waits = new List<Task>(waiting + 1);
+            for (var i = 0; i < lanes.Count; i++)
+                if (!taken[i] && !done[i]) waits.Add(lanes[i].Frames.WaitToReadAsync().AsTask());
+            if (n > 0) waits.Add(Task.Delay(TimeSpan.FromSeconds(Math.Max(0, (deadline - now) / (double)Stopwatch.Frequency))));
+            await Task.WhenAny(waits).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunBatchAsync((Lane Lane, Frame Frame)[] batch, int n, StageFault fault)
+    {
+        var packets = new FramePacket[n];
+        var pre = new double[n];
+        var t0 = Stopwatch.GetTimestamp();
+        for (var i = 0; i < n; i++)
+        {
+            packets[i] = batch[i].Lane.Infer.Packet(batch[i].Frame);
+            packets[i].InferStartTicks = t0;
+        }
+        var handed = 0;
+        try
+        {
+            for (var i = 0; i < n; i++)
+            {
+                var t = Stopwatch.GetTimestamp();
+                model.SetInput(i, batch[i].Frame.Image);
+                pre[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+            }
+            var t1 = Stopwatch.GetTimestamp();
+            model.RunBatch(n);
+            var t2 = Stopwatch.GetTimestamp();
+            stats.Add(n, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
+            for (var i = 0; i < n; i++)
+            {
+                batch[i].Lane.Infer.Complete(packets[i], model.Output(i), pre[i], t1, t2);
+                await batch[i].Lane.Output.WriteAsync(packets[i]).ConfigureAwait(false);
+                handed = i + 1;
+            }
+        }
+        catch (Exception e)
+        {
+            fault.Report("infer", packets[handed].Sequence, e);
+            for (var i = handed; i < n; i++) packets[i].Release();
+        }
+    }
+}

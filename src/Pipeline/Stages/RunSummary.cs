@@ -58,9 +58,6 @@ public sealed record RunSummary
     /// <summary>Model runs, frames per run (mean and by size), model time per run and per frame.</summary>
     public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50, double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs);
 
-    /// <summary>Cameras that failed (their source's error), in a run of several cameras.</summary>
-    public IEnumerable<RunSummary> FailedCameras => Cameras?.Where(c => c.SourceError is not null) ?? [];
-
     /// <summary>The run of several cameras as one: totals at the top, each camera in <see cref="Cameras"/>.</summary>
     public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout)
     {

@@ -186,7 +186,7 @@ internal sealed class EngineOptionSet
         return ((lo, hi), false);
     }
 
-    public EngineSettings Read(ParseResult r, string? sourceOverride = null)
+    public EngineSettings Read(ParseResult r, IReadOnlyList<string>? sourceOverride = null)
     {
         var (depthRange, auto) = ParseDepthRange(r.GetValue(DepthRange));
         var noHud = r.GetValue(NoHud);
@@ -228,7 +228,7 @@ internal sealed class EngineOptionSet
             // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
             var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
             RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
-            var several = (sourceOverride is null ? r.GetValue(Source)!.Length : 1) > 1;
+            var several = (sourceOverride ?? r.GetValue(Source)!).Count > 1;
             record ??= several ? Path.Combine(dir, NamedSource.Placeholder, "annotated.mp4") : Path.Combine(dir, "annotated.mp4");
             saveRaw ??= several ? Path.Combine(dir, NamedSource.Placeholder, "raw") : Path.Combine(dir, "raw");
             statsJson ??= Path.Combine(dir, "stats.json");
@@ -246,7 +246,7 @@ internal sealed class EngineOptionSet
         }
         else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
-        var cameras = NamedSource.Parse(sourceOverride is null ? r.GetValue(Source)! : [sourceOverride]);
+        var cameras = NamedSource.Parse(sourceOverride ?? r.GetValue(Source)!);
         if (r.GetValue(Batch) is < 1 or > 64) throw new ArgumentException("--batch must be between 1 and 64");
         if (r.GetValue(BatchTimeoutMs) is { } bt && !(bt is >= 0 and <= 10_000)) throw new ArgumentException("--batch-timeout-ms must be between 0 and 10000");
         var onFailure = r.GetValue(OnCameraFailure) switch

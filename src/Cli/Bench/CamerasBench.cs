@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace RealtimeMtl.Cli.Bench;
+
+/// <summary>
+/// rtmtl bench --cameras 1,2,4: N synthetic cameras (320x240) three ways, each a real rtmtl run in a child process:
+///   batched    one engine, all cameras, batches of up to N (the stream muxer);
+///   batch 1    one engine, all cameras, one frame per model run;
+///   processes  N separate rtmtl processes, one camera each (what users did before: the peer).
+/// Unpaced (as fast as they go) and paced (--realtime at --fps per camera). Figures: aggregate frames/s, per-camera
+/// FPS, end-to-end p50/p99 (the worst camera's), mean batch, frames dropped.
+/// </summary>
+public static class CamerasBench
+{
+    public sealed record Row(int Cameras, string Mode, bool Paced, double AggregateFps, double PerCameraFps, double E2eP50Ms, double E2eP99Ms, double MeanBatch, long Dropped, long Frames);
+
+    public static async Task<int> RunAsync(IReadOnlyList<int> counts, int frames, double fps, string model, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct)
+    {
+        var rows = new List<Row>();
+        foreach (var paced in new[] { false, true })
+            foreach (var n in counts)
+            {
+                var cams = Enumerable.Range(0, n).Select(i => $"cam{i}=synthetic:seed={i + 1},frames={frames},size=320x240,fps={fps.ToString(CultureInfo.InvariantCulture)}").ToList();
+                var common = $"--model \"{model}\" --threads {threads} --quiet --stats-json -{(paced ? " --realtime" : "")}";
+                errors.WriteLine($"bench: {n} camera(s), {(paced ? $"paced at {fps:0.#} FPS each" : "unpaced")} ...");
+                rows.Add(FromEngine(n, "batched", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " " + common, ct)));
+                if (n > 1)
+                {
+                    rows.Add(FromEngine(n, "batch 1", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " --batch 1 " + common, ct)));
+                    var sw = Stopwatch.StartNew();
+                    var each = await Task.WhenAll(cams.Select(c => RunOneAsync($"--source {c} {common}", ct)));
+                    rows.Add(FromProcesses(n, paced, each, sw.Elapsed.TotalSeconds));
+                }
+            }
+        output.WriteLine(Report(rows, frames, fps));
+        if (jsonPath is not null)
+        {
+            var text = JsonSerializer.Serialize(new { frames_per_camera = frames, fps_paced = fps, rows }, new JsonSerializerOptions { WriteIndented = true });
+            if (jsonPath == "-") output.WriteLine(text);
+            else RealtimeMtl.Common.Files.AtomicFile.Write(jsonPath, text);
+        }
+        return 0;
+    }
+
+    private static async Task<JsonElement> RunOneAsync(string args, CancellationToken ct)
+    {
+        var psi = new ProcessStartInfo("dotnet", $"\"{typeof(CamerasBench).Assembly.Location.Replace("rtmtl.dll", "rtmtl.dll")}\" run {args}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        psi.FileName = Environment.ProcessPath ?? "dotnet";
+        psi.Arguments = $"\"{Path.Combine(AppContext.BaseDirectory, "rtmtl.dll")}\" run {args}";
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync(ct);
+        var stderr = p.StandardError.ReadToEndAsync(ct);
+        await p.WaitForExitAsync(ct);
+        var text = await stdout;
+        if (p.ExitCode != 0) throw new InvalidOperationException($"rtmtl run {args} exited {p.ExitCode}: {(await stderr).Trim()}");
+        return JsonDocument.Parse(text[text.IndexOf('{')..]).RootElement.Clone();
+    }
+
+    private static double E2e(JsonElement summary, string p) =>
+        summary.GetProperty("Stages").TryGetProperty("end-to-end", out var e) ? e.GetProperty(p).GetDouble() : double.NaN;
+
+    private static Row FromEngine(int n, string mode, bool paced, JsonElement s)
+    {
+        var cams = s.TryGetProperty("Cameras", out var list) ? list.EnumerateArray().ToList() : [s];
+        var seconds = s.GetProperty("Seconds").GetDouble();
+        var frames = s.GetProperty("Frames").GetInt64();
+        var mean = s.TryGetProperty("Batching", out var b) ? b.GetProperty("MeanBatch").GetDouble() : 1.0;
+        return new Row(n, mode, paced, frames / seconds, cams.Average(c => c.GetProperty("Fps").GetDouble()),
+            cams.Max(c => E2e(c, "P50")), cams.Max(c => E2e(c, "P99")), mean, cams.Sum(c => c.GetProperty("DroppedAtSource").GetInt64()), frames);
+    }
+
+    private static Row FromProcesses(int n, bool paced, JsonElement[] each, double wallSeconds)
+    {
+        var frames = each.Sum(s => s.GetProperty("Frames").GetInt64());
+        return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("Seconds").GetDouble()), each.Average(s => s.GetProperty("Fps").GetDouble()),
+            each.Max(s => E2e(s, "P50")), each.Max(s => E2e(s, "P99")), 1.0, each.Sum(s => s.GetProperty("DroppedAtSource").GetInt64()), frames);
+    }
+
+    public static string Report(IReadOnlyList<Row> rows, int frames, double fps)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(string.Create(c, $"cameras: {frames} synthetic frames per camera at 320x240; paced runs at {fps:0.#} FPS per camera (--realtime)"));
+        sb.AppendLine("| cameras | way | paced | aggregate frames/s | per-camera FPS | end-to-end p50 ms | end-to-end p99 ms | mean batch | dropped | vs 1 camera | vs processes |");
+        sb.AppendLine("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in rows)
+        {
+            var single = rows.FirstOrDefault(x => x.Cameras == 1 && x.Paced == r.Paced)?.AggregateFps;
+            var procs = rows.FirstOrDefault(x => x.Cameras == r.Cameras && x.Paced == r.Paced && x.Mode.EndsWith("processes"))?.AggregateFps;
+            sb.AppendLine(string.Create(c, $"| {r.Cameras} | {r.Mode} | {(r.Paced ? "yes" : "no")} | {r.AggregateFps:0.0} | {r.PerCameraFps:0.0} | {r.E2eP50Ms:0} | {r.E2eP99Ms:0} | {r.MeanBatch:0.00} | {r.Dropped} | {(single is { } s1 ? $"{r.AggregateFps / s1:0.00}x" : "-")} | {(procs is { } pr && !r.Mode.EndsWith("processes") ? $"{r.AggregateFps / pr:0.00}x" : "-")} |"));
+        }
+        return sb.ToString().TrimEnd();
+    }
+}

@@ -14,6 +14,8 @@ public sealed record EngineSettings
     public required string Source { get; init; }
     /// <summary>Every camera, named (cam0, cam1, ... when --source gave no name); one for a single-camera run.</summary>
     public IReadOnlyList<NamedSource> Cameras { get; init; } = [];
+    /// <summary>--save: the outputs not given go into a new runs/run-N, made when the run starts (never while parsing).</summary>
+    public bool Save { get; init; }
     /// <summary>--batch: frames per model run at most (null: the number of cameras).</summary>
     public int? Batch { get; init; }
     /// <summary>--batch-timeout-ms (null: half the fastest camera's frame interval).</summary>
@@ -61,6 +63,23 @@ public sealed record EngineSettings
     /// The settings of one camera of a run of several: its source, and its outputs with {camera} in a path replaced by
     /// its name (--save-raw and --save-pointcloud get a subfolder named after it when they have no {camera}).
     /// </summary>
+    public EngineSettings WithRunFolder()
+    {
+        if (!Save) return this;
+        // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
+        var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
+        RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
+        var several = Cameras.Count > 1;
+        return this with
+        {
+            Save = false,
+            Record = Record ?? (several ? Path.Combine(dir, NamedSource.Placeholder, "annotated.mp4") : Path.Combine(dir, "annotated.mp4")),
+            SaveRaw = SaveRaw ?? (several ? Path.Combine(dir, NamedSource.Placeholder, "raw") : Path.Combine(dir, "raw")),
+            StatsJson = StatsJson ?? Path.Combine(dir, "stats.json"),
+        };
+    }
+
+    /// <summary>The settings of one camera (see the remarks of <see cref="NamedSource"/>).</summary>
     public EngineSettings ForCamera(NamedSource camera)
     {
         if (Cameras.Count <= 1) return this with { Source = camera.Spec };
@@ -223,16 +242,6 @@ internal sealed class EngineOptionSet
             catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new ArgumentException(e.Message, e); }
         }
         string? record = r.GetValue(Record), saveRaw = r.GetValue(SaveRaw), statsJson = r.GetValue(StatsJson);
-        if (r.GetValue(Save))
-        {
-            // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
-            var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
-            RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
-            var several = (sourceOverride ?? r.GetValue(Source)!).Count > 1;
-            record ??= several ? Path.Combine(dir, NamedSource.Placeholder, "annotated.mp4") : Path.Combine(dir, "annotated.mp4");
-            saveRaw ??= several ? Path.Combine(dir, NamedSource.Placeholder, "raw") : Path.Combine(dir, "raw");
-            statsJson ??= Path.Combine(dir, "stats.json");
-        }
         RealtimeMtl.Distributed.Bus.PublisherOptions? publish = null;
         if (r.GetValue(Publish) is { } bus)
         {
@@ -267,7 +276,7 @@ internal sealed class EngineOptionSet
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
         {
-            Source = cameras[0].Spec, Cameras = cameras, Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
+            Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
             BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,

@@ -57,22 +57,35 @@ public static class EngineRunner
             {
                 MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = maxBatch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure,
             }, log);
-            var recorders = new List<VideoRecorderSink?>();
+            // Every source opens before any output exists: a bad source leaves no folder and no file behind.
+            var engineCameras = new List<EngineCamera>();
             foreach (var camera in cameras)
             {
                 var c = s.ForCamera(camera);
                 IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
                 var source = SourceFactory.Open(c.Source, new SourceOptions { Realtime = c.Realtime, Camera = c.Camera, Events = events, Calibration = c.Calibration, Undistort = c.Undistort });
                 var renderer = new FrameRenderer(model.Info, c.Render);
-                var sinks = new List<IFrameSink>();
-                opened.Add((camera, source, renderer, sinks));
+                opened.Add((camera, source, renderer, []));
                 // The stats belong to this camera: the pipeline fills them, the servers and the HUD read them.
                 var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
-                var engineCamera = pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats);
-                if (cameras.Count > 1) foreach (var dir in new[] { c.Record is { } rec ? Path.GetDirectoryName(Path.GetFullPath(rec)) : null }) if (dir is not null) Directory.CreateDirectory(dir);
+                engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats));
+            }
+            if (s.Save)
+            {
+                s = s.WithRunFolder();
+                OutputTargets.Check(s);
+                foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
+            }
+            var recorders = new List<VideoRecorderSink?>();
+            for (var i = 0; i < cameras.Count; i++)
+            {
+                var (camera, source, renderer, sinks) = opened[i];
+                var c = s.ForCamera(camera);
+                IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
+                if (cameras.Count > 1 && c.Record is { } rec && Path.GetDirectoryName(Path.GetFullPath(rec)) is { } dir) Directory.CreateDirectory(dir);
                 recorders.Add(AddWriters(c, source, model, sinks, stop, events));
-                if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, stats, sinks, errors);
-                foreach (var sink in sinks) engineCamera.Attach(sink);
+                if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, engineCameras[i].Stats, sinks, errors);
+                foreach (var sink in sinks) engineCameras[i].Attach(sink);
             }
             // The readiness line: a supervisor (or a test) knows frames flow, not just that the model loaded.
             var started = System.Diagnostics.Stopwatch.StartNew();

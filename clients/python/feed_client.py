@@ -23,6 +23,8 @@ parser.add_argument("--token", default="", help="the engine's --token, if it has
 parser.add_argument("--image", action="store_true", help="ask for the input image too (the engine needs --feed-image)")
 parser.add_argument("--millimetres", action="store_true", help="depth as uint16 millimetres (0 = invalid) instead of float32 metres")
 parser.add_argument("--save", metavar="DIR", help="write every frame to DIR")
+parser.add_argument("--camera", action="append", default=[], help="several cameras: only this camera (repeat for more; default every camera)")
+parser.add_argument("--sets", action="store_true", help="several cameras run with --sync-ms: read synchronised sets (every camera's frame of one moment) instead of frames")
 parser.add_argument("--stubs", default=os.environ.get("RTMTL_FEED_STUBS", os.path.join(here, "gen")), help="folder of the generated stubs (install.sh)")
 args = parser.parse_args()
 
@@ -62,9 +64,25 @@ with grpc.insecure_channel(args.address) as channel:
         }), "w")
 
     encoding = pb.DEPTH_UINT16_MILLIMETRES if args.millimetres else pb.DEPTH_FLOAT32_METRES
-    request = pb.SubscribeRequest(depth_encoding=encoding, max_frames=args.frames, include_image=args.image, token=args.token)
+    request = pb.SubscribeRequest(depth_encoding=encoding, max_frames=args.frames, include_image=args.image, token=args.token, cameras=args.camera)
+    if args.sets:
+        # Every view of one moment: check the stamp spread, then use the frames together.
+        sets = []
+        for s in stub.SubscribeSets(request, timeout=120, metadata=metadata):
+            stamps = [f.header.stamp_unix_ns for f in s.frames]
+            spread = max(stamps) - min(stamps)
+            assert spread == s.stamp_spread_ns, "the set's stamp spread disagrees with its frames"
+            print(f"set {s.set}: {len(s.frames)} frames, stamp spread {spread / 1e6:.1f} ms: "
+                  + ", ".join(f"{f.camera} ({f.header.frame_id}) {f.width}x{f.height}" for f in s.frames))
+            if args.save:
+                save("sets.jsonl", json.dumps({"set": s.set, "stamp_spread_ns": s.stamp_spread_ns, "frames": [
+                    {"camera": f.camera, "frame_id": f.header.frame_id, "stamp_unix_ns": f.header.stamp_unix_ns, "width": f.width,
+                     "height": f.height, "labels": len(f.labels), "has_camera_info": f.HasField("camera_info")} for f in s.frames]}) + "\n", "a")
+            sets.append(s.set)
+        print("received", len(sets), "sets:", ",".join(map(str, sets)))
+        sys.exit(0)
     got = []
-    for f in stub.Subscribe(request, timeout=120):
+    for f in stub.Subscribe(request, timeout=120, metadata=metadata):
         w, h = f.width, f.height
         depth = array.array("H" if args.millimetres else "f", f.depth)
         assert len(f.labels) == w * h and len(depth) == w * h, "frame sizes disagree"
@@ -72,17 +90,17 @@ with grpc.insecure_channel(args.address) as channel:
         valid = lambda v: v > 0 and not math.isnan(v)
         ahead = depth[(h // 2) * w + w // 2] * scale
         nearest = ", ".join(f"{names[c.class_id]} {c.nearest_m:.2f} m" for c in sorted(f.classes, key=lambda c: c.nearest_m)[:3])
-        print(f"#{f.sequence} {f.header.frame_id} t={f.header.stamp_unix_ns / 1e9:.6f} "
+        print(f"#{f.sequence} {(f.camera + ' ') if f.camera else ''}{f.header.frame_id} t={f.header.stamp_unix_ns / 1e9:.6f} "
               f"({pb.StampSource.Name(f.header.stamp_source)}) {w}x{h}: ahead {ahead:.2f} m; nearest {nearest}"
               + (f"; image {len(f.image_jpeg)} bytes" if f.image_jpeg else ""))
         if args.save:
-            seq = f.sequence
+            seq = f"{f.camera}_{f.sequence}" if f.camera else f.sequence  # several cameras: files named CAMERA_SEQ
             save(f"labels_{seq}.bin", f.labels)
             save(f"depth_{seq}.bin", f.depth)
             if f.image_jpeg:
                 save(f"image_{seq}.jpg", f.image_jpeg)
             save(f"header_{seq}.json", json.dumps({
-                "frame_id": f.header.frame_id, "stamp_unix_ns": f.header.stamp_unix_ns,
+                "camera": f.camera, "frame_id": f.header.frame_id, "stamp_unix_ns": f.header.stamp_unix_ns,
                 "stamp_source": pb.StampSource.Name(f.header.stamp_source), "receive_time_unix_ns": f.receive_time_unix_ns,
                 "media_time_s": f.media_time_s, "has_camera_info": f.HasField("camera_info")}), "w")
             if f.HasField("camera_info") and not got:

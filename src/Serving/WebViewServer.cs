@@ -25,34 +25,39 @@ namespace RealtimeMtl.Serving;
 public sealed class WebViewServer : IFrameSink
 {
     private readonly ServeOptions _options;
-    private readonly PipelineStats _stats;
     private readonly LabelSet _labels;
-    private readonly ClassStatistics _classStats;
-    private readonly IRenderControl? _control;
     private readonly EngineMetrics? _metrics;
-    // Each MJPEG viewer's newest-wins queue (one frame: a viewer that falls behind skips to the newest).
-    private readonly List<NewestWins<byte[]>> _viewerQueues = [];
-    private readonly Lock _viewerGate = new();
-    private byte[]? _lastJpeg;
+    private readonly CameraView[] _views;
     private readonly ImageEncodingParam[] _jpeg = [new(ImwriteFlags.JpegQuality, 80)];
     private WebApplication? _app;
     private int _viewers;
-    private volatile object _classes = Array.Empty<object>();
 
+    /// <summary>A camera the page shows: its name, its stats and the control of its renderer.</summary>
+    public sealed record Camera(string Name, PipelineStats Stats, IRenderControl? Control);
+
+    /// <summary>One camera.</summary>
     public WebViewServer(ServeOptions options, PipelineStats stats, LabelSet labels, IRenderControl? control, EngineMetrics? metrics)
+        : this(options, [new Camera("cam0", stats, control)], labels, metrics) { }
+
+    /// <summary>
+    /// Several cameras on one page: /stream.mjpg is the first camera's, /stream/NAME.mjpg each camera's, and /api/stats
+    /// lists them all under "cameras". This object is the first camera's sink; <see cref="CameraSink"/> gives the others'.
+    /// </summary>
+    public WebViewServer(ServeOptions options, IReadOnlyList<Camera> cameras, LabelSet labels, EngineMetrics? metrics)
     {
         _options = options;
-        _stats = stats;
         _labels = labels;
-        _classStats = new ClassStatistics(labels.Count);
-        _control = control;
         _metrics = metrics;
+        _views = cameras.Select(c => new CameraView(this, c)).ToArray();
     }
 
     public string Name => "web";
     public bool Lossless => false;
     public int Viewers => Volatile.Read(ref _viewers);
-    public bool Wanted => Viewers > 0;
+    public bool Wanted => _views[0].Viewers > 0;
+
+    /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
+    public IFrameSink CameraSink(int index) => index == 0 ? this : _views[index];
     /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
     public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
 
@@ -76,7 +81,9 @@ public sealed class WebViewServer : IFrameSink
                 ctx.Response.Cookies.Append(AccessToken.CookieName, _options.Token, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
             return Results.Content(Page(ctx.Request.Query["token"]), "text/html; charset=utf-8");
         });
-        app.MapGet("/stream.mjpg", (Delegate)Stream);
+        app.MapGet("/stream.mjpg", (HttpContext ctx) => Stream(ctx, _views[0]));
+        app.MapGet("/stream/{file}", (HttpContext ctx, string file) =>
+            file.EndsWith(".mjpg", StringComparison.Ordinal) && _views.FirstOrDefault(v => v.Camera.Name == file[..^5]) is { } view ? Stream(ctx, view) : NotFound(ctx));
         app.MapGet("/api/stats", () => Results.Json(Stats()));
         app.MapPost("/api/render", (Delegate)Render);
         app.MapGet("/metrics", async ctx =>
@@ -89,7 +96,13 @@ public sealed class WebViewServer : IFrameSink
         Endpoint = KestrelHost.Bound(_app, _options.Endpoint);
     }
 
-    private async Task Stream(HttpContext ctx)
+    private static Task NotFound(HttpContext ctx)
+    {
+        ctx.Response.StatusCode = 404;
+        return Task.CompletedTask;
+    }
+
+    private async Task Stream(HttpContext ctx, CameraView view)
     {
         if (Interlocked.Increment(ref _viewers) > _options.MaxViewers)
         {
@@ -105,13 +118,7 @@ public sealed class WebViewServer : IFrameSink
             var ct = ctx.RequestAborted;
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var queue = new NewestWins<byte[]>(1);
-            lock (_viewerGate)
-            {
-                _viewerQueues.Add(queue);
-                // A new viewer starts with the last frame drawn, not a blank page until the next one.
-                if (_lastJpeg is { } last) queue.Offer(last);
-            }
-            using var leave = new ViewerRegistration(this, queue);
+            using var leave = view.Join(queue);
             while (!ct.IsCancellationRequested)
             {
                 if (!await queue.Reader.WaitToReadAsync(ct)) break;
@@ -129,7 +136,7 @@ public sealed class WebViewServer : IFrameSink
                 }
                 catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    _stats.ViewerEvicted();
+                    view.Camera.Stats.ViewerEvicted();
                     ctx.Abort();
                     return;
                 }
@@ -141,74 +148,120 @@ public sealed class WebViewServer : IFrameSink
         finally { Interlocked.Decrement(ref _viewers); }
     }
 
-    /// <summary>Takes a viewer's queue out of the broadcast when its stream ends.</summary>
-    private sealed class ViewerRegistration(WebViewServer server, NewestWins<byte[]> queue) : IDisposable
+    /// <summary>One camera's side of the page: its viewers' queues, its last picture and its classes in view.</summary>
+    private sealed class CameraView(WebViewServer server, Camera camera) : IFrameSink
     {
-        public void Dispose()
+        // Each MJPEG viewer's newest-wins queue (one frame: a viewer that falls behind skips to the newest).
+        private readonly List<NewestWins<byte[]>> _queues = [];
+        private readonly Lock _gate = new();
+        private readonly ClassStatistics _classStats = new(server._labels.Count);
+        private byte[]? _lastJpeg;
+        private int _viewers;
+
+        public Camera Camera => camera;
+        public volatile object Classes = Array.Empty<object>();
+        public int Viewers => Volatile.Read(ref _viewers);
+        public string Name => "web";
+        public bool Lossless => false;
+        public bool Wanted => Viewers > 0;
+
+        /// <summary>Adds a viewer's queue to the broadcast, with the last picture drawn; disposing it takes the queue out.</summary>
+        public IDisposable Join(NewestWins<byte[]> queue)
         {
-            lock (server._viewerGate) server._viewerQueues.Remove(queue);
+            Interlocked.Increment(ref _viewers);
+            lock (_gate)
+            {
+                _queues.Add(queue);
+                if (_lastJpeg is { } last) queue.Offer(last);
+            }
+            return new Leave(this, queue);
         }
+
+        private sealed class Leave(CameraView view, NewestWins<byte[]> queue) : IDisposable
+        {
+            public void Dispose()
+            {
+                lock (view._gate) view._queues.Remove(queue);
+                Interlocked.Decrement(ref view._viewers);
+            }
+        }
+
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
+        {
+            if (packet.Rendered is null || Viewers == 0) return ValueTask.CompletedTask;
+            Cv2.ImEncode(".jpg", packet.Rendered, out var bytes, server._jpeg);
+            lock (_gate)
+            {
+                _lastJpeg = bytes;
+                foreach (var q in _queues) q.Offer(bytes);
+            }
+            if (packet.Sequence % 10 == 0)
+            {
+                var counts = _classStats;
+                counts.Add(packet.Labels);
+                var labels = server._labels;
+                Classes = Enumerable.Range(0, labels.Count).Where(c => counts.Share(c) > 0.005)
+                    .Select(c => (object)new { name = labels.Classes[c], color = labels.Hex(c), share = Math.Round(counts.Share(c), 4) })
+                    .ToArray();
+            }
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     private sealed record RenderRequest(string? Layout, double? Alpha, string? Colormap);
 
     private async Task<IResult> Render(HttpContext ctx)
     {
-        if (_control is null) return Results.NotFound();
+        var control = _views[0].Camera.Control;
+        if (control is null) return Results.NotFound();
         RenderRequest? req;
         try { req = await JsonSerializer.DeserializeAsync<RenderRequest>(ctx.Request.Body, JsonOptions, ctx.RequestAborted); }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.StatusCode(e.StatusCode); } // e.g. 413 body too large
         catch (JsonException) { return Results.BadRequest(new { error = "body must be JSON like {\"layout\":\"side\",\"alpha\":0.5,\"colormap\":\"turbo\"}" }); }
         if (req is null) return Results.BadRequest();
-        try { _control.Set(req.Layout, req.Alpha, req.Colormap); }
+        try { control.Set(req.Layout, req.Alpha, req.Colormap); }
         catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
-        return Results.Json(new { layout = _control.Layout, alpha = _control.Alpha, colormap = _control.Colormap });
+        return Results.Json(new { layout = control.Layout, alpha = control.Alpha, colormap = control.Colormap });
     }
 
     private static readonly JsonSerializerOptions JsonOptions = new() { PropertyNameCaseInsensitive = true };
 
+    /// <summary>The first camera's figures, and with several cameras each camera's under "cameras".</summary>
     public object Stats()
     {
-        var q = _stats.QualitySnapshot();
-        double? F(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
-        return new
+        var first = CameraStats(_views[0]);
+        return _views.Length == 1 ? first : new
         {
-            frames = _stats.FramesOut,
-            fps = F(_stats.RecentFps),
-            fps_run = F(_stats.Fps),
-            latency_ms = new { end_to_end = F(_stats.EndToEnd.Last), p50 = F(_stats.EndToEnd.Percentile(50)), p95 = F(_stats.EndToEnd.Percentile(95)) },
-            stages_ms = new { pre = F(_stats.Pre.Last), model = F(_stats.Model.Last), post = F(_stats.Post.Last), render = F(_stats.Render.Last) },
-            dropped = _stats.DroppedAtSource,
-            viewers_evicted = _stats.ViewersEvicted,
-            device = _stats.Device,
-            model = _stats.ModelName,
-            source = _stats.SourceName,
-            quality = new { miou = q.SegPixels > 0 ? F(q.MeanIoU) : null, pixel_accuracy = q.SegPixels > 0 ? F(q.PixelAccuracy) : null, depth_rmse_m = q.DepthPixels > 0 ? F(q.Rmse) : null },
-            render = _control is null ? null : new { layout = _control.Layout, alpha = _control.Alpha, colormap = _control.Colormap },
-            classes = _classes,
-            viewers = Viewers,
+            first.frames, first.fps, first.fps_run, first.latency_ms, first.stages_ms, first.dropped, first.viewers_evicted, first.device, first.model, first.source,
+            first.quality, first.render, first.classes, first.viewers, first.camera, cameras = _views.Select(CameraStats).ToArray()
         };
     }
 
-    public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
+    private static CameraFigures CameraStats(CameraView view)
     {
-        if (packet.Rendered is null || Viewers == 0) return ValueTask.CompletedTask;
-        Cv2.ImEncode(".jpg", packet.Rendered, out var bytes, _jpeg);
-        lock (_viewerGate)
-        {
-            _lastJpeg = bytes;
-            foreach (var q in _viewerQueues) q.Offer(bytes);
-        }
-        if (packet.Sequence % 10 == 0)
-        {
-            var counts = _classStats;
-            counts.Add(packet.Labels);
-            _classes = Enumerable.Range(0, _labels.Count).Where(c => counts.Share(c) > 0.005)
-                .Select(c => (object)new { name = _labels.Classes[c], color = _labels.Hex(c), share = Math.Round(counts.Share(c), 4) })
-                .ToArray();
-        }
-        return ValueTask.CompletedTask;
+        var stats = view.Camera.Stats;
+        var control = view.Camera.Control;
+        var q = stats.QualitySnapshot();
+        double? F(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
+        return new CameraFigures(
+            stats.FramesOut, F(stats.RecentFps), F(stats.Fps),
+            new { end_to_end = F(stats.EndToEnd.Last), p50 = F(stats.EndToEnd.Percentile(50)), p95 = F(stats.EndToEnd.Percentile(95)), p99 = F(stats.EndToEnd.Percentile(99)) },
+            new { pre = F(stats.Pre.Last), model = F(stats.Model.Last), post = F(stats.Post.Last), render = F(stats.Render.Last) },
+            stats.DroppedAtSource, stats.ViewersEvicted, stats.Device, stats.ModelName, stats.SourceName,
+            new { miou = q.SegPixels > 0 ? F(q.MeanIoU) : null, pixel_accuracy = q.SegPixels > 0 ? F(q.PixelAccuracy) : null, depth_rmse_m = q.DepthPixels > 0 ? F(q.Rmse) : null },
+            control is null ? null : new { layout = control.Layout, alpha = control.Alpha, colormap = control.Colormap },
+            view.Classes, view.Viewers, view.Camera.Name);
     }
+
+#pragma warning disable IDE1006 // JSON names of /api/stats
+    private sealed record CameraFigures(long frames, double? fps, double? fps_run, object latency_ms, object stages_ms, long dropped, long viewers_evicted, string device, string model,
+        string source, object quality, object? render, object classes, int viewers, string camera);
+#pragma warning restore IDE1006
+
+    public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => _views[0].WriteAsync(packet, cancellationToken);
 
     public ValueTask CompleteAsync() => ValueTask.CompletedTask;
 

@@ -33,7 +33,7 @@ public class RunFolderTests
     public async Task A_run_refused_for_a_bad_source_or_option_makes_no_run_folder()
     {
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
-        foreach (var args in new[] { "run --source /nonexistent/clip.mp4 --save", "run --source synthetic:frames=2 --save --max-frames 0", "run --source synthetic:frames=2 --source synthetic:frames=2 --save --serve 127.0.0.1:0" })
+        foreach (var args in new[] { "run --source /nonexistent/clip.mp4 --save", "run --source synthetic:frames=2 --save --max-frames 0", "run --source synthetic:frames=2 --source synthetic:frames=2 --save --publish nats://127.0.0.1:1" })
         {
             var r = await Engine.RunAsync(args, null, workingDirectory: work);
             Assert.True(r.Code == 2, r.Stderr);

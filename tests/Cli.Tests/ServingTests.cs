@@ -10,7 +10,7 @@ namespace RealtimeMtl.Cli.Tests;
 public class ServingTests
 {
 
-    private static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
+    internal static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
     {
         var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir ?? Engine.Root };
         using var p = Process.Start(psi)!;
@@ -129,7 +129,7 @@ public class ServingTests
             Assert.True(m.Success, $"not a Prometheus sample line: {line}");
             samples[m.Groups[1].Value + m.Groups[2].Value] = double.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture);
         }
-        Assert.True(samples["rtmtl_frames_total"] > 0);
+        Assert.True(samples["rtmtl_frames_total{camera=\"cam0\"}"] > 0);
         // Prometheus conventions: latencies in seconds (histograms), drops and errors as _total counters, a build_info gauge.
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_stage_latency_seconds_bucket{stage=\"model\""));
         Assert.InRange(samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_sum{stage=\"model\"")).Value / samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_count{stage=\"model\"")).Value, 1e-5, 5);

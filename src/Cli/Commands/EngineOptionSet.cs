@@ -14,12 +14,18 @@ public sealed record EngineSettings
     public required string Source { get; init; }
     /// <summary>Every camera, named (cam0, cam1, ... when --source gave no name); one for a single-camera run.</summary>
     public IReadOnlyList<NamedSource> Cameras { get; init; } = [];
+    /// <summary>--layout grid with several cameras: each camera drawn as an overlay, all in one mosaic (for --show and --record).</summary>
+    public bool Grid { get; init; }
+    /// <summary>The mosaic's recording (--layout grid --record PATH, or the demo's out/demo/grid.mp4).</summary>
+    public string? GridRecord { get; init; }
     /// <summary>--save: the outputs not given go into a new runs/run-N, made when the run starts (never while parsing).</summary>
     public bool Save { get; init; }
     /// <summary>--batch: frames per model run at most (null: the number of cameras).</summary>
     public int? Batch { get; init; }
     /// <summary>--batch-timeout-ms (null: half the fastest camera's frame interval).</summary>
     public TimeSpan? BatchTimeout { get; init; }
+    /// <summary>--sync-ms (null: no synchronised sets).</summary>
+    public TimeSpan? Sync { get; init; }
     /// <summary>--on-camera-failure stop: one camera's failure ends the run.</summary>
     public bool StopOnCameraFailure { get; init; }
     public required string ModelPath { get; init; }
@@ -82,17 +88,30 @@ public sealed record EngineSettings
     /// <summary>The settings of one camera (see the remarks of <see cref="NamedSource"/>).</summary>
     public EngineSettings ForCamera(NamedSource camera)
     {
-        if (Cameras.Count <= 1) return this with { Source = camera.Spec };
+        var own = this with
+        {
+            Source = camera.Spec,
+            Calibration = camera.Calibration ?? Calibration,
+            FrameId = camera.FrameId ?? FrameId,
+            Realtime = camera.Realtime ?? Realtime,
+        };
+        if (Cameras.Count <= 1) return camera.Record is null ? own : own with { Record = camera.Record };
         string? Each(string? path, bool folder) => path is null ? null
             : path.Contains(NamedSource.Placeholder, StringComparison.Ordinal) ? path.Replace(NamedSource.Placeholder, camera.Name, StringComparison.Ordinal)
             : folder ? Path.Combine(path, camera.Name) : path;
-        return this with { Source = camera.Spec, Record = Each(Record, folder: false), SaveRaw = Each(SaveRaw, folder: true), SavePointCloud = Each(SavePointCloud, folder: true), StatsJson = null };
+        return own with { Record = camera.Record ?? Each(Record, folder: false), SaveRaw = Each(SaveRaw, folder: true), SavePointCloud = Each(SavePointCloud, folder: true), StatsJson = null };
     }
 }
 
 /// <summary>One camera as --source names it: NAME=SPEC, or SPEC alone (named cam0, cam1, ... by its place).</summary>
 public sealed record NamedSource(string Name, string Spec)
 {
+    /// <summary>From --cameras FILE: this camera's own calibration, frame id, pacing and recording (null: the run's).</summary>
+    public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
+    public string? FrameId { get; init; }
+    public bool? Realtime { get; init; }
+    public string? Record { get; init; }
+
     /// <summary>What per-camera output paths hold, to be replaced by the camera's name: --record 'out/{camera}.mp4'.</summary>
     public const string Placeholder = "{camera}";
 
@@ -124,13 +143,17 @@ public sealed record EngineHooks
     public Action<long, long?, double>? Progress { get; init; }
     /// <summary>Once, when the first processed frame reaches the sinks.</summary>
     public Action? FirstFrame { get; init; }
+    /// <summary>More sinks for the (first) camera, made once the model is loaded (eval --video's stability sink).</summary>
+    public Func<ModelInfo, IEnumerable<RealtimeMtl.Pipeline.Sinks.IFrameSink>>? Sinks { get; init; }
 }
 
 internal sealed class EngineOptionSet
 {
     public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
+    public readonly Option<string?> CamerasFile = new("--cameras") { Description = "A fleet of cameras in YAML or JSON instead of --source: a 'cameras' list with name, source, and optionally intrinsics, frame_id, realtime and record per camera" };
     public readonly Option<int?> Batch = new("--batch") { Description = "Several cameras: frames per model run at most (default: the number of cameras; 1 runs each frame alone)" };
     public readonly Option<double?> BatchTimeoutMs = new("--batch-timeout-ms") { Description = "Several cameras: how long a batch waits for more cameras after its first frame (default: half the fastest camera's frame interval)" };
+    public readonly Option<double?> SyncMs = new("--sync-ms") { Description = "Several cameras: group frames whose stamps (the sensor's time where known) lie within T ms into one synchronised set, run as one batch, and offered whole by the gRPC feed's SubscribeSets (ROS 2 ApproximateTime-like); sets that cannot complete are counted per camera" };
     public readonly Option<string> OnCameraFailure = new("--on-camera-failure") { Description = "Several cameras: continue (a failed camera ends alone, the run exits 3 at the end) or stop (it ends the whole run)", DefaultValueFactory = _ => "continue" };
     public readonly Option<string?> Model = new("--model", "-m") { Description = "ONNX model following the rtmtl contract (default: the shipped models/mtl_ssw_light.onnx)" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda, tensorrt or auto; needs the GPU build (./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ...) and CUDA 13 + cuDNN 9; otherwise one line, then CPU", DefaultValueFactory = _ => "cpu" };
@@ -142,7 +165,7 @@ internal sealed class EngineOptionSet
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
     public readonly Option<long?> MaxFrames = new("--max-frames") { Description = "Stop after N frames" };
-    public readonly Option<string> Layout = new("--layout") { Description = "overlay | side (frame | segmentation | depth) | quad (adds sensor depth or ground truth)", DefaultValueFactory = _ => "side" };
+    public readonly Option<string> Layout = new("--layout") { Description = "overlay | side (frame | segmentation | depth) | quad (adds sensor depth or ground truth) | grid (several cameras: one mosaic of their overlays, for --show and --record)", DefaultValueFactory = _ => "side" };
     public readonly Option<double> Alpha = new("--alpha") { Description = "Class colour weight in the overlay, 0..1", DefaultValueFactory = _ => 0.5 };
     public readonly Option<bool> Boundaries = new("--boundaries") { Description = "Draw class boundaries" };
     public readonly Option<string> Colormap = new("--colormap") { Description = "turbo | inferno | jet | gray", DefaultValueFactory = _ => "turbo" };
@@ -180,7 +203,8 @@ internal sealed class EngineOptionSet
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
+        if (includeSource) c.Options.Add(CamerasFile);
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
             c.Options.Add(o);
     }
 
@@ -208,10 +232,11 @@ internal sealed class EngineOptionSet
     public EngineSettings Read(ParseResult r, IReadOnlyList<string>? sourceOverride = null)
     {
         var (depthRange, auto) = ParseDepthRange(r.GetValue(DepthRange));
+        var grid = r.GetValue(Layout) == "grid";
         var noHud = r.GetValue(NoHud);
         var render = new RenderOptions
         {
-            Layout = RenderOptions.ParseLayout(r.GetValue(Layout)!), Alpha = r.GetValue(Alpha), Boundaries = r.GetValue(Boundaries),
+            Layout = RenderOptions.ParseLayout(grid ? "overlay" : r.GetValue(Layout)!), Alpha = r.GetValue(Alpha), Boundaries = r.GetValue(Boundaries),
             Colormap = RenderOptions.ParseColormap(r.GetValue(Colormap)!), DepthRange = depthRange, AutoDepthRange = auto, Hud = !noHud, Legend = !noHud,
         };
         render.Validate();
@@ -255,7 +280,9 @@ internal sealed class EngineOptionSet
         }
         else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
-        var cameras = NamedSource.Parse(sourceOverride ?? r.GetValue(Source)!);
+        if (r.GetValue(CamerasFile) is not null && r.GetResult(Source) is { Implicit: false })
+            throw new ArgumentException("--cameras FILE and --source both name cameras; give one of them");
+        var cameras = r.GetValue(CamerasFile) is { } fleet ? CameraFleet.Read(fleet) : NamedSource.Parse(sourceOverride ?? r.GetValue(Source)!);
         if (r.GetValue(Batch) is < 1 or > 64) throw new ArgumentException("--batch must be between 1 and 64");
         if (r.GetValue(BatchTimeoutMs) is { } bt && !(bt is >= 0 and <= 10_000)) throw new ArgumentException("--batch-timeout-ms must be between 0 and 10000");
         var onFailure = r.GetValue(OnCameraFailure) switch
@@ -264,11 +291,24 @@ internal sealed class EngineOptionSet
             "stop" => true,
             var v => throw new ArgumentException($"--on-camera-failure '{v}': use continue or stop"),
         };
+        string? gridRecord = null;
+        if (grid)
+        {
+            if (cameras.Count < 2) throw new ArgumentException("--layout grid shows several cameras in one picture; give --source more than once (or use overlay, side or quad)");
+            // The mosaic is what --record writes, unless the path holds {camera} (then each camera's own recording).
+            if (record is not null && !record.Contains(NamedSource.Placeholder, StringComparison.Ordinal)) (gridRecord, record) = (record, null);
+        }
+        if (r.GetValue(SyncMs) is { } syncMs)
+        {
+            if (cameras.Count < 2) throw new ArgumentException("--sync-ms groups the frames of several cameras; give --source more than once");
+            if (!(syncMs is > 0 and <= 10_000)) throw new ArgumentException("--sync-ms must be between 0 and 10000 milliseconds");
+            if (r.GetValue(Batch) is { } b && b < cameras.Count) throw new ArgumentException($"--sync-ms runs each set as one batch: --batch {b} is smaller than the {cameras.Count} cameras; drop --batch");
+        }
         if (cameras.Count > 1)
         {
-            if (record is not null && !record.Contains(NamedSource.Placeholder, StringComparison.Ordinal))
+            if (record is not null && !record.Contains(NamedSource.Placeholder, StringComparison.Ordinal) && cameras.Any(c => c.Record is null))
                 throw new ArgumentException($"--record '{record}' would be written by all {cameras.Count} cameras; put {NamedSource.Placeholder} in the path, e.g. --record 'out/{NamedSource.Placeholder}.mp4'");
-            foreach (var (option, given) in new (string, bool)[] { ("--serve", serve is not null), ("--foxglove", foxglove is not null), ("--feed", feed is not null), ("--publish", r.GetValue(Publish) is not null), ("--show", r.GetValue(Show)), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
+            foreach (var (option, given) in new (string, bool)[] { ("--publish", r.GetValue(Publish) is not null), ("--show", r.GetValue(Show) && !grid), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
                 if (given) throw new ArgumentException($"{option} serves one camera; with {cameras.Count} cameras it is not available yet: run one rtmtl per camera for it, or drop {option}");
         }
         var open = Exposed(serve, foxglove, feed);
@@ -276,8 +316,8 @@ internal sealed class EngineOptionSet
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
         {
-            Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
-            BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
+            Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
+            BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Sync = r.GetValue(SyncMs) is { } sm ? TimeSpan.FromMilliseconds(sm) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),

@@ -32,6 +32,11 @@ public static class EngineRunner
         var cameras = s.Cameras.Count > 0 ? s.Cameras : [new NamedSource("cam0", s.Source)];
         var opened = new List<(NamedSource Camera, IFrameSource Source, FrameRenderer Renderer, List<IFrameSink> Sinks)>();
         OnnxMtlModel? model = null;
+        Mosaic? mosaic = null;
+        WebViewServer? web = null;
+        FoxgloveServer? fox = null;
+        FeedServer? feed = null;
+        VideoRecorderSink? gridRecorder = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
         // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
         using var signals = hooks.HandleSignals
@@ -55,7 +60,7 @@ public static class EngineRunner
             if (maxBatch > 1 && model.MaxBatch > 1) model.RunBatch(model.MaxBatch); // the batched shape's first run, also before the clock
             var pipeline = new EnginePipeline(model, new PipelineOptions
             {
-                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = maxBatch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure,
+                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = maxBatch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure, Sync = s.Sync,
             }, log);
             // Every source opens before any output exists: a bad source leaves no folder and no file behind.
             var engineCameras = new List<EngineCamera>();
@@ -68,7 +73,7 @@ public static class EngineRunner
                 opened.Add((camera, source, renderer, []));
                 // The stats belong to this camera: the pipeline fills them, the servers and the HUD read them.
                 var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
-                engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats));
+                engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats, c.Realtime ? true : null));
             }
             if (s.Save)
             {
@@ -84,8 +89,55 @@ public static class EngineRunner
                 IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
                 if (cameras.Count > 1 && c.Record is { } rec && Path.GetDirectoryName(Path.GetFullPath(rec)) is { } dir) Directory.CreateDirectory(dir);
                 recorders.Add(AddWriters(c, source, model, sinks, stop, events));
+                if (i == 0 && hooks.Sinks is { } extra) sinks.AddRange(extra(model.Info));
                 if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, engineCameras[i].Stats, sinks, errors);
                 foreach (var sink in sinks) engineCameras[i].Attach(sink);
+            }
+            // Several cameras on one page (and one /metrics with a camera label and the batch sizes).
+            if (cameras.Count > 1 && s.Serve is not null)
+            {
+                var metrics = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion, pipeline.Batches);
+                web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout },
+                    engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(opened[i].Renderer))).ToList(), model.Info.Labels, metrics);
+                await web.StartAsync();
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i));
+                errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (all {cameras.Count} cameras; streams /stream/NAME.mjpg, stats /api/stats, metrics /metrics)");
+            }
+            // Several cameras in Foxglove: topics per camera, each with its own frame id.
+            if (cameras.Count > 1 && s.Foxglove is not null)
+            {
+                fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels,
+                    cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList());
+                await fox.StartAsync();
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(fox.CameraSink(i));
+                errors.WriteLine($"foxglove: ws://{fox.Endpoint} (subprotocol {FoxgloveServer.SubProtocol}; topics /NAME/image, /NAME/labels, /NAME/depth, /NAME/camera_info, /NAME/points per camera)");
+            }
+            // Several cameras on the gRPC feed: each frame names its camera, with its frame id; SubscribeSets with --sync-ms.
+            if (cameras.Count > 1 && s.Feed is not null)
+            {
+                feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, engineCameras[0].Stats, FeedOptions(s),
+                    cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), s.Sync?.TotalMilliseconds);
+                await feed.StartAsync();
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(feed.CameraSink(i));
+                errors.WriteLine($"feed: gRPC (h2c) at {feed.Endpoint}, contract protos/rtmtl_feed.proto ({cameras.Count} cameras{(s.Sync is null ? "" : ", synchronised sets with SubscribeSets")})");
+            }
+            // --layout grid: one mosaic of every camera's overlay, recorded and/or shown.
+            if (s.Grid && (s.GridRecord is not null || s.Show))
+            {
+                var outputs = new List<IFrameSink>();
+                if (s.GridRecord is { } gridPath)
+                {
+                    gridRecorder = new VideoRecorderSink(new RecorderOptions { Path = gridPath, Fps = opened[0].Source.NominalFps ?? 30, Codec = s.RecordCodec }, log);
+                    outputs.Add(gridRecorder);
+                }
+                if (s.Show)
+                {
+                    var window = new WindowSink(log);
+                    window.CloseRequested += () => stop.Cancel();
+                    if (window.Active) outputs.Add(window);
+                }
+                mosaic = new Mosaic(cameras.Select(c => c.Name).ToList(), 480, outputs);
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(mosaic.Input(i));
             }
             // The readiness line: a supervisor (or a test) knows frames flow, not just that the model loaded.
             var started = System.Diagnostics.Stopwatch.StartNew();
@@ -116,6 +168,8 @@ public static class EngineRunner
             summary = summary.Cameras is { } each
                 ? summary with { Cameras = each.Select((cam, i) => cam with { Recording = Figures(recorders[i]) }).ToList() }
                 : summary with { Recording = Figures(recorders[0]) };
+            if (gridRecorder is not null && mosaic is not null)
+                summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
             var statsFailed = false;
@@ -146,6 +200,10 @@ public static class EngineRunner
                 await o.Source.DisposeAsync();
                 o.Renderer.Dispose();
             }
+            if (mosaic is not null) await mosaic.DisposeAsync();
+            if (web is not null) await web.DisposeAsync();
+            if (fox is not null) await fox.DisposeAsync();
+            if (feed is not null) await feed.DisposeAsync();
             model?.Dispose();
         }
     }

@@ -60,13 +60,14 @@ internal static partial class EvalCommand
             else if (isVideo && labelled.FirstOrDefault(given) is { } l) r.AddError($"{l.Name} belongs to the labelled mode (--run/--onnx), not to --video");
             else if (isLabelled && videoOnly.FirstOrDefault(given) is { } v) r.AddError($"{v.Name} belongs to --video, not to the labelled mode (--run/--onnx)");
         });
-        cmd.SetAction(r =>
+        cmd.SetAction(async (r, ct) =>
         {
             if (r.GetValue(video) is not { } footage) return Labelled(r);
             try
             {
                 if (r.GetValue(maxFrames) < 2) throw new ArgumentException("--max-frames must be at least 2 (flicker compares consecutive frames)");
-                var result = EvalVideoCommand.Run(footage, r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(maxFrames), r.GetValue(smooth));
+                var (code, result) = await EvalVideoCommand.RunAsync(footage, r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(maxFrames), r.GetValue(smooth), Console.Error, ct);
+                if (result is null) return code;
                 Console.WriteLine(result.ToText());
                 if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Inference;
-using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Quality;
 
 namespace RealtimeMtl.Cli.Commands;
 
@@ -32,61 +32,19 @@ internal static class EvalVideoCommand
         }
     }
 
-    public static unsafe VideoQuality Run(string video, string modelPath, int maxFrames, bool smooth)
+    /// <summary>
+    /// Runs the engine on the footage (the one composition path, <see cref="EngineRunner"/>) with a
+    /// <see cref="StabilitySink"/>; the engine's own summary is not printed, its errors are (exit 2, 3).
+    /// </summary>
+    public static async Task<(int Code, VideoQuality? Result)> RunAsync(string video, string modelPath, int maxFrames, bool smooth, TextWriter errors, CancellationToken ct)
     {
-        using var model = new OnnxMtlModel(modelPath);
-        var smoother = smooth ? new TemporalSmoother() : null;
-        var source = SourceFactory.Open(video);
-        try
-        {
-            int w = model.Info.InputWidth, h = model.Info.InputHeight, n = w * h;
-            var prevLabels = new byte[n];
-            var prevDepth = new float[n];
-            var counts = new long[256];
-            var flicker = new List<double>();
-            var depthChange = new List<double>();
-            var depthSample = new List<float>();
-            var rel = new float[n];
-            var frames = 0;
-            var e = source.ReadAllAsync().GetAsyncEnumerator();
-            try
-            {
-                while (frames < maxFrames && e.MoveNextAsync().AsTask().GetAwaiter().GetResult())
-                {
-                    using var frame = e.Current;
-                    model.SetInput(frame.Image);
-                    model.Run();
-                    smoother?.Apply(model.Labels, model.Depth, model.Confidence);
-                    var labels = new ReadOnlySpan<byte>((void*)model.Labels.Data, n);
-                    var depth = new ReadOnlySpan<float>((void*)model.Depth.Data, n);
-                    if (frames > 0)
-                    {
-                        int changed = 0, m = 0;
-                        for (var i = 0; i < n; i++)
-                        {
-                            if (labels[i] != prevLabels[i]) changed++;
-                            if (prevDepth[i] > 0 && depth[i] > 0) rel[m++] = Math.Abs(depth[i] - prevDepth[i]) / prevDepth[i];
-                        }
-                        flicker.Add((double)changed / n);
-                        if (m > 0) depthChange.Add(RealtimeMtl.Common.Measuring.Percentile.Select(rel.AsSpan(0, m), 0.5));
-                    }
-                    for (var i = 0; i < n; i++) counts[labels[i]]++;
-                    for (var i = 0; i < n; i += 97) if (depth[i] > 0 && float.IsFinite(depth[i])) depthSample.Add(depth[i]);
-                    labels.CopyTo(prevLabels);
-                    depth.CopyTo(prevDepth);
-                    frames++;
-                }
-            }
-            finally { e.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
-            if (frames < 2) throw new ArgumentException($"'{video}' gave {frames} frame(s); flicker needs at least two.");
-            var total = (double)counts.Sum();
-            var shares = model.Info.Labels.Classes.Select((name, i) => (name, share: counts[i] / total)).ToDictionary(x => x.name, x => Math.Round(x.share, 5));
-            depthSample.Sort();
-            double P(double q) => RealtimeMtl.Common.Measuring.Percentile.OfSorted(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(depthSample), q);
-            return new VideoQuality(video, Path.GetFileName(modelPath), smooth, frames, flicker.Average(),
-                RealtimeMtl.Common.Measuring.Percentile.Of(depthChange, 0.5), shares,
-                new Dictionary<string, double> { ["p5"] = P(0.05), ["p25"] = P(0.25), ["p50"] = P(0.5), ["p75"] = P(0.75), ["p95"] = P(0.95) });
-        }
-        finally { source.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+        var settings = new EngineSettings { Source = video, Cameras = [new NamedSource("cam0", video)], ModelPath = modelPath, MaxFrames = maxFrames, Smooth = smooth, Quiet = true };
+        StabilitySink? stability = null;
+        var hooks = new EngineHooks { Sinks = info => [stability = new StabilitySink(info.Labels.Classes)] };
+        var code = await EngineRunner.RunAsync(settings, TextWriter.Null, errors, ct, hooks);
+        if (code != 0 || stability is null) return (code, null);
+        if (stability.Frames < 2) throw new ArgumentException($"'{video}' gave {stability.Frames} frame(s); flicker needs at least two.");
+        var (flicker, depthChange, shares, depths) = stability.Figures();
+        return (0, new VideoQuality(video, Path.GetFileName(modelPath), smooth, stability.Frames, flicker, depthChange, shares, depths));
     }
 }

@@ -13,8 +13,9 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// others. Nothing is dropped here: a live camera's channel already keeps only its newest frame, and a file camera's
 /// channel waits. One camera is a batch of one, run at once.
 /// </summary>
-public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, BatchStats stats)
+public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, BatchStats stats, TimeSpan? sync = null)
 {
+    private long _sets;
     /// <summary>One camera as the muxer sees it: its frames in, its infer bookkeeping, its packets out.</summary>
     public sealed record Lane(string Name, ChannelReader<Frame> Frames, InferStage Infer, ChannelWriter<FramePacket> Output);
 
@@ -26,9 +27,12 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         var start = 0;
         try
         {
+            var held = new Frame?[lanes.Count];
             while (true)
             {
-                var n = await CollectAsync(lanes, batch, taken, done, start).ConfigureAwait(false);
+                var n = sync is { } window
+                    ? await CollectSetAsync(lanes, batch, held, done, window).ConfigureAwait(false)
+                    : await CollectAsync(lanes, batch, taken, done, start).ConfigureAwait(false);
                 if (n == 0) break;
                 start = (start + 1) % lanes.Count; // fairness when more cameras than the batch
                 if (fault.IsFaulted)
@@ -89,6 +93,72 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         }
     }
 
+    /// <summary>
+    /// --sync-ms: like ROS 2 message_filters' ApproximateTime policy. Holds one frame per running camera; when every
+    /// camera has one and their stamps (the sensor's time where known) lie within the window, they are one set, run
+    /// as one batch. Otherwise the oldest held frame goes on alone and counts as a set its camera could not complete,
+    /// as do the frames held when a camera stays silent for the whole window. No frame is dropped here.
+    /// </summary>
+    private async Task<int> CollectSetAsync(IReadOnlyList<Lane> lanes, (Lane, Frame)[] batch, Frame?[] held, bool[] done, TimeSpan window)
+    {
+        if (_heldAt.Length != lanes.Count) _heldAt = new long[lanes.Count];
+        while (true)
+        {
+            for (var i = 0; i < lanes.Count; i++)
+            {
+                if (held[i] is not null || done[i]) continue;
+                if (lanes[i].Frames.TryRead(out var f)) { held[i] = f; _heldAt[i] = Stopwatch.GetTimestamp(); }
+                else if (lanes[i].Frames.Completion.IsCompleted) done[i] = true;
+            }
+            var holding = Enumerable.Range(0, lanes.Count).Where(i => held[i] is not null).ToList();
+            var first = holding.Count == 0 ? 0 : holding.Min(i => _heldAt[i]);
+            var running = Enumerable.Range(0, lanes.Count).Count(i => !done[i]);
+            if (holding.Count == 0 && running == 0) return 0;
+            var windowNs = (long)(window.TotalMilliseconds * 1_000_000);
+            if (holding.Count > 0 && holding.Count == running)
+            {
+                var stamps = holding.Select(i => FrameTime.Stamp(held[i]!).UnixNs).ToList();
+                var spread = stamps.Max() - stamps.Min();
+                if (spread <= windowNs && holding.Count <= maxBatch)
+                {
+                    var id = Interlocked.Increment(ref _sets) - 1;
+                    stats.CompleteSet();
+                    var n = 0;
+                    foreach (var i in holding) { batch[n++] = (lanes[i], held[i]!); held[i] = null; }
+                    _pendingSet = (id, n, spread);
+                    return n;
+                }
+                // Too far apart: the oldest goes on alone; its camera could not complete this set.
+                var oldest = holding[stamps.IndexOf(stamps.Min())];
+                return Alone(lanes, batch, held, oldest);
+            }
+            if (holding.Count > 0 && Stopwatch.GetElapsedTime(first) >= window)
+            {
+                // A camera stayed silent for the whole window: the oldest held frame goes on, counted as incomplete.
+                var oldest = holding.MinBy(i => FrameTime.Stamp(held[i]!).UnixNs);
+                return Alone(lanes, batch, held, oldest);
+            }
+            var waits = new List<Task>();
+            for (var i = 0; i < lanes.Count; i++)
+                if (held[i] is null && !done[i]) waits.Add(lanes[i].Frames.WaitToReadAsync().AsTask());
+            if (holding.Count > 0) waits.Add(Task.Delay(window - Stopwatch.GetElapsedTime(first) is { Ticks: > 0 } left ? left : TimeSpan.Zero));
+            if (waits.Count == 0) continue;
+            await Task.WhenAny(waits).ConfigureAwait(false);
+        }
+    }
+
+    private (long Id, int Size, long SpreadNs)? _pendingSet;
+    private long[] _heldAt = [];
+
+    private int Alone(IReadOnlyList<Lane> lanes, (Lane, Frame)[] batch, Frame?[] held, int i)
+    {
+        stats.IncompleteSet(lanes[i].Name);
+        batch[0] = (lanes[i], held[i]!);
+        held[i] = null;
+        _pendingSet = null;
+        return 1;
+    }
+
     private async Task RunBatchAsync((Lane Lane, Frame Frame)[] batch, int n, StageFault fault)
     {
         var packets = new FramePacket[n];
@@ -98,7 +168,9 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         {
             packets[i] = batch[i].Lane.Infer.Packet(batch[i].Frame);
             packets[i].InferStartTicks = t0;
+            if (_pendingSet is { } set) { packets[i].SetId = set.Id; packets[i].SetSize = set.Size; packets[i].SetSpreadNs = set.SpreadNs; }
         }
+        _pendingSet = null;
         var handed = 0;
         try
         {

@@ -47,14 +47,17 @@ public sealed class EnginePipeline
     public IReadOnlyList<EngineCamera> Cameras => _cameras;
 
     /// <summary>The stream muxer's figures (model runs, batch sizes), filled by the run.</summary>
-    public BatchStats Batches { get; private set; } = new(1);
+    public BatchStats Batches { get; } = new();
 
-    /// <summary>Adds a camera with its own post-processing (state such as smoothing is per camera), renderer and stats.</summary>
-    public EngineCamera AddCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats)
+    /// <summary>
+    /// Adds a camera with its own post-processing (state such as smoothing is per camera), renderer and stats;
+    /// <paramref name="live"/> overrides whether it is treated as live (null: <see cref="PipelineOptions.ForceLive"/>, else the source).
+    /// </summary>
+    public EngineCamera AddCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, bool? live = null)
     {
         if (_started) throw new InvalidOperationException($"camera {name}: add cameras before RunAsync");
         if (_cameras.Any(c => c.Name == name)) throw new ArgumentException($"two cameras are named '{name}'; give each --source its own name (NAME=SOURCE)");
-        var camera = new EngineCamera(name, source, post, renderer, stats, _options.ForceLive ?? source.IsLive);
+        var camera = new EngineCamera(name, source, post, renderer, stats, live ?? _options.ForceLive ?? source.IsLive);
         _cameras.Add(camera);
         return camera;
     }
@@ -76,8 +79,7 @@ public sealed class EnginePipeline
         if (_started) throw new InvalidOperationException("a pipeline runs once");
         if (_cameras.Count == 0) throw new InvalidOperationException("the engine has no camera");
         _started = true;
-        var maxBatch = Math.Clamp(_options.MaxBatch ?? _cameras.Count, 1, Math.Max(1, _model.MaxBatch));
-        Batches = new BatchStats(maxBatch);
+        var maxBatch = Math.Clamp(_options.Sync is null ? _options.MaxBatch ?? _cameras.Count : _cameras.Count, 1, Math.Max(1, _model.MaxBatch));
         var timeout = _options.BatchTimeout ?? DefaultTimeout();
 
         // Downstream stages never see the stop token: they drain what is in flight, so nothing is lost on Ctrl+C.
@@ -102,7 +104,7 @@ public sealed class EnginePipeline
             tasks.Add(Task.Run(() => run.Render.RunAsync(run.Rendered.Reader, run.FanOut)));
             tasks.AddRange(run.FanOut.Start());
         }
-        var muxer = new BatchStage(_model, maxBatch, timeout, Batches);
+        var muxer = new BatchStage(_model, maxBatch, timeout, Batches, _options.Sync);
         tasks.Add(Task.Run(() => muxer.RunAsync(runs.Select(r => new BatchStage.Lane(r.Camera.Name, r.Frames.Reader, r.Infer, r.Rendered.Writer)).ToList(), fault)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var interrupted = stop.IsCancellationRequested;
@@ -123,7 +125,7 @@ public sealed class EnginePipeline
             _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
         if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
             _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); please report it");
-        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout);
+        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout, _options.Sync);
     }
 
     /// <summary>Half the fastest camera's frame interval (15 ms when no camera says its rate).</summary>

@@ -31,6 +31,9 @@ public sealed class FramePacket
         _sealed = null;
         _blamed = false;
         InferStartTicks = InferEndTicks = RenderEndTicks = 0;
+        SetId = -1;
+        SetSize = 0;
+        SetSpreadNs = 0;
         PreMs = ModelMs = PostMs = 0;
         Interlocked.Increment(ref _live);
     }
@@ -57,6 +60,11 @@ public sealed class FramePacket
     public Mat? Rendered { get; set; }
 
     public long CaptureTicks => Frame.TimestampTicks;
+
+    /// <summary>With --sync-ms: the synchronised set this frame belongs to (-1: none), its size and the spread of its stamps.</summary>
+    public long SetId { get; internal set; } = -1;
+    public int SetSize { get; internal set; }
+    public long SetSpreadNs { get; internal set; }
     public long InferStartTicks { get; internal set; }
     public long InferEndTicks { get; internal set; }
     public long RenderEndTicks { get; internal set; }

@@ -23,6 +23,9 @@ public sealed record PipelineOptions
     /// <summary>--batch-timeout-ms: how long a batch waits for more cameras after its first frame (null: half the fastest camera's frame interval).</summary>
     public TimeSpan? BatchTimeout { get; init; }
 
+    /// <summary>--sync-ms: group frames whose stamps lie within this window into one set, batched together (null: no sets).</summary>
+    public TimeSpan? Sync { get; init; }
+
     /// <summary>--on-camera-failure stop: one camera's failure ends every camera (default: the others go on).</summary>
     public bool StopOnCameraFailure { get; init; }
 }

@@ -56,10 +56,16 @@ public sealed record RunSummary
     public BatchFigures? Batching { get; init; }
 
     /// <summary>Model runs, frames per run (mean and by size), model time per run and per frame.</summary>
-    public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50, double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs);
+    public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50, double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs)
+    {
+        /// <summary>With --sync-ms: its window, the sets run together, and per camera the frames that went on without a complete set.</summary>
+        public double? SyncMs { get; init; }
+        public long? Sets { get; init; }
+        public Dictionary<string, long>? IncompleteSets { get; init; }
+    }
 
     /// <summary>The run of several cameras as one: totals at the top, each camera in <see cref="Cameras"/>.</summary>
-    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout)
+    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout, TimeSpan? sync = null)
     {
         var seconds = cameras.Max(c => c.Seconds);
         var frames = cameras.Sum(c => c.Frames);
@@ -87,7 +93,11 @@ public sealed record RunSummary
             Cameras = cameras,
             Batching = new BatchFigures(batches.Runs, batches.MeanBatch,
                 Enumerable.Range(1, hist.Length - 1).Where(i => hist[i] > 0).ToDictionary(i => i.ToString(CultureInfo.InvariantCulture), i => hist[i]),
-                p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames, timeout.TotalMilliseconds),
+                p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames, timeout.TotalMilliseconds)
+            {
+                SyncMs = sync?.TotalMilliseconds, Sets = sync is null ? null : batches.Sets,
+                IncompleteSets = sync is null ? null : cameras.ToDictionary(c => c.Camera!, c => batches.IncompleteSets.GetValueOrDefault(c.Camera!)),
+            },
         };
     }
 
@@ -123,6 +133,8 @@ public sealed record RunSummary
             sb.AppendLine(string.Create(c, $"source  {Source}"));
             sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: {string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} ms"));
             sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per frame{(Interrupted ? " (interrupted)" : "")}"));
+            if (b.SyncMs is { } sync)
+                sb.AppendLine(string.Create(c, $"sets    {b.Sets} synchronised sets (stamps within {sync:0.#} ms); frames that went on without a complete set: {string.Join(", ", b.IncompleteSets!.Select(kv => $"{kv.Key} {kv.Value}"))}"));
             if (WarmUpMs is { } wu) sb.AppendLine(string.Create(c, $"warm-up {wu:0} ms over {WarmUpRuns} runs before the sources opened (in no other figure)"));
             foreach (var cam in cams)
             {

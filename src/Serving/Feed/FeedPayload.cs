@@ -27,8 +27,14 @@ public sealed class FeedPayload
     public byte[]? ImageJpeg { get; init; }
     public Capture.Frames.CameraIntrinsics? Intrinsics { get; init; }
     public required IReadOnlyList<ClassDepthStats> Classes { get; init; }
+    /// <summary>The camera's name, in a run of several cameras (empty for one).</summary>
+    public string Camera { get; init; } = "";
+    /// <summary>With --sync-ms: the set this frame belongs to (-1: none), its size and its stamp spread.</summary>
+    public long SetId { get; init; } = -1;
+    public int SetSize { get; init; }
+    public long SetSpreadNs { get; init; }
 
-    public static unsafe FeedPayload From(FramePacket p, LabelSet labels, string frameId, bool image)
+    public static unsafe FeedPayload From(FramePacket p, LabelSet labels, string frameId, bool image, string camera = "")
     {
         int w = p.Frame.Width, h = p.Frame.Height, n = w * h;
         var lab = new byte[n];
@@ -47,6 +53,7 @@ public sealed class FeedPayload
             Width = w, Height = h, Labels = lab, Depth = dep, Confidence = conf, ImageJpeg = jpeg,
             Intrinsics = p.Frame.Intrinsics?.ScaledTo(w, h),
             Classes = ClassStats(lab, dep, labels),
+            Camera = camera, SetId = p.SetId, SetSize = p.SetSize, SetSpreadNs = p.SetSpreadNs,
         };
     }
 
@@ -114,6 +121,7 @@ public sealed class FeedPayload
             Sequence = Sequence, ReceiveTimeUnixNs = ReceiveUnixNs, Width = (uint)Width, Height = (uint)Height,
             Labels = ByteString.CopyFrom(Labels), DepthEncoding = encoding, MediaTimeS = MediaTimeSeconds,
             Header = new Header { FrameId = FrameId, StampUnixNs = StampUnixNs, StampSource = StampFromSensor ? StampSource.StampSensor : StampSource.StampReceive },
+            Camera = Camera,
         };
         if (encoding == DepthEncoding.DepthUint16Millimetres)
         {

@@ -37,6 +37,26 @@ public sealed class FoxgloveServer : IFrameSink
         _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera"));
     }
 
+    /// <summary>Several cameras: topics per camera (see <see cref="FoxgloveChannel.Table(IReadOnlyList{ValueTuple{string, FoxgloveEncoders}})"/>), each with its own frame id.</summary>
+    public FoxgloveServer(ServeOptions options, LabelSet labels, IReadOnlyList<(string Camera, string FrameId)> cameras)
+    {
+        _options = options;
+        _channels = FoxgloveChannel.Table(cameras.Select(c => (c.Camera, new FoxgloveEncoders(labels, c.FrameId))).ToList());
+    }
+
+    /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
+    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraFeed(this, index);
+
+    private sealed class CameraFeed(FoxgloveServer server, int index) : IFrameSink
+    {
+        public string Name => "foxglove";
+        public bool Lossless => false;
+        public bool Wanted => server.Wanted;
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => server.Publish(packet, index);
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
     /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
     public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
 
@@ -99,7 +119,9 @@ public sealed class FoxgloveServer : IFrameSink
         finally { _clients.TryRemove(client, out _); client.Outbox.Complete(); }
     }
 
-    public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
+    public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken) => Publish(p, 0);
+
+    private ValueTask Publish(FramePacket p, int camera)
     {
         if (_clients.IsEmpty) return ValueTask.CompletedTask;
         var wanted = new HashSet<int>(_clients.Keys.SelectMany(c => c.Subscriptions.Keys));
@@ -109,7 +131,7 @@ public sealed class FoxgloveServer : IFrameSink
         // Each subscribed channel is encoded once per frame, then framed per subscription.
         var payloads = new Dictionary<int, byte[]>();
         foreach (var channel in _channels)
-            if (wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
+            if (channel.Camera == camera && wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
         foreach (var client in _clients.Keys)
             foreach (var (channel, sub) in client.Subscriptions)
                 if (payloads.TryGetValue(channel, out var body)) client.Outbox.Offer(FoxgloveProtocol.Message(sub, timeNs, body));

@@ -66,7 +66,7 @@ public sealed class EngineMetrics : IFrameSink
     }
 
     /// <summary>The sink of camera <paramref name="index"/> (observes its frames' stage times); this object is camera 0's.</summary>
-    public IFrameSink Camera(int index) => index == 0 ? this : new CameraSink(this, _cameras[index]);
+    public IFrameSink Camera(int index) => index == 0 ? this : new CameraSink(Name, true, p => Observe(p, _cameras[index]));
 
     public CollectorRegistry Registry { get; }
 
@@ -92,15 +92,6 @@ public sealed class EngineMetrics : IFrameSink
         _stage.WithLabels("end_to_end", camera).Observe((p.RenderEndTicks - p.CaptureTicks) / (double)System.Diagnostics.Stopwatch.Frequency);
         _frames.WithLabels(camera).Inc();
         return ValueTask.CompletedTask;
-    }
-
-    private sealed class CameraSink(EngineMetrics metrics, string camera) : IFrameSink
-    {
-        public string Name => "metrics";
-        public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => metrics.Observe(packet, camera);
-        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 
     public async Task WriteTextAsync(Stream output, CancellationToken ct) => await Registry.CollectAndExportAsTextAsync(output, ct).ConfigureAwait(false);

@@ -43,7 +43,7 @@ public sealed class Mosaic : IAsyncDisposable
     public long Frames => Interlocked.Read(ref _sequence);
 
     /// <summary>The sink of camera <paramref name="index"/>: lossless, so the leader's every frame makes one mosaic frame.</summary>
-    public IFrameSink Input(int index) => new TileSink(this, index);
+    public IFrameSink Input(int index) => new CameraSink("grid", true, p => UpdateAsync(index, p), complete: () => EndAsync(index));
 
     private Rect TileRect(int i) => new(i % _columns * _tile.Width, i / _columns * _tile.Height, _tile.Width, _tile.Height);
 
@@ -93,14 +93,5 @@ public sealed class Mosaic : IAsyncDisposable
     {
         foreach (var o in _outputs) await o.DisposeAsync().ConfigureAwait(false);
         _canvas?.Dispose();
-    }
-
-    private sealed class TileSink(Mosaic mosaic, int index) : IFrameSink
-    {
-        public string Name => "grid";
-        public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => mosaic.UpdateAsync(index, packet);
-        public ValueTask CompleteAsync() => mosaic.EndAsync(index);
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
 }

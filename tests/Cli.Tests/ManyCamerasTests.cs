@@ -220,7 +220,7 @@ public class ManyCamerasTests
         var json = Path.Combine(work, "stats.json");
         (int Code, string Output) all = (-1, ""), rear = (-1, ""), sets = (-1, "");
         var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120,fps=5 --source rear=synthetic:seed=2,frames=100000,size=96x72,fps=5 "
-            + $"--source side=synthetic:seed=3,frames=100000,size=128x96,fps=5 --realtime --sync-ms 40 --feed 127.0.0.1:0 --stats-json {json}", async (p, ports) =>
+            + $"--source side=synthetic:seed=3,frames=100000,size=128x96,fps=5 --realtime --sync-ms 100 --feed 127.0.0.1:0 --stats-json {json}", async (p, ports) =>
         {
             try
             {
@@ -228,7 +228,7 @@ public class ManyCamerasTests
                 var address = $"127.0.0.1:{ports.Feed}";
                 var a = Task.Run(() => ServingTests.RunTool(python, FeedClient.Args(address, Path.Combine(work, "all"), 9)));
                 var b = Task.Run(() => ServingTests.RunTool(python, FeedClient.Args(address, Path.Combine(work, "rear"), 3, "--camera rear")));
-                var c = Task.Run(() => ServingTests.RunTool(python, FeedClient.Args(address, Path.Combine(work, "sets"), 4, "--sets")));
+                var c = Task.Run(() => ServingTests.RunTool(python, FeedClient.Args(address, Path.Combine(work, "sets"), 3, "--sets")));
                 (all, rear, sets) = (await a, await b, await c);
             }
             finally { Signals.Send(p.Id, 2); }
@@ -244,21 +244,21 @@ public class ManyCamerasTests
         Assert.All(headers, h => Assert.Equal(h.GetProperty("camera").GetString() + "_optical_frame", h.GetProperty("frame_id").GetString()));
         Assert.All(headers, h => Assert.True(h.GetProperty("has_camera_info").GetBoolean()));
         Assert.All(Directory.GetFiles(Path.Combine(work, "rear"), "header_*.json").Select(Header), h => Assert.Equal("rear", h.GetProperty("camera").GetString()));
-        // A set holds every camera's frame of one moment; its stamps lie within the 40 ms window.
+        // A set holds every camera's frame of one moment; its stamps lie within the 100 ms window (half the cameras' 200 ms interval).
         var lines = File.ReadAllLines(Path.Combine(work, "sets", "sets.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(4, lines.Count);
+        Assert.Equal(3, lines.Count);
         foreach (var set in lines)
         {
             var frames = set.GetProperty("frames").EnumerateArray().ToList();
             Assert.Equal(["front", "rear", "side"], frames.Select(f => f.GetProperty("camera").GetString()!).ToArray());
             var stamps = frames.Select(f => f.GetProperty("stamp_unix_ns").GetInt64()).ToList();
             Assert.Equal(stamps.Max() - stamps.Min(), set.GetProperty("stamp_spread_ns").GetInt64());
-            Assert.InRange(set.GetProperty("stamp_spread_ns").GetInt64(), 0, 40_000_000);
+            Assert.InRange(set.GetProperty("stamp_spread_ns").GetInt64(), 0, 100_000_000);
             Assert.All(frames, f => Assert.True(f.GetProperty("has_camera_info").GetBoolean()));
         }
         var batching = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("Batching");
-        Assert.True(batching.GetProperty("Sets").GetInt64() >= 4);
-        Assert.Equal(40, batching.GetProperty("SyncMs").GetDouble());
+        Assert.True(batching.GetProperty("Sets").GetInt64() >= 3);
+        Assert.Equal(100, batching.GetProperty("SyncMs").GetDouble());
         Assert.Equal(["front", "rear", "side"], batching.GetProperty("IncompleteSets").EnumerateObject().Select(p => p.Name).Order().ToArray());
     }
 }

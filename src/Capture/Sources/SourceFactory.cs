@@ -62,9 +62,10 @@ public static class SourceFactory
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
                     "world" => o with { Randomised = value switch { "randomised" or "randomized" => true, "classic" => false, _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.") } },
                     "stall" => ParseStall(o, value),
+                    "cycle" => o with { Cycle = int.Parse(value, CultureInfo.InvariantCulture) is var k and >= 1 ? k : throw new SourceException($"synthetic option cycle={value}: give how many frames to render before replaying them, e.g. cycle=30.") },
                     "fail" => o with { FailAtFrame = int.Parse(value, CultureInfo.InvariantCulture) is var f and >= 0 ? f : throw new SourceException($"synthetic option fail={value}: give the frame at which the camera fails, e.g. fail=30.") },
                     "size" => ParseSize(o, value),
-                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), stall (stall=FRAME:SECONDS), fail (fail=FRAME: the camera dies there, as if unplugged)."),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), stall (stall=FRAME:SECONDS), fail (fail=FRAME: the camera dies there, as if unplugged), cycle (cycle=K: render K frames, then replay them)."),
                 };
             }
             catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }

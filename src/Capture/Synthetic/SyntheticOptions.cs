@@ -22,6 +22,9 @@ public sealed record SyntheticOptions
     /// <summary>A camera that dies, for testing: at frame <see cref="FailAtFrame"/> the source fails as an unplugged camera does.</summary>
     public int? FailAtFrame { get; init; }
 
+    /// <summary>Replayed frames, for benchmarks: only the first <see cref="Cycle"/> frames are rendered, the rest are copies of them.</summary>
+    public int? Cycle { get; init; }
+
     public void Validate()
     {
         if (Frames <= 0) throw new ArgumentException("synthetic: frames must be positive");

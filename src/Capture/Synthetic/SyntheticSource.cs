@@ -67,10 +67,29 @@ public sealed class SyntheticSource : IFrameSource
                 var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), due);
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
-            yield return RenderFrame(i);
+            yield return _options.Cycle is { } k ? Replayed(i, k) : RenderFrame(i);
             if (!_realtime && i % 8 == 0) await Task.Yield();
         }
     }
 
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    private readonly List<Frame> _cycle = [];
+
+    /// <summary>cycle=K: the first K frames are rendered, later ones are copies of them (replayed frames: capture costs a copy).</summary>
+    private Frame Replayed(long i, int k)
+    {
+        if (i < k)
+        {
+            var f = RenderFrame(i);
+            _cycle.Add(f.Copy(i, f.TimestampTicks));
+            return f;
+        }
+        return _cycle[(int)(i % k)].Copy(i, Stopwatch.GetTimestamp());
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var f in _cycle) f.Dispose();
+        _cycle.Clear();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace RealtimeMtl.Cli.Bench;
 
 /// <summary>
-/// rtmtl bench --cameras 1,2,4: N synthetic cameras (320x240) three ways, each a real rtmtl run in a child process:
+/// rtmtl bench --cameras 1,2,4: N synthetic cameras (320x240, replayed frames: 30 rendered per camera, then copies) three
+/// ways, each a real rtmtl run in a child process:
 ///   batched    one engine, all cameras, batches of up to N (the stream muxer);
 ///   batch 1    one engine, all cameras, one frame per model run;
 ///   processes  N separate rtmtl processes, one camera each (what users did before: the peer).
@@ -17,14 +18,19 @@ public static class CamerasBench
 {
     public sealed record Row(int Cameras, string Mode, bool Paced, double AggregateFps, double PerCameraFps, double E2eP50Ms, double E2eP99Ms, double MeanBatch, long Dropped, long Frames);
 
-    public static async Task<int> RunAsync(IReadOnlyList<int> counts, int frames, double fps, string model, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct)
+    /// <param name="source">"synthetic" (replayed synthetic frames, paced and unpaced), or any source spec every camera
+    /// reads as a file (unpaced only).</param>
+    public static async Task<int> RunAsync(IReadOnlyList<int> counts, int frames, double fps, string model, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct, string source = "synthetic")
     {
         var rows = new List<Row>();
-        foreach (var paced in new[] { false, true })
+        var synthetic = source == "synthetic";
+        foreach (var paced in synthetic ? new[] { false, true } : [false])
             foreach (var n in counts)
             {
-                var cams = Enumerable.Range(0, n).Select(i => $"cam{i}=synthetic:seed={i + 1},frames={frames},size=320x240,fps={fps.ToString(CultureInfo.InvariantCulture)}").ToList();
-                var common = $"--model \"{model}\" --threads {threads} --quiet --stats-json -{(paced ? " --realtime" : "")}";
+                var cams = Enumerable.Range(0, n).Select(i => synthetic
+                    ? $"cam{i}=synthetic:seed={i + 1},frames={frames},size=320x240,fps={fps.ToString(CultureInfo.InvariantCulture)},cycle=30"
+                    : $"cam{i}={source}").ToList();
+                var common = $"--model \"{model}\" --threads {threads} --quiet --stats-json -{(paced ? " --realtime" : "")}{(synthetic ? "" : $" --max-frames {frames}")}";
                 errors.WriteLine($"bench: {n} camera(s), {(paced ? $"paced at {fps:0.#} FPS each" : "unpaced")} ...");
                 rows.Add(FromEngine(n, "batched", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " " + common, ct)));
                 if (n > 1)
@@ -35,7 +41,7 @@ public static class CamerasBench
                     rows.Add(FromProcesses(n, paced, each, sw.Elapsed.TotalSeconds));
                 }
             }
-        output.WriteLine(Report(rows, frames, fps));
+        output.WriteLine(Report(rows, frames, fps, source));
         if (jsonPath is not null)
         {
             var text = JsonSerializer.Serialize(new { frames_per_camera = frames, fps_paced = fps, rows }, new JsonSerializerOptions { WriteIndented = true });
@@ -82,11 +88,13 @@ public static class CamerasBench
             each.Max(s => E2e(s, "P50")), each.Max(s => E2e(s, "P99")), 1.0, each.Sum(s => s.GetProperty("DroppedAtSource").GetInt64()), frames);
     }
 
-    public static string Report(IReadOnlyList<Row> rows, int frames, double fps)
+    public static string Report(IReadOnlyList<Row> rows, int frames, double fps, string source = "synthetic")
     {
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine(string.Create(c, $"cameras: {frames} synthetic frames per camera at 320x240; paced runs at {fps:0.#} FPS per camera (--realtime)"));
+        sb.AppendLine(source == "synthetic"
+            ? string.Create(c, $"cameras: {frames} replayed synthetic frames per camera at 320x240 (30 rendered, then copies); paced runs at {fps:0.#} FPS per camera (--realtime)")
+            : string.Create(c, $"cameras: {frames} frames per camera, each camera reading {source}"));
         sb.AppendLine("| cameras | way | paced | aggregate frames/s | per-camera FPS | end-to-end p50 ms | end-to-end p99 ms | mean batch | dropped | vs 1 camera | vs processes |");
         sb.AppendLine("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)

@@ -42,7 +42,7 @@ internal static class BenchCommand
                     if (!(r.GetValue(fps) is > 0 and <= 240)) throw new ArgumentException("--fps must be between 0 and 240");
                 }
                 catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
-                return await RealtimeMtl.Cli.Bench.CamerasBench.RunAsync(counts, r.GetValue(frames), r.GetValue(fps), r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(threads), r.GetValue(json), Console.Out, Console.Error, ct);
+                return await RealtimeMtl.Cli.Bench.CamerasBench.RunAsync(counts, r.GetValue(frames), r.GetValue(fps), r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(threads), r.GetValue(json), Console.Out, Console.Error, ct, r.GetValue(source)!);
             }
             BenchSettings settings;
             try

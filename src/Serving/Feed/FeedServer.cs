@@ -66,17 +66,7 @@ public sealed class FeedServer : IFrameSink
     public double? SyncMs { get; }
 
     /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
-    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraFeed(this, index);
-
-    private sealed class CameraFeed(FeedServer server, int index) : IFrameSink
-    {
-        public string Name => "feed";
-        public bool Lossless => false;
-        public bool Wanted => server.Wanted;
-        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => server.Publish(packet, index);
-        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted);
 
     public FeedOptions Feed { get; }
 

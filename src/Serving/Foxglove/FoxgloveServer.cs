@@ -45,17 +45,7 @@ public sealed class FoxgloveServer : IFrameSink
     }
 
     /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
-    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraFeed(this, index);
-
-    private sealed class CameraFeed(FoxgloveServer server, int index) : IFrameSink
-    {
-        public string Name => "foxglove";
-        public bool Lossless => false;
-        public bool Wanted => server.Wanted;
-        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => server.Publish(packet, index);
-        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
+    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted);
 
     /// <summary>Where it listens (the bound port when port 0 was asked for).</summary>
     public System.Net.IPEndPoint Endpoint { get; private set; } = null!;

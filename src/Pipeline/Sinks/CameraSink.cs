@@ -1,0 +1,17 @@
+using RealtimeMtl.Pipeline.Stages;
+
+namespace RealtimeMtl.Pipeline.Sinks;
+
+/// <summary>
+/// One camera's entry into something that serves several cameras (a web page, a feed, Foxglove, metrics, a mosaic):
+/// hands each packet, and the end of the camera's stream, to the owner's callbacks.
+/// </summary>
+public sealed class CameraSink(string name, bool lossless, Func<FramePacket, ValueTask> write, Func<bool>? wanted = null, Func<ValueTask>? complete = null) : IFrameSink
+{
+    public string Name => name;
+    public bool Lossless => lossless;
+    public bool Wanted => wanted?.Invoke() ?? true;
+    public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => write(packet);
+    public ValueTask CompleteAsync() => complete?.Invoke() ?? ValueTask.CompletedTask;
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}

@@ -67,7 +67,7 @@ public static class EngineRunner
             foreach (var camera in cameras)
             {
                 var c = s.ForCamera(camera);
-                IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
+                IEventLog events = cameras.Count > 1 ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
                 var source = SourceFactory.Open(c.Source, new SourceOptions { Realtime = c.Realtime, Camera = c.Camera, Events = events, Calibration = c.Calibration, Undistort = c.Undistort });
                 var renderer = new FrameRenderer(model.Info, c.Render);
                 opened.Add((camera, source, renderer, []));
@@ -86,7 +86,7 @@ public static class EngineRunner
             {
                 var (camera, source, renderer, sinks) = opened[i];
                 var c = s.ForCamera(camera);
-                IEventLog events = cameras.Count > 1 ? new CameraLog(camera.Name, log) : log;
+                IEventLog events = cameras.Count > 1 ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
                 if (cameras.Count > 1 && c.Record is { } rec && Path.GetDirectoryName(Path.GetFullPath(rec)) is { } dir) Directory.CreateDirectory(dir);
                 recorders.Add(AddWriters(c, source, model, sinks, stop, events));
                 if (i == 0 && hooks.Sinks is { } extra) sinks.AddRange(extra(model.Info));
@@ -206,13 +206,6 @@ public static class EngineRunner
             if (feed is not null) await feed.DisposeAsync();
             model?.Dispose();
         }
-    }
-
-    /// <summary>A camera's messages, prefixed with its name.</summary>
-    private sealed class CameraLog(string camera, IEventLog log) : IEventLog
-    {
-        public void Warning(string message) => log.Warning($"camera {camera}: {message}");
-        public void Info(string message) => log.Info($"camera {camera}: {message}");
     }
 
     /// <summary>The sinks that write or show frames: recorder, raw outputs, window, point clouds. Returns the recorder.</summary>

@@ -37,3 +37,10 @@ public sealed class NullEventLog : IEventLog
     public void Warning(string message) { }
     public void Info(string message) { }
 }
+
+/// <summary>Puts a prefix before every message: one camera's events in a run of several ("camera front: ...").</summary>
+public sealed class PrefixedEventLog(string prefix, IEventLog log) : IEventLog
+{
+    public void Warning(string message) => log.Warning(prefix + message);
+    public void Info(string message) => log.Info(prefix + message);
+}

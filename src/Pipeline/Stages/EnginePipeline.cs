@@ -141,7 +141,7 @@ public sealed class EnginePipeline
         public CameraRun(EngineCamera camera, IMtlModel model, PipelineOptions options, IEventLog log, bool prefix)
         {
             Camera = camera;
-            var named = new CameraEvents(camera.Name, log, prefix);
+            IEventLog named = prefix ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
             Frames = camera.IsLive
                 ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.LiveCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
                     dropped => { dropped.Dispose(); camera.Stats.SourceDrop(); })
@@ -160,13 +160,6 @@ public sealed class EnginePipeline
         public InferStage Infer { get; }
         public RenderStage Render { get; }
         public SinkFanOut FanOut { get; }
-    }
-
-    /// <summary>A camera's events, prefixed with its name when the run has several cameras.</summary>
-    private sealed class CameraEvents(string name, IEventLog log, bool prefix) : IEventLog
-    {
-        public void Warning(string message) => log.Warning(prefix ? $"camera {name}: {message}" : message);
-        public void Info(string message) => log.Info(prefix ? $"camera {name}: {message}" : message);
     }
 }
 

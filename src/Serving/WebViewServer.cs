@@ -157,6 +157,7 @@ public sealed class WebViewServer : IFrameSink
         private readonly ClassStatistics _classStats = new(server._labels.Count);
         private byte[]? _lastJpeg;
         private int _viewers;
+        private readonly Mat _own = new();
 
         public Camera Camera => camera;
         public volatile object Classes = Array.Empty<object>();
@@ -189,7 +190,15 @@ public sealed class WebViewServer : IFrameSink
         public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
         {
             if (packet.Rendered is null || Viewers == 0) return ValueTask.CompletedTask;
-            Cv2.ImEncode(".jpg", packet.Rendered, out var bytes, server._jpeg);
+            // The engine's picture, unless a viewer changed the web view's own renderer: then the web view draws its
+            // own picture of the packet, and the engine's (which recordings and other outputs get) stays as it was.
+            var picture = packet.Rendered;
+            if (camera.Control is { Changed: true } control)
+            {
+                control.Renderer.Render(packet, _own, camera.Stats);
+                picture = _own;
+            }
+            Cv2.ImEncode(".jpg", picture, out var bytes, server._jpeg);
             lock (_gate)
             {
                 _lastJpeg = bytes;
@@ -208,7 +217,13 @@ public sealed class WebViewServer : IFrameSink
         }
 
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+        public ValueTask DisposeAsync()
+        {
+            _own.Dispose();
+            (camera.Control as IDisposable)?.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed record RenderRequest(string? Layout, double? Alpha, string? Colormap);
@@ -268,6 +283,7 @@ public sealed class WebViewServer : IFrameSink
     public async ValueTask DisposeAsync()
     {
         await KestrelHost.StopAsync(_app);
+        foreach (var view in _views) await view.DisposeAsync();
     }
 
     private static string Page(string? token)

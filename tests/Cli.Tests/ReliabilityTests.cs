@@ -85,6 +85,8 @@ public class ReliabilityTests
             Assert.Equal(inFile, recorded);
             using (var v = new VideoCapture(record))
                 Assert.Equal((3 * 160, 120), (v.FrameWidth, v.FrameHeight));
+            // The frames after the stream came back at 240x180 were scaled to the recording's size, and the summary says how many.
+            Assert.Matches(@"record  .*, [1-9]\d* of another size scaled", r.Stdout);
             // Raw outputs follow the stream: the first frames at 160x120, the last ones at 240x180.
             var labels = Directory.GetFiles(raw, "*_labels.png").Order().ToArray();
             Assert.Equal(frames, labels.Length);

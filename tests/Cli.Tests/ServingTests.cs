@@ -144,7 +144,8 @@ public class ServingTests
     public async Task The_web_page_shows_a_changing_stream_live_stats_and_switches_layout()
     {
         var chromium = Engine.Tool("chromium", "chromium");
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:0 --layout side", async (p, ports) =>
+        var record = Engine.Temp("recorded.mp4");
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:0 --layout side --record {record}", async (p, ports) =>
         {
             var port = ports.Web;
             try
@@ -167,10 +168,17 @@ public class ServingTests
                 await page.WaitForFunctionAsync("document.getElementById('stream').naturalWidth === 160");
                 using var http = new HttpClient();
                 Assert.Contains("\"layout\":\"overlay\"", await http.GetStringAsync($"http://127.0.0.1:{port}/api/stats"));
+                // Frames drawn after the switch reach the recording too; give it some.
+                var frames = int.Parse(await page.Locator("#frames").InnerTextAsync());
+                await page.WaitForFunctionAsync($"Number(document.getElementById('frames').textContent) > {frames + 10}");
             }
             finally { Signals.Send(p.Id, 2); }
         });
         Assert.True(r.Code == 0, r.Stderr);
+        // The viewer changed what it sees, not the recording: every recorded frame is the side layout, none rescaled.
+        using (var cap = new VideoCapture(record)) Assert.Equal(480, cap.FrameWidth);
+        Assert.DoesNotContain("of another size scaled", r.Stdout);
+        Assert.Equal(Engine.Recorded(r.Stdout).InFile, Engine.Probe(record).Frames);
     }
 
     [Fact]

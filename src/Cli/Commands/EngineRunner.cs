@@ -98,7 +98,7 @@ public static class EngineRunner
             {
                 var metrics = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion, pipeline.Batches);
                 web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout },
-                    engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(opened[i].Renderer))).ToList(), model.Info.Labels, metrics);
+                    engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(new FrameRenderer(model.Info, s.ForCamera(cameras[i]).Render)))).ToList(), model.Info.Labels, metrics);
                 await web.StartAsync();
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i));
                 errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (all {cameras.Count} cameras; streams /stream/NAME.mjpg, stats /api/stats, metrics /metrics)");
@@ -164,7 +164,7 @@ public static class EngineRunner
             hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
             // The pipeline has completed the recorders (final name, index; a failure counted as a sink error).
             RunSummary.RecordingFigures? Figures(VideoRecorderSink? r) => r is null ? null
-                : new RunSummary.RecordingFigures(r.Path, r.Codec, r.RecordedFps, r.FramesInFile, r.FramesWritten, r.FramesRepeated, r.FramesSkipped, r.CapturedSeconds);
+                : new RunSummary.RecordingFigures(r.Path, r.Codec, r.RecordedFps, r.FramesInFile, r.FramesWritten, r.FramesRepeated, r.FramesSkipped, r.CapturedSeconds) { FramesRescaled = r.FramesRescaled };
             summary = summary.Cameras is { } each
                 ? summary with { Cameras = each.Select((cam, i) => cam with { Recording = Figures(recorders[i]) }).ToList() }
                 : summary with { Recording = Figures(recorders[0]) };
@@ -241,7 +241,7 @@ public static class EngineRunner
         {
             var metrics = new EngineMetrics(stats, ExecutionProviders.RuntimeVersion);
             sinks.Add(metrics);
-            var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, stats, model.Info.Labels, new RendererControl(renderer), metrics);
+            var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, stats, model.Info.Labels, new RendererControl(new FrameRenderer(model.Info, s.Render)), metrics);
             await web.StartAsync();
             sinks.Add(web);
             errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");

@@ -4,9 +4,13 @@ using RealtimeMtl.Render.Drawing;
 
 namespace RealtimeMtl.Cli.Commands;
 
-/// <summary>Lets the web view change the renderer's layout, alpha and colormap while the engine runs.</summary>
-internal sealed class RendererControl(FrameRenderer renderer) : IRenderControl
+/// <summary>Lets the web view change its own renderer's layout, alpha and colormap while the engine runs (never the engine's).</summary>
+internal sealed class RendererControl(FrameRenderer renderer) : IRenderControl, IDisposable
 {
+    public RealtimeMtl.Pipeline.Stages.IFrameRenderer Renderer => renderer;
+    public bool Changed { get; private set; }
+    public void Dispose() => renderer.Dispose();
+
     public string Layout => renderer.Options.Layout.ToString().ToLowerInvariant();
     public double Alpha => renderer.Options.Alpha;
     public string Colormap => renderer.Options.Colormap.ToString().ToLowerInvariant();
@@ -18,5 +22,6 @@ internal sealed class RendererControl(FrameRenderer renderer) : IRenderControl
         if (alpha is not null) o = o with { Alpha = alpha.Value };
         if (colormap is not null) o = o with { Colormap = RenderOptions.ParseColormap(colormap) };
         renderer.Options = o; // validates
+        Changed = true;
     }
 }

@@ -39,7 +39,12 @@ public sealed record RunSummary
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
 
     /// <summary>What the recording holds: frames in the file at its rate; processed frames written, slots repeated, frames skipped.</summary>
-    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped, double CapturedSeconds);
+    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped, double CapturedSeconds)
+    {
+        /// <summary>Frames of another size than the first, scaled to the recording's (absent from the JSON when none).</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
+        public long FramesRescaled { get; init; }
+    }
 
     public RecordingFigures? Recording { get; init; }
 
@@ -176,7 +181,7 @@ public sealed record RunSummary
         if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
         if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
         if (Recording is { } rec)
-            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS ({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, {rec.FramesSkipped} skipped"));
+            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS ({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, {rec.FramesSkipped} skipped{(rec.FramesRescaled > 0 ? $", {rec.FramesRescaled} of another size scaled" : "")}"));
         foreach (var note in Notes) sb.AppendLine(note);
         return sb.ToString().TrimEnd();
     }

@@ -38,6 +38,10 @@ public sealed class VideoRecorderSink : IFrameSink
     private long _lastTicks;
     private long _slotOrigin;
     private Size _frameSize;
+    private long _rescaled;
+
+    /// <summary>Frames of another size than the first, scaled to the recording's size (a stream back at a new resolution).</summary>
+    public long FramesRescaled => Interlocked.Read(ref _rescaled);
     private readonly FileStream _lock;
     /// <summary>H.264 level 6.2's largest frame (8192x4320 = 139,264 macroblocks), within libx264's limits.</summary>
     public const int MaxH264Width = 8192, MaxH264Height = 4320;
@@ -203,7 +207,10 @@ public sealed class VideoRecorderSink : IFrameSink
         if (image.Size() == _frameSize && pad.Width is 0 or 1 && pad.Height is 0 or 1)
             Cv2.CopyMakeBorder(image, fitted, 0, pad.Height, 0, pad.Width, BorderTypes.Constant, Scalar.Black);
         else
+        {
+            if (image.Size() != _frameSize) Interlocked.Increment(ref _rescaled);
             Cv2.Resize(image, fitted, _size);
+        }
         return fitted;
     }
 

@@ -41,6 +41,13 @@ public sealed class EngineMetrics : IFrameSink
         var build = f.CreateGauge("rtmtl_build_info", "Build of the engine (always 1).", new GaugeConfiguration { LabelNames = ["version", "commit", "onnxruntime"] });
         var (version, commit) = BuildVersion();
         build.WithLabels(version, commit, runtime).Set(1);
+        // Sinks (record, mcap, raw, ...): write time per frame, from the first frame, whether or not anyone scrapes.
+        var sinkSeconds = f.CreateHistogram("rtmtl_sink_write_seconds", "Per-frame time a sink (record, mcap, raw, ...) spends writing, seconds.", new HistogramConfiguration { LabelNames = ["sink", "camera"], Buckets = Buckets });
+        foreach (var (camera, stats) in cameras)
+            stats.OnSinkRecorder(r => { var child = sinkSeconds.WithLabels(r.Name, camera); r.Added += ms => child.Observe(ms / 1000); });
+        // The process and the .NET runtime (prometheus-net's collectors): process_cpu_seconds_total,
+        // process_working_set_bytes, process_open_handles, process_num_threads, dotnet_collection_count_total, ...
+        DotNetStats.Register(Registry);
         var quality = f.CreateGauge("rtmtl_live_quality", "Live quality against the source's ground truth.", new GaugeConfiguration { LabelNames = ["metric", "camera"] });
         if (batches is not null)
         {
@@ -85,6 +92,10 @@ public sealed class EngineMetrics : IFrameSink
 
     private ValueTask Observe(FramePacket p, string camera)
     {
+        var f = (double)System.Diagnostics.Stopwatch.Frequency;
+        // capture: from the frame's capture to the start of its inference (queueing and the stream muxer's wait).
+        _stage.WithLabels("capture", camera).Observe(Math.Max(0, p.InferStartTicks - p.CaptureTicks) / f);
+        _stage.WithLabels("infer", camera).Observe(Math.Max(0, p.InferEndTicks - p.InferStartTicks) / f);
         _stage.WithLabels("pre", camera).Observe(p.PreMs / 1000);
         _stage.WithLabels("model", camera).Observe(p.ModelMs / 1000);
         _stage.WithLabels("post", camera).Observe(p.PostMs / 1000);

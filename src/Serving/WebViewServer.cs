@@ -148,6 +148,15 @@ public sealed class WebViewServer : IFrameSink
         finally { Interlocked.Decrement(ref _viewers); }
     }
 
+    /// <summary>Frames the "Classes in view" shares are counted over: the last second at 30 FPS.</summary>
+    public const int ClassWindow = 30;
+
+    /// <summary>
+    /// The lossless sink of camera <paramref name="index"/> that counts its classes in view from the first frame
+    /// (cheap: one histogram of the label map a frame); attach it beside <see cref="CameraSink"/>.
+    /// </summary>
+    public IFrameSink ClassesSink(int index) => new CameraSink("classes", true, _views[index].CountClasses);
+
     /// <summary>One camera's side of the page: its viewers' queues, its last picture and its classes in view.</summary>
     private sealed class CameraView(WebViewServer server, Camera camera) : IFrameSink
     {
@@ -204,15 +213,29 @@ public sealed class WebViewServer : IFrameSink
                 _lastJpeg = bytes;
                 foreach (var q in _queues) q.Offer(bytes);
             }
-            if (packet.Sequence % 10 == 0)
-            {
-                var counts = _classStats;
-                counts.Add(packet.Labels);
-                var labels = server._labels;
-                Classes = Enumerable.Range(0, labels.Count).Where(c => counts.Share(c) > 0.005)
-                    .Select(c => (object)new { name = labels.Classes[c], color = labels.Hex(c), share = Math.Round(counts.Share(c), 4) })
+            return ValueTask.CompletedTask;
+        }
+
+        // "Classes in view": each class's share of the labelled pixels over the last ClassWindow frames, counted from
+        // the first frame by a lossless sink of its own (CountClasses), whether or not anyone watches.
+        private readonly long[][] _window = Enumerable.Range(0, ClassWindow).Select(_ => new long[256]).ToArray();
+        private readonly long[] _sum = new long[256];
+        private int _counted;
+
+        public ValueTask CountClasses(FramePacket packet)
+        {
+            var slot = _window[_counted % ClassWindow];
+            for (var c = 0; c < 256; c++) _sum[c] -= slot[c];
+            _classStats.Add(packet.Labels);
+            for (var c = 0; c < 256; c++) _sum[c] += slot[c] = _classStats.Count(c);
+            _counted++;
+            long valid = 0;
+            var labels = server._labels;
+            for (var c = 0; c < labels.Count; c++) valid += _sum[c];
+            if (valid > 0)
+                Classes = Enumerable.Range(0, labels.Count).Select(c => (Class: c, Share: (double)_sum[c] / valid)).Where(x => x.Share > 0.005)
+                    .Select(x => (object)new { name = labels.Classes[x.Class], color = labels.Hex(x.Class), share = Math.Round(x.Share, 4) })
                     .ToArray();
-            }
             return ValueTask.CompletedTask;
         }
 
@@ -251,7 +274,7 @@ public sealed class WebViewServer : IFrameSink
         return _views.Length == 1 ? first : new
         {
             first.frames, first.fps, first.fps_run, first.latency_ms, first.stages_ms, first.dropped, first.viewers_evicted, first.device, first.model, first.source,
-            first.quality, first.render, first.classes, first.viewers, first.camera, cameras = _views.Select(CameraStats).ToArray()
+            first.quality, first.render, first.classes, first.classes_window_frames, first.viewers, first.camera, cameras = _views.Select(CameraStats).ToArray()
         };
     }
 
@@ -268,12 +291,12 @@ public sealed class WebViewServer : IFrameSink
             stats.DroppedAtSource, stats.ViewersEvicted, stats.Device, stats.ModelName, stats.SourceName,
             new { miou = q.SegPixels > 0 ? F(q.MeanIoU) : null, pixel_accuracy = q.SegPixels > 0 ? F(q.PixelAccuracy) : null, depth_rmse_m = q.DepthPixels > 0 ? F(q.Rmse) : null },
             control is null ? null : new { layout = control.Layout, alpha = control.Alpha, colormap = control.Colormap },
-            view.Classes, view.Viewers, view.Camera.Name);
+            view.Classes, ClassWindow, view.Viewers, view.Camera.Name);
     }
 
 #pragma warning disable IDE1006 // JSON names of /api/stats
     private sealed record CameraFigures(long frames, double? fps, double? fps_run, object latency_ms, object stages_ms, long dropped, long viewers_evicted, string device, string model,
-        string source, object quality, object? render, object classes, int viewers, string camera);
+        string source, object quality, object? render, object classes, int classes_window_frames, int viewers, string camera);
 #pragma warning restore IDE1006
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) => _views[0].WriteAsync(packet, cancellationToken);

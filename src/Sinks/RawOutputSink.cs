@@ -10,8 +10,10 @@ using RealtimeMtl.Pipeline.Stages;
 namespace RealtimeMtl.Sinks;
 
 /// <summary>
-/// Raw predictions per frame: NNNNNN_labels.png (class index), NNNNNN_depth.png (PNG16, millimetres, 0 = invalid),
-/// NNNNNN.json (sequence, timestamps, stage times, size, class names on the first frame).
+/// Raw predictions per frame: STEM_labels.png (class index), STEM_depth.png (PNG16, millimetres, 0 = invalid),
+/// STEM.json (sequence, timestamps, stage times, size, class names on the first frame). STEM is named after the input:
+/// an image of a folder gives its own name (photo.jpg: photo; a name seen before gets _NNNNNN), a video file its name and
+/// the frame number (clip_000042), any other source the frame number (000042).
 /// Each file is written to a temporary name and renamed, so an interrupted run leaves only complete files.
 /// </summary>
 public sealed class RawOutputSink : IFrameSink
@@ -20,10 +22,15 @@ public sealed class RawOutputSink : IFrameSink
     private readonly IReadOnlyList<string> _classes;
     private readonly Mat _mm = new();
 
-    public RawOutputSink(string dir, IReadOnlyList<string> classes)
+    private readonly string? _prefix;
+    private readonly HashSet<string> _stems = [];
+
+    /// <param name="prefix">The video file's name without extension, put before each frame number (null: numbers alone).</param>
+    public RawOutputSink(string dir, IReadOnlyList<string> classes, string? prefix = null)
     {
         _dir = dir;
         _classes = classes;
+        _prefix = prefix;
         OutputFile.EnsureFolder(dir, "--save-raw");
     }
 
@@ -33,7 +40,10 @@ public sealed class RawOutputSink : IFrameSink
 
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken)
     {
-        var stem = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture));
+        var number = p.Sequence.ToString("D6", CultureInfo.InvariantCulture);
+        var name = p.Frame.SourceFile is { } file ? Path.GetFileNameWithoutExtension(file) : _prefix is null ? number : $"{_prefix}_{number}";
+        if (!_stems.Add(name)) name = $"{name}_{number}";
+        var stem = Path.Combine(_dir, name);
         AtomicFile.Write(stem + "_labels.png", Png(p.Labels));
         p.Depth.ConvertTo(_mm, MatType.CV_16UC1, 1000.0);
         AtomicFile.Write(stem + "_depth.png", Png(_mm));

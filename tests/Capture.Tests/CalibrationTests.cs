@@ -95,4 +95,56 @@ public class CalibrationTests
         Assert.All(ids.Distinct(), id => Assert.Contains(id, allowed));
         rectified.Dispose();
     }
+
+    [Fact]
+    public async Task Undistort_rectifies_with_R_and_P_as_image_proc_does_and_the_frames_camera_is_P()
+    {
+        // A ROS calibration with a rotation R (a stereo rectification, 4 degrees about y) and a projection P of its own.
+        var path = Temp("ost.yaml");
+        var a = 4 * Math.PI / 180;
+        double[] r = [Math.Cos(a), 0, Math.Sin(a), 0, 1, 0, -Math.Sin(a), 0, Math.Cos(a)];
+        double[] p = [180, 0, 150, 0, 0, 180, 118, 0, 0, 0, 1, 0];
+        string List(double[] v) => string.Join(", ", v.Select(x => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        File.WriteAllText(path, $$"""
+            image_width: 320
+            image_height: 240
+            camera_matrix: {rows: 3, cols: 3, data: [200.0, 0.0, 159.5, 0.0, 200.0, 119.5, 0.0, 0.0, 1.0]}
+            distortion_model: plumb_bob
+            distortion_coefficients: {rows: 1, cols: 5, data: [-0.3, 0.1, 0.0, 0.0, 0.0]}
+            rectification_matrix: {rows: 3, cols: 3, data: [{{List(r)}}]}
+            projection_matrix: {rows: 3, cols: 4, data: [{{List(p)}}]}
+            """);
+        var k = CameraCalibration.Read(path);
+        Assert.Equal(r, k.R);
+        Assert.Equal(p, k.P);
+        await using var source = new CalibratedSource(new SyntheticSource(new SyntheticOptions { Frames = 1, Seed = 2 }), k, undistort: true);
+        Frame? rectified = null;
+        await foreach (var f in source.ReadAllAsync()) rectified = f;
+        using var raw = new SyntheticSource(new SyntheticOptions { Frames = 1, Seed = 2 }).RenderFrame(0);
+        // The rectified frame's camera is P's, undistorted and unrotated (what image_proc publishes with image_rect).
+        var rk = rectified!.Intrinsics!;
+        Assert.Equal((180.0, 180.0, 150.0, 118.0), (rk.Fx, rk.Fy, rk.Cx, rk.Cy));
+        Assert.Empty(rk.Distortion);
+        Assert.Equal([1.0, 0, 0, 0, 1, 0, 0, 0, 1], rk.R);
+        Assert.Equal(p, rk.P);
+        // Pixels: a rectified pixel's ray is R^T P^-1 (u, v, 1); distorted and projected with K it lands on the raw pixel.
+        var hits = 0;
+        foreach (var (u, v) in new[] { (40, 30), (280, 50), (160, 120), (60, 200), (250, 210) })
+        {
+            double xr = (u - p[2]) / p[0], yr = (v - p[6]) / p[5];
+            double X = r[0] * xr + r[3] * yr + r[6], Y = r[1] * xr + r[4] * yr + r[7], Z = r[2] * xr + r[5] * yr + r[8];
+            double x = X / Z, y = Y / Z, r2 = x * x + y * y, s = 1 - 0.3 * r2 + 0.1 * r2 * r2;
+            int ru = (int)Math.Round(x * s * 200 + 159.5), rv = (int)Math.Round(y * s * 200 + 119.5);
+            if (ru is < 0 or >= 320 || rv is < 0 or >= 240) continue;
+            // Nearest-neighbour remapping rounds: the label is the raw pixel's or a neighbour's (at a class border).
+            var near = new HashSet<byte>();
+            for (var dv = -1; dv <= 1; dv++)
+                for (var du = -1; du <= 1; du++)
+                    if (ru + du is >= 0 and < 320 && rv + dv is >= 0 and < 240) near.Add(raw.Labels!.At<byte>(rv + dv, ru + du));
+            Assert.Contains(rectified.Labels!.At<byte>(v, u), near);
+            hits++;
+        }
+        Assert.True(hits >= 4, $"only {hits} test pixels inside the raw image");
+        rectified.Dispose();
+    }
 }

@@ -34,8 +34,8 @@ public class EndToEndTests
         Assert.Contains("mIoU", r.Stdout);
         Assert.Equal(60, Engine.Probe(record).Frames);
         var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(stats)).RootElement;
-        Assert.Equal(60, json.GetProperty("Frames").GetInt64());
-        Assert.True(json.GetProperty("MeanIoU").GetDouble() > 0.3, "the shipped model should segment the synthetic walk well");
+        Assert.Equal(60, json.GetProperty("frames").GetInt64());
+        Assert.True(json.GetProperty("mean_iou").GetDouble() > 0.3, "the shipped model should segment the synthetic walk well");
     }
 
     [Fact]
@@ -133,11 +133,11 @@ public class EndToEndTests
         Assert.Matches(@"warm-up \d+ ms over \d+ runs before the source opened", r.Stdout);
         using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json));
         var root = doc.RootElement;
-        var runs = root.GetProperty("WarmUpRuns").GetInt32();
+        var runs = root.GetProperty("warm_up_runs").GetInt32();
         Assert.InRange(runs, 2, 20);
-        Assert.True(root.GetProperty("WarmUpMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("warm_up_ms").GetDouble() > 0);
         // The model stage saw exactly the processed frames: no warm-up run was counted in it.
-        Assert.Equal(root.GetProperty("Frames").GetInt64(), root.GetProperty("Stages").GetProperty("model").GetProperty("Count").GetInt64());
+        Assert.Equal(root.GetProperty("frames").GetInt64(), root.GetProperty("stages").GetProperty("model").GetProperty("count").GetInt64());
     }
 
     [Theory]

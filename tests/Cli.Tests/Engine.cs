@@ -80,13 +80,13 @@ internal static class Engine
     public static Task<Result> ServeAsync(string args, Func<Process, BoundPorts, Task> whileRunning, int timeoutMs = 180_000) =>
         RunCoreAsync(args, (p, stderr) => whileRunning(p, BoundPorts.From(stderr())), timeoutMs, null, null);
 
-    /// <summary>The ports rtmtl printed for --serve, --feed and --foxglove (-1 where that server is not running).</summary>
-    public sealed record BoundPorts(int Web, int Feed, int Foxglove)
+    /// <summary>The ports rtmtl printed for --serve, --feed, --foxglove and --metrics (-1 where that server is not running).</summary>
+    public sealed record BoundPorts(int Web, int Feed, int Foxglove, int Metrics = -1)
     {
         public static BoundPorts From(string stderr)
         {
             int Find(string pattern) => System.Text.RegularExpressions.Regex.Match(stderr, pattern) is { Success: true } m ? int.Parse(m.Groups[1].Value) : -1;
-            return new BoundPorts(Find(@"web view: http://[^:/\s]+:(\d+)/"), Find(@"feed: gRPC \(h2c\) at [^:\s]+:(\d+)"), Find(@"foxglove: ws://[^:/\s]+:(\d+)"));
+            return new BoundPorts(Find(@"web view: http://[^:/\s]+:(\d+)/"), Find(@"feed: gRPC \(h2c\) at [^:\s]+:(\d+)"), Find(@"foxglove: ws://[^:/\s]+:(\d+)"), Find(@"metrics: http://[^:/\s]+:(\d+)/metrics"));
         }
     }
 

@@ -6,7 +6,7 @@ namespace RealtimeMtl.Cli.Tests;
 public class ManyCamerasTests
 {
     private static JsonElement Camera(JsonElement stats, string name) =>
-        stats.GetProperty("Cameras").EnumerateArray().Single(c => c.GetProperty("Camera").GetString() == name);
+        stats.GetProperty("cameras").EnumerateArray().Single(c => c.GetProperty("camera").GetString() == name);
 
     [Fact]
     public void Cameras_of_different_sizes_and_rates_are_batched_and_a_stalled_and_a_dead_camera_hold_nobody()
@@ -24,22 +24,22 @@ public class ManyCamerasTests
         foreach (var (name, frames) in new[] { ("front", 45), ("rear", 30), ("cam2", 36), ("stalled", 40), ("dead", 20) })
         {
             var cam = Camera(stats, name);
-            Assert.Equal(frames, cam.GetProperty("Frames").GetInt32());
+            Assert.Equal(frames, cam.GetProperty("frames").GetInt32());
             // Every recording holds exactly its camera's processed frames, and plays (the dead camera's too).
             Assert.Equal(frames, Engine.Probe(Path.Combine(dir, $"{name}.mp4")).Frames);
             Assert.Equal(frames, Directory.GetFiles(Path.Combine(dir, "raw", name), "*.json").Length);
-            Assert.True(cam.GetProperty("Stages").GetProperty("end-to-end").GetProperty("P99").GetDouble() > 0);
+            Assert.True(cam.GetProperty("stages").GetProperty("end-to-end").GetProperty("p99").GetDouble() > 0);
         }
-        Assert.Contains("synthetic camera failed", Camera(stats, "dead").GetProperty("SourceError").GetString());
-        Assert.Equal(JsonValueKind.Null, Camera(stats, "front").GetProperty("SourceError").ValueKind);
+        Assert.Contains("synthetic camera failed", Camera(stats, "dead").GetProperty("source_error").GetString());
+        Assert.Equal(JsonValueKind.Null, Camera(stats, "front").GetProperty("source_error").ValueKind);
         // Batched: some model runs took more than one frame, and the runs account for every frame.
-        var batching = stats.GetProperty("Batching");
-        var sizes = batching.GetProperty("RunsByBatchSize").EnumerateObject().ToDictionary(p => int.Parse(p.Name), p => p.Value.GetInt64());
+        var batching = stats.GetProperty("batching");
+        var sizes = batching.GetProperty("runs_by_batch_size").EnumerateObject().ToDictionary(p => int.Parse(p.Name), p => p.Value.GetInt64());
         Assert.Contains(sizes, kv => kv.Key > 1 && kv.Value > 0);
         Assert.Equal(45 + 30 + 36 + 40 + 20, sizes.Sum(kv => kv.Key * kv.Value));
-        Assert.Equal(sizes.Values.Sum(), batching.GetProperty("ModelRuns").GetInt64());
-        Assert.True(batching.GetProperty("MeanBatch").GetDouble() > 1);
-        Assert.Equal(171, stats.GetProperty("Frames").GetInt32());
+        Assert.Equal(sizes.Values.Sum(), batching.GetProperty("model_runs").GetInt64());
+        Assert.True(batching.GetProperty("mean_batch").GetDouble() > 1);
+        Assert.Equal(171, stats.GetProperty("frames").GetInt32());
         Assert.Contains("mean batch", r.Stdout);
         Assert.Contains("camera  stalled: 40 frames", r.Stdout);
     }
@@ -53,7 +53,7 @@ public class ManyCamerasTests
         Assert.True(r.Code == 3, r.Stderr);
         Assert.Contains("--on-camera-failure stop ends every camera", r.Stderr);
         var a = Camera(JsonDocument.Parse(File.ReadAllText(json)).RootElement, "a");
-        var frames = a.GetProperty("Frames").GetInt32();
+        var frames = a.GetProperty("frames").GetInt32();
         Assert.InRange(frames, 1, 99_999);
         Assert.Equal(frames, Engine.Probe(Path.Combine(dir, "a.mp4")).Frames);
     }
@@ -82,10 +82,10 @@ public class ManyCamerasTests
         var r = Engine.Run($"run --source synthetic:frames=6,size=96x72 --stats-json {json} --quiet");
         Assert.True(r.Code == 0, r.Stderr);
         var stats = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
-        Assert.False(stats.TryGetProperty("Cameras", out _));
-        Assert.False(stats.TryGetProperty("Batching", out _));
-        Assert.False(stats.TryGetProperty("Camera", out _));
-        Assert.Equal(6, stats.GetProperty("Frames").GetInt32());
+        Assert.False(stats.TryGetProperty("cameras", out _));
+        Assert.False(stats.TryGetProperty("batching", out _));
+        Assert.False(stats.TryGetProperty("camera", out _));
+        Assert.Equal(6, stats.GetProperty("frames").GetInt32());
         Assert.DoesNotContain("camera ", r.Stdout);
     }
 
@@ -114,7 +114,7 @@ public class ManyCamerasTests
         Assert.Equal(7, Engine.Probe(Path.Combine(dir, "right-x.mp4")).Frames);
         Assert.False(File.Exists(Path.Combine(dir, "left-x.mp4")));
         var stats = JsonDocument.Parse(File.ReadAllText(json)).RootElement;
-        Assert.Equal(["left", "right"], stats.GetProperty("Cameras").EnumerateArray().Select(c => c.GetProperty("Camera").GetString()!).ToArray());
+        Assert.Equal(["left", "right"], stats.GetProperty("cameras").EnumerateArray().Select(c => c.GetProperty("camera").GetString()!).ToArray());
 
         // A camera without a source, a bad calibration, or --source beside --cameras: exit 2 naming the file.
         File.WriteAllText(Path.Combine(dir, "bad.yaml"), "cameras:\n  - name: a\n    record: a.mp4\n");
@@ -256,9 +256,9 @@ public class ManyCamerasTests
             Assert.InRange(set.GetProperty("stamp_spread_ns").GetInt64(), 0, 100_000_000);
             Assert.All(frames, f => Assert.True(f.GetProperty("has_camera_info").GetBoolean()));
         }
-        var batching = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("Batching");
-        Assert.True(batching.GetProperty("Sets").GetInt64() >= 3);
-        Assert.Equal(100, batching.GetProperty("SyncMs").GetDouble());
-        Assert.Equal(["front", "rear", "side"], batching.GetProperty("IncompleteSets").EnumerateObject().Select(p => p.Name).Order().ToArray());
+        var batching = JsonDocument.Parse(File.ReadAllText(json)).RootElement.GetProperty("batching");
+        Assert.True(batching.GetProperty("sets").GetInt64() >= 3);
+        Assert.Equal(100, batching.GetProperty("sync_ms").GetDouble());
+        Assert.Equal(["front", "rear", "side"], batching.GetProperty("incomplete_sets").EnumerateObject().Select(p => p.Name).Order().ToArray());
     }
 }

@@ -71,8 +71,8 @@ public class NothingLostTests
         var r = await Engine.RunAsync($"run --source synthetic:frames=5,size=96x72 --record {keep} --stats-json {stats} --quiet", null, 180_000, env);
         Assert.True(r.Code == 3, $"exit {r.Code}: {r.Stderr}");
         Assert.Equal(before, Hash(keep));
-        var rec = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("Recording");
-        Assert.Equal(0, rec.GetProperty("FramesInFile").GetInt64());
+        var rec = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("recording");
+        Assert.Equal(0, rec.GetProperty("frames_in_file").GetInt64());
         Assert.False(File.Exists(Path.Combine(Path.GetDirectoryName(keep)!, "keep.recording.mp4")));
     }
 
@@ -86,7 +86,7 @@ public class NothingLostTests
         var r = Engine.Run($"run --source synthetic:frames=3,size=96x72 --stats-json {fifo} --quiet");
         Assert.True(r.Code == 0, r.Stderr);
         var text = await read.WaitAsync(TimeSpan.FromSeconds(30));
-        Assert.Equal(3, JsonDocument.Parse(text).RootElement.GetProperty("Frames").GetInt64());
+        Assert.Equal(3, JsonDocument.Parse(text).RootElement.GetProperty("frames").GetInt64());
         Assert.Equal("FIFO", Stat(fifo));
 
         // /dev/full's twin, made here (root only): the full disk is reported (exit 3), the device stays a device.

@@ -57,21 +57,21 @@ public class RecordingTests
         Assert.True(r.Code == 0, r.Stderr);
         var (frames, fps) = Engine.Probe(record);
         Assert.Equal(30, fps, 3);
-        var rec = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("Recording");
-        var processed = rec.GetProperty("FramesWritten").GetInt64();
-        var repeated = rec.GetProperty("FramesRepeated").GetInt64();
-        Assert.Equal(frames, rec.GetProperty("FramesInFile").GetInt64());
+        var rec = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("recording");
+        var processed = rec.GetProperty("frames_written").GetInt64();
+        var repeated = rec.GetProperty("frames_repeated").GetInt64();
+        Assert.Equal(frames, rec.GetProperty("frames_in_file").GetInt64());
         Assert.Equal(frames, processed + repeated);
         // The stall (and any frame dropped on a busy machine) becomes repeated slots, so the file lasts about 3 s,
         // as the run did: 60 frames at 30 FPS plus 1 s of stall, within a frame or two.
         var root = JsonDocument.Parse(File.ReadAllText(stats)).RootElement;
-        Assert.Equal(60, root.GetProperty("Frames").GetInt64() + root.GetProperty("DroppedAtSource").GetInt64());
-        Assert.Equal(root.GetProperty("Frames").GetInt64(), processed + rec.GetProperty("FramesSkipped").GetInt64());
+        Assert.Equal(60, root.GetProperty("frames").GetInt64() + root.GetProperty("dropped_at_source").GetInt64());
+        Assert.Equal(root.GetProperty("frames").GetInt64(), processed + rec.GetProperty("frames_skipped").GetInt64());
         Assert.True(repeated >= 27, $"repeated {repeated}");
         // The file lasts as long as the capture did (a loaded machine may stretch the run beyond 3 s; the file follows).
-        var captured = rec.GetProperty("CapturedSeconds").GetDouble();
+        var captured = rec.GetProperty("captured_seconds").GetDouble();
         // It holds the 1 s stall: about 3 s, less a frame interval for each frame a busy machine dropped at the end.
-        var dropped = root.GetProperty("DroppedAtSource").GetInt64();
+        var dropped = root.GetProperty("dropped_at_source").GetInt64();
         Assert.True(captured >= 2.9 - dropped / 30.0, $"captured {captured:0.000} s with {dropped} dropped");
         Assert.InRange(frames, Math.Round(captured * 30) + 1 - 3, Math.Round(captured * 30) + 1 + 3);
         Assert.Contains("repeated", r.Stdout);
@@ -126,7 +126,7 @@ public class RecordingTests
             Assert.True(lines.Length == 1, r.Stderr);
             Assert.Contains("sink record", lines[0]);
             Assert.Contains("No space left", lines[0]);
-            Assert.Equal(1, JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("SinkErrors").GetProperty("record").GetInt64());
+            Assert.Equal(1, JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("sink_errors").GetProperty("record").GetInt64());
             Assert.Equal(300, Engine.SummaryFrames(r.Stdout));
             if (mounted)
             {
@@ -201,7 +201,7 @@ public class RecordingTests
     {
         var r = Engine.Run("run --source synthetic:frames=3,size=96x72 --stats-json - --quiet");
         Assert.True(r.Code == 0, r.Stderr);
-        Assert.Equal(3, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("Frames").GetInt64());
+        Assert.Equal(3, JsonDocument.Parse(r.Stdout).RootElement.GetProperty("frames").GetInt64());
     }
 
     [Trait("Flavour", "gpu")]

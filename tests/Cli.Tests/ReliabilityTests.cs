@@ -245,8 +245,8 @@ public class ReliabilityTests
         var r = await Engine.RunAsync(
             $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 --stats-json {stats} --quiet", null);
         Assert.True(r.Code == 0, r.Stderr);
-        var samples = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("Resources").EnumerateArray()
-            .Select(e => (Frame: e.GetProperty("Frame").GetInt64(), Ws: e.GetProperty("WorkingSetMiB").GetDouble(), Handles: e.GetProperty("Handles").GetInt32(), Live: e.GetProperty("LivePackets").GetInt64())).ToList();
+        var samples = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("resources").EnumerateArray()
+            .Select(e => (Frame: e.GetProperty("frame").GetInt64(), Ws: e.GetProperty("working_set_mib").GetDouble(), Handles: e.GetProperty("handles").GetInt32(), Live: e.GetProperty("live_packets").GetInt64())).ToList();
         Assert.True(samples.Count >= 10);
         var warm = samples[3];
         var end = samples[^1];
@@ -330,6 +330,6 @@ public class ReliabilityTests
         // Every frame processed before the fault is in a playable recording, and the JSON names the fault.
         Assert.Equal(3, Engine.SummaryFrames(r.Stdout));
         Assert.Equal(3, Engine.Probe(record).Frames);
-        Assert.Contains("infer stage failed", JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("StageError").GetString());
+        Assert.Contains("infer stage failed", JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("stage_error").GetString());
     }
 }

@@ -1,6 +1,6 @@
 namespace RealtimeMtl.Cli.Tests;
 
-/// <summary>rtmtl run --save: every run in a new runs/run-N, never over an earlier one; runs/latest links to the newest.</summary>
+/// <summary>rtmtl run --save: every run in a new runs/run/run-N, never over an earlier one; runs/run/latest links to the newest.</summary>
 public class RunFolderTests
 {
     [Fact]
@@ -10,7 +10,7 @@ public class RunFolderTests
         var model = Engine.ShippedModel;
         var first = await Engine.RunAsync($"run --source synthetic:frames=12,size=96x72 --save --quiet -m {model}", null, workingDirectory: work);
         Assert.True(first.Code == 0, first.Stderr);
-        var run1 = Path.Combine(work, "runs", "run-1");
+        var run1 = Path.Combine(work, "runs", "run", "run-1");
         foreach (var f in new[] { "annotated.mp4", "stats.json", "raw" }) Assert.True(Path.Exists(Path.Combine(run1, f)), f + " missing in run-1");
         Assert.Equal(12, Directory.GetFiles(Path.Combine(run1, "raw"), "*_labels.png").Length);
         var before = File.ReadAllBytes(Path.Combine(run1, "stats.json"));
@@ -18,14 +18,14 @@ public class RunFolderTests
 
         var second = await Engine.RunAsync($"run --source synthetic:frames=6,size=96x72 --save --quiet -m {model}", null, workingDirectory: work);
         Assert.True(second.Code == 0, second.Stderr);
-        var run2 = Path.Combine(work, "runs", "run-2");
+        var run2 = Path.Combine(work, "runs", "run", "run-2");
         Assert.Equal(6, Directory.GetFiles(Path.Combine(run2, "raw"), "*_labels.png").Length);
         // The first run is untouched.
         Assert.Equal(before, File.ReadAllBytes(Path.Combine(run1, "stats.json")));
         Assert.Equal(stampBefore, File.GetLastWriteTimeUtc(Path.Combine(run1, "annotated.mp4")));
         Assert.Equal(12, Directory.GetFiles(Path.Combine(run1, "raw"), "*_labels.png").Length);
-        // runs/latest is a link to run-2.
-        var latest = new DirectoryInfo(Path.Combine(work, "runs", "latest"));
+        // runs/run/latest is a link to run-2 (training runs have their own, runs/train/latest).
+        var latest = new DirectoryInfo(Path.Combine(work, "runs", "run", "latest"));
         Assert.Equal("run-2", latest.LinkTarget);
     }
 
@@ -42,7 +42,7 @@ public class RunFolderTests
         // Several cameras: one run folder, a subfolder per camera.
         var ok = await Engine.RunAsync($"run --source a=synthetic:frames=3,size=96x72 --source b=synthetic:frames=4,size=96x72 --save --quiet -m {Engine.ShippedModel}", null, workingDirectory: work);
         Assert.True(ok.Code == 0, ok.Stderr);
-        var run = Path.Combine(work, "runs", "run-1");
+        var run = Path.Combine(work, "runs", "run", "run-1");
         Assert.Equal(3, Engine.Probe(Path.Combine(run, "a", "annotated.mp4")).Frames);
         Assert.Equal(4, Directory.GetFiles(Path.Combine(run, "b", "raw"), "*_labels.png").Length);
         Assert.True(File.Exists(Path.Combine(run, "stats.json")));

@@ -97,7 +97,7 @@ public class SecurityAndFaultTests
             }
         });
         Assert.True(r.Code == 0, r.Stderr);
-        Assert.True(JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("ViewersEvicted").GetInt64() >= 1);
+        Assert.True(JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("viewers_evicted").GetInt64() >= 1);
     }
 
     [Fact]
@@ -146,8 +146,8 @@ public class SecurityAndFaultTests
         Assert.DoesNotContain("NaN", text);
         Assert.DoesNotContain("Infinity", text);
         var root = JsonDocument.Parse(text).RootElement;
-        Assert.Equal(JsonValueKind.Null, root.GetProperty("Fps").ValueKind);
-        Assert.Equal(1, root.GetProperty("Frames").GetInt64());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("fps").ValueKind);
+        Assert.Equal(1, root.GetProperty("frames").GetInt64());
     }
 
     /// <summary>A live source whose own queue dropped frames before the pipeline saw them.</summary>
@@ -269,6 +269,9 @@ public class SecurityAndFaultTests
         var sources = Directory.GetFiles(raw, "*.json").Order()
             .Select(f => JsonDocument.Parse(File.ReadAllText(f)).RootElement.GetProperty("source_file").GetString()).ToList();
         Assert.Equal(["a.png", "c.png"], sources);
+        // Named after their inputs.
+        foreach (var stem in new[] { "a", "c" })
+            foreach (var suffix in new[] { "_labels.png", "_depth.png", ".json" }) Assert.True(File.Exists(Path.Combine(raw, stem + suffix)), stem + suffix);
     }
 
     [Fact]

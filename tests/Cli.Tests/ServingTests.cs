@@ -114,7 +114,14 @@ public class ServingTests
         }
         Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw, namedByStamp: true) >= 5);
         var channels = File.ReadAllText(Path.Combine(work, "fox", "channels.json"));
-        foreach (var schema in new[] { "foxglove.CompressedImage", "foxglove.RawImage", "foxglove.CameraCalibration", "foxglove.PointCloud" }) Assert.Contains(schema, channels);
+        foreach (var schema in new[] { "sensor_msgs/msg/CompressedImage", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo", "sensor_msgs/msg/PointCloud2", "tf2_msgs/msg/TFMessage" }) Assert.Contains(schema, channels);
+        // ROS conventions (REP 105): the default frame is an optical frame; the CDR CameraInfo the client decoded is the frame's camera.
+        Assert.All(File.ReadAllLines(Path.Combine(work, "fox", "frame_ids.txt")), id => Assert.Equal("camera_optical_frame", id));
+        var info = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "fox", "camera_info.json"))).RootElement;
+        Assert.Equal(160u, info.GetProperty("width").GetUInt32());
+        var nyu = RealtimeMtl.Capture.Frames.CameraIntrinsics.Nyu.ScaledTo(160, 120);
+        Assert.Equal(nyu.K, info.GetProperty("k").EnumerateArray().Select(v => v.GetDouble()).ToArray());
+        Assert.Equal(nyu.P, info.GetProperty("p").EnumerateArray().Select(v => v.GetDouble()).ToArray());
         // Per-class depth statistics: shares sum to one, nearest <= median.
         var classes = File.ReadAllLines(Directory.GetFiles(Path.Combine(work, "grpc"), "classes_*.txt")[0]).Select(l => l.Split(' ')).ToList();
         Assert.Equal(1.0, classes.Sum(c => double.Parse(c[2], CultureInfo.InvariantCulture)), 3);

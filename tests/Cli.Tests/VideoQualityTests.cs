@@ -34,16 +34,16 @@ public class VideoQualityTests
         Assert.True(smooth.Code == 0, smooth.Stderr);
         var a = JsonDocument.Parse(File.ReadAllText(rawJson)).RootElement;
         var b = JsonDocument.Parse(File.ReadAllText(smoothJson)).RootElement;
-        Assert.Equal(60, a.GetProperty("Frames").GetInt32());
-        var shares = a.GetProperty("ClassShares").EnumerateObject().Sum(p => p.Value.GetDouble());
+        Assert.Equal(60, a.GetProperty("frames").GetInt32());
+        var shares = a.GetProperty("class_shares").EnumerateObject().Sum(p => p.Value.GetDouble());
         Assert.Equal(1.0, shares, 2);
-        var p = a.GetProperty("DepthPercentilesM");
+        var p = a.GetProperty("depth_percentiles_m");
         Assert.True(p.GetProperty("p5").GetDouble() <= p.GetProperty("p50").GetDouble() && p.GetProperty("p50").GetDouble() <= p.GetProperty("p95").GetDouble());
-        double fa = a.GetProperty("LabelFlicker").GetDouble(), fb = b.GetProperty("LabelFlicker").GetDouble();
+        double fa = a.GetProperty("label_flicker").GetDouble(), fb = b.GetProperty("label_flicker").GetDouble();
         Assert.InRange(fa, 0.001, 1);
         // On a static camera, temporal filtering must cut the flicker (to under half here) and steady the depth.
         Assert.True(fb < fa / 2, $"flicker {fa:P2} -> {fb:P2} with --smooth");
-        Assert.True(b.GetProperty("DepthRelativeChange").GetDouble() < a.GetProperty("DepthRelativeChange").GetDouble());
+        Assert.True(b.GetProperty("depth_relative_change").GetDouble() < a.GetProperty("depth_relative_change").GetDouble());
     }
 
     [Fact]

@@ -48,9 +48,11 @@ public class ServingUnitTests
         Assert.Equal(channels.Select(c => c.Topic), listed.Select(c => c.GetProperty("topic").GetString()));
         foreach (var (channel, json) in channels.Zip(listed))
         {
-            Assert.Equal(channel.Schema, json.GetProperty("schemaName").GetString());
-            var schema = System.Text.Json.JsonDocument.Parse(json.GetProperty("schema").GetString()!).RootElement;
-            Assert.Equal(channel.Schema, schema.GetProperty("title").GetString());
+            // Binary: CDR with the ROS 2 definition (the Foxglove client decodes with it; the integration test checks that).
+            Assert.Equal("cdr", json.GetProperty("encoding").GetString());
+            Assert.Equal("ros2msg", json.GetProperty("schemaEncoding").GetString());
+            Assert.Equal(channel.Schema.Name, json.GetProperty("schemaName").GetString());
+            Assert.StartsWith(channel.Schema.Definition.Split('\n')[0], json.GetProperty("schema").GetString());
         }
     }
 

@@ -57,7 +57,7 @@ public class SyntheticWorldCliTests
     }
 }
 
-/// <summary>rtmtl train without --out: a new runs/train-N each time, runs/latest linked to it; an explicit --out holding a run is not overwritten.</summary>
+/// <summary>rtmtl train without --out: a new runs/train/train-N each time, runs/train/latest linked to it; an explicit --out holding a run is not overwritten.</summary>
 public class TrainRunFolderTests
 {
     [Fact]
@@ -71,16 +71,16 @@ public class TrainRunFolderTests
             Assert.True(a.Code == 0, a.Stderr);
             var b = await TrainProcess.RunAsync(quick, null, null, workingDirectory: work);
             Assert.True(b.Code == 0, b.Stderr);
-            Assert.True(File.Exists(Path.Combine(work, "runs", "train-1", "best.pt")));
-            Assert.True(File.Exists(Path.Combine(work, "runs", "train-2", "best.pt")));
-            Assert.Equal("train-2", new DirectoryInfo(Path.Combine(work, "runs", "latest")).LinkTarget);
-            Assert.Contains("runs/train-2", b.Stderr);
+            Assert.True(File.Exists(Path.Combine(work, "runs", "train", "train-1", "best.pt")));
+            Assert.True(File.Exists(Path.Combine(work, "runs", "train", "train-2", "best.pt")));
+            Assert.Equal("train-2", new DirectoryInfo(Path.Combine(work, "runs", "train", "latest")).LinkTarget);
+            Assert.Contains("runs/train/train-2", b.Stderr);
 
-            var log = File.ReadAllBytes(Path.Combine(work, "runs", "train-1", "log.jsonl"));
-            var c = await TrainProcess.RunAsync(quick + " --out runs/train-1", null, null, workingDirectory: work);
+            var log = File.ReadAllBytes(Path.Combine(work, "runs", "train", "train-1", "log.jsonl"));
+            var c = await TrainProcess.RunAsync(quick + " --out runs/train/train-1", null, null, workingDirectory: work);
             Assert.Equal(2, c.Code);
             Assert.Contains("--resume", c.Stderr);
-            Assert.Equal(log, File.ReadAllBytes(Path.Combine(work, "runs", "train-1", "log.jsonl")));
+            Assert.Equal(log, File.ReadAllBytes(Path.Combine(work, "runs", "train", "train-1", "log.jsonl")));
         }
         finally { Directory.Delete(work, true); }
     }

@@ -155,14 +155,14 @@ ref = {"light": load("light-cuda-iobinding") or load("light-cuda-plain"), "paper
 for n in ["light-run-cuda", "light-run-cuda-rec", "light-run-cpu", "paper-run-cuda-rec", "paper-fp16-run-cuda-rec", "paper-fp16-realtime", "light-realtime"]:
     j = load(n)
     if j is None: print(f"| {n} | | {why(n)} | | | | | |"); continue
-    st = j["Stages"]; e2e = st.get("end-to-end", {}); mod = st.get("model", {})
+    st = j["stages"]; e2e = st.get("end-to-end", {}); mod = st.get("model", {})
     key = "paper-fp16" if n.startswith("paper-fp16") else n.split("-")[0]
-    base = ref.get(key) if j["Device"] != "cpu" else load("light-cpu")
-    eff = f"{j['Fps'] / base['model']['fps']:.2f}" if base and j.get("Fps") else "-"
-    rec = next((x for x in j.get("Notes", []) if x.startswith("record")), "")
+    base = ref.get(key) if j["device"] != "cpu" else load("light-cpu")
+    eff = f"{j['fps'] / base['model']['fps']:.2f}" if base and j.get("fps") else "-"
+    rec = next((x for x in j.get("notes", []) if x.startswith("record")), "")
     m = re.search(r": (\d+) frames at ([\d.]+) FPS", rec)
     recs = f"{m.group(1)} at {m.group(2)} FPS" if m else "-"
-    print(f"| {n} | {j['Device']} | {j['Fps']:.1f} | {eff} | {mod.get('P50', 0):.2f} | {e2e.get('P50', 0):.1f} / {e2e.get('P99', 0):.1f} | {j['DroppedAtSource']} | {recs} |")
+    print(f"| {n} | {j['device']} | {j['fps']:.1f} | {eff} | {mod.get('p50', 0):.2f} | {e2e.get('p50', 0):.1f} / {e2e.get('p99', 0):.1f} | {j['dropped_at_source']} | {recs} |")
 err = open(os.path.join(r, "tensorrt-run.err")).read().strip().splitlines() if os.path.exists(os.path.join(r, "tensorrt-run.err")) else []
 print(f"\n--device tensorrt: {err[0] if err else 'no fallback line (TensorRT ran)'}")
 PY

@@ -3,7 +3,8 @@ namespace RealtimeMtl.Capture.Frames;
 /// <summary>
 /// Reads a camera calibration as OpenCV's calibration tools and ROS <c>camera_calibration</c> write it, in YAML or
 /// JSON: <c>camera_matrix</c> (3x3), <c>distortion_coefficients</c> (4, 5, 8, ...), <c>image_width</c>,
-/// <c>image_height</c>. Matrices may be OpenCV matrices (<c>!!opencv-matrix</c>) or plain maps with <c>data</c>.
+/// <c>image_height</c>, and where given <c>rectification_matrix</c> (3x3) and
+/// <c>projection_matrix</c> (3x4), which <c>--undistort</c> rectifies with as image_proc does. Matrices may be OpenCV matrices (<c>!!opencv-matrix</c>) or plain maps with <c>data</c>.
 /// </summary>
 public static class CameraCalibration
 {
@@ -31,8 +32,19 @@ public static class CameraCalibration
             var w = Int(fs["image_width"], path, "image_width");
             var h = Int(fs["image_height"], path, "image_height");
             if (k[0] <= 0 || k[4] <= 0) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths (camera_matrix[0], [4]) must be positive.");
-            return new CameraIntrinsics(k[0], k[4], k[2], k[5], w, h) { Distortion = d };
+            // ROS camera_calibration also writes the rectification R (3x3) and projection P (3x4) that image_proc rectifies with.
+            var r = Optional(fs["rectification_matrix"], path, "rectification_matrix", 9);
+            var p = Optional(fs["projection_matrix"], path, "projection_matrix", 12);
+            if (p is not null && (p[0] <= 0 || p[5] <= 0)) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths of projection_matrix ([0], [5]) must be positive.");
+            return new CameraIntrinsics(k[0], k[4], k[2], k[5], w, h) { Distortion = d, Rectification = r, Projection = p };
         }
+    }
+
+    private static double[]? Optional(FileNode? node, string path, string key, int count)
+    {
+        if (node is null || node.Empty) return null;
+        var values = Numbers(node, path, key);
+        return values.Length == count ? values : throw new InvalidDataException($"--intrinsics '{path}': {key} must have {count} values, found {values.Length}.");
     }
 
     private static int Int(FileNode? node, string path, string key)

@@ -69,23 +69,23 @@ public static class CamerasBench
     }
 
     private static double E2e(JsonElement summary, string p) =>
-        summary.GetProperty("Stages").TryGetProperty("end-to-end", out var e) ? e.GetProperty(p).GetDouble() : double.NaN;
+        summary.GetProperty("stages").TryGetProperty("end-to-end", out var e) ? e.GetProperty(p).GetDouble() : double.NaN;
 
     private static Row FromEngine(int n, string mode, bool paced, JsonElement s)
     {
-        var cams = s.TryGetProperty("Cameras", out var list) ? list.EnumerateArray().ToList() : [s];
-        var seconds = s.GetProperty("Seconds").GetDouble();
-        var frames = s.GetProperty("Frames").GetInt64();
-        var mean = s.TryGetProperty("Batching", out var b) ? b.GetProperty("MeanBatch").GetDouble() : 1.0;
-        return new Row(n, mode, paced, frames / seconds, cams.Average(c => c.GetProperty("Fps").GetDouble()),
-            cams.Max(c => E2e(c, "P50")), cams.Max(c => E2e(c, "P99")), mean, cams.Sum(c => c.GetProperty("DroppedAtSource").GetInt64()), frames);
+        var cams = s.TryGetProperty("cameras", out var list) ? list.EnumerateArray().ToList() : [s];
+        var seconds = s.GetProperty("seconds").GetDouble();
+        var frames = s.GetProperty("frames").GetInt64();
+        var mean = s.TryGetProperty("batching", out var b) ? b.GetProperty("mean_batch").GetDouble() : 1.0;
+        return new Row(n, mode, paced, frames / seconds, cams.Average(c => c.GetProperty("fps").GetDouble()),
+            cams.Max(c => E2e(c, "P50")), cams.Max(c => E2e(c, "P99")), mean, cams.Sum(c => c.GetProperty("dropped_at_source").GetInt64()), frames);
     }
 
     private static Row FromProcesses(int n, bool paced, JsonElement[] each, double wallSeconds)
     {
-        var frames = each.Sum(s => s.GetProperty("Frames").GetInt64());
-        return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("Seconds").GetDouble()), each.Average(s => s.GetProperty("Fps").GetDouble()),
-            each.Max(s => E2e(s, "P50")), each.Max(s => E2e(s, "P99")), 1.0, each.Sum(s => s.GetProperty("DroppedAtSource").GetInt64()), frames);
+        var frames = each.Sum(s => s.GetProperty("frames").GetInt64());
+        return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("seconds").GetDouble()), each.Average(s => s.GetProperty("fps").GetDouble()),
+            each.Max(s => E2e(s, "P50")), each.Max(s => E2e(s, "P99")), 1.0, each.Sum(s => s.GetProperty("dropped_at_source").GetInt64()), frames);
     }
 
     public static string Report(IReadOnlyList<Row> rows, int frames, double fps, string source = "synthetic")

@@ -24,6 +24,7 @@ internal static class DoctorCommand
             {
                 Console.WriteLine(JsonSerializer.Serialize(new
                 {
+                    schema_version = 1,
                     schema = "rtmtl.doctor/1",
                     checks = checks.Select(c => new { area = c.Area, name = c.Name, status = c.Status.ToString().ToLowerInvariant(), detail = c.Detail, fix = c.Fix }),
                 }, new JsonSerializerOptions { WriteIndented = true }));

@@ -18,7 +18,7 @@ public sealed record EngineSettings
     public bool Grid { get; init; }
     /// <summary>The mosaic's recording (--layout grid --record PATH, or the demo's out/demo/grid.mp4).</summary>
     public string? GridRecord { get; init; }
-    /// <summary>--save: the outputs not given go into a new runs/run-N, made when the run starts (never while parsing).</summary>
+    /// <summary>--save: the outputs not given go into a new runs/run/run-N, made when the run starts (never while parsing).</summary>
     public bool Save { get; init; }
     /// <summary>--batch: frames per model run at most (null: the number of cameras).</summary>
     public int? Batch { get; init; }
@@ -36,6 +36,20 @@ public sealed record EngineSettings
     public RenderOptions Render { get; init; } = new();
     public bool Show { get; init; }
     public string? Record { get; init; }
+    /// <summary>Where --save puts engine runs: runs/run/run-N, with runs/run/latest linked to the newest.</summary>
+    public const string RunsRoot = "runs/run";
+
+    /// <summary>A folder or glob of videos: the files, run one after another (<see cref="FileQueue"/>); null otherwise.</summary>
+    public IReadOnlyList<string>? Queue { get; init; }
+
+    /// <summary>The run folder --save made (null without --save).</summary>
+    public string? RunFolder { get; init; }
+
+    /// <summary>Every option of the command with its resolved value (defaults included, secrets redacted), for args.json.</summary>
+    public IReadOnlyDictionary<string, object?> Args { get; init; } = new Dictionary<string, object?>();
+
+    /// <summary>ROS 2 messages of every camera in one MCAP file (--record-mcap).</summary>
+    public string? RecordMcap { get; init; }
     public RealtimeMtl.Sinks.Recording.RecordCodec RecordCodec { get; init; } = RealtimeMtl.Sinks.Recording.RecordCodec.Auto;
     public string? SaveRaw { get; init; }
     public string? StatsJson { get; init; }
@@ -50,6 +64,8 @@ public sealed record EngineSettings
     public bool StrictDevice { get; init; }
     public bool Quiet { get; init; }
     public System.Net.IPEndPoint? Serve { get; init; }
+    /// <summary>--metrics: /metrics alone, without the web view.</summary>
+    public System.Net.IPEndPoint? Metrics { get; init; }
     public string? Token { get; init; }
     public int MaxViewers { get; init; } = 8;
     public TimeSpan ViewerTimeout { get; init; } = TimeSpan.FromSeconds(3);
@@ -60,7 +76,7 @@ public sealed record EngineSettings
     /// <summary>The user's camera calibration (--intrinsics), for point clouds, feeds and Foxglove.</summary>
     public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
     public bool Undistort { get; init; }
-    public string FrameId { get; init; } = "camera";
+    public string FrameId { get; init; } = "camera_optical_frame";
     public bool FeedImage { get; init; }
     /// <summary>Per-frame results to NATS (rtmtl.frames.{camera}).</summary>
     public RealtimeMtl.Distributed.Bus.PublisherOptions? Publish { get; init; }
@@ -72,16 +88,19 @@ public sealed record EngineSettings
     public EngineSettings WithRunFolder()
     {
         if (!Save) return this;
-        // Everything the run writes goes into a fresh runs/run-N; an explicit --record/--save-raw/--stats-json still wins.
-        var dir = RealtimeMtl.Common.Files.RunFolders.Next("runs", "run");
-        RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir);
+        // Everything the run writes goes into a fresh runs/run/run-N; an explicit --record/--save-raw/--stats-json still wins.
+        // Engine runs and training runs each have their own folder and latest link (runs/run/latest, runs/train/latest).
+        var dir = RealtimeMtl.Common.Files.RunFolders.Next(RunsRoot, "run");
+        RealtimeMtl.Common.Files.RunFolders.UpdateLatest(RunsRoot, dir);
         var several = Cameras.Count > 1;
         return this with
         {
             Save = false,
+            RunFolder = dir,
             Record = Record ?? (several ? Path.Combine(dir, NamedSource.Placeholder, "annotated.mp4") : Path.Combine(dir, "annotated.mp4")),
             SaveRaw = SaveRaw ?? (several ? Path.Combine(dir, NamedSource.Placeholder, "raw") : Path.Combine(dir, "raw")),
             StatsJson = StatsJson ?? Path.Combine(dir, "stats.json"),
+            RecordMcap = RecordMcap ?? Path.Combine(dir, "recording.mcap"),
         };
     }
 
@@ -149,7 +168,7 @@ public sealed record EngineHooks
 
 internal sealed class EngineOptionSet
 {
-    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
+    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), clips/ or 'clips/*.mp4' (videos: a queue, one file after another), cams.streams (one source a line: cameras), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
     public readonly Option<string?> CamerasFile = new("--cameras") { Description = "A fleet of cameras in YAML or JSON instead of --source: a 'cameras' list with name, source, and optionally intrinsics, frame_id, realtime and record per camera" };
     public readonly Option<int?> Batch = new("--batch") { Description = "Several cameras: frames per model run at most (default: the number of cameras; 1 runs each frame alone)" };
     public readonly Option<double?> BatchTimeoutMs = new("--batch-timeout-ms") { Description = "Several cameras: how long a batch waits for more cameras after its first frame (default: half the fastest camera's frame interval)" };
@@ -173,6 +192,11 @@ internal sealed class EngineOptionSet
     public readonly Option<bool> NoHud = new("--no-hud") { Description = "No HUD and legend on the image" };
     public readonly Option<bool> Show = new("--show") { Description = "Show a window (needs a display)" };
     public readonly Option<string?> Record = new("--record") { Description = "Record the annotated video: out.mp4 / out.mkv (H.264 through ffmpeg; playable after a kill) or out.avi (MJPG); written as NAME.recording.EXT and renamed when finished" };
+    private static string? Mcap(string? path) =>
+        path is null || path.EndsWith(".mcap", StringComparison.OrdinalIgnoreCase) ? path
+        : throw new ArgumentException($"--record-mcap '{path}' must end in .mcap (an MCAP file of ROS 2 messages); for video use --record");
+
+    public readonly Option<string?> RecordMcap = new("--record-mcap") { Description = "Record ROS 2 messages (input, overlay, labels, depth, camera_info, tf_static, classes) in an MCAP file for ros2 bag play and Foxglove; chunked, so a kill loses at most the last second" };
     public readonly Option<string> RecordCodec = new("--record-codec") { Description = "h264 (ffmpeg; default for .mp4/.mkv), mp4v or mjpg (OpenCV)", DefaultValueFactory = _ => "auto" };
     public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
     public readonly Option<string?> StatsJson = new("--stats-json", "--json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts; --json is the same option" };
@@ -181,6 +205,7 @@ internal sealed class EngineOptionSet
     public readonly Option<string> CameraFourcc = new("--camera-fourcc") { Description = "Camera pixel format (MJPG, YUYV)", DefaultValueFactory = _ => "MJPG" };
     public readonly Option<string?> TrtCache = new("--trt-cache") { Description = "TensorRT engine cache folder" };
     public readonly Option<bool> Quiet = new("--quiet", "-q") { Description = "Print only the summary" };
+    public readonly Option<string?> Metrics = new("--metrics") { Description = "Prometheus /metrics alone (no web view) at ADDRESS:PORT, for a headless engine: stage histograms, per-camera series, process and .NET runtime; loopback unless you give another address, --token applies" };
     public readonly Option<string?> Serve = new("--serve") { Description = "Live web view at ADDRESS:PORT (page, /stream.mjpg, /api/stats, /metrics); loopback unless you give another address, e.g. --serve 127.0.0.1:8080 (port 0: a free port, printed)" };
     public readonly Option<string?> Token = new("--token") { Description = "Require this access token (?token= or Authorization: Bearer) on the web view and feeds" };
     public readonly Option<int> MaxViewers = new("--max-viewers") { Description = "Concurrent MJPEG viewers / feed subscribers allowed", DefaultValueFactory = _ => 8 };
@@ -190,9 +215,9 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> Feed = new("--feed") { Description = "gRPC perception feed (protos/rtmtl_feed.proto) at ADDRESS:PORT, e.g. --feed 127.0.0.1:50051" };
     public readonly Option<string?> Intrinsics = new("--intrinsics") { Description = "Camera calibration file (YAML or JSON with camera_matrix, distortion_coefficients, image_width, image_height) as OpenCV's calibration tools or ROS camera_calibration write it; used for point clouds, the feeds and Foxglove" };
     public readonly Option<bool> Undistort = new("--undistort") { Description = "Rectify frames with the --intrinsics distortion before inference" };
-    public readonly Option<string> FrameId = new("--frame-id") { Description = "frame_id in the headers of the gRPC feed and Foxglove messages (ROS convention)", DefaultValueFactory = _ => "camera" };
+    public readonly Option<string> FrameId = new("--frame-id") { Description = "frame_id in the headers of the gRPC feed and Foxglove messages (REP 105: an optical frame, z forward; its parent camera_link is published on /tf_static)", DefaultValueFactory = _ => "camera_optical_frame" };
     public readonly Option<bool> FeedImage = new("--feed-image") { Description = "Offer the input image as JPEG in the gRPC feed (subscribers ask with include_image)" };
-    public readonly Option<bool> Save = new("--save") { Description = "Keep this run in a new numbered folder runs/run-N (annotated.mp4, raw/, stats.json; runs/latest links to it); never overwrites an earlier run" };
+    public readonly Option<bool> Save = new("--save") { Description = "Keep this run in a new numbered folder runs/run/run-N (annotated.mp4, recording.mcap, raw/, stats.json, args.json; runs/run/latest links to it); never overwrites an earlier run" };
     public readonly Option<string?> Publish = new("--publish") { Description = "Publish each frame's results (header, camera, per-class share and depth, depth percentiles) to NATS subject rtmtl.frames.{camera}, as protos/rtmtl_feed.proto's FeedFrame, e.g. --publish nats://127.0.0.1:4222" };
     public readonly Option<string?> NatsToken = new("--nats-token") { Description = "With --publish: the NATS server's token" };
     public readonly Option<string?> NatsCreds = new("--nats-creds") { Description = "With --publish: a NATS .creds file (NKeys/JWT)" };
@@ -204,15 +229,15 @@ internal sealed class EngineOptionSet
     {
         if (includeSource) c.Options.Add(Source);
         if (includeSource) c.Options.Add(CamerasFile);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
             c.Options.Add(o);
     }
 
     /// <summary>The endpoints (as "--serve 0.0.0.0:8080") that listen beyond loopback.</summary>
-    public static List<string> Exposed(System.Net.IPEndPoint? serve, System.Net.IPEndPoint? foxglove, System.Net.IPEndPoint? feed)
+    public static List<string> Exposed(System.Net.IPEndPoint? serve, System.Net.IPEndPoint? foxglove, System.Net.IPEndPoint? feed, System.Net.IPEndPoint? metrics = null)
     {
         var open = new List<string>();
-        foreach (var (name, ep) in new[] { ("--serve", serve), ("--foxglove", foxglove), ("--feed", feed) })
+        foreach (var (name, ep) in new[] { ("--serve", serve), ("--foxglove", foxglove), ("--feed", feed), ("--metrics", metrics) })
             if (ep is not null && !System.Net.IPAddress.IsLoopback(ep.Address)) open.Add($"{name} {ep}");
         return open;
     }
@@ -251,11 +276,13 @@ internal sealed class EngineOptionSet
         if (r.GetResult(Every) is { Implicit: false } && r.GetValue(SavePointCloud) is null)
             throw new ArgumentException("--every sets how often --save-pointcloud writes a cloud; give --save-pointcloud DIR too");
         if (r.GetValue(Token) is { } tok && tok.Length < 8) throw new ArgumentException("--token must be at least 8 characters");
-        if (r.GetValue(Token) is not null && r.GetValue(Serve) is null && r.GetValue(Feed) is null && r.GetValue(Foxglove) is null)
-            throw new ArgumentException("--token protects --serve, --feed and --foxglove; give one of them too");
+        if (r.GetValue(Token) is not null && r.GetValue(Serve) is null && r.GetValue(Feed) is null && r.GetValue(Foxglove) is null && r.GetValue(Metrics) is null)
+            throw new ArgumentException("--token protects --serve, --metrics, --feed and --foxglove; give one of them too");
         var serve = r.GetValue(Serve) is { } sv ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(sv, 8080) : null;
         var foxglove = r.GetValue(Foxglove) is { } fx ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(fx, 8765) : null;
         var feed = r.GetValue(Feed) is { } fd ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(fd, 50051) : null;
+        var metrics = r.GetValue(Metrics) is { } mx ? RealtimeMtl.Serving.ServeOptions.ParseEndpoint(mx, 9464) : null;
+        if (metrics is not null && serve is not null) throw new ArgumentException("--serve already serves /metrics; give --metrics only without --serve");
         if (r.GetValue(Undistort) && r.GetValue(Intrinsics) is null) throw new ArgumentException("--undistort needs the camera's calibration: give --intrinsics FILE too");
         if (r.GetValue(FeedImage) && feed is null) throw new ArgumentException("--feed-image adds the image to the gRPC feed; give --feed ADDRESS:PORT too");
         var frameId = r.GetValue(FrameId)!;
@@ -282,7 +309,15 @@ internal sealed class EngineOptionSet
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
         if (r.GetValue(CamerasFile) is not null && r.GetResult(Source) is { Implicit: false })
             throw new ArgumentException("--cameras FILE and --source both name cameras; give one of them");
-        var cameras = r.GetValue(CamerasFile) is { } fleet ? CameraFleet.Read(fleet) : NamedSource.Parse(sourceOverride ?? r.GetValue(Source)!);
+        var values = SourceList.ExpandStreams(sourceOverride ?? r.GetValue(Source)!);
+        // One folder or glob of videos: a queue of files, one after another (live sources and .streams: cameras).
+        var queue = r.GetValue(CamerasFile) is null && values.Count == 1 ? SourceList.VideoQueue(values[0]) : null;
+        if (queue is not null)
+        {
+            if (queue.Count > 1) FileQueue.CheckOutputs(queue.Count, ("--record", record), ("--record-mcap", r.GetValue(RecordMcap)), ("--save-raw", saveRaw), ("--stats-json", statsJson));
+            values = [queue[0]];
+        }
+        var cameras = r.GetValue(CamerasFile) is { } fleet ? CameraFleet.Read(fleet) : NamedSource.Parse(values);
         if (r.GetValue(Batch) is < 1 or > 64) throw new ArgumentException("--batch must be between 1 and 64");
         if (r.GetValue(BatchTimeoutMs) is { } bt && !(bt is >= 0 and <= 10_000)) throw new ArgumentException("--batch-timeout-ms must be between 0 and 10000");
         var onFailure = r.GetValue(OnCameraFailure) switch
@@ -311,7 +346,7 @@ internal sealed class EngineOptionSet
             foreach (var (option, given) in new (string, bool)[] { ("--publish", r.GetValue(Publish) is not null), ("--show", r.GetValue(Show) && !grid), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
                 if (given) throw new ArgumentException($"{option} serves one camera; with {cameras.Count} cameras it is not available yet: run one rtmtl per camera for it, or drop {option}");
         }
-        var open = Exposed(serve, foxglove, feed);
+        var open = Exposed(serve, foxglove, feed, metrics);
         if (open.Count > 0 && r.GetValue(Token) is null && !r.GetValue(AllowAnonymous))
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
@@ -319,13 +354,35 @@ internal sealed class EngineOptionSet
             Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
             BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Sync = r.GetValue(SyncMs) is { } sm ? TimeSpan.FromMilliseconds(sm) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = record, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
+            Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
-            Serve = serve, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
+            Serve = serve, Metrics = metrics, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
             Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish,
+            Args = ResolvedArgs(r), Queue = queue is { Count: > 1 } ? queue : null,
         };
+    }
+
+    private static readonly System.Reflection.MethodInfo GetValueOfOption = typeof(ParseResult).GetMethods()
+        .Single(m => m.Name == nameof(ParseResult.GetValue) && m.IsGenericMethodDefinition && m.GetParameters()[0].ParameterType.IsGenericType
+            && m.GetParameters()[0].ParameterType.GetGenericTypeDefinition() == typeof(Option<>));
+
+    /// <summary>
+    /// Every option of the command as it was resolved: the value given, or the default (null when none); the secrets
+    /// (--token, --nats-token) only as "(given)". The model path is the one the run uses, the shipped model when none was given.
+    /// </summary>
+    public static Dictionary<string, object?> ResolvedArgs(ParseResult r)
+    {
+        var args = new Dictionary<string, object?>();
+        foreach (var o in r.CommandResult.Command.Options)
+        {
+            if (o.Name is "--help" or "-h" or "--version" || o.ValueType == typeof(void)) continue;
+            var value = GetValueOfOption.MakeGenericMethod(o.ValueType).Invoke(r, [o]);
+            if (o.Name is "--token" or "--nats-token" && value is not null) value = "(given)";
+            args[o.Name.TrimStart('-')] = value;
+        }
+        return args;
     }
 }
 

@@ -14,6 +14,7 @@ using RealtimeMtl.Serving;
 using RealtimeMtl.Serving.Feed;
 using RealtimeMtl.Serving.Foxglove;
 using RealtimeMtl.Sinks;
+using RealtimeMtl.Sinks.Mcap;
 using RealtimeMtl.Sinks.Recording;
 
 namespace RealtimeMtl.Cli.Commands;
@@ -37,6 +38,8 @@ public static class EngineRunner
         FoxgloveServer? fox = null;
         FeedServer? feed = null;
         VideoRecorderSink? gridRecorder = null;
+        McapRecorderSink? mcap = null;
+        MetricsServer? metricsServer = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
         // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
         using var signals = hooks.HandleSignals
@@ -48,7 +51,7 @@ public static class EngineRunner
             OutputTargets.Check(s);
             foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             ExecutionProviders.ConfigureLogging(s.Verbose);
-            if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed) is { Count: > 0 } open)
+            if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed, s.Metrics) is { Count: > 0 } open)
                 log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
             var maxBatch = Math.Max(1, s.Batch ?? cameras.Count);
             model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch }, log);
@@ -81,6 +84,7 @@ public static class EngineRunner
                 OutputTargets.Check(s);
                 foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             }
+            if (s.RunFolder is not null) WriteArgs(s, model);
             var recorders = new List<VideoRecorderSink?>();
             for (var i = 0; i < cameras.Count; i++)
             {
@@ -93,6 +97,23 @@ public static class EngineRunner
                 if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, engineCameras[i].Stats, sinks, errors);
                 foreach (var sink in sinks) engineCameras[i].Attach(sink);
             }
+            // One MCAP file for every camera: topics /rtmtl/... for one camera, /NAME/... for each of several.
+            if (s.RecordMcap is { } mcapPath)
+            {
+                if (Path.GetDirectoryName(Path.GetFullPath(mcapPath)) is { } mcapDir) Directory.CreateDirectory(mcapDir);
+                mcap = new McapRecorderSink(mcapPath, model.Info.Labels,
+                    cameras.Count == 1 ? [("rtmtl", s.FrameId)] : cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), log);
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(mcap.CameraSink(i));
+            }
+            // --metrics: /metrics alone, for every camera (a camera label each), with the batch sizes of several.
+            if (s.Metrics is { } metricsAt)
+            {
+                var alone = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion, cameras.Count > 1 ? pipeline.Batches : null);
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(alone.Camera(i));
+                metricsServer = new MetricsServer(new ServeOptions { Endpoint = metricsAt, Token = s.Token }, alone);
+                await metricsServer.StartAsync();
+                errors.WriteLine($"metrics: http://{metricsServer.Endpoint}/metrics{(s.Token is null ? "" : " (token required)")}");
+            }
             // Several cameras on one page (and one /metrics with a camera label and the batch sizes).
             if (cameras.Count > 1 && s.Serve is not null)
             {
@@ -100,7 +121,7 @@ public static class EngineRunner
                 web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout },
                     engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(new FrameRenderer(model.Info, s.ForCamera(cameras[i]).Render)))).ToList(), model.Info.Labels, metrics);
                 await web.StartAsync();
-                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i));
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i)).Attach(web.ClassesSink(i));
                 errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (all {cameras.Count} cameras; streams /stream/NAME.mjpg, stats /api/stats, metrics /metrics)");
             }
             // Several cameras in Foxglove: topics per camera, each with its own frame id.
@@ -170,6 +191,7 @@ public static class EngineRunner
                 : summary with { Recording = Figures(recorders[0]) };
             if (gridRecorder is not null && mosaic is not null)
                 summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
+            summary = summary with { Outputs = Outputs(s, cameras) };
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
             var statsFailed = false;
@@ -201,6 +223,8 @@ public static class EngineRunner
                 o.Renderer.Dispose();
             }
             if (mosaic is not null) await mosaic.DisposeAsync();
+            if (mcap is not null) await mcap.DisposeAsync();
+            if (metricsServer is not null) await metricsServer.DisposeAsync();
             if (web is not null) await web.DisposeAsync();
             if (fox is not null) await fox.DisposeAsync();
             if (feed is not null) await feed.DisposeAsync();
@@ -223,7 +247,12 @@ public static class EngineRunner
             }, log);
             sinks.Add(recorder);
         }
-        if (s.SaveRaw is not null) sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes));
+        if (s.SaveRaw is not null)
+        {
+            // Raw outputs are named after the input: a video file's frames as NAME_NNNNNN (image folders name each file).
+            var file = OutputTargets.SourcePath(s.Source) is { } path && File.Exists(path) ? Path.GetFileNameWithoutExtension(path) : null;
+            sinks.Add(new RawOutputSink(s.SaveRaw, model.Info.Labels.Classes, file));
+        }
         if (s.Show)
         {
             var window = new WindowSink(log);
@@ -244,6 +273,7 @@ public static class EngineRunner
             var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, stats, model.Info.Labels, new RendererControl(new FrameRenderer(model.Info, s.Render)), metrics);
             await web.StartAsync();
             sinks.Add(web);
+            sinks.Add(web.ClassesSink(0));
             errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
         }
         if (s.Foxglove is not null)
@@ -283,6 +313,38 @@ public static class EngineRunner
         }
 
         public void EndProgress() => _progress.Interrupt();
+    }
+
+    /// <summary>args.json in the run folder: the command, every option as resolved, the version and commit, the folder it ran in.</summary>
+    private static void WriteArgs(EngineSettings s, OnnxMtlModel model)
+    {
+        var (version, commit) = EngineMetrics.BuildVersion();
+        var args = new Dictionary<string, object?>
+        {
+            ["schema_version"] = 1, ["command"] = "run", ["version"] = version, ["commit"] = commit, ["working_directory"] = Environment.CurrentDirectory,
+            ["model"] = Path.GetFullPath(s.ModelPath), ["device"] = model.Device.ToString().ToLowerInvariant(), ["options"] = s.Args,
+        };
+        RealtimeMtl.Common.Files.AtomicFile.Write(Path.Combine(s.RunFolder!, "args.json"),
+            System.Text.Json.JsonSerializer.Serialize(args, new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    /// <summary>What the run wrote, for the summary: the run folder and each output, per camera where there are several.</summary>
+    private static Dictionary<string, string> Outputs(EngineSettings s, IReadOnlyList<NamedSource> cameras)
+    {
+        var o = new Dictionary<string, string>();
+        if (s.RunFolder is { } dir) { o["run_folder"] = dir; o["args_json"] = Path.Combine(dir, "args.json"); }
+        foreach (var camera in cameras)
+        {
+            var c = s.ForCamera(camera);
+            var suffix = cameras.Count > 1 ? $" ({camera.Name})" : "";
+            if (c.Record is { } rec) o["recording" + suffix] = rec;
+            if (c.SaveRaw is { } raw) o["raw" + suffix] = raw;
+            if (c.SavePointCloud is { } ply) o["point_clouds" + suffix] = ply;
+        }
+        if (s.GridRecord is { } grid) o["grid_recording"] = grid;
+        if (s.RecordMcap is { } mcap) o["mcap"] = mcap;
+        if (s.StatsJson is { } json && json != "-") o["stats_json"] = json;
+        return o;
     }
 
     private static FeedOptions FeedOptions(EngineSettings s) =>

@@ -25,7 +25,7 @@ internal static partial class EvalCommand
         var maxFrames = new Option<int>("--max-frames") { Description = "Video mode: stop after N frames", DefaultValueFactory = _ => 300 };
         var smooth = new Option<bool>("--smooth") { Description = "Video mode: measure with the engine's temporal filtering (--smooth) on" };
         // Labelled mode (rtmtl-train): declared here so that help and parse errors cover them; their values are checked there.
-        var run = new Option<string?>("--run") { Description = "Labelled mode: a training run's folder (e.g. runs/train-1)", HelpName = "DIR" };
+        var run = new Option<string?>("--run") { Description = "Labelled mode: a training run's folder (e.g. runs/train/latest)", HelpName = "DIR" };
         var onnx = new Option<string?>("--onnx") { Description = "Labelled mode: an ONNX model in the engine's contract, run with ONNX Runtime", HelpName = "FILE" };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Labelled mode: checkpoint of --run (default: the run's best.pt)" };
         var split = new Option<string?>("--split") { Description = "Labelled mode: val or test (default test)" };
@@ -48,7 +48,7 @@ internal static partial class EvalCommand
               ./rtmtl eval --video street.mp4 --max-frames 300 --json out/street.json
               ./rtmtl eval --video street.mp4 --smooth
               ./rtmtl eval --onnx models/mtl_ssw_light.onnx --dataset synthetic-dr
-              ./rtmtl eval --run runs/train-1 --split test
+              ./rtmtl eval --run runs/train/latest --split test
             """) { video, model, maxFrames, smooth, run, onnx, checkpoint, split, dataset, data, samples, seed, json };
         cmd.Validators.Add(r =>
         {
@@ -69,7 +69,13 @@ internal static partial class EvalCommand
                 var (code, result) = await EvalVideoCommand.RunAsync(footage, r.GetValue(model) ?? DefaultModel.Path(), r.GetValue(maxFrames), r.GetValue(smooth), Console.Error, ct);
                 if (result is null) return code;
                 Console.WriteLine(result.ToText());
-                if (r.GetValue(json) is { } path) File.WriteAllText(path, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+                if (r.GetValue(json) is { } path)
+                {
+                    // The engine's JSON style: schema_version first, snake_case names.
+                    var doc = new System.Text.Json.Nodes.JsonObject { ["schema_version"] = 1 };
+                    foreach (var (k, v) in JsonSerializer.SerializeToNode(result, RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions)!.AsObject().ToList()) doc[k] = v?.DeepClone();
+                    File.WriteAllText(path, doc.ToJsonString(RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions));
+                }
                 return 0;
             }
             catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or IOException)

@@ -3,7 +3,7 @@ using RealtimeMtl.Common.Files;
 namespace RealtimeMtl.Cli.Commands;
 
 /// <summary>
-/// The files and folders a run will write (--record, --save-raw, --save-pointcloud, --stats-json), checked before
+/// The files and folders a run will write (--record, --record-mcap, --save-raw, --save-pointcloud, --stats-json), checked before
 /// anything opens: none may resolve to the source or to another output, and --stats-json must be writable.
 /// </summary>
 public static class OutputTargets
@@ -12,6 +12,7 @@ public static class OutputTargets
     {
         var outputs = new List<(string Option, string Path)>();
         if (s.Record is { } rec) outputs.Add(("--record", rec));
+        if (s.RecordMcap is { } mcap) outputs.Add(("--record-mcap", mcap));
         if (s.SaveRaw is { } raw) outputs.Add(("--save-raw", raw));
         if (s.SavePointCloud is { } ply) outputs.Add(("--save-pointcloud", ply));
         if (s.StatsJson is { } json && json != "-") outputs.Add(("--stats-json", json));

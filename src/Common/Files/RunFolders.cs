@@ -3,8 +3,9 @@ using System.Globalization;
 namespace RealtimeMtl.Common.Files;
 
 /// <summary>
-/// Numbered run folders (runs/run-1, runs/run-2, ... and runs/train-N), as Ultralytics does: every run gets a new
-/// folder, so no run ever overwrites an earlier one, and runs/latest is a symbolic link to the newest.
+/// Numbered run folders (runs/run/run-1, runs/run/run-2, ... and runs/train/train-N), as Ultralytics does: every run
+/// gets a new folder, so no run ever overwrites an earlier one, and ROOT/latest is a symbolic link to the newest; engine
+/// runs and training runs have separate roots, so each latest link is of its kind.
 /// </summary>
 public static class RunFolders
 {

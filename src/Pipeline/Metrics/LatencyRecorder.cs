@@ -24,7 +24,11 @@ public sealed class LatencyRecorder(string name, int capacity = 4096)
             _count++;
             _sum += ms;
         }
+        Added?.Invoke(ms);
     }
+
+    /// <summary>Each sample as it is added (milliseconds), for exporters that keep their own histograms.</summary>
+    public event Action<double>? Added;
 
     /// <summary>Percentile (0-100) over the latest samples (<see cref="RealtimeMtl.Common.Measuring.Percentile"/>: nearest rank).</summary>
     public double Percentile(double p)

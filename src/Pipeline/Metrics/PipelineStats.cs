@@ -106,11 +106,27 @@ public sealed class PipelineStats
 
     public QualityFigures QualitySnapshot() => Quality?.Snapshot() ?? QualityFigures.None;
 
+    private readonly List<Action<LatencyRecorder>> _sinkHooks = [];
+
+    /// <summary>Calls <paramref name="hook"/> for every sink's write-time recorder: those there now and each one created later (a sink's first frame).</summary>
+    public void OnSinkRecorder(Action<LatencyRecorder> hook)
+    {
+        lock (_sinkGate)
+        {
+            _sinkHooks.Add(hook);
+            foreach (var r in Sinks.Values) hook(r);
+        }
+    }
+
     public LatencyRecorder SinkRecorder(string sink)
     {
         lock (_sinkGate)
         {
-            if (!Sinks.TryGetValue(sink, out var r)) Sinks[sink] = r = new LatencyRecorder(sink);
+            if (!Sinks.TryGetValue(sink, out var r))
+            {
+                Sinks[sink] = r = new LatencyRecorder(sink);
+                foreach (var hook in _sinkHooks) hook(r);
+            }
             return r;
         }
     }
@@ -123,7 +139,7 @@ public sealed class PipelineStats
     public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
 }
 
-public readonly record struct ResourceSample(long Frame, double WorkingSetMiB, int Handles, long LivePackets)
+public readonly record struct ResourceSample(long Frame, [property: System.Text.Json.Serialization.JsonPropertyName("working_set_mib")] double WorkingSetMiB, int Handles, long LivePackets)
 {
     public static ResourceSample Now(long frame)
     {

@@ -8,6 +8,12 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// <summary>The figures of one run, as text (printed at exit) and JSON (--stats-json).</summary>
 public sealed record RunSummary
 {
+    /// <summary>The layout of the JSON: 2 is snake_case names with this field first (1, before it existed, was PascalCase).</summary>
+    public const int JsonSchemaVersion = 2;
+
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public int SchemaVersion => JsonSchemaVersion;
+
     public required string Source { get; init; }
     public required string Model { get; init; }
     public required string Device { get; init; }
@@ -23,6 +29,7 @@ public sealed record RunSummary
     public double? WarmUpMs { get; init; }
     public int? WarmUpRuns { get; init; }
     public required Dictionary<string, StageFigures> Stages { get; init; }
+    [System.Text.Json.Serialization.JsonPropertyName("mean_iou")]
     public double? MeanIoU { get; init; }
     public double? PixelAccuracy { get; init; }
     public double? DepthRmse { get; init; }
@@ -47,6 +54,9 @@ public sealed record RunSummary
     }
 
     public RecordingFigures? Recording { get; init; }
+
+    /// <summary>Every file and folder the run wrote, by what it is (recording, mcap, raw, stats_json, args_json, run_folder, ...).</summary>
+    public Dictionary<string, string> Outputs { get; init; } = [];
 
     /// <summary>The camera's name, in a run of several cameras (absent from a single camera's JSON).</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
@@ -152,6 +162,7 @@ public sealed record RunSummary
             }
             if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
             foreach (var note in Notes) sb.AppendLine(note);
+            AppendOutputs(sb);
             return sb.ToString().TrimEnd();
         }
         sb.AppendLine(string.Create(c, $"source  {Source}"));
@@ -183,11 +194,20 @@ public sealed record RunSummary
         if (Recording is { } rec)
             sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS ({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, {rec.FramesSkipped} skipped{(rec.FramesRescaled > 0 ? $", {rec.FramesRescaled} of another size scaled" : "")}"));
         foreach (var note in Notes) sb.AppendLine(note);
+        AppendOutputs(sb);
         return sb.ToString().TrimEnd();
     }
 
+    private void AppendOutputs(StringBuilder sb)
+    {
+        if (Outputs.Count > 0) sb.AppendLine("outputs " + string.Join(", ", Outputs.Select(kv => $"{kv.Key} {kv.Value}")));
+    }
+
     /// <summary>JSON numbers are numbers or null: a figure that is not finite is written as null, never as a string.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions { WriteIndented = true, Converters = { new FiniteOrNull() } });
+    /// <remarks>snake_case names, as /api/stats, the raw outputs and every other JSON of the engine; dictionary keys (stage and camera names) as they are.</remarks>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Converters = { new FiniteOrNull() } };
 
     private sealed class FiniteOrNull : System.Text.Json.Serialization.JsonConverter<double>
     {

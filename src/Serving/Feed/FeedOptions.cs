@@ -4,7 +4,7 @@ namespace RealtimeMtl.Serving.Feed;
 public sealed record FeedOptions
 {
     /// <summary>std_msgs/Header frame_id of every frame (--frame-id).</summary>
-    public string FrameId { get; init; } = "camera";
+    public string FrameId { get; init; } = "camera_optical_frame";
 
     /// <summary>JPEG of the input image in frames whose subscriber asks for it (--feed-image).</summary>
     public bool Image { get; init; }

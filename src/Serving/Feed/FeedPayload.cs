@@ -17,7 +17,7 @@ public sealed class FeedPayload
     /// <summary>The header stamp: the sensor's time where known, else <see cref="ReceiveUnixNs"/>.</summary>
     public long StampUnixNs { get; init; }
     public bool StampFromSensor { get; init; }
-    public string FrameId { get; init; } = "camera";
+    public string FrameId { get; init; } = "camera_optical_frame";
     public double MediaTimeSeconds { get; init; }
     public required int Width { get; init; }
     public required int Height { get; init; }

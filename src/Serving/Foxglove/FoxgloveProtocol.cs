@@ -27,7 +27,7 @@ public static class FoxgloveProtocol
         ["op"] = "advertise",
         ["channels"] = new JsonArray(channels.Select(c => (JsonNode)new JsonObject
         {
-            ["id"] = c.Id, ["topic"] = c.Topic, ["encoding"] = "json", ["schemaName"] = c.Schema, ["schema"] = FoxgloveSchemas.For(c.Schema), ["schemaEncoding"] = "jsonschema",
+            ["id"] = c.Id, ["topic"] = c.Topic, ["encoding"] = "cdr", ["schemaName"] = c.Schema.Name, ["schema"] = c.Schema.Definition, ["schemaEncoding"] = "ros2msg",
         }).ToArray()),
     });
 

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Net.WebSockets;
-using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -15,11 +14,13 @@ namespace RealtimeMtl.Serving.Foxglove;
 
 /// <summary>
 /// A Foxglove WebSocket server (<see cref="FoxgloveProtocol"/>) so Foxglove or Lichtblick can open the engine without
-/// ROS. Channels (<see cref="FoxgloveChannel.Table"/>, JSON encoding, Foxglove's published schemas):
-///   /rtmtl/annotated  foxglove.CompressedImage (jpeg)      /rtmtl/labels  foxglove.RawImage (mono8, class ids)
-///   /rtmtl/depth      foxglove.RawImage (32FC1, metres, REP 118: 0/NaN invalid)
-///   /rtmtl/calibration foxglove.CameraCalibration          /rtmtl/points  foxglove.PointCloud (x,y,z,rgba,label)
-///   /rtmtl/classes    rtmtl.ClassMap {classes:[{id,name,color}]}
+/// ROS. Channels (<see cref="FoxgloveChannel.Table"/>), binary: ROS 2 messages in CDR with ros2msg schemas, as
+/// foxglove_bridge sends them:
+///   /rtmtl/annotated   sensor_msgs/CompressedImage (jpeg)   /rtmtl/labels  sensor_msgs/Image (mono8, class ids)
+///   /rtmtl/depth       sensor_msgs/Image (32FC1, metres, REP 118: NaN invalid)
+///   /rtmtl/camera_info sensor_msgs/CameraInfo               /rtmtl/points  sensor_msgs/PointCloud2 (x,y,z,rgba,label)
+///   /rtmtl/classes     std_msgs/String (JSON {schema_version, classes:[{id,name,color}]})
+///   /tf_static         tf2_msgs/TFMessage (camera_link to the frame id)
 /// Each client has a bounded drop-oldest queue: a client that cannot keep up gets the latest frames only.
 /// Message time: the sensor's own time where the source records one, else the engine's receive time.
 /// </summary>
@@ -34,7 +35,7 @@ public sealed class FoxgloveServer : IFrameSink
     public FoxgloveServer(ServeOptions options, LabelSet labels, FeedOptions? feed = null)
     {
         _options = options;
-        _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera"));
+        _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera_optical_frame"));
     }
 
     /// <summary>Several cameras: topics per camera (see <see cref="FoxgloveChannel.Table(IReadOnlyList{ValueTuple{string, FoxgloveEncoders}})"/>), each with its own frame id.</summary>
@@ -117,11 +118,10 @@ public sealed class FoxgloveServer : IFrameSink
         var wanted = new HashSet<int>(_clients.Keys.SelectMany(c => c.Subscriptions.Keys));
         if (wanted.Count == 0) return ValueTask.CompletedTask;
         var timeNs = FrameTime.Stamp(p.Frame).UnixNs;
-        var stamp = new JsonObject { ["sec"] = timeNs / 1_000_000_000, ["nsec"] = timeNs % 1_000_000_000 };
         // Each subscribed channel is encoded once per frame, then framed per subscription.
         var payloads = new Dictionary<int, byte[]>();
         foreach (var channel in _channels)
-            if (channel.Camera == camera && wanted.Contains(channel.Id) && channel.Encode(p, stamp) is { } message) payloads[channel.Id] = FoxgloveProtocol.Json(message);
+            if (channel.Camera == camera && wanted.Contains(channel.Id) && channel.Encode(p, timeNs) is { } message) payloads[channel.Id] = message;
         foreach (var client in _clients.Keys)
             foreach (var (channel, sub) in client.Subscriptions)
                 if (payloads.TryGetValue(channel, out var body)) client.Outbox.Offer(FoxgloveProtocol.Message(sub, timeNs, body));

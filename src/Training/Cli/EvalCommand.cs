@@ -25,7 +25,7 @@ internal static class EvalCommand
             and the trivial baselines.
             Examples:
               ./rtmtl eval --onnx models/mtl_ssw_light.onnx --dataset synthetic-dr
-              ./rtmtl eval --run runs/train-1 --split test
+              ./rtmtl eval --run runs/train/latest --split test
             """) { run, onnx, ckpt, split, dataset, data, samples, seed, json };
         cmd.SetAction(r =>
         {

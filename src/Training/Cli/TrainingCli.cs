@@ -109,7 +109,7 @@ internal sealed class TrainOptionSet
     public readonly Option<int> TrainSamples = new("--train-samples") { Description = "Synthetic training set size", DefaultValueFactory = _ => 2000 };
     public readonly Option<int> ValSamples = new("--val-samples") { Description = "Synthetic validation/test set size", DefaultValueFactory = _ => 200 };
     public readonly Option<string?> Input = new("--input-size") { Description = "Network input WxH, multiples of 32 (default: 256x192 light, 640x480 paper)" };
-    public readonly Option<string?> Out = new("--out") { Description = "Run directory (config.json, log.jsonl, last.pt, best.pt); default: a new runs/train-N (ablate: runs/ablation), with runs/latest linked to it" };
+    public readonly Option<string?> Out = new("--out") { Description = "Run directory (config.json, log.jsonl, last.pt, best.pt); default: a new runs/train/train-N (ablate: runs/ablation), with runs/train/latest linked to it" };
     public readonly Option<bool> Resume = new("--resume") { Description = "Continue from the run directory's last checkpoint" };
     public readonly Option<string> Device = new("--device") { Description = "cpu, cuda or auto (CUDA needs the GPU build: -p:RtmtlGpu=true)", DefaultValueFactory = _ => "auto" };
     public readonly Option<bool> NoAugment = new("--no-augment") { Description = "Disable zoom/flip/colour augmentation" };
@@ -170,17 +170,17 @@ internal static class TrainCommand
             var explicitOut = r.GetValue(set.Out) is not null;
             // Without --out, a new numbered folder (created once the inputs check out): an earlier run is never overwritten.
             if (o.Resume && !explicitOut)
-                throw new ArgumentException("--resume continues a run: give its folder with --out (for example --out runs/train-3).");
+                throw new ArgumentException("--resume continues a run: give its folder with --out (for example --out runs/train/train-3).");
             if (o.Resume && !File.Exists(Path.Combine(o.OutDir, "last.pt")))
                 throw new ArgumentException($"--resume: '{o.OutDir}' holds no checkpoint (last.pt) to continue; leave --resume out to start a new run there.");
-            if (!explicitOut) o = o with { OutDir = RealtimeMtl.Common.Files.RunFolders.NextName("runs", "train") };
+            if (!explicitOut) o = o with { OutDir = RealtimeMtl.Common.Files.RunFolders.NextName("runs/train", "train") };
             else if (!o.Resume && File.Exists(Path.Combine(o.OutDir, "last.pt")))
-                throw new ArgumentException($"--out '{o.OutDir}' holds an earlier run; continue it with --resume, or leave --out out for a new runs/train-N folder.");
+                throw new ArgumentException($"--out '{o.OutDir}' holds an earlier run; continue it with --resume, or leave --out out for a new runs/train/train-N folder.");
             var trainer = new Trainer(o, stop: TrainingCli.Stop)
             {
                 FolderReady = dir =>
                 {
-                    if (!explicitOut && RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs", dir)) Console.Error.WriteLine($"run folder: {dir} (runs/latest points to it)");
+                    if (!explicitOut && RealtimeMtl.Common.Files.RunFolders.UpdateLatest("runs/train", dir)) Console.Error.WriteLine($"run folder: {dir} (runs/train/latest points to it)");
                 },
             };
             var result = trainer.Run();

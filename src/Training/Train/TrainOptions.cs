@@ -26,7 +26,7 @@ public sealed record TrainOptions
     public int ValSamples { get; init; } = 200;
     public int? InputWidth { get; init; }
     public int? InputHeight { get; init; }
-    public string OutDir { get; init; } = "runs/latest";
+    public string OutDir { get; init; } = "runs/train/latest";
     public bool Resume { get; init; }
     public string Device { get; init; } = "auto";
     public bool Augment { get; init; } = true;

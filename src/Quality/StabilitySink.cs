@@ -19,6 +19,10 @@ public sealed class StabilitySink(IReadOnlyList<string> classes) : IFrameSink
     private readonly List<float> _depthSample = [];
 
     public string Name => "stability";
+
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+
+    public bool UsesPicture => false;
     public bool Lossless => true;
     public int Frames { get; private set; }
 

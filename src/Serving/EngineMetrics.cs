@@ -73,7 +73,7 @@ public sealed class EngineMetrics : IFrameSink
     }
 
     /// <summary>The sink of camera <paramref name="index"/> (observes its frames' stage times); this object is camera 0's.</summary>
-    public IFrameSink Camera(int index) => index == 0 ? this : new CameraSink(Name, true, p => Observe(p, _cameras[index]));
+    public IFrameSink Camera(int index) => index == 0 ? this : new CameraSink(Name, true, p => Observe(p, _cameras[index]), usesPicture: false);
 
     public CollectorRegistry Registry { get; }
 
@@ -86,6 +86,8 @@ public sealed class EngineMetrics : IFrameSink
         return plus > 0 ? (info[..plus], info[(plus + 1)..][..Math.Min(12, info.Length - plus - 1)]) : (info, "unknown");
     }
     public string Name => "metrics";
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+    public bool UsesPicture => false;
     public bool Lossless => true;
 
     public ValueTask WriteAsync(FramePacket p, CancellationToken cancellationToken) => Observe(p, _cameras[0]);

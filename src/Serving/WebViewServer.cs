@@ -155,7 +155,7 @@ public sealed class WebViewServer : IFrameSink
     /// The lossless sink of camera <paramref name="index"/> that counts its classes in view from the first frame
     /// (cheap: one histogram of the label map a frame); attach it beside <see cref="CameraSink"/>.
     /// </summary>
-    public IFrameSink ClassesSink(int index) => new CameraSink("classes", true, _views[index].CountClasses);
+    public IFrameSink ClassesSink(int index) => new CameraSink("classes", true, _views[index].CountClasses, usesPicture: false);
 
     /// <summary>One camera's side of the page: its viewers' queues, its last picture and its classes in view.</summary>
     private sealed class CameraView(WebViewServer server, Camera camera) : IFrameSink

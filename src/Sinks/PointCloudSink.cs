@@ -33,6 +33,10 @@ public sealed class PointCloudSink : IFrameSink
     }
 
     public string Name => "pointcloud";
+
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+
+    public bool UsesPicture => false;
     public bool Lossless => true;
     public int Written { get; private set; }
 

@@ -35,6 +35,10 @@ public sealed class RawOutputSink : IFrameSink
     }
 
     public string Name => "raw";
+
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+
+    public bool UsesPicture => false;
     public bool Lossless => true;
     public long FramesWritten { get; private set; }
 

@@ -22,6 +22,38 @@ public class NetworkStreamSourceTests
     }
 
     [Fact]
+    public async Task Listens_for_a_sender_with_tcp_listen_and_opens_the_stream_once()
+    {
+        // The engine is the server (tcp://...?listen=1): one ffmpeg listens and decodes; a second opening (a probe)
+        // would wait for a second sender that never comes.
+        var ffmpeg = Tools.Require("ffmpeg", "ffmpeg");
+        var port = Tools.FreePort();
+        var options = new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(20), ReadTimeout = TimeSpan.FromSeconds(5) };
+        var opening = Task.Run(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}?listen=1", options, new CollectingEvents()));
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!Tools.IsListening(port))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the source did not listen");
+            await Task.Delay(50);
+        }
+        using var sender = Process.Start(new ProcessStartInfo(ffmpeg, $"-v error -re -f lavfi -i testsrc=size=128x96:rate=20 -t 20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}") { RedirectStandardError = true })!;
+        try
+        {
+            await using var source = await opening;
+            var frames = 0;
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await foreach (var frame in source.ReadAllAsync(cts.Token))
+            {
+                Assert.Equal((128, 96), (frame.Width, frame.Height));
+                frame.Dispose();
+                if (++frames == 10) break;
+            }
+            Assert.Equal(10, frames);
+        }
+        finally { if (!sender.HasExited) sender.Kill(true); }
+    }
+
+    [Fact]
     public async Task Reads_an_ffmpeg_served_stream_and_reconnects_after_the_server_restarts()
     {
         var ffmpeg = Tools.Require("ffmpeg", "ffmpeg");

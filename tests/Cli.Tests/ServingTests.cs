@@ -144,7 +144,9 @@ public class ServingTests
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_build_info{") && k.Contains("onnxruntime=\"1."));
         Assert.DoesNotContain(samples.Keys, k => k.Contains("_ms"));
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_device_info{device=\"cpu\""));
-        Assert.All(samples.Keys, k => Assert.StartsWith("rtmtl_", k));
+        // The engine's own series are rtmtl_; beside them only the process's and the .NET runtime's (prometheus-net's collectors).
+        Assert.All(samples.Keys, k => Assert.Matches("^(rtmtl|process|dotnet)_", k));
+        Assert.Contains(samples.Keys, k => k.StartsWith("process_cpu_seconds_total"));
     }
 
     [Fact]

@@ -82,6 +82,53 @@ public class StageTests
         held.ForEach(f => f.Dispose());
     }
 
+    /// <summary>Counts the frames it draws.</summary>
+    private sealed class CountingRenderer : IFrameRenderer
+    {
+        public int Drawn;
+        public void Render(FramePacket packet, Mat output, PipelineStats stats) { Drawn++; packet.Frame.Image.CopyTo(output); }
+    }
+
+    /// <summary>A sink of labels and depth only (raw outputs, feeds, metrics): it never reads the picture.</summary>
+    private sealed class LabelsOnlySink : IFrameSink
+    {
+        public int Frames, WithPicture;
+        public string Name => "labels";
+        public bool Lossless => true;
+        public bool UsesPicture => false;
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken) { Frames++; if (packet.Rendered is not null) WithPicture++; return ValueTask.CompletedTask; }
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Frames_no_output_shows_are_not_drawn_and_are_counted_and_a_sink_that_shows_them_gets_them_drawn()
+    {
+        using var model = new FakeModel();
+        var held = Frames(6);
+        // Only a sink of labels: nothing is drawn, every frame still reaches it, and the summary says so.
+        await using (var source = new ReplaySource(held, 6, "six frames"))
+        {
+            var renderer = new CountingRenderer();
+            var labels = new LabelsOnlySink();
+            var summary = await new EnginePipeline(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source, model)).Attach(labels).RunAsync();
+            Assert.Equal((0, 6, 0), (renderer.Drawn, labels.Frames, labels.WithPicture));
+            Assert.Equal(6, summary.FramesNotDrawn);
+            Assert.Contains("6 of 6 frames not drawn", summary.ToText());
+        }
+        // With a sink that reads the picture beside it, every frame is drawn, and both get it.
+        await using (var source = new ReplaySource(held, 6, "six frames"))
+        {
+            var renderer = new CountingRenderer();
+            var labels = new LabelsOnlySink();
+            var recorder = new RecordingSink();
+            var summary = await new EnginePipeline(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source, model)).Attach(labels).Attach(recorder).RunAsync();
+            Assert.Equal((6, 6, 6), (renderer.Drawn, labels.Frames, recorder.Sequences.Count));
+            Assert.Equal(0, summary.FramesNotDrawn);
+            Assert.DoesNotContain("not drawn", summary.ToText());
+        }
+    }
+
     [Fact]
     public void A_packet_released_past_zero_throws_in_the_tests_and_is_counted()
     {

@@ -10,6 +10,19 @@ namespace RealtimeMtl.Training.Tests;
 public class TrainingCliErrorTests
 {
     [Theory]
+    [InlineData("train")]
+    [InlineData("export")]
+    [InlineData("ablate")]
+    public void Help_usage_lines_name_the_command_users_type(string command)
+    {
+        // Users reach the training commands through the rtmtl script: its usage line, not the executable's name.
+        var r = TrainProcess.Run($"{command} --help");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains($"rtmtl {command} [options]", r.Stdout);
+        Assert.DoesNotContain("rtmtl-train", r.Stdout);
+    }
+
+    [Theory]
     [InlineData("train --arch nope --epochs 1 --limit 8", "nope")]
     [InlineData("train --dataset nyu-mat --data /nonexistent.mat --epochs 1", "/nonexistent.mat")]
     [InlineData("eval --run /nonexistent", "/nonexistent")]

@@ -3,8 +3,9 @@ using System.Globalization;
 namespace RealtimeMtl.Capture.Sources;
 
 /// <summary>
-/// One connection to a network stream through the ffmpeg program: ffprobe finds the video size and rate, then
-/// ffmpeg decodes to raw BGR frames on its standard output. (The FFmpeg inside OpenCV's official Linux runtime is
+/// One connection to a network stream through the ffmpeg program, which decodes to raw BGR frames on its standard
+/// output and reports the video size and rate on its standard error: the stream is opened once, so a sender that
+/// serves one client, or the engine itself listening (tcp://0.0.0.0:5000?listen=1), works. (The FFmpeg inside OpenCV's official Linux runtime is
 /// built without network protocols, so network URLs go through the system's ffmpeg.)
 /// </summary>
 internal sealed class FfmpegStreamReader : IDisposable

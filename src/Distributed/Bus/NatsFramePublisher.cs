@@ -38,6 +38,8 @@ public sealed class NatsFramePublisher : IFrameSink
 
     public string Subject { get; }
     public string Name => "publish";
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+    public bool UsesPicture => false;
     public bool Lossless => _options.EveryFrame;
     public long Published => Interlocked.Read(ref _published);
 

@@ -50,6 +50,12 @@ public sealed class PipelineStats
     public string SourceName { get; set; } = "";
 
     public void FrameIn() => Interlocked.Increment(ref _framesIn);
+
+    private long _notDrawn;
+
+    /// <summary>Frames that no output showed, so none was drawn (no recorder, window or viewer wanted the picture).</summary>
+    public long FramesNotDrawn => Interlocked.Read(ref _notDrawn);
+    public void PictureSkipped() => Interlocked.Increment(ref _notDrawn);
     public void SourceDrop() => Interlocked.Increment(ref _droppedAtSource);
     public void ViewerDrop() => Interlocked.Increment(ref _droppedAtViewers);
 

@@ -6,8 +6,9 @@ namespace RealtimeMtl.Pipeline.Sinks;
 /// One camera's entry into something that serves several cameras (a web page, a feed, Foxglove, metrics, a mosaic):
 /// hands each packet, and the end of the camera's stream, to the owner's callbacks.
 /// </summary>
-public sealed class CameraSink(string name, bool lossless, Func<FramePacket, ValueTask> write, Func<bool>? wanted = null, Func<ValueTask>? complete = null) : IFrameSink
+public sealed class CameraSink(string name, bool lossless, Func<FramePacket, ValueTask> write, Func<bool>? wanted = null, Func<ValueTask>? complete = null, bool usesPicture = true) : IFrameSink
 {
+    public bool UsesPicture => usesPicture;
     public string Name => name;
     public bool Lossless => lossless;
     public bool Wanted => wanted?.Invoke() ?? true;

@@ -17,6 +17,12 @@ public interface IFrameSink : IAsyncDisposable
     /// hand it frames, so nothing is encoded for nobody and no frame counts as skipped by viewers.
     /// </summary>
     bool Wanted => true;
+
+    /// <summary>
+    /// Whether the sink reads the drawn picture (<see cref="FramePacket.Rendered"/>). When no sink that gets a frame
+    /// does (raw outputs, feeds, metrics, a robot's bus), the frame is not drawn: rendering is skipped, not wasted.
+    /// </summary>
+    bool UsesPicture => true;
     ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken);
 
     /// <summary>End of stream: flush and finalise (a recording must be playable after this).</summary>

@@ -7,7 +7,8 @@ using RealtimeMtl.Pipeline.Metrics;
 namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
-/// Draws each packet, records render and end-to-end latency and hands the packet to the sink fan-out. A frame that
+/// Draws each packet (when a sink that gets it reads the picture: <see cref="SinkFanOut.PictureWanted"/>; otherwise
+/// the frame goes on undrawn and is counted), records render and end-to-end latency and hands the packet to the sink fan-out. A frame that
 /// fails to render is not handed on; failures are counted and reported once (like a sink fault), and
 /// <see cref="Failure"/> makes the run end with exit 3.
 /// </summary>
@@ -33,7 +34,11 @@ public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IE
             await foreach (var packet in reader.ReadAllAsync().ConfigureAwait(false))
             {
                 var t0 = Stopwatch.GetTimestamp();
-                try { renderer.Render(packet, packet.RenderTarget, stats); packet.Rendered = packet.RenderTarget; }
+                try
+                {
+                    if (sinks.PictureWanted) { renderer.Render(packet, packet.RenderTarget, stats); packet.Rendered = packet.RenderTarget; }
+                    else { packet.Rendered = null; stats.PictureSkipped(); }
+                }
                 catch (Exception e)
                 {
                     if (Interlocked.Increment(ref _failures) == 1)

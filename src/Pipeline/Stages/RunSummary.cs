@@ -41,6 +41,9 @@ public sealed record RunSummary
     public string? StageError { get; init; }
     public bool Interrupted { get; init; }
     public List<string> Notes { get; init; } = [];
+
+    /// <summary>Frames not drawn because no output showed the picture (the render stage then only hands them on).</summary>
+    public long FramesNotDrawn { get; init; }
     public List<ResourceSample> Resources { get; init; } = [];
 
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
@@ -98,7 +101,7 @@ public sealed record RunSummary
         {
             Source = $"{cameras.Count} cameras: " + string.Join(", ", cameras.Select(c => c.Camera)),
             Model = cameras[0].Model, Device = cameras[0].Device,
-            Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
+            Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), FramesNotDrawn = cameras.Sum(c => c.FramesNotDrawn), DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
             DroppedAtViewers = cameras.Sum(c => c.DroppedAtViewers), ViewersEvicted = cameras.Sum(c => c.ViewersEvicted),
             Fps = seconds > 0 && frames > 1 ? frames / seconds : null, Seconds = seconds,
             Stages = stages, StageError = stageError ?? cameras.Select(c => c.StageError).FirstOrDefault(e => e is not null),
@@ -136,6 +139,7 @@ public sealed record RunSummary
             DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0 ? q.Delta1 : null,
             SinkErrors = new Dictionary<string, long>(s.SinkErrors), SourceError = sourceError, Interrupted = interrupted,
             Resources = [.. s.Resources],
+            FramesNotDrawn = s.FramesNotDrawn,
         };
     }
 
@@ -174,6 +178,7 @@ public sealed record RunSummary
             sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
         var parts = Stages.Where(kv => kv.Key != "end-to-end").Select(kv => string.Create(c, $"{kv.Key} {kv.Value.P50:0.0}"));
         sb.AppendLine("stages  p50 ms: " + string.Join(", ", parts));
+        if (FramesNotDrawn > 0) sb.AppendLine(string.Create(c, $"render  {FramesNotDrawn} of {Frames} frames not drawn: no output showed them (no recording, window or viewer)"));
         if (MeanIoU is not null || DepthRmse is not null)
         {
             var q = new List<string>();

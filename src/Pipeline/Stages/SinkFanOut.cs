@@ -52,6 +52,17 @@ public sealed class SinkFanOut
         }
     }
 
+    /// <summary>Whether a sink that gets the next frame reads its picture (a lossless one, or a lossy one someone watches).</summary>
+    public bool PictureWanted
+    {
+        get
+        {
+            foreach (var s in _sinks)
+                if (s.UsesPicture && (s.Lossless || s.Wanted)) return true;
+            return false;
+        }
+    }
+
     public void Complete()
     {
         foreach (var c in _channels) c.Writer.TryComplete();

@@ -66,7 +66,7 @@ public sealed class FeedServer : IFrameSink
     public double? SyncMs { get; }
 
     /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
-    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted);
+    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted, usesPicture: false);
 
     public FeedOptions Feed { get; }
 
@@ -74,6 +74,10 @@ public sealed class FeedServer : IFrameSink
     public System.Net.IPEndPoint Endpoint { get; private set; } = null!;
 
     public string Name => "feed";
+
+    /// <summary>Reads labels and depth, never the drawn picture.</summary>
+
+    public bool UsesPicture => false;
     public bool Lossless => false;
     public int Subscribers { get { lock (_gate) return _subscribers.Count + _setSubscribers.Count; } }
     public bool Wanted => Subscribers > 0;

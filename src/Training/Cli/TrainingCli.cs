@@ -15,8 +15,12 @@ public static class TrainingCli
     public static int Run(string[] args)
     {
         var verbose = args.Contains("--verbose");
-        var root = new RootCommand("rtmtl-train: train, evaluate and export the MTL_SSW family (joint semantic segmentation and depth) with TorchSharp.")
+        // Named rtmtl, not after this executable: users reach these commands through the rtmtl script, and the
+        // usage lines of --help say so ("rtmtl train [options]").
+        var root = new Command("rtmtl", "rtmtl training commands: train, evaluate and export the MTL_SSW family (joint semantic segmentation and depth) with TorchSharp.")
         {
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
             TrainCommand.Build(),
             EvalCommand.Build(),
             ExportCommand.Build(),
@@ -70,7 +74,7 @@ public static class TrainingCli
     {
         var names = new List<string>();
         for (var c = parse.CommandResult; c is not null; c = c.Parent as System.CommandLine.Parsing.CommandResult)
-            if (c.Command is not RootCommand) names.Insert(0, c.Command.Name);
+            if (c.Parent is not null) names.Insert(0, c.Command.Name);
         return string.Join(' ', names);
     }
 

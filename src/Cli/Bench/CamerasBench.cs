@@ -78,14 +78,14 @@ public static class CamerasBench
         var frames = s.GetProperty("frames").GetInt64();
         var mean = s.TryGetProperty("batching", out var b) ? b.GetProperty("mean_batch").GetDouble() : 1.0;
         return new Row(n, mode, paced, frames / seconds, cams.Average(c => c.GetProperty("fps").GetDouble()),
-            cams.Max(c => E2e(c, "P50")), cams.Max(c => E2e(c, "P99")), mean, cams.Sum(c => c.GetProperty("dropped_at_source").GetInt64()), frames);
+            cams.Max(c => E2e(c, "p50")), cams.Max(c => E2e(c, "p99")), mean, cams.Sum(c => c.GetProperty("dropped_at_source").GetInt64()), frames);
     }
 
     private static Row FromProcesses(int n, bool paced, JsonElement[] each, double wallSeconds)
     {
         var frames = each.Sum(s => s.GetProperty("frames").GetInt64());
         return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("seconds").GetDouble()), each.Average(s => s.GetProperty("fps").GetDouble()),
-            each.Max(s => E2e(s, "P50")), each.Max(s => E2e(s, "P99")), 1.0, each.Sum(s => s.GetProperty("dropped_at_source").GetInt64()), frames);
+            each.Max(s => E2e(s, "p50")), each.Max(s => E2e(s, "p99")), 1.0, each.Sum(s => s.GetProperty("dropped_at_source").GetInt64()), frames);
     }
 
     public static string Report(IReadOnlyList<Row> rows, int frames, double fps, string source = "synthetic")

@@ -12,6 +12,9 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// every camera still running is in it, or <c>timeout</c> after its first frame, so a stalled camera never holds the
 /// others. Nothing is dropped here: a live camera's channel already keeps only its newest frame, and a file camera's
 /// channel waits. One camera is a batch of one, run at once.
+/// Post-processing (labels and depth to frame size, scoring) runs on each camera's own worker, in that camera's order,
+/// while the muxer runs the next batch: the model's outputs are copied into one of the camera's three output buffers,
+/// so the next run cannot overwrite them, and a camera whose posts lag holds the muxer (no frame is lost).
 /// </summary>
 public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, BatchStats stats, TimeSpan? sync = null)
 {
@@ -19,12 +22,59 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
     /// <summary>One camera as the muxer sees it: its frames in, its infer bookkeeping, its packets out.</summary>
     public sealed record Lane(string Name, ChannelReader<Frame> Frames, InferStage Infer, ChannelWriter<FramePacket> Output);
 
+    /// <summary>One camera's post-processing: its queue of model results and its free output buffers.</summary>
+    private sealed class PostWorker
+    {
+        public const int Buffers = 3;
+        public Channel<(FramePacket Packet, ModelOutputs Outputs, double PreMs, long ModelStart, long ModelEnd)> Queue { get; } =
+            Channel.CreateBounded<(FramePacket, ModelOutputs, double, long, long)>(new BoundedChannelOptions(Buffers) { SingleReader = true, SingleWriter = true });
+        public Channel<ModelOutputs> Free { get; } = Channel.CreateUnbounded<ModelOutputs>();
+        public Task Task { get; set; } = Task.CompletedTask;
+        public readonly List<ModelOutputs> All = [];
+
+        public PostWorker()
+        {
+            for (var i = 0; i < Buffers; i++)
+            {
+                var b = new ModelOutputs(new OpenCvSharp.Mat(), new OpenCvSharp.Mat(), new OpenCvSharp.Mat());
+                All.Add(b);
+                Free.Writer.TryWrite(b);
+            }
+        }
+    }
+
+    private Dictionary<Lane, PostWorker> _workers = [];
+
+    private static async Task PostAsync(Lane lane, PostWorker worker, StageFault fault)
+    {
+        await foreach (var (packet, outputs, pre, t1, t2) in worker.Queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        {
+            // Frames the model finished before a fault still reach their sinks, as when posts ran inline.
+            var handed = false;
+            try
+            {
+                lane.Infer.Complete(packet, outputs, pre, t1, t2);
+                worker.Free.Writer.TryWrite(outputs);
+                await lane.Output.WriteAsync(packet).ConfigureAwait(false);
+                handed = true;
+            }
+            catch (Exception e)
+            {
+                worker.Free.Writer.TryWrite(outputs);
+                fault.Report("infer", packet.Sequence, e);
+            }
+            if (!handed) packet.Release();
+        }
+    }
+
     public async Task RunAsync(IReadOnlyList<Lane> lanes, StageFault fault)
     {
         var batch = new (Lane Lane, Frame Frame)[maxBatch];
         var taken = new bool[lanes.Count];
         var done = new bool[lanes.Count];
         var start = 0;
+        _workers = lanes.ToDictionary(l => l, _ => new PostWorker());
+        foreach (var (lane, worker) in _workers) worker.Task = Task.Run(() => PostAsync(lane, worker, fault));
         try
         {
             var held = new Frame?[lanes.Count];
@@ -46,6 +96,13 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         catch (Exception e) { fault.Report("infer", -1, e); }
         finally
         {
+            // The posts in flight finish (in each camera's order) before the cameras' outputs end.
+            foreach (var w in _workers.Values) w.Queue.Writer.TryComplete();
+            foreach (var w in _workers.Values)
+            {
+                try { await w.Task.ConfigureAwait(false); } catch (Exception e) { fault.Report("infer", -1, e); }
+                foreach (var b in w.All) { b.Labels.Dispose(); b.Depth.Dispose(); b.Confidence?.Dispose(); }
+            }
             foreach (var lane in lanes) lane.Output.TryComplete();
             // Whatever still arrives (the capture stages stop at the next frame after a fault) is released.
             foreach (var lane in lanes)
@@ -186,8 +243,15 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
             stats.Add(n, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
             for (var i = 0; i < n; i++)
             {
-                batch[i].Lane.Infer.Complete(packets[i], model.Output(i), pre[i], t1, t2);
-                await batch[i].Lane.Output.WriteAsync(packets[i]).ConfigureAwait(false);
+                // Copied into a buffer of the camera's, then post-processed on its worker while the next batch runs.
+                var worker = _workers[batch[i].Lane];
+                var buffer = await worker.Free.Reader.ReadAsync().ConfigureAwait(false);
+                var o = model.Output(i);
+                o.Labels.CopyTo(buffer.Labels);
+                o.Depth.CopyTo(buffer.Depth);
+                var copy = o.Confidence is { } c ? buffer : buffer with { Confidence = null };
+                if (o.Confidence is { } conf) conf.CopyTo(buffer.Confidence!);
+                await worker.Queue.Writer.WriteAsync((packets[i], copy, pre[i], t1, t2)).ConfigureAwait(false);
                 handed = i + 1;
             }
         }

@@ -11,6 +11,7 @@ public class BenchSmokeTests
         Assert.Contains("model-only FPS", r.Stdout);
         Assert.Contains("pipeline efficiency", r.Stdout);
         var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
         var pipeline = root.GetProperty("pipeline");
         Assert.True(root.GetProperty("model").GetProperty("fps").GetDouble() > 0);
         foreach (var key in new[] { "fps", "efficiency", "managed_bytes_per_frame" })
@@ -30,6 +31,30 @@ public class BenchSmokeTests
         Assert.Contains("MTL_SSW resnet18-slim-os32 256x192", peers["torchsharp_eager"].GetProperty("architecture").GetString());
         // Every measured frame was recorded (no timing assertions: figures are reported, not judged).
         Assert.Equal(50, pipeline.GetProperty("recorded_frames").GetInt64());
+    }
+
+    [Fact]
+    public void Bench_cameras_reads_each_child_runs_summary_into_the_table_and_json()
+    {
+        // Two cameras, 12 frames each: one camera, then batched, --batch 1 and two processes, unpaced and paced; the figures come from
+        // the children's snake_case summaries, so a renamed field fails here, not on a user's machine.
+        var json = Engine.Temp("cameras.json");
+        var r = Engine.Run($"bench --cameras 2 --frames 12 --fps 15 --json {json}");
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Contains("| 2 | batched | no |", r.Stdout);
+        var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
+        Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
+        var rows = root.GetProperty("rows").EnumerateArray().ToList();
+        // Per pacing: the one-camera baseline, then batched, --batch 1 and two processes.
+        Assert.Equal(8, rows.Count);
+        foreach (var row in rows)
+        {
+            Assert.Equal(12 * row.GetProperty("cameras").GetInt32(), row.GetProperty("frames").GetInt64() + row.GetProperty("dropped").GetInt64());
+            Assert.True(row.GetProperty("aggregate_fps").GetDouble() > 0);
+            Assert.True(double.IsFinite(row.GetProperty("e2e_p99_ms").GetDouble()) && row.GetProperty("e2e_p99_ms").GetDouble() > 0);
+        }
+        Assert.Equal(2.0, rows.First(x => x.GetProperty("cameras").GetInt32() == 2 && x.GetProperty("mode").GetString() == "batched" && !x.GetProperty("paced").GetBoolean())
+            .GetProperty("mean_batch").GetDouble(), 1);
     }
 
     [Trait("Flavour", "gpu")]

@@ -44,8 +44,8 @@ public class PipelineBehaviourTests
     private static byte[] Bytes(Mat m) { var b = new byte[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
     private static float[] Floats(Mat m) { var b = new float[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
 
-    /// <summary>A camera that produces frames much faster than inference can take them.</summary>
-    private sealed class FastLiveSource(int frames) : IFrameSource
+    /// <summary>A camera that produces frames much faster than inference can take them, until <paramref name="enough"/> holds.</summary>
+    private sealed class FastLiveSource(int frames, Func<bool>? enough = null) : IFrameSource
     {
         public string Description => "fast live test source";
         public bool IsLive => true;
@@ -56,7 +56,7 @@ public class PipelineBehaviourTests
         public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
         {
             using var template = new Mat(120, 160, MatType.CV_8UC3, new Scalar(90, 120, 150));
-            for (var i = 0; i < frames && !cancellationToken.IsCancellationRequested; i++)
+            for (var i = 0; i < frames && !cancellationToken.IsCancellationRequested && !(enough?.Invoke() ?? false); i++)
             {
                 Produced++;
                 yield return new Frame(i, Stopwatch.GetTimestamp(), template.Clone());
@@ -72,12 +72,14 @@ public class PipelineBehaviourTests
         public string Name => "slow";
         public bool Lossless => true;
         public List<long> Sequences { get; } = [];
+        public int Count;
         /// <summary>Capture to end of rendering, per frame, in milliseconds.</summary>
         public List<double> LatencyMs { get; } = [];
         public async ValueTask WriteAsync(FramePacket packet, CancellationToken ct)
         {
             Sequences.Add(packet.Sequence);
             LatencyMs.Add(Stopwatch.GetElapsedTime(packet.CaptureTicks, packet.RenderEndTicks).TotalMilliseconds);
+            Interlocked.Increment(ref Count);
             await Task.Delay(5, ct);
         }
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
@@ -89,8 +91,9 @@ public class PipelineBehaviourTests
     {
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
-        var source = new FastLiveSource(600);
+        // Produces until 60 frames came out (however busy the machine), at most 20000.
         var sink = new SlowSink();
+        var source = new FastLiveSource(20_000, () => Volatile.Read(ref sink.Count) >= 60);
         var pipeline = TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new CollectingEvents());
         var summary = await pipeline.RunAsync();
         Assert.True(summary.DroppedAtSource > 0, "frames must be dropped");

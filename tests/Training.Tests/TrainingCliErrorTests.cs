@@ -150,7 +150,7 @@ public class TrainingCliErrorTests
             Assert.Contains("interrupted: training interrupted after", r.Stderr);
             Assert.Contains($"resume with: ./rtmtl {args} --resume", r.Stderr);
             var state = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state.json"))).RootElement;
-            var done = state.GetProperty("EpochsDone").GetInt32();
+            var done = state.GetProperty("epochs_done").GetInt32();
             Assert.InRange(done, 1, 3);
             Assert.True(File.Exists(Path.Combine(dir, "last.pt")));
 
@@ -161,7 +161,7 @@ public class TrainingCliErrorTests
             var epochLines = r.Stderr.Split('\n').Where(l => l.StartsWith("epoch ") && l.Contains("/4:")).Select(l => l.Split(' ')[1]).ToList();
             Assert.Equal(Enumerable.Range(done + 1, 4 - done).Select(e => $"{e}/4:"), epochLines);
             state = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "state.json"))).RootElement;
-            Assert.Equal(4, state.GetProperty("EpochsDone").GetInt32());
+            Assert.Equal(4, state.GetProperty("epochs_done").GetInt32());
         }
         finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
     }

@@ -24,6 +24,19 @@ public class TrainingSmokeTests
             Assert.True(iters.Skip(5).Average() < iters.Take(2).Average(), $"loss went {string.Join(", ", iters.Select(l => l.ToString("0.00")))}");
             Assert.True(File.Exists(Path.Combine(dir, "best.pt")));
             Assert.True(File.Exists(Path.Combine(dir, "config.json")));
+            // The run's own files are snake_case with a schema version, and the PascalCase ones of older runs still read.
+            var configText = File.ReadAllText(Path.Combine(dir, "config.json"));
+            var config = JsonDocument.Parse(configText).RootElement;
+            Assert.Equal(1, config.GetProperty("schema_version").GetInt32());
+            Assert.Equal("mtl_ssw", config.GetProperty("options").GetProperty("architecture").GetString());
+            var manifest = RunManifest.Read(configText)!;
+            var legacy = JsonSerializer.Serialize(manifest, new JsonSerializerOptions { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } });
+            Assert.Contains("\"Config\"", legacy);
+            Assert.Equal(JsonSerializer.Serialize(manifest, RunManifest.Json), JsonSerializer.Serialize(RunManifest.Read(legacy), RunManifest.Json));
+            var stateText = File.ReadAllText(Path.Combine(dir, "state.json"));
+            var state = RunState.Read(stateText);
+            Assert.Equal(1, state.EpochsDone);
+            Assert.Equal(state, RunState.Read(JsonSerializer.Serialize(state, Trainer.JsonLines)));
 
             // Resume continues after the finished epoch instead of starting over.
             var log = new StringWriter();

@@ -6,6 +6,8 @@ namespace RealtimeMtl.Cli.Bench;
 /// <summary>Everything one <c>rtmtl bench</c> run measured: printed as a table and serialised once as JSON (snake_case).</summary>
 public sealed record BenchResult
 {
+    [JsonPropertyOrder(-1)]
+    public int SchemaVersion => 1;
     public required DeviceFigures Device { get; init; }
     public required ModelFigures Model { get; init; }
     public int Cores { get; init; } = Environment.ProcessorCount;

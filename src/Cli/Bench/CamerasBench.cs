@@ -44,7 +44,8 @@ public static class CamerasBench
         output.WriteLine(Report(rows, frames, fps, source));
         if (jsonPath is not null)
         {
-            var text = JsonSerializer.Serialize(new { frames_per_camera = frames, fps_paced = fps, rows }, new JsonSerializerOptions { WriteIndented = true });
+            var text = JsonSerializer.Serialize(new { schema_version = 1, frames_per_camera = frames, fps_paced = fps, rows },
+                new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower });
             if (jsonPath == "-") output.WriteLine(text);
             else RealtimeMtl.Common.Files.AtomicFile.Write(jsonPath, text);
         }

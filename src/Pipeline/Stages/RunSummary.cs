@@ -212,7 +212,7 @@ public sealed record RunSummary
     /// <remarks>snake_case names, as /api/stats, the raw outputs and every other JSON of the engine; dictionary keys (stage and camera names) as they are.</remarks>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, Converters = { new FiniteOrNull() } };
+    public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, Converters = { new FiniteOrNull() } };
 
     private sealed class FiniteOrNull : System.Text.Json.Serialization.JsonConverter<double>
     {

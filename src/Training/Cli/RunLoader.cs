@@ -11,7 +11,7 @@ internal static class RunLoader
     {
         var cfgPath = Path.Combine(runDir, "config.json");
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"run directory '{runDir}' has no config.json; pass the --out folder of a training run.");
-        var manifest = JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(cfgPath), RunManifest.Json)
+        var manifest = RunManifest.Read(File.ReadAllText(cfgPath))
             ?? throw new InvalidDataException($"{cfgPath} is not a run manifest");
         var ckpt = checkpoint ?? Path.Combine(runDir, File.Exists(Path.Combine(runDir, "best.pt")) ? "best.pt" : "last.pt");
         if (!File.Exists(ckpt)) throw new FileNotFoundException($"checkpoint '{ckpt}' does not exist; train first or pass --checkpoint.");

@@ -144,7 +144,7 @@ public sealed class Trainer
         if (_o.Resume && File.Exists(run.LastPath) && File.Exists(run.StatePath))
         {
             net.load(run.LastPath);
-            var state = JsonSerializer.Deserialize<RunState>(File.ReadAllText(run.StatePath), JsonLines)!;
+            var state = RunState.Read(File.ReadAllText(run.StatePath));
             run.StartEpoch = state.EpochsDone;
             run.BestEpoch = state.BestEpoch;
             run.Best = state.Best ?? run.Best;
@@ -178,7 +178,7 @@ public sealed class Trainer
                 // The weights so far become last.pt; the interrupted epoch starts again on --resume.
                 _progress?.Interrupt();
                 net.save(run.LastPath);
-                File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), JsonLines));
+                File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), RunState.Json));
                 run.Log.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
                 run.Log.Flush();
                 throw new TrainingInterruptedException(_o.OutDir, epoch, _o.Epochs);
@@ -230,7 +230,7 @@ public sealed class Trainer
         var improved = run.BestEpoch < 0 || eval.Score > run.Best.Score;
         run.Net.save(run.LastPath);
         if (improved) { run.Best = eval; run.BestEpoch = epoch + 1; run.Net.save(run.BestPath); }
-        File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), JsonLines));
+        File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), RunState.Json));
         run.Log.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds, val = eval.ToDictionary(), best = improved }, JsonLines));
         run.Log.Flush();
         _log.Info(string.Create(CultureInfo.InvariantCulture,
@@ -254,10 +254,36 @@ public sealed class Trainer
     }
 }
 
-public sealed record RunState(int EpochsDone, int BestEpoch, EvalResult? Best);
+/// <summary>state.json: what --resume continues from (snake_case; runs written before it was are read too).</summary>
+public sealed record RunState(int EpochsDone, int BestEpoch, EvalResult? Best)
+{
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public int SchemaVersion => 1;
 
-/// <summary>What a run directory records about how it was trained (config.json).</summary>
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    public static RunState Read(string text) =>
+        JsonSerializer.Deserialize<RunState>(text, text.Contains("\"EpochsDone\"", StringComparison.Ordinal) ? Trainer.JsonLines : Json)
+        ?? throw new InvalidDataException("state.json is empty");
+}
+
+/// <summary>What a run directory records about how it was trained (config.json: snake_case, with schema_version).</summary>
 public sealed record RunManifest(ModelConfig Config, TrainOptions Options)
 {
-    public static readonly JsonSerializerOptions Json = new() { WriteIndented = true, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+    [System.Text.Json.Serialization.JsonPropertyOrder(-1)]
+    public int SchemaVersion => 1;
+
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true, PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+    };
+
+    /// <summary>The PascalCase config.json of runs trained before the names became snake_case.</summary>
+    private static readonly JsonSerializerOptions Legacy = new() { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } };
+
+    public static RunManifest? Read(string text) =>
+        JsonSerializer.Deserialize<RunManifest>(text, text.Contains("\"Config\"", StringComparison.Ordinal) ? Legacy : Json);
 }

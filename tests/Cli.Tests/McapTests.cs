@@ -29,6 +29,15 @@ public class McapTests
     public void An_mcap_recording_holds_ros2_images_camera_info_tf_and_classes_that_the_reference_readers_decode_to_the_runs_values()
     {
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        // Bad targets: one error naming the option, exit 2, nothing written.
+        foreach (var (target, says) in new[] { ("/nonexistent/dir/x.mcap", "does not exist"), (Path.Combine(dir, "x.bag"), "must end in .mcap") })
+        {
+            var bad = Engine.Run($"run --source synthetic:frames=2,size=96x72 --record-mcap {target}");
+            Assert.Equal(2, bad.Code);
+            Assert.Contains("--record-mcap", bad.Stderr);
+            Assert.Contains(says, bad.Stderr);
+        }
+        Assert.Empty(Directory.GetFiles(dir, "x.*"));
         var mcap = Path.Combine(dir, "run.mcap");
         var raw = Path.Combine(dir, "raw");
         var r = Engine.Run($"run --source synthetic:seed=4,frames=12,size=160x120 --record-mcap {mcap} --save-raw {raw}");

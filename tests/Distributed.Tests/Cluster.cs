@@ -75,6 +75,7 @@ public sealed class Cluster : IAsyncDisposable
                 if (done(rows)) return rows;
             }
             catch (NatsException) { } // the server is being restarted
+            catch (TimeoutException) { } // a listing that did not end: asked again
             await Task.Delay(200);
         }
         throw new TimeoutException("the jobs did not reach the expected state: " + string.Join("; ", rows.Select(r => $"{r.Output}={r.State} {r.Reason}"))

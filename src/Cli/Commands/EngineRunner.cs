@@ -100,7 +100,8 @@ public static class EngineRunner
             // One MCAP file for every camera: topics /rtmtl/... for one camera, /NAME/... for each of several.
             if (s.RecordMcap is { } mcapPath)
             {
-                if (Path.GetDirectoryName(Path.GetFullPath(mcapPath)) is { } mcapDir) Directory.CreateDirectory(mcapDir);
+                // The run folder's is made here; a folder the user names must exist (as for --record).
+                if (s.RunFolder is not null && Path.GetDirectoryName(Path.GetFullPath(mcapPath)) is { } mcapDir) Directory.CreateDirectory(mcapDir);
                 mcap = new McapRecorderSink(mcapPath, model.Info.Labels,
                     cameras.Count == 1 ? [("rtmtl", s.FrameId)] : cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), log);
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(mcap.CameraSink(i));

@@ -40,7 +40,14 @@ public static class FileQueue
             var name = Path.GetFileNameWithoutExtension(file);
             if (!names.Add(name)) name = $"{name}_{i + 1}";
             errors.WriteLine($"file {i + 1}/{files.Count}: {file}");
-            string? Each(string? path) => path?.Replace(Placeholder, name, StringComparison.Ordinal);
+            // A path with {name} in it is the queue's: its folder is made for each file (as {camera} paths are per camera).
+            string? Each(string? path)
+            {
+                if (path is null || !path.Contains(Placeholder, StringComparison.Ordinal)) return path;
+                var each = path.Replace(Placeholder, name, StringComparison.Ordinal);
+                if (Path.GetDirectoryName(Path.GetFullPath(each)) is { } parent) Directory.CreateDirectory(parent);
+                return each;
+            }
             var folder = dir is null ? null : Path.Combine(dir, name);
             if (folder is not null) Directory.CreateDirectory(folder);
             var each = s with

@@ -39,7 +39,14 @@ internal static class JobsCommand
             string? last = null;
             while (true)
             {
-                var rows = await queue.Board.AllAsync(ct);
+                List<JobStatus> rows;
+                try { rows = await queue.Board.AllAsync(ct); }
+                catch (TimeoutException e)
+                {
+                    // One listing that did not end: asked again once, then one clear line (exit 3: the server, not the input).
+                    try { rows = await queue.Board.AllAsync(ct); }
+                    catch (TimeoutException) { Console.Error.WriteLine($"error: {e.Message}"); return 3; }
+                }
                 var depth = await queue.DepthAsync(ct);
                 var text = r.GetValue(json)
                     ? JsonSerializer.Serialize(new { schema_version = 1, queue = queueName, depth, jobs = rows }, JobJson.Indented)

@@ -49,6 +49,7 @@ public sealed class McapRecorderSink : IFrameSink
     public McapRecorderSink(string path, LabelSet labels, IReadOnlyList<(string Prefix, string FrameId)> cameras, IEventLog log)
     {
         if (cameras.Count == 0) throw new ArgumentException("an MCAP recording needs at least one camera");
+        RealtimeMtl.Common.Files.OutputFile.CheckWritable(path, "--record-mcap", "out.mcap");
         _path = path;
         _labels = labels;
         _log = log;

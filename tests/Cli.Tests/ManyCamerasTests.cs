@@ -62,7 +62,7 @@ public class ManyCamerasTests
     [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --record out.mp4", "put {camera} in the path")]
     [InlineData("--source a=synthetic:frames=2 --source a=synthetic:frames=3", "two cameras are named 'a'")]
     [InlineData("--source front= --source synthetic:frames=2", "gives no source after '='")]
-    [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --publish nats://127.0.0.1:1", "--publish serves one camera")]
+    [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --publish nats://127.0.0.1:4222 --camera-name x", "drop --camera-name")]
     [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --sync-ms 20 --batch 1", "--batch 1 is smaller than the 2 cameras")]
     [InlineData("--source synthetic:frames=2 --sync-ms 20", "--sync-ms groups the frames of several cameras")]
     [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --on-camera-failure maybe", "use continue or stop")]

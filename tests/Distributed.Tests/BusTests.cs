@@ -105,6 +105,47 @@ public class BusTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Several_cameras_publish_each_on_its_own_subject_with_its_own_frame_id()
+    {
+        await using var c = await Cluster.StartAsync();
+        var script = Path.Combine(Rtmtl.Root, "clients", "nats", "consume.mjs");
+        // The independent node consumer listens on every camera's subject (rtmtl.frames.>): 5 + 3 frames.
+        var psi = new ProcessStartInfo("node", $"\"{script}\" --server {c.Server.Url} --token {NatsServer.Token} --max 8 --json") { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var consumer = Process.Start(psi)!;
+        var ready = new TaskCompletionSource();
+        var lines = new ConcurrentQueue<string>();
+        consumer.ErrorDataReceived += (_, e) => { if (e.Data?.StartsWith("listening on") == true) ready.TrySetResult(); };
+        consumer.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } l) lines.Enqueue(l); };
+        consumer.BeginErrorReadLine();
+        consumer.BeginOutputReadLine();
+        Assert.Same(ready.Task, await Task.WhenAny(ready.Task, Task.Delay(30_000)));
+
+        var run = await c.RtmtlAsync($"run --source front=synthetic:seed=1,frames=5,size=96x72 --source rear=synthetic:seed=2,frames=3,size=64x48 --publish {c.Server.Url} --nats-token {NatsServer.Token}");
+        Assert.True(run.Code == 0, run.Stderr);
+        Assert.Contains("publishing: rtmtl.frames.{front,rear}", run.Stderr);
+        using var cts = new CancellationTokenSource(30_000);
+        await consumer.WaitForExitAsync(cts.Token);
+        consumer.WaitForExit();
+        Assert.Equal(0, consumer.ExitCode);
+        var frames = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        foreach (var (camera, count, width) in new[] { ("front", 5, 96), ("rear", 3, 64) })
+        {
+            var mine = frames.Where(f => f.GetProperty("camera").GetString() == camera).ToList();
+            Assert.Equal(Enumerable.Range(0, count), mine.Select(f => f.GetProperty("sequence").GetInt32()));
+            Assert.All(mine, f =>
+            {
+                Assert.Equal($"rtmtl.frames.{camera}", f.GetProperty("subject").GetString());
+                Assert.Equal($"{camera}_optical_frame", f.GetProperty("frame_id").GetString());
+                Assert.Equal(width, f.GetProperty("width").GetInt32());
+            });
+        }
+        // --camera-name names one camera: with several it is refused, naming the fix.
+        var refused = await c.RtmtlAsync($"run --source a=synthetic:frames=2 --source b=synthetic:frames=2 --publish {c.Server.Url} --camera-name x");
+        Assert.Equal(2, refused.Code);
+        Assert.Contains("drop --camera-name", refused.Stderr);
+    }
+
+    [Fact]
     public async Task Results_can_go_to_the_object_store_instead_of_a_shared_folder()
     {
         await using var c = await Cluster.StartAsync();

@@ -343,7 +343,9 @@ internal sealed class EngineOptionSet
         {
             if (record is not null && !record.Contains(NamedSource.Placeholder, StringComparison.Ordinal) && cameras.Any(c => c.Record is null))
                 throw new ArgumentException($"--record '{record}' would be written by all {cameras.Count} cameras; put {NamedSource.Placeholder} in the path, e.g. --record 'out/{NamedSource.Placeholder}.mp4'");
-            foreach (var (option, given) in new (string, bool)[] { ("--publish", r.GetValue(Publish) is not null), ("--show", r.GetValue(Show) && !grid), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
+            if (r.GetValue(Publish) is not null && r.GetResult(CameraName) is { Implicit: false })
+                throw new ArgumentException($"--camera-name names the one camera of a run; with {cameras.Count} cameras each publishes under its own name (rtmtl.frames.NAME): drop --camera-name");
+            foreach (var (option, given) in new (string, bool)[] { ("--show", r.GetValue(Show) && !grid), ("--intrinsics", r.GetValue(Intrinsics) is not null) })
                 if (given) throw new ArgumentException($"{option} serves one camera; with {cameras.Count} cameras it is not available yet: run one rtmtl per camera for it, or drop {option}");
         }
         var open = Exposed(serve, foxglove, feed, metrics);

@@ -78,6 +78,25 @@ public static class EngineRunner
                 var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
                 engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats, c.Realtime ? true : null));
             }
+            // Several cameras on the bus: each publishes its own results on rtmtl.frames.NAME, with its own frame id.
+            // Connected before any output exists: a server that cannot be reached leaves no run folder behind.
+            if (cameras.Count > 1 && s.Publish is { } bus)
+            {
+                for (var i = 0; i < engineCameras.Count; i++)
+                {
+                    var (camera, source, _, sinks) = opened[i];
+                    var c = s.ForCamera(camera);
+                    var publisher = new RealtimeMtl.Distributed.Bus.NatsFramePublisher(bus with
+                    {
+                        Camera = camera.Name,
+                        FrameId = camera.FrameId ?? $"{camera.Name}_optical_frame",
+                        EveryFrame = !(source.IsLive || c.Realtime),
+                    }, model.Info.Labels);
+                    sinks.Add(publisher); // attached below and disposed with the camera's other sinks
+                    await publisher.StartAsync();
+                }
+                if (!s.Quiet) errors.WriteLine($"publishing: rtmtl.frames.{{{string.Join(",", cameras.Select(c => c.Name))}}} on {bus.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
+            }
             if (s.Save)
             {
                 s = s.WithRunFolder();

@@ -62,16 +62,14 @@ public class BusTests(ITestOutputHelper output)
         await listener;
     }
 
-    [Fact]
-    public async Task Run_publish_sends_every_frames_results_that_the_example_node_consumer_decodes()
+    /// <summary>Starts the shipped node consumer (clients/nats/consume.mjs, --json) and waits until it listens; its JSON lines collect in the queue.</summary>
+    private static async Task<(Process Consumer, ConcurrentQueue<string> Lines)> StartConsumerAsync(Cluster c, string args)
     {
-        await using var c = await Cluster.StartAsync();
         var script = Path.Combine(Rtmtl.Root, "clients", "nats", "consume.mjs");
         if (!Directory.Exists(Path.Combine(Rtmtl.Root, "clients", "nats", "node_modules", "nats")))
             throw new InvalidOperationException("clients/nats has no node_modules: run 'npm ci' there (./rtmtl test does)");
-        var psi = new ProcessStartInfo("node", $"\"{script}\" --server {c.Server.Url} --token {NatsServer.Token} --subject rtmtl.frames.front --max 8 --json")
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var consumer = Process.Start(psi)!;
+        var consumer = Process.Start(new ProcessStartInfo("node", $"\"{script}\" --server {c.Server.Url} --token {NatsServer.Token} {args} --json")
+        { RedirectStandardOutput = true, RedirectStandardError = true })!;
         var ready = new TaskCompletionSource();
         var lines = new ConcurrentQueue<string>();
         consumer.ErrorDataReceived += (_, e) => { if (e.Data?.StartsWith("listening on") == true) ready.TrySetResult(); };
@@ -79,6 +77,15 @@ public class BusTests(ITestOutputHelper output)
         consumer.BeginErrorReadLine();
         consumer.BeginOutputReadLine();
         Assert.Same(ready.Task, await Task.WhenAny(ready.Task, Task.Delay(30_000)));
+        return (consumer, lines);
+    }
+
+    [Fact]
+    public async Task Run_publish_sends_every_frames_results_that_the_example_node_consumer_decodes()
+    {
+        await using var c = await Cluster.StartAsync();
+        var (consumer, lines) = await StartConsumerAsync(c, "--subject rtmtl.frames.front --max 8");
+        using var _ = consumer;
 
         var run = await c.RtmtlAsync($"run --source synthetic:frames=8,size=160x120 --publish {c.Server.Url} --nats-token {NatsServer.Token} --camera-name front --publish-maps --frame-id front_optical_frame");
         Assert.True(run.Code == 0, run.Stderr);
@@ -108,17 +115,9 @@ public class BusTests(ITestOutputHelper output)
     public async Task Several_cameras_publish_each_on_its_own_subject_with_its_own_frame_id()
     {
         await using var c = await Cluster.StartAsync();
-        var script = Path.Combine(Rtmtl.Root, "clients", "nats", "consume.mjs");
-        // The independent node consumer listens on every camera's subject (rtmtl.frames.>): 5 + 3 frames.
-        var psi = new ProcessStartInfo("node", $"\"{script}\" --server {c.Server.Url} --token {NatsServer.Token} --max 8 --json") { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var consumer = Process.Start(psi)!;
-        var ready = new TaskCompletionSource();
-        var lines = new ConcurrentQueue<string>();
-        consumer.ErrorDataReceived += (_, e) => { if (e.Data?.StartsWith("listening on") == true) ready.TrySetResult(); };
-        consumer.OutputDataReceived += (_, e) => { if (e.Data is { Length: > 0 } l) lines.Enqueue(l); };
-        consumer.BeginErrorReadLine();
-        consumer.BeginOutputReadLine();
-        Assert.Same(ready.Task, await Task.WhenAny(ready.Task, Task.Delay(30_000)));
+        // The independent node consumer listens on every camera's subject (its default, rtmtl.frames.>): 5 + 3 frames.
+        var (consumer, lines) = await StartConsumerAsync(c, "--max 8");
+        using var _ = consumer;
 
         var run = await c.RtmtlAsync($"run --source front=synthetic:seed=1,frames=5,size=96x72 --source rear=synthetic:seed=2,frames=3,size=64x48 --publish {c.Server.Url} --nats-token {NatsServer.Token}");
         Assert.True(run.Code == 0, run.Stderr);

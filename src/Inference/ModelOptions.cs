@@ -10,6 +10,11 @@ public sealed record ModelOptions
     public GpuOptions Gpu { get; init; } = new();
     /// <summary>The largest batch one run takes (the many-camera engine asks for its camera count); 1 = one frame per run.</summary>
     public int MaxBatch { get; init; } = 1;
+    /// <summary>
+    /// How many runs may be in flight at once on the CPU (Triton's instance count): one session, each instance with
+    /// its own buffers and <see cref="Threads"/> / Instances threads. 1 = one run at a time.
+    /// </summary>
+    public int Instances { get; init; } = 1;
     /// <summary>Provider names to assume available (tests); null = ask ONNX Runtime.</summary>
     public IReadOnlyCollection<string>? AvailableProviders { get; init; }
 }

@@ -10,22 +10,18 @@ namespace RealtimeMtl.Inference;
 /// A contract-following ONNX model in ONNX Runtime. Input and output buffers are allocated once, pinned, and wrapped
 /// both as OrtValues (for the session) and as Mats (for OpenCV), so a frame costs no allocation: the frame is
 /// resized straight into the input tensor and the outputs are read in place.
+/// With <see cref="ModelOptions.Instances"/> above one (CPU), several runs may be in flight at once, as Triton's
+/// instance groups do: one session (one copy of the weights), each instance with its own buffers and its share of the
+/// threads (<see cref="Instance"/>).
 /// </summary>
 public sealed class OnnxMtlModel : IMtlModel, IDisposable
 {
     private static readonly string[] InputNames = ["image"];
     private readonly InferenceSession _session;
-    private readonly RunOptions _runOptions = new();
-    private readonly byte[] _input;
-    private readonly byte[] _labels;
-    private readonly float[] _depth;
-    private readonly float[] _confidence;
-    private readonly GCHandle[] _pins;
     private readonly string[] _outputNames;
-    /// <summary>Per batch size n (index n - 1): OrtValues of shape [n, ...] over the same pinned buffers, made on first use.</summary>
-    private readonly HostBatch?[] _batches;
-    private readonly Mat[] _inputMats;
-    private readonly ModelOutputs[] _outputs;
+    /// <summary>Each instance's own buffers; instance 0's are this model's.</summary>
+    private readonly Slot[] _slots = [];
+    private readonly IMtlModel[] _views = [];
     private DeviceBinding? _device;
     private bool _disposed;
 
@@ -40,7 +36,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = options.Threads,
+            IntraOpNumThreads = options.Instances > 1 && options.Device == ExecutionDevice.Cpu ? ThreadsPerInstance(options.Threads, options.Instances) : options.Threads,
         };
         // Let ONNX Runtime's threads sleep between frames so OpenCV and the other stages get the cores.
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -83,27 +79,14 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
             maxBatch = 1;
         }
         MaxBatch = maxBatch;
-        var pixels = Info.InputWidth * Info.InputHeight;
-        _input = new byte[maxBatch * pixels * 3];
-        _labels = new byte[maxBatch * pixels];
-        _depth = new float[maxBatch * pixels];
-        _confidence = new float[maxBatch * pixels];
-        _pins = [GCHandle.Alloc(_input, GCHandleType.Pinned), GCHandle.Alloc(_labels, GCHandleType.Pinned), GCHandle.Alloc(_depth, GCHandleType.Pinned), GCHandle.Alloc(_confidence, GCHandleType.Pinned)];
         var names = new List<string> { "labels", "depth" };
         if (Info.HasConfidence) names.Add("confidence");
         _outputNames = names.ToArray();
-        _batches = new HostBatch?[maxBatch];
-        _inputMats = new Mat[maxBatch];
-        _outputs = new ModelOutputs[maxBatch];
-        for (var i = 0; i < maxBatch; i++)
-        {
-            int h = Info.InputHeight, w = Info.InputWidth;
-            _inputMats[i] = Mat.FromPixelData(h, w, MatType.CV_8UC3, _pins[0].AddrOfPinnedObject() + i * pixels * 3);
-            _outputs[i] = new ModelOutputs(
-                Mat.FromPixelData(h, w, MatType.CV_8UC1, _pins[1].AddrOfPinnedObject() + i * pixels),
-                Mat.FromPixelData(h, w, MatType.CV_32FC1, _pins[2].AddrOfPinnedObject() + i * pixels * 4),
-                Info.HasConfidence ? Mat.FromPixelData(h, w, MatType.CV_32FC1, _pins[3].AddrOfPinnedObject() + i * pixels * 4) : null);
-        }
+        // Several runs at once on the CPU only: a GPU provider runs one stream here.
+        var instances = Device == ExecutionDevice.Cpu ? Math.Max(1, options.Instances) : 1;
+        if (options.Instances > 1 && instances == 1) log?.Warning($"--model-instances {options.Instances} applies to the CPU; on {DeviceName} one run at a time");
+        _slots = Enumerable.Range(0, instances).Select(_ => new Slot(Info, maxBatch)).ToArray();
+        _views = Enumerable.Range(0, instances).Select(k => k == 0 ? (IMtlModel)this : new InstanceView(this, k)).ToArray();
         long[] shape = [1, Info.InputHeight, Info.InputWidth];
         if (GpuPath is GpuDataPath.IoBinding or GpuDataPath.CudaGraph)
         {
@@ -122,6 +105,16 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         }
     }
 
+    /// <summary>ONNX Runtime intra-op threads for each of <paramref name="instances"/> instances: the threads asked for (0: every core) shared out, at least one each.</summary>
+    public static int ThreadsPerInstance(int threads, int instances) =>
+        Math.Max(1, (threads > 0 ? threads : Environment.ProcessorCount) / Math.Max(1, instances));
+
+    /// <summary>How many runs may be in flight at once (<see cref="ModelOptions.Instances"/> on the CPU, else 1).</summary>
+    public int Instances => _slots.Length;
+
+    /// <summary>Instance <paramref name="k"/>: the same session with its own buffers; runs on different instances may overlap.</summary>
+    public IMtlModel Instance(int k) => _views[k];
+
     /// <summary>How frames reach the GPU in this session (Plain on CPU).</summary>
     public GpuDataPath GpuPath { get; private set; }
 
@@ -133,49 +126,53 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     public string DeviceName => Device.ToString().ToLowerInvariant();
 
     /// <summary>The input tensor (item 0) seen as a BGR Mat at model size: write the frame here (resize into it).</summary>
-    public Mat InputMat => _inputMats[0];
+    public Mat InputMat => _slots[0].InputMats[0];
 
     /// <summary>Outputs (item 0) at model resolution, valid until the next <see cref="Run"/>.</summary>
-    public Mat Labels => _outputs[0].Labels;
-    public Mat Depth => _outputs[0].Depth;
-    public Mat? Confidence => _outputs[0].Confidence;
+    public Mat Labels => _slots[0].Outputs[0].Labels;
+    public Mat Depth => _slots[0].Outputs[0].Depth;
+    public Mat? Confidence => _slots[0].Outputs[0].Confidence;
 
     /// <summary>Resizes the frame into the input tensor (area filter when shrinking).</summary>
     public void SetInput(Mat bgr) => SetInput(0, bgr);
 
     /// <summary>Resizes the frame into item <paramref name="index"/> of the input tensor.</summary>
-    public void SetInput(int index, Mat bgr)
+    public void SetInput(int index, Mat bgr) => SetInput(_slots[0], index, bgr);
+
+    private void SetInput(Slot slot, int index, Mat bgr)
     {
-        var input = _inputMats[index];
+        var input = slot.InputMats[index];
         if (bgr.Width == Info.InputWidth && bgr.Height == Info.InputHeight) bgr.CopyTo(input);
         else RealtimeMtl.Pipeline.Imaging.CvNative.Resize(bgr, input, new Size(Info.InputWidth, Info.InputHeight),
             bgr.Width > Info.InputWidth ? InterpolationFlags.Area : InterpolationFlags.Linear);
     }
 
-    public ModelOutputs Output(int index) => _outputs[index];
+    public ModelOutputs Output(int index) => _slots[0].Outputs[index];
 
     /// <summary>Runs the network on the current input; outputs land in <see cref="Labels"/>, <see cref="Depth"/>, <see cref="Confidence"/>.</summary>
     public void Run() => RunBatch(1);
 
     /// <summary>Runs the network on items 0..count-1 in one run; their outputs are <see cref="Output"/>(0..count-1).</summary>
-    public void RunBatch(int count)
+    public void RunBatch(int count) => RunBatch(_slots[0], count);
+
+    private void RunBatch(Slot slot, int count)
     {
         if (count < 1 || count > MaxBatch) throw new ArgumentOutOfRangeException(nameof(count), $"batch {count}: this model takes 1 to {MaxBatch}");
         if (_device is null || count > 1)
         {
-            var batch = _batches[count - 1] ??= new HostBatch(this, count);
+            var batch = slot.Batches[count - 1] ??= new HostBatch(this, slot, count);
             // CPU: the host buffers are bound once per batch size (nothing allocated per run); a GPU provider copies them.
-            if (Device == ExecutionDevice.Cpu) _session.RunWithBinding(_runOptions, batch.Binding(_session));
-            else _session.Run(_runOptions, InputNames, batch.Inputs, _outputNames, batch.Outputs);
+            if (Device == ExecutionDevice.Cpu) _session.RunWithBinding(slot.RunOptions, batch.Binding(_session));
+            else _session.Run(slot.RunOptions, InputNames, batch.Inputs, _outputNames, batch.Outputs);
             return;
         }
         // Device path: one copy in, the bound run (a CUDA graph replay when enabled), one copy back per output.
         // ONNX Runtime synchronises its CUDA stream at the end of the run, so the copies back see finished outputs.
-        _device.Input.CopyFromHost(_pins[0].AddrOfPinnedObject());
-        _session.RunWithBinding(_runOptions, _device.Binding);
-        _device.Outputs[0].CopyToHost(_pins[1].AddrOfPinnedObject());
-        _device.Outputs[1].CopyToHost(_pins[2].AddrOfPinnedObject());
-        if (_device.Outputs.Length > 2) _device.Outputs[2].CopyToHost(_pins[3].AddrOfPinnedObject());
+        _device.Input.CopyFromHost(slot.Pins[0].AddrOfPinnedObject());
+        _session.RunWithBinding(slot.RunOptions, _device.Binding);
+        _device.Outputs[0].CopyToHost(slot.Pins[1].AddrOfPinnedObject());
+        _device.Outputs[1].CopyToHost(slot.Pins[2].AddrOfPinnedObject());
+        if (_device.Outputs.Length > 2) _device.Outputs[2].CopyToHost(slot.Pins[3].AddrOfPinnedObject());
     }
 
     /// <summary>
@@ -206,12 +203,72 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         if (_disposed) return;
         _disposed = true;
         _device?.Dispose();
-        foreach (var b in _batches) b?.Dispose();
-        foreach (var m in _inputMats) m?.Dispose();
-        foreach (var o in _outputs) { o.Labels?.Dispose(); o.Depth?.Dispose(); o.Confidence?.Dispose(); }
-        _session.Dispose();
-        _runOptions.Dispose();
-        foreach (var p in _pins) p.Free();
+        foreach (var slot in _slots) slot.Dispose();
+        _session?.Dispose();
+    }
+
+    /// <summary>One instance's pinned input and output buffers (up to the largest batch), their Mats and bindings.</summary>
+    private sealed class Slot : IDisposable
+    {
+        public Slot(ModelInfo info, int maxBatch)
+        {
+            int h = info.InputHeight, w = info.InputWidth, pixels = h * w;
+            Input = new byte[maxBatch * pixels * 3];
+            Labels = new byte[maxBatch * pixels];
+            Depth = new float[maxBatch * pixels];
+            Confidence = new float[maxBatch * pixels];
+            Pins = [GCHandle.Alloc(Input, GCHandleType.Pinned), GCHandle.Alloc(Labels, GCHandleType.Pinned), GCHandle.Alloc(Depth, GCHandleType.Pinned), GCHandle.Alloc(Confidence, GCHandleType.Pinned)];
+            Batches = new HostBatch?[maxBatch];
+            InputMats = new Mat[maxBatch];
+            Outputs = new ModelOutputs[maxBatch];
+            for (var i = 0; i < maxBatch; i++)
+            {
+                InputMats[i] = Mat.FromPixelData(h, w, MatType.CV_8UC3, Pins[0].AddrOfPinnedObject() + i * pixels * 3);
+                Outputs[i] = new ModelOutputs(
+                    Mat.FromPixelData(h, w, MatType.CV_8UC1, Pins[1].AddrOfPinnedObject() + i * pixels),
+                    Mat.FromPixelData(h, w, MatType.CV_32FC1, Pins[2].AddrOfPinnedObject() + i * pixels * 4),
+                    info.HasConfidence ? Mat.FromPixelData(h, w, MatType.CV_32FC1, Pins[3].AddrOfPinnedObject() + i * pixels * 4) : null);
+            }
+        }
+
+        public byte[] Input { get; }
+        public byte[] Labels { get; }
+        public float[] Depth { get; }
+        public float[] Confidence { get; }
+        public GCHandle[] Pins { get; }
+        /// <summary>Per batch size n (index n - 1): OrtValues of shape [n, ...] over the same pinned buffers, made on first use.</summary>
+        public HostBatch?[] Batches { get; }
+        public Mat[] InputMats { get; }
+        public ModelOutputs[] Outputs { get; }
+        public RunOptions RunOptions { get; } = new();
+
+        public void Dispose()
+        {
+            foreach (var b in Batches) b?.Dispose();
+            foreach (var m in InputMats) m?.Dispose();
+            foreach (var o in Outputs) { o.Labels?.Dispose(); o.Depth?.Dispose(); o.Confidence?.Dispose(); }
+            RunOptions.Dispose();
+            foreach (var p in Pins) p.Free();
+        }
+    }
+
+    /// <summary>Instance k of the model as the engine sees it: the shared session on that instance's buffers.</summary>
+    private sealed class InstanceView(OnnxMtlModel model, int k) : IMtlModel
+    {
+        private Slot Slot => model._slots[k];
+        public ModelInfo Info => model.Info;
+        public string DeviceName => model.DeviceName;
+        public int MaxBatch => model.MaxBatch;
+        public int Instances => model.Instances;
+        public IMtlModel Instance(int i) => model.Instance(i);
+        public Mat Labels => Slot.Outputs[0].Labels;
+        public Mat Depth => Slot.Outputs[0].Depth;
+        public Mat? Confidence => Slot.Outputs[0].Confidence;
+        public void SetInput(Mat bgr) => model.SetInput(Slot, 0, bgr);
+        public void SetInput(int index, Mat bgr) => model.SetInput(Slot, index, bgr);
+        public void Run() => model.RunBatch(Slot, 1);
+        public void RunBatch(int count) => model.RunBatch(Slot, count);
+        public ModelOutputs Output(int index) => Slot.Outputs[index];
     }
 
     /// <summary>Host tensors of one batch size over the model's pinned buffers (their first n items), and their binding.</summary>
@@ -219,17 +276,17 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     {
         private OrtIoBinding? _binding;
 
-        public HostBatch(OnnxMtlModel m, int n)
+        public HostBatch(OnnxMtlModel m, Slot slot, int n)
         {
             int h = m.Info.InputHeight, w = m.Info.InputWidth, pixels = h * w;
             long[] shape = [n, h, w];
-            Inputs = [OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._input.AsMemory(0, n * pixels * 3), [n, h, w, 3])];
+            Inputs = [OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Input.AsMemory(0, n * pixels * 3), [n, h, w, 3])];
             var outputs = new List<OrtValue>
             {
-                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._labels.AsMemory(0, n * pixels), shape),
-                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._depth.AsMemory(0, n * pixels), shape),
+                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Labels.AsMemory(0, n * pixels), shape),
+                OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Depth.AsMemory(0, n * pixels), shape),
             };
-            if (m.Info.HasConfidence) outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, m._confidence.AsMemory(0, n * pixels), shape));
+            if (m.Info.HasConfidence) outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Confidence.AsMemory(0, n * pixels), shape));
             Outputs = outputs.ToArray();
             _names = m._outputNames;
         }

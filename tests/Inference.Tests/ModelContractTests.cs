@@ -154,4 +154,44 @@ public class ModelContractTests
         Assert.Equal(GpuDataPath.IoBinding, GpuOptions.Parse("IOBinding"));
         Assert.Throws<ArgumentException>(() => GpuOptions.Parse("warp"));
     }
+
+    [Fact]
+    public void Model_instances_share_one_session_but_runs_at_once_keep_their_own_inputs_and_outputs()
+    {
+        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { MaxBatch = 3, Instances = 2, Threads = 2 });
+        Assert.Equal(2, model.Instances);
+        Assert.Same(model, model.Instance(0));
+        var wrong = 0;
+        // Two threads, one per instance, each running batches of 3 whose green values (depth = G / 25.5) are its own.
+        var threads = Enumerable.Range(0, 2).Select(k => new Thread(() =>
+        {
+            var m = model.Instance(k);
+            for (var run = 0; run < 200; run++)
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    using var frame = new OpenCvSharp.Mat(24, 32, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(0, 100 * k + 3 * (run % 30) + i, 0));
+                    m.SetInput(i, frame);
+                }
+                m.RunBatch(3);
+                for (var i = 0; i < 3; i++)
+                    if (Math.Abs(m.Output(i).Depth.At<float>(5, 7) - (100 * k + 3 * (run % 30) + i) / 25.5f) > 1e-3) Interlocked.Increment(ref wrong);
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Assert.Equal(0, wrong);
+        Assert.Equal(1, OnnxMtlModel.ThreadsPerInstance(2, 2));
+        Assert.Equal(4, OnnxMtlModel.ThreadsPerInstance(8, 2));
+        Assert.Equal(1, OnnxMtlModel.ThreadsPerInstance(1, 4));
+    }
+
+    [Fact]
+    public void A_gpu_request_that_falls_back_to_the_cpu_keeps_its_model_instances()
+    {
+        var events = new CollectingEvents();
+        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = ExecutionDevice.Cuda, Instances = 2, AvailableProviders = ["CPUExecutionProvider"] }, events);
+        Assert.Equal(ExecutionDevice.Cpu, model.Device);
+        Assert.Equal(2, model.Instances);
+    }
 }

@@ -152,4 +152,136 @@ public class BatchStageTests
         Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, summary.Batching.IncompleteSets);
         Assert.Equal([2, 1, 1, 2], model.Runs);
     }
+
+    /// <summary>
+    /// A model of two instances whose runs overlap: instance 0 is slow and instance 1 fast, so a later batch often
+    /// finishes first. Each instance has its own buffers; depth = the input's blue value / 25.5.
+    /// </summary>
+    private sealed class TwoInstanceModel : IMtlModel
+    {
+        private readonly BatchingModel[] _instances;
+        private readonly IMtlModel[] _views;
+        private int _running;
+        public int MostAtOnce;
+        public int Runs;
+
+        public TwoInstanceModel(int maxBatch = 3)
+        {
+            _instances = [new(maxBatch), new(maxBatch)];
+            _views = [this, new View(this, 1)];
+        }
+
+        public ModelInfo Info => _instances[0].Info;
+        public string DeviceName => "cpu";
+        public int MaxBatch => _instances[0].MaxBatch;
+        public int Instances => 2;
+        public IMtlModel Instance(int k) => _views[k];
+        public Mat Labels => _instances[0].Labels;
+        public Mat Depth => _instances[0].Depth;
+        public Mat? Confidence => null;
+        public void SetInput(Mat bgr) => _instances[0].SetInput(0, bgr);
+        public void SetInput(int index, Mat bgr) => _instances[0].SetInput(index, bgr);
+        public void Run() => RunBatch(1);
+        public void RunBatch(int count) => RunOn(0, count);
+        public ModelOutputs Output(int index) => _instances[0].Output(index);
+
+        private void RunOn(int k, int count)
+        {
+            var now = Interlocked.Increment(ref _running);
+            InterlockedMax(ref MostAtOnce, now);
+            Interlocked.Increment(ref Runs);
+            Thread.Sleep(k == 0 ? 25 : 2);
+            _instances[k].RunBatch(count);
+            Interlocked.Decrement(ref _running);
+        }
+
+        private static void InterlockedMax(ref int target, int value)
+        {
+            int seen;
+            while (value > (seen = Volatile.Read(ref target)) && Interlocked.CompareExchange(ref target, value, seen) != seen) { }
+        }
+
+        private sealed class View(TwoInstanceModel m, int k) : IMtlModel
+        {
+            public ModelInfo Info => m.Info;
+            public string DeviceName => "cpu";
+            public int MaxBatch => m.MaxBatch;
+            public Mat Labels => m._instances[k].Labels;
+            public Mat Depth => m._instances[k].Depth;
+            public Mat? Confidence => null;
+            public void SetInput(Mat bgr) => m._instances[k].SetInput(0, bgr);
+            public void SetInput(int index, Mat bgr) => m._instances[k].SetInput(index, bgr);
+            public void Run() => RunBatch(1);
+            public void RunBatch(int count) => m.RunOn(k, count);
+            public ModelOutputs Output(int index) => m._instances[k].Output(index);
+        }
+    }
+
+    /// <summary>A file camera whose frame i is filled with blue = 10 + i, so its depth tells which frame it came from.</summary>
+    private sealed class NumberedCamera(int frames) : IFrameSource
+    {
+        public string Description => "numbered";
+        public bool IsLive => false;
+        public double? NominalFps => 30;
+        public long? FrameCount => frames;
+
+        public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+        {
+            for (var i = 0; i < frames; i++)
+            {
+                await Task.Yield();
+                yield return new Frame(i, System.Diagnostics.Stopwatch.GetTimestamp(), new Mat(6, 8, MatType.CV_8UC3, new Scalar(10 + i, 0, 0)));
+            }
+        }
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    /// <summary>Keeps each frame's sequence and its depth at (0,0), as the sink saw it.</summary>
+    private sealed class DepthSeen : IFrameSink
+    {
+        public List<(long Seq, float Depth)> Seen { get; } = [];
+        public string Name => "depth-seen";
+        public bool Lossless => true;
+        public ValueTask WriteAsync(FramePacket p, CancellationToken ct) { Seen.Add((p.Sequence, p.Depth.At<float>(0, 0))); return ValueTask.CompletedTask; }
+        public ValueTask CompleteAsync() => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task With_two_model_instances_batches_overlap_yet_every_camera_gets_its_own_frames_in_order()
+    {
+        var model = new TwoInstanceModel();
+        var engine = new EnginePipeline(model, new PipelineOptions { MaxBatch = 2 }, new CollectingEvents());
+        var sinks = new List<DepthSeen>();
+        foreach (var (name, n) in new[] { ("a", 30), ("b", 24), ("c", 27) })
+        {
+            var sink = new DepthSeen();
+            sinks.Add(sink);
+            engine.AddCamera(name, new NumberedCamera(n), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(sink);
+        }
+        var summary = await engine.RunAsync();
+        Assert.Equal(2, model.MostAtOnce);
+        Assert.Equal(2, summary.Batching!.Instances);
+        Assert.Equal(81, summary.Frames);
+        foreach (var s in sinks)
+        {
+            // In order, each once, and each frame's own outputs (frame i had blue 10 + i): no run wrote over another's.
+            Assert.Equal(Enumerable.Range(0, s.Seen.Count).Select(i => (long)i), s.Seen.Select(x => x.Seq));
+            Assert.All(s.Seen, x => Assert.Equal((10 + x.Seq) / 25.5, x.Depth, 3));
+        }
+        Assert.Equal([30, 24, 27], sinks.Select(s => s.Seen.Count));
+    }
+
+    [Theory]
+    [InlineData(false, null, 4)]
+    [InlineData(true, null, 2)]
+    [InlineData(true, 3, 3)]
+    public void Live_cameras_are_shared_out_over_the_model_instances_files_fill_whole_batches(bool live, int? batch, int expected)
+    {
+        var engine = new EnginePipeline(new TwoInstanceModel(4), new PipelineOptions { MaxBatch = batch }, new CollectingEvents());
+        foreach (var name in new[] { "a", "b", "c", "d" })
+            engine.AddCamera(name, new StampedCamera(name, [(0, 0)], live), new ResizePostProcessor(), new Copy(), new PipelineStats());
+        Assert.Equal(expected, engine.BatchSize);
+    }
 }

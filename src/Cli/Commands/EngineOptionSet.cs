@@ -24,6 +24,8 @@ public sealed record EngineSettings
     public int? Batch { get; init; }
     /// <summary>--batch-timeout-ms (null: half the fastest camera's frame interval).</summary>
     public TimeSpan? BatchTimeout { get; init; }
+    /// <summary>--model-instances: model runs in flight at once on the CPU (null: 2 with several cameras on 2 or more cores, else 1).</summary>
+    public int? ModelInstances { get; init; }
     /// <summary>--sync-ms (null: no synchronised sets).</summary>
     public TimeSpan? Sync { get; init; }
     /// <summary>--on-camera-failure stop: one camera's failure ends the run.</summary>
@@ -181,6 +183,7 @@ internal sealed class EngineOptionSet
     public readonly Option<bool> AllowAnonymous = new("--allow-anonymous") { Description = "Serve --serve/--feed/--foxglove on a non-loopback address without --token (anyone who can reach it can watch)" };
     public readonly Option<bool> Smooth = new("--smooth") { Description = "Temporal filtering for steady cameras: class hysteresis weighted by confidence, depth moving average, reset on scene cuts" };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
+    public readonly Option<int?> ModelInstances = new("--model-instances") { Description = "CPU: model runs in flight at once, sharing one copy of the weights and the --threads between them (default: 2 with several cameras on 2 or more cores, else 1)" };
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
     public readonly Option<bool> Realtime = new("--realtime") { Description = "Pace files and sequences at their native frame rate (and treat them as live)" };
     public readonly Option<long?> MaxFrames = new("--max-frames") { Description = "Stop after N frames" };
@@ -229,7 +232,7 @@ internal sealed class EngineOptionSet
     {
         if (includeSource) c.Options.Add(Source);
         if (includeSource) c.Options.Add(CamerasFile);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
             c.Options.Add(o);
     }
 
@@ -319,6 +322,7 @@ internal sealed class EngineOptionSet
         }
         var cameras = r.GetValue(CamerasFile) is { } fleet ? CameraFleet.Read(fleet) : NamedSource.Parse(values);
         if (r.GetValue(Batch) is < 1 or > 64) throw new ArgumentException("--batch must be between 1 and 64");
+        if (r.GetValue(ModelInstances) is < 1 or > 16) throw new ArgumentException("--model-instances must be between 1 and 16");
         if (r.GetValue(BatchTimeoutMs) is { } bt && !(bt is >= 0 and <= 10_000)) throw new ArgumentException("--batch-timeout-ms must be between 0 and 10000");
         var onFailure = r.GetValue(OnCameraFailure) switch
         {
@@ -353,7 +357,7 @@ internal sealed class EngineOptionSet
             throw new ArgumentException($"{string.Join(", ", open)} would answer anyone on the network without a token; add --token SECRET, bind 127.0.0.1, or pass --allow-anonymous to serve it openly");
         return new EngineSettings
         {
-            Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), StopOnCameraFailure = onFailure,
+            Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), ModelInstances = r.GetValue(ModelInstances), StopOnCameraFailure = onFailure,
             BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Sync = r.GetValue(SyncMs) is { } sm ? TimeSpan.FromMilliseconds(sm) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
             Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,

@@ -54,16 +54,24 @@ public static class EngineRunner
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed, s.Metrics) is { Count: > 0 } open)
                 log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
             var maxBatch = Math.Max(1, s.Batch ?? cameras.Count);
-            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch }, log);
+            // Several cameras on a CPU of 2 or more cores: two runs in flight, one thread each on 2 cores, as Triton's
+            // instance groups do (./rtmtl bench --cameras measures it); one camera stays one run at a time.
+            var instances = s.ModelInstances ?? (cameras.Count > 1 && s.Device == ExecutionDevice.Cpu && (s.Threads > 0 ? s.Threads : Environment.ProcessorCount) >= 2 ? 2 : 1);
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch, Instances = instances }, log);
             if (s.StrictDevice && s.Device is ExecutionDevice.Cuda or ExecutionDevice.TensorRt && model.Device != s.Device)
                 throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use {model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
             // Before the sources open: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
             var warm = model.WarmUp();
-            if (maxBatch > 1 && model.MaxBatch > 1) model.RunBatch(model.MaxBatch); // the batched shape's first run, also before the clock
+            // The batched shapes' first runs on every instance, also before the clock: a whole batch, and the share
+            // each instance takes when they all start together.
+            var perRun = Math.Min(model.MaxBatch, s.Sync is null ? maxBatch : cameras.Count);
+            for (var k = 0; k < model.Instances; k++)
+                foreach (var size in new[] { perRun, (perRun + model.Instances - 1) / model.Instances }.Distinct())
+                    if (size > 1 || k > 0) model.Instance(k).RunBatch(size);
             var pipeline = new EnginePipeline(model, new PipelineOptions
             {
-                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = maxBatch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure, Sync = s.Sync,
+                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = s.Batch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure, Sync = s.Sync,
             }, log);
             // Every source opens before any output exists: a bad source leaves no folder and no file behind.
             var engineCameras = new List<EngineCamera>();
@@ -190,7 +198,7 @@ public static class EngineRunner
                     log.Info($"first frame out {started.Elapsed.TotalMilliseconds:0} ms after the start");
                     hooks.FirstFrame?.Invoke();
                 };
-            var over = cameras.Count == 1 ? opened[0].Source.Description : $"{cameras.Count} cameras ({string.Join(", ", opened.Select(o => $"{o.Camera.Name}: {o.Source.Description}"))}), batches of up to {Math.Min(maxBatch, model.MaxBatch)}";
+            var over = cameras.Count == 1 ? opened[0].Source.Description : $"{cameras.Count} cameras ({string.Join(", ", opened.Select(o => $"{o.Camera.Name}: {o.Source.Description}"))}), batches of up to {pipeline.BatchSize}{(model.Instances > 1 ? $" on {model.Instances} model instances at once ({OnnxMtlModel.ThreadsPerInstance(s.Threads, model.Instances)} thread(s) each)" : "")}";
             log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {over}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             var lengths = opened.Select(o => o.Source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames).ToList();
             long? length = lengths.Any(l => l is null) ? null : lengths.Sum(l => l!.Value);

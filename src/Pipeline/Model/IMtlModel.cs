@@ -32,6 +32,15 @@ public interface IMtlModel
     /// <summary>The largest batch one <see cref="RunBatch"/> takes (1: one frame per run).</summary>
     int MaxBatch => 1;
 
+    /// <summary>How many runs may be in flight at once, each on its own <see cref="Instance"/> (1: one at a time).</summary>
+    int Instances => 1;
+
+    /// <summary>
+    /// Instance <paramref name="k"/> of <see cref="Instances"/>: the same network with its own input and output buffers,
+    /// so runs on different instances may overlap. Instance 0 is this model.
+    /// </summary>
+    IMtlModel Instance(int k) => k == 0 ? this : throw new ArgumentOutOfRangeException(nameof(k), $"this model runs one batch at a time (instance {k})");
+
     /// <summary>Resizes and copies a BGR frame into item <paramref name="index"/> of the next batch.</summary>
     void SetInput(int index, Mat bgr)
     {

@@ -15,6 +15,9 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// Post-processing (labels and depth to frame size, scoring) runs on each camera's own worker, in that camera's order,
 /// while the muxer runs the next batch: the model's outputs are copied into one of the camera's three output buffers,
 /// so the next run cannot overwrite them, and a camera whose posts lag holds the muxer (no frame is lost).
+/// With a model of several instances (<see cref="IMtlModel.Instances"/>), up to that many batches run at once, each on
+/// a free instance; their outputs reach the cameras' workers in the order the batches were taken, so every camera's
+/// frames stay in order.
 /// </summary>
 public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, BatchStats stats, TimeSpan? sync = null)
 {
@@ -69,10 +72,16 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
 
     public async Task RunAsync(IReadOnlyList<Lane> lanes, StageFault fault)
     {
-        var batch = new (Lane Lane, Frame Frame)[maxBatch];
+        var instances = Math.Max(1, model.Instances);
+        var batches = Enumerable.Range(0, instances).Select(_ => new (Lane Lane, Frame Frame)[maxBatch]).ToArray();
+        var packets = Enumerable.Range(0, instances).Select(_ => new FramePacket[maxBatch]).ToArray();
+        var free = Channel.CreateUnbounded<int>();
+        for (var k = 0; k < instances; k++) free.Writer.TryWrite(k);
         var taken = new bool[lanes.Count];
         var done = new bool[lanes.Count];
         var start = 0;
+        // The last batch taken: the next one hands its outputs on only after it, so each camera's frames stay in order.
+        var previous = Task.CompletedTask;
         _workers = lanes.ToDictionary(l => l, _ => new PostWorker());
         foreach (var (lane, worker) in _workers) worker.Task = Task.Run(() => PostAsync(lane, worker, fault));
         try
@@ -80,18 +89,36 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
             var held = new Frame?[lanes.Count];
             while (true)
             {
+                var k = await free.Reader.ReadAsync().ConfigureAwait(false);
+                var batch = batches[k];
                 var n = sync is { } window
                     ? await CollectSetAsync(lanes, batch, held, done, window).ConfigureAwait(false)
                     : await CollectAsync(lanes, batch, taken, done, start).ConfigureAwait(false);
                 if (n == 0) break;
-                start = (start + 1) % lanes.Count; // fairness when more cameras than the batch
+                start = (start + n) % lanes.Count; // round robin when more cameras than the batch
                 if (fault.IsFaulted)
                 {
                     for (var i = 0; i < n; i++) batch[i].Frame.Dispose();
+                    free.Writer.TryWrite(k);
                     continue;
                 }
-                await RunBatchAsync(batch, n, fault).ConfigureAwait(false);
+                // Packets are taken here, in the cameras' order, before the run goes to its instance.
+                var t0 = Stopwatch.GetTimestamp();
+                for (var i = 0; i < n; i++)
+                {
+                    packets[k][i] = batch[i].Lane.Infer.Packet(batch[i].Frame);
+                    packets[k][i].InferStartTicks = t0;
+                    if (_pendingSet is { } set) { packets[k][i].SetId = set.Id; packets[k][i].SetSize = set.Size; packets[k][i].SetSpreadNs = set.SpreadNs; }
+                }
+                _pendingSet = null;
+                var after = previous;
+                var slot = k;
+                var count = n;
+                previous = instances == 1
+                    ? RunBatchAsync(model, batch, packets[slot], count, after, fault, free, slot)
+                    : Task.Run(() => RunBatchAsync(model.Instance(slot), batches[slot], packets[slot], count, after, fault, free, slot));
             }
+            await previous.ConfigureAwait(false);
         }
         catch (Exception e) { fault.Report("infer", -1, e); }
         finally
@@ -216,37 +243,30 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         return 1;
     }
 
-    private async Task RunBatchAsync((Lane Lane, Frame Frame)[] batch, int n, StageFault fault)
+    private async Task RunBatchAsync(IMtlModel instance, (Lane Lane, Frame Frame)[] batch, FramePacket[] packets, int n, Task after, StageFault fault, Channel<int> free, int slot)
     {
-        var packets = new FramePacket[n];
         var pre = new double[n];
-        var t0 = Stopwatch.GetTimestamp();
-        for (var i = 0; i < n; i++)
-        {
-            packets[i] = batch[i].Lane.Infer.Packet(batch[i].Frame);
-            packets[i].InferStartTicks = t0;
-            if (_pendingSet is { } set) { packets[i].SetId = set.Id; packets[i].SetSize = set.Size; packets[i].SetSpreadNs = set.SpreadNs; }
-        }
-        _pendingSet = null;
         var handed = 0;
         try
         {
             for (var i = 0; i < n; i++)
             {
                 var t = Stopwatch.GetTimestamp();
-                model.SetInput(i, batch[i].Frame.Image);
+                instance.SetInput(i, batch[i].Frame.Image);
                 pre[i] = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
             }
             var t1 = Stopwatch.GetTimestamp();
-            model.RunBatch(n);
+            instance.RunBatch(n);
             var t2 = Stopwatch.GetTimestamp();
             stats.Add(n, Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds);
+            // The batch taken before this one hands on first (it reports its own faults).
+            try { await after.ConfigureAwait(false); } catch { }
             for (var i = 0; i < n; i++)
             {
                 // Copied into a buffer of the camera's, then post-processed on its worker while the next batch runs.
                 var worker = _workers[batch[i].Lane];
                 var buffer = await worker.Free.Reader.ReadAsync().ConfigureAwait(false);
-                var o = model.Output(i);
+                var o = instance.Output(i);
                 o.Labels.CopyTo(buffer.Labels);
                 o.Depth.CopyTo(buffer.Depth);
                 var copy = o.Confidence is { } c ? buffer : buffer with { Confidence = null };
@@ -259,6 +279,11 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         {
             fault.Report("infer", packets[handed].Sequence, e);
             for (var i = handed; i < n; i++) packets[i].Release();
+        }
+        finally
+        {
+            Array.Clear(packets, 0, n);
+            free.Writer.TryWrite(slot);
         }
     }
 }

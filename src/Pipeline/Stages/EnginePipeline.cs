@@ -62,6 +62,16 @@ public sealed class EnginePipeline
         return camera;
     }
 
+    /// <summary>
+    /// Frames per model run: --batch, or every camera. With several model instances and a live camera, the cameras
+    /// are shared out over the instances instead, so that frames arriving together run at once on every instance
+    /// (lower latency); files fill whole batches (more frames per second). With --sync-ms, a whole set.
+    /// </summary>
+    public int BatchSize => Math.Clamp(
+        _options.Sync is not null ? _cameras.Count
+        : _options.MaxBatch ?? (_model.Instances > 1 && _cameras.Any(c => c.IsLive) ? (_cameras.Count + _model.Instances - 1) / _model.Instances : _cameras.Count),
+        1, Math.Max(1, _model.MaxBatch));
+
     /// <summary>Adds a sink to the first camera; only before the run starts.</summary>
     public EnginePipeline Attach(IFrameSink sink)
     {
@@ -79,7 +89,7 @@ public sealed class EnginePipeline
         if (_started) throw new InvalidOperationException("a pipeline runs once");
         if (_cameras.Count == 0) throw new InvalidOperationException("the engine has no camera");
         _started = true;
-        var maxBatch = Math.Clamp(_options.Sync is null ? _options.MaxBatch ?? _cameras.Count : _cameras.Count, 1, Math.Max(1, _model.MaxBatch));
+        var maxBatch = BatchSize;
         var timeout = _options.BatchTimeout ?? DefaultTimeout();
 
         // Downstream stages never see the stop token: they drain what is in flight, so nothing is lost on Ctrl+C.
@@ -125,7 +135,7 @@ public sealed class EnginePipeline
             _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
         if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
             _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); please report it");
-        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout, _options.Sync);
+        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout, _options.Sync, _model.Instances);
     }
 
     /// <summary>Half the fastest camera's frame interval (15 ms when no camera says its rate).</summary>

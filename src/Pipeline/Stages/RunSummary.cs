@@ -80,10 +80,12 @@ public sealed record RunSummary
         public double? SyncMs { get; init; }
         public long? Sets { get; init; }
         public Dictionary<string, long>? IncompleteSets { get; init; }
+        /// <summary>Model instances whose runs may overlap (--model-instances); 1 = one run at a time.</summary>
+        public int Instances { get; init; } = 1;
     }
 
     /// <summary>The run of several cameras as one: totals at the top, each camera in <see cref="Cameras"/>.</summary>
-    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout, TimeSpan? sync = null)
+    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout, TimeSpan? sync = null, int instances = 1)
     {
         var seconds = cameras.Max(c => c.Seconds);
         var frames = cameras.Sum(c => c.Frames);
@@ -113,7 +115,7 @@ public sealed record RunSummary
                 Enumerable.Range(1, hist.Length - 1).Where(i => hist[i] > 0).ToDictionary(i => i.ToString(CultureInfo.InvariantCulture), i => hist[i]),
                 p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames, timeout.TotalMilliseconds)
             {
-                SyncMs = sync?.TotalMilliseconds, Sets = sync is null ? null : batches.Sets,
+                SyncMs = sync?.TotalMilliseconds, Sets = sync is null ? null : batches.Sets, Instances = Math.Max(1, instances),
                 IncompleteSets = sync is null ? null : cameras.ToDictionary(c => c.Camera!, c => batches.IncompleteSets.GetValueOrDefault(c.Camera!)),
             },
         };
@@ -150,7 +152,7 @@ public sealed record RunSummary
         if (Cameras is { } cams && Batching is { } b)
         {
             sb.AppendLine(string.Create(c, $"source  {Source}"));
-            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: {string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} ms"));
+            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: {string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} ms{(b.Instances > 1 ? $", {b.Instances} instances running at once" : "")}"));
             sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per frame{(Interrupted ? " (interrupted)" : "")}"));
             if (b.SyncMs is { } sync)
                 sb.AppendLine(string.Create(c, $"sets    {b.Sets} synchronised sets (stamps within {sync:0.#} ms); frames that went on without a complete set: {string.Join(", ", b.IncompleteSets!.Select(kv => $"{kv.Key} {kv.Value}"))}"));

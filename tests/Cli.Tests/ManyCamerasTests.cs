@@ -69,6 +69,7 @@ public class ManyCamerasTests
     [InlineData("--source synthetic:frames=2 --sync-ms 20", "--sync-ms groups the frames of several cameras")]
     [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --on-camera-failure maybe", "use continue or stop")]
     [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --batch 0", "--batch must be between 1 and 64")]
+    [InlineData("--source synthetic:frames=2 --source synthetic:frames=2 --model-instances 0", "--model-instances must be between 1 and 16")]
     public void Bad_camera_options_are_one_clear_error_and_exit_2(string args, string says)
     {
         var r = Engine.Run("run " + args);

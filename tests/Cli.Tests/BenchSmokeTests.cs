@@ -36,7 +36,7 @@ public class BenchSmokeTests
     [Fact]
     public void Bench_cameras_reads_each_child_runs_summary_into_the_table_and_json()
     {
-        // Two cameras, 12 frames each: one camera, then batched, --batch 1 and two processes, unpaced and paced; the figures come from
+        // Two cameras, 12 frames each: one camera, then batched, one instance, --batch 1 and two processes, unpaced and paced; the figures come from
         // the children's snake_case summaries, so a renamed field fails here, not on a user's machine.
         var json = Engine.Temp("cameras.json");
         var r = Engine.Run($"bench --cameras 2 --frames 12 --fps 15 --json {json}");
@@ -45,8 +45,10 @@ public class BenchSmokeTests
         var root = System.Text.Json.JsonDocument.Parse(File.ReadAllText(json)).RootElement;
         Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
         var rows = root.GetProperty("rows").EnumerateArray().ToList();
-        // Per pacing: the one-camera baseline, then batched, --batch 1 and two processes.
-        Assert.Equal(8, rows.Count);
+        // Per pacing: the one-camera baseline, then batched, batched on one model instance, --batch 1 and two processes.
+        Assert.Equal(10, rows.Count);
+        Assert.Equal(["batched", "batched", "batched, 1 instance", "batch 1", "2 processes"], rows.Take(5).Select(x => x.GetProperty("mode").GetString()));
+        Assert.Equal(1, root.GetProperty("trials").GetInt32());
         foreach (var row in rows)
         {
             Assert.Equal(12 * row.GetProperty("cameras").GetInt32(), row.GetProperty("frames").GetInt64() + row.GetProperty("dropped").GetInt64());

@@ -165,6 +165,9 @@ public class BatchStageTests
         public int MostAtOnce;
         public int Runs;
 
+        /// <summary>The run (counted from 1) that throws, as a failing model would; 0: none.</summary>
+        public int FailAt { get; init; }
+
         public TwoInstanceModel(int maxBatch = 3)
         {
             _instances = [new(maxBatch), new(maxBatch)];
@@ -189,8 +192,13 @@ public class BatchStageTests
         {
             var now = Interlocked.Increment(ref _running);
             InterlockedMax(ref MostAtOnce, now);
-            Interlocked.Increment(ref Runs);
+            var run = Interlocked.Increment(ref Runs);
             Thread.Sleep(k == 0 ? 25 : 2);
+            if (run == FailAt)
+            {
+                Interlocked.Decrement(ref _running);
+                throw new InvalidOperationException("model failed (test)");
+            }
             _instances[k].RunBatch(count);
             Interlocked.Decrement(ref _running);
         }
@@ -283,5 +291,31 @@ public class BatchStageTests
         foreach (var name in new[] { "a", "b", "c", "d" })
             engine.AddCamera(name, new StampedCamera(name, [(0, 0)], live), new ResizePostProcessor(), new Copy(), new PipelineStats());
         Assert.Equal(expected, engine.BatchSize);
+    }
+
+    [Fact]
+    public async Task A_model_failure_on_one_instance_stops_every_camera_without_hanging_the_other()
+    {
+        var model = new TwoInstanceModel { FailAt = 6 };
+        var engine = new EnginePipeline(model, new PipelineOptions { MaxBatch = 2 }, new CollectingEvents());
+        var sinks = new List<DepthSeen>();
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            var sink = new DepthSeen();
+            sinks.Add(sink);
+            engine.AddCamera(name, new NumberedCamera(200), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(sink);
+        }
+        var run = engine.RunAsync();
+        Assert.Same(run, await Task.WhenAny(run, Task.Delay(TimeSpan.FromSeconds(30))));
+        var summary = await run;
+        Assert.Contains("model failed (test)", summary.StageError);
+        // The run stopped early; what came out (frames the model finished, even after the failed batch) is every
+        // camera's own frames, each once and in order.
+        Assert.True(summary.Frames < 600, $"{summary.Frames} frames");
+        foreach (var s in sinks)
+        {
+            Assert.True(s.Seen.Zip(s.Seen.Skip(1)).All(p => p.First.Seq < p.Second.Seq), string.Join(",", s.Seen.Select(x => x.Seq)));
+            Assert.All(s.Seen, x => Assert.Equal((10 + x.Seq) / 25.5, x.Depth, 3));
+        }
     }
 }

@@ -8,6 +8,8 @@ set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONFIG="${1:-Release}"
 shift || true
+# LibTorch in the training tests' host is as quiet as rtmtl-train (NNPACK's per-thread "Unsupported hardware" lines).
+export TORCH_CPP_LOG_LEVEL="${TORCH_CPP_LOG_LEVEL:-ERROR}"
 RESULTS="${RTMTL_TEST_RESULTS:-$ROOT/.rtmtl/test-results}"
 rm -rf "$RESULTS"; mkdir -p "$RESULTS"
 status=0

@@ -3,6 +3,7 @@ using RealtimeMtl.Training.Models;
 
 namespace RealtimeMtl.Training.Tests;
 
+[Collection(LibTorchInProcess.Name)]
 public class OnnxCheckerTests
 {
     [Theory]

@@ -2,6 +2,7 @@ using RealtimeMtl.Training.Models;
 
 namespace RealtimeMtl.Training.Tests;
 
+[Collection(LibTorchInProcess.Name)]
 public class OnnxParityTests
 {
     public static TheoryData<Variant> Variants() => new(Enum.GetValues<Variant>());

@@ -3,6 +3,7 @@ using RealtimeMtl.Training.Models;
 namespace RealtimeMtl.Training.Tests;
 
 /// <summary>The paper's parameter column (units of 2^20, 40 classes, ResNet-50 dilated): our reading must land within 5 %.</summary>
+[Collection(LibTorchInProcess.Name)]
 public class ParameterCountTests
 {
     [Theory]

@@ -6,6 +6,7 @@ using RealtimeMtl.Training.Onnx;
 namespace RealtimeMtl.Training.Tests;
 
 /// <summary>The ONNX reader, INT8 QDQ quantization and FP16 conversion of exported models.</summary>
+[Collection(LibTorchInProcess.Name)]
 public class PrecisionExportTests
 {
     private static readonly string ShippedModel = Path.Combine(FindRoot(), "models", "mtl_ssw_light.onnx");

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace RealtimeMtl.Training.Tests;
 
 /// <summary>The ImageNet ResNet-18 from NuGet, loaded into the TorchSharp backbone through the project's ONNX reader.</summary>
+[Collection(LibTorchInProcess.Name)]
 public class PretrainedBackboneTests
 {
     /// <summary>Synthetic rooms at 224x224 in the package's convention: BGR NCHW in 0..255 minus its mean image.</summary>
@@ -68,7 +69,10 @@ public class PretrainedBackboneTests
         var fullConv = full.state_dict()["layer2.0.conv1.weight"];
         var slimConv = slim.state_dict()["layer2.0.conv1.weight"];
         Assert.Equal(new long[] { 64, 32, 3, 3 }, slimConv.shape);
-        Assert.True(slimConv.allclose(fullConv.narrow(0, 0, 64).narrow(1, 0, 32)));
+        // Each temporary has one owner: nothing this test makes is left to the finaliser thread.
+        using (var rows = fullConv.narrow(0, 0, 64))
+        using (var first = rows.narrow(1, 0, 32))
+            Assert.True(slimConv.allclose(first));
 
         // Folding: the network's own normalisation of a BGR image equals the package's convention inside the image.
         net.LoadImageNetBackbone();
@@ -79,14 +83,23 @@ public class PretrainedBackboneTests
         using var _ = no_grad();
         using var bgr = rand(1, 3, 96, 128) * 255;
         using var ours = Preprocess.Normalise(bgr);
-        using var theirs = bgr - tensor(ImageNetResNet18.MeanBgr).reshape(1, 3, 1, 1);
+        using var mean = tensor(ImageNetResNet18.MeanBgr);
+        using var meanNchw = mean.reshape(1, 3, 1, 1);
+        using var theirs = bgr - meanNchw;
         var (l1, h1) = net.Backbone.forward(ours);
         var (l2, h2) = raw.forward(theirs);
-        // Compare the stage-1 features away from the border, where zero padding differs between the conventions.
-        using var a = l1.narrow(2, 6, l1.shape[2] - 12).narrow(3, 6, l1.shape[3] - 12);
-        using var b = l2.narrow(2, 6, l2.shape[2] - 12).narrow(3, 6, l2.shape[3] - 12);
-        var rel = (a - b).abs().max().item<float>() / b.abs().max().item<float>();
-        Assert.True(rel < 1e-4, $"relative difference {rel:E2}");
-        l1.Dispose(); h1.Dispose(); l2.Dispose(); h2.Dispose();
+        using (l1) using (h1) using (l2) using (h2)
+        {
+            // Compare the stage-1 features away from the border, where zero padding differs between the conventions.
+            using var a = l1.narrow(2, 6, l1.shape[2] - 12).narrow(3, 6, l1.shape[3] - 12);
+            using var b = l2.narrow(2, 6, l2.shape[2] - 12).narrow(3, 6, l2.shape[3] - 12);
+            using var diff = a - b;
+            using var absDiff = diff.abs();
+            using var worst = absDiff.max();
+            using var absB = b.abs();
+            using var scale = absB.max();
+            var rel = worst.item<float>() / scale.item<float>();
+            Assert.True(rel < 1e-4, $"relative difference {rel:E2}");
+        }
     }
 }

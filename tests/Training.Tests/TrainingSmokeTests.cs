@@ -4,6 +4,7 @@ using RealtimeMtl.Training.Train;
 
 namespace RealtimeMtl.Training.Tests;
 
+[Collection(LibTorchInProcess.Name)]
 public class TrainingSmokeTests
 {
     [Fact]

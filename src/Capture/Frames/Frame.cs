@@ -27,6 +27,9 @@ public sealed class Frame : IDisposable
     /// </summary>
     public long? SensorTimeUnixNs { get; init; }
 
+    /// <summary>The frame id the sensor gave (a ROS 2 camera's header.frame_id); null: the run's own --frame-id.</summary>
+    public string? FrameId { get; init; }
+
     /// <summary>BGR, CV_8UC3.</summary>
     public Mat Image { get; }
 
@@ -49,7 +52,7 @@ public sealed class Frame : IDisposable
     /// <summary>The same frame (same Mats, which move to the copy) with another image and intrinsics: for capture-side transforms.</summary>
     public Frame With(Mat image, CameraIntrinsics? intrinsics, Mat? depth = null, Mat? labels = null) => new(Sequence, TimestampTicks, image)
     {
-        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, Depth = depth ?? Depth, Labels = labels ?? Labels,
+        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, FrameId = FrameId, Depth = depth ?? Depth, Labels = labels ?? Labels,
         Intrinsics = intrinsics, NominalFps = NominalFps, SourceFile = SourceFile,
     };
     public int Height => Image.Height;
@@ -57,7 +60,7 @@ public sealed class Frame : IDisposable
     /// <summary>A deep copy (its own Mats) under a new sequence number and capture time: replaying held frames.</summary>
     public Frame Copy(long sequence, long timestampTicks) => new(sequence, timestampTicks, Image.Clone())
     {
-        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, Depth = Depth?.Clone(), Labels = Labels?.Clone(),
+        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, FrameId = FrameId, Depth = Depth?.Clone(), Labels = Labels?.Clone(),
         Intrinsics = Intrinsics, NominalFps = NominalFps, SourceFile = SourceFile,
     };
 

@@ -11,6 +11,17 @@ namespace RealtimeMtl.Capture.Sources;
 /// </summary>
 public static class SourceFactory
 {
+    private static readonly Dictionary<string, Func<string, SourceOptions, IFrameSource>> Schemes = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Sources that live in an element of their own (ros2: in src/Ros2), registered by the program at start-up: specs
+    /// that start with <paramref name="prefix"/> are opened by <paramref name="open"/>.
+    /// </summary>
+    public static void RegisterScheme(string prefix, Func<string, SourceOptions, IFrameSource> open)
+    {
+        lock (Schemes) Schemes[prefix] = open;
+    }
+
     public static IFrameSource Open(string spec, SourceOptions? options = null)
     {
         options ??= new SourceOptions();
@@ -23,6 +34,11 @@ public static class SourceFactory
     {
         if (string.IsNullOrWhiteSpace(spec)) throw new SourceException("no source given; pass --source (a camera index, a file, a URL, tum:PATH, nyu:PATH or synthetic).");
         spec = spec.Trim();
+        Func<string, SourceOptions, IFrameSource>? scheme;
+        lock (Schemes) scheme = Schemes.FirstOrDefault(kv => spec.StartsWith(kv.Key, StringComparison.Ordinal)).Value;
+        if (scheme is not null) return scheme(spec, options);
+        if (spec.StartsWith("ros2:", StringComparison.Ordinal))
+            throw new SourceException($"--source {spec}: ROS 2 topics are read by the engine (rtmtl run); this command cannot open them.");
         if (spec == "synthetic" || spec.StartsWith("synthetic:", StringComparison.Ordinal))
             return new SyntheticSource(ParseSynthetic(spec), options.Realtime);
         if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..], realtime: options.Realtime);

@@ -82,6 +82,8 @@ public sealed record EngineSettings
     public bool FeedImage { get; init; }
     /// <summary>Per-frame results to NATS (rtmtl.frames.{camera}).</summary>
     public RealtimeMtl.Distributed.Bus.PublisherOptions? Publish { get; init; }
+    /// <summary>--ros2: the perception as ROS 2 topics over DDS.</summary>
+    public RealtimeMtl.Ros2.Ros2Options? Ros2 { get; init; }
 
     /// <summary>
     /// The settings of one camera of a run of several: its source, and its outputs with {camera} in a path replaced by
@@ -226,13 +228,17 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> NatsCreds = new("--nats-creds") { Description = "With --publish: a NATS .creds file (NKeys/JWT)" };
     public readonly Option<string> CameraName = new("--camera-name") { Description = "With --publish: this camera's name on the bus (subject rtmtl.frames.NAME)", DefaultValueFactory = _ => "cam0" };
     public readonly Option<bool> PublishMaps = new("--publish-maps") { Description = "With --publish: also send the labels (PNG) and depth (PNG16, mm) with every frame" };
+    public readonly Option<bool> Ros2 = new("--ros2") { Description = "Be a ROS 2 node (DDS, Cyclone from Debian; no ROS install): publish /rtmtl/image, overlay, labels (mono8), depth (32FC1 m), camera_info, classes and /tf_static (/NAME/... per camera with several); ROS_DOMAIN_ID picks the domain" };
+    public readonly Option<string?> Ros2Namespace = new("--ros2-namespace") { Description = "With --ros2: the topics' prefix instead of /rtmtl (one camera) or before /NAME (several), e.g. --ros2-namespace robot1/perception" };
+    public readonly Option<bool> Ros2Reliable = new("--ros2-reliable") { Description = "With --ros2: images, depth, labels and camera_info reliable instead of ROS 2's sensor-data QoS (best effort, keep last 5)" };
+    public readonly Option<bool> Ros2Points = new("--ros2-points") { Description = "With --ros2: also publish PREFIX/points (sensor_msgs/PointCloud2, every 4th pixel, labelled and coloured)" };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
         if (includeSource) c.Options.Add(CamerasFile);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps, Ros2, Ros2Namespace, Ros2Reliable, Ros2Points })
             c.Options.Add(o);
     }
 
@@ -310,6 +316,14 @@ internal sealed class EngineOptionSet
         }
         else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
+        RealtimeMtl.Ros2.Ros2Options? ros2 = null;
+        if (r.GetValue(Ros2))
+            ros2 = new RealtimeMtl.Ros2.Ros2Options
+            {
+                Namespace = RealtimeMtl.Ros2.Ros2Options.ValidateNamespace(r.GetValue(Ros2Namespace)), Reliable = r.GetValue(Ros2Reliable), Points = r.GetValue(Ros2Points),
+            };
+        else if (r.GetValue(Ros2Namespace) is not null || r.GetValue(Ros2Reliable) || r.GetValue(Ros2Points))
+            throw new ArgumentException("--ros2-namespace, --ros2-reliable and --ros2-points shape what --ros2 publishes; give --ros2 too");
         if (r.GetValue(CamerasFile) is not null && r.GetResult(Source) is { Implicit: false })
             throw new ArgumentException("--cameras FILE and --source both name cameras; give one of them");
         var values = SourceList.ExpandStreams(sourceOverride ?? r.GetValue(Source)!);
@@ -365,7 +379,7 @@ internal sealed class EngineOptionSet
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Metrics = metrics, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
-            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish,
+            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish, Ros2 = ros2,
             Args = ResolvedArgs(r), Queue = queue is { Count: > 1 } ? queue : null,
         };
     }

@@ -10,6 +10,10 @@ using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Quality;
 using RealtimeMtl.Render;
+using RealtimeMtl.Ros2;
+using RealtimeMtl.Ros2.Capture;
+using RealtimeMtl.Ros2.Dds;
+using RealtimeMtl.Ros2.Publishing;
 using RealtimeMtl.Serving;
 using RealtimeMtl.Serving.Feed;
 using RealtimeMtl.Serving.Foxglove;
@@ -29,6 +33,8 @@ public static class EngineRunner
     public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default, EngineHooks? hooks = null)
     {
         hooks ??= new EngineHooks();
+        // The elements whose sources open through SourceFactory by scheme (ros2:), registered before anything opens.
+        Ros2Element.Register();
         var log = new ConsoleEvents(errors, s.Quiet);
         var cameras = s.Cameras.Count > 0 ? s.Cameras : [new NamedSource("cam0", s.Source)];
         var opened = new List<(NamedSource Camera, IFrameSource Source, FrameRenderer Renderer, List<IFrameSink> Sinks)>();
@@ -39,6 +45,7 @@ public static class EngineRunner
         FeedServer? feed = null;
         VideoRecorderSink? gridRecorder = null;
         McapRecorderSink? mcap = null;
+        Ros2PublisherSink? ros2 = null;
         MetricsServer? metricsServer = null;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
         // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
@@ -51,6 +58,8 @@ public static class EngineRunner
             OutputTargets.Check(s);
             foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             ExecutionProviders.ConfigureLogging(s.Verbose);
+            // DDS before the model loads: a machine without Cyclone hears so at once, with the install line.
+            if (s.Ros2 is not null) CycloneDds.EnsureAvailable("--ros2");
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed, s.Metrics) is { Count: > 0 } open)
                 log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
             var maxBatch = Math.Max(1, s.Batch ?? cameras.Count);
@@ -104,6 +113,14 @@ public static class EngineRunner
                     await publisher.StartAsync();
                 }
                 if (!s.Quiet) errors.WriteLine($"publishing: rtmtl.frames.{{{string.Join(",", cameras.Select(c => c.Name))}}} on {bus.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
+            }
+            // The engine as a ROS 2 node: every camera's topics on one DDS participant, joined before any output exists.
+            if (s.Ros2 is { } ros2Options)
+            {
+                ros2 = new Ros2PublisherSink(ros2Options, model.Info.Labels, cameras.Select(c =>
+                    (c.Name, cameras.Count == 1 ? s.ForCamera(c).FrameId : c.FrameId ?? $"{c.Name}_optical_frame", !Ros2SourceSpec.Is(c.Spec))).ToList(), log);
+                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(ros2.CameraSink(i));
+                if (!s.Quiet) errors.WriteLine($"ros2: publishing {ros2.Describe()}");
             }
             if (s.Save)
             {
@@ -237,7 +254,8 @@ public static class EngineRunner
             // 3: the run started but a source (any camera), a stage or a sink failed on the way (outputs finalised either way).
             return summary.SourceError is null && summary.StageError is null && !sinkErrors && !statsFailed ? 0 : 3;
         }
-        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or RealtimeMtl.Distributed.Nats.NatsUnavailableException)
+        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or RealtimeMtl.Distributed.Nats.NatsUnavailableException
+            or DdsUnavailableException)
         {
             errors.WriteLine($"error: {e.Message}");
             return 2;
@@ -252,6 +270,7 @@ public static class EngineRunner
             }
             if (mosaic is not null) await mosaic.DisposeAsync();
             if (mcap is not null) await mcap.DisposeAsync();
+            if (ros2 is not null) await ros2.DisposeAsync();
             if (metricsServer is not null) await metricsServer.DisposeAsync();
             if (web is not null) await web.DisposeAsync();
             if (fox is not null) await fox.DisposeAsync();

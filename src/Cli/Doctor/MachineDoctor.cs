@@ -70,6 +70,7 @@ public static class MachineDoctor
             ? new("input", "video devices", DoctorStatus.Ok, string.Join(", ", cams))
             : new("input", "video devices", DoctorStatus.Note, $"none ({devRoot}/video* absent)",
                 "a camera needs /dev/videoN (in a container: --device /dev/video0); files, streams and the synthetic source work without"));
+        checks.AddRange(Ros2());
         checks.Add(Disk(runsDir));
         return checks;
     }
@@ -102,6 +103,22 @@ public static class MachineDoctor
         {
             return new("cpu", "oneDNN (training)", DoctorStatus.Missing, $"could not ask rtmtl-train: {e.Message}");
         }
+    }
+
+    /// <summary>ROS 2 over DDS: Cyclone's library and the engine's shim, the domain and the network settings in force.</summary>
+    private static IEnumerable<DoctorCheck> Ros2()
+    {
+        var why = RealtimeMtl.Ros2.Dds.CycloneDds.WhyUnavailable;
+        yield return why is null
+            ? new("ros2", "Cyclone DDS", DoctorStatus.Ok, $"libddsc {RealtimeMtl.Ros2.Dds.CycloneDds.Version}, shim {RealtimeMtl.Ros2.Dds.CycloneDds.ShimPath}")
+            : new("ros2", "Cyclone DDS", DoctorStatus.Note, $"not usable: {why}", "only for --ros2 and ros2: sources: " + RealtimeMtl.Ros2.Dds.CycloneDds.InstallLine);
+        var domain = Environment.GetEnvironmentVariable("ROS_DOMAIN_ID");
+        yield return new("ros2", "ROS_DOMAIN_ID", DoctorStatus.Ok, string.IsNullOrWhiteSpace(domain) ? "unset (domain 0)" : domain);
+        var uri = Environment.GetEnvironmentVariable("CYCLONEDDS_URI");
+        yield return string.IsNullOrWhiteSpace(uri)
+            ? new("ros2", "CYCLONEDDS_URI", DoctorStatus.Note, "unset: Cyclone picks a network interface and discovers peers by multicast",
+                "on a robot's LAN that is usually right; docs/robots.md shows how to pin the interface or list unicast peers")
+            : new("ros2", "CYCLONEDDS_URI", DoctorStatus.Ok, uri.Length > 160 ? uri[..160] + "..." : uri);
     }
 
     private static IEnumerable<DoctorCheck> Ffmpeg(bool hasGpu)

@@ -118,14 +118,22 @@ public static class RosMessages
     }
 
     /// <summary>tf2_msgs/TFMessage with one transform, <paramref name="parent"/> to <paramref name="child"/>.</summary>
-    public static byte[] WriteTransform(long unixNs, string parent, string child, (double X, double Y, double Z) translation, (double X, double Y, double Z, double W) rotation)
+    public static byte[] WriteTransform(long unixNs, string parent, string child, (double X, double Y, double Z) translation,
+        (double X, double Y, double Z, double W) rotation) => WriteTransforms(unixNs, [(parent, child)], translation, rotation);
+
+    /// <summary>tf2_msgs/TFMessage with one transform per (parent, child) pair, all with the same offset and rotation.</summary>
+    public static byte[] WriteTransforms(long unixNs, IReadOnlyList<(string Parent, string Child)> frames, (double X, double Y, double Z) translation,
+        (double X, double Y, double Z, double W) rotation)
     {
-        var w = new CdrWriter(256);
-        w.UInt32(1);
-        WriteHeader(w, unixNs, parent);
-        w.String(child);
-        w.Float64(translation.X); w.Float64(translation.Y); w.Float64(translation.Z);
-        w.Float64(rotation.X); w.Float64(rotation.Y); w.Float64(rotation.Z); w.Float64(rotation.W);
+        var w = new CdrWriter(256 * frames.Count);
+        w.UInt32((uint)frames.Count);
+        foreach (var (parent, child) in frames)
+        {
+            WriteHeader(w, unixNs, parent);
+            w.String(child);
+            w.Float64(translation.X); w.Float64(translation.Y); w.Float64(translation.Z);
+            w.Float64(rotation.X); w.Float64(rotation.Y); w.Float64(rotation.Z); w.Float64(rotation.W);
+        }
         return w.ToArray();
     }
 

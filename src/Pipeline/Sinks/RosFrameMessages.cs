@@ -34,14 +34,17 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
     /// <summary>tf2_msgs/TFMessage: the optical frame in the body frame (no offset, REP 103's rotation), for /tf_static.</summary>
     public byte[] StaticTransform(long unixNs) => RosMessages.WriteTransform(unixNs, ParentFrame, FrameId, (0, 0, 0), RosMessages.BodyToOptical);
 
-    public byte[] Input(FramePacket p, long unixNs) => Bgr(p.Frame.Image, unixNs);
+    /// <summary>The frame id of a frame's messages: the sensor's own (a ROS 2 camera's), else the run's.</summary>
+    public string FrameIdOf(FramePacket p) => p.Frame.FrameId ?? FrameId;
+
+    public byte[] Input(FramePacket p, long unixNs) => Bgr(p.Frame.Image, unixNs, FrameIdOf(p));
 
     /// <summary>The rendered frame (its own size: a side-by-side layout is wider than the input); null before rendering.</summary>
-    public byte[]? Overlay(FramePacket p, long unixNs) => p.Rendered is { } r ? Bgr(r, unixNs) : null;
+    public byte[]? Overlay(FramePacket p, long unixNs) => p.Rendered is { } r ? Bgr(r, unixNs, FrameIdOf(p)) : null;
 
-    public byte[] Labels(FramePacket p, long unixNs) => Raw(p.Labels, unixNs, "mono8", 1, null);
+    public byte[] Labels(FramePacket p, long unixNs) => Raw(p.Labels, unixNs, FrameIdOf(p), "mono8", 1, null);
 
-    public byte[] Depth(FramePacket p, long unixNs) => Raw(p.Depth, unixNs, "32FC1", 4, static row =>
+    public byte[] Depth(FramePacket p, long unixNs) => Raw(p.Depth, unixNs, FrameIdOf(p), "32FC1", 4, static row =>
     {
         // REP 118: NaN marks a pixel without a depth.
         var metres = MemoryMarshal.Cast<byte, float>(row);
@@ -51,14 +54,14 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
     public byte[] JpegOverlay(FramePacket p, long unixNs, ImageEncodingParam[] quality)
     {
         Cv2.ImEncode(".jpg", p.Rendered ?? p.Frame.Image, out var jpg, quality);
-        return RosMessages.WriteCompressedImage(unixNs, FrameId, "jpeg", jpg);
+        return RosMessages.WriteCompressedImage(unixNs, FrameIdOf(p), "jpeg", jpg);
     }
 
     /// <summary>sensor_msgs/CameraInfo of the frame: its calibration at its size (NYUD-v2's Kinect when the source has none).</summary>
     public byte[] CameraInfo(FramePacket p, long unixNs)
     {
         var k = CameraIntrinsics.ForFrame(p.Frame.Intrinsics, p.Frame.Width, p.Frame.Height);
-        return RosMessages.WriteCameraInfo(unixNs, FrameId, p.Frame.Width, p.Frame.Height, k.DistortionModel, k.DistortionOrZeros, k.K, k.R, k.P);
+        return RosMessages.WriteCameraInfo(unixNs, FrameIdOf(p), p.Frame.Width, p.Frame.Height, k.DistortionModel, k.DistortionOrZeros, k.K, k.R, k.P);
     }
 
     /// <summary>The fields of <see cref="PointCloud"/>: x, y, z float32, rgba uint8 x4 (as one float32 "rgba" is unusual: kept as bytes), label uint8; 17 bytes a point.</summary>
@@ -86,19 +89,19 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
                 point[16] = lab[i];
                 n += 17;
             }
-        return RosMessages.WritePointCloud2(unixNs, FrameId, PointFields, 17, data.AsSpan(0, n), dense: true);
+        return RosMessages.WritePointCloud2(unixNs, FrameIdOf(p), PointFields, 17, data.AsSpan(0, n), dense: true);
     }
 
-    private byte[] Bgr(Mat image, long unixNs) => Raw(image, unixNs, "bgr8", 3, null);
+    private static byte[] Bgr(Mat image, long unixNs, string frameId) => Raw(image, unixNs, frameId, "bgr8", 3, null);
 
     /// <summary>A Mat (8UC1, 8UC3 or 32FC1) as sensor_msgs/Image, row by row (a Mat need not be continuous); <paramref name="fix"/> may change each copied row.</summary>
-    private unsafe byte[] Raw(Mat m, long unixNs, string encoding, int bytesPerPixel, Action<Span<byte>>? fix)
+    private static unsafe byte[] Raw(Mat m, long unixNs, string frameId, string encoding, int bytesPerPixel, Action<Span<byte>>? fix)
     {
         int w = m.Cols, h = m.Rows;
         var step = w * bytesPerPixel;
         var stride = (long)m.Step();
         var data = (byte*)m.Data;
-        return RosMessages.WriteImage(unixNs, FrameId, w, h, encoding, step, dst =>
+        return RosMessages.WriteImage(unixNs, frameId, w, h, encoding, step, dst =>
         {
             for (var y = 0; y < h; y++)
             {

@@ -56,8 +56,9 @@ internal static class Engine
         RunCoreAsync(args, whileRunning is null ? null : (p, _) => whileRunning(p), timeoutMs, environment, workingDirectory);
 
     /// <summary>As <see cref="RunAsync(string, Func{Process, Task}?, int, IReadOnlyDictionary{string, string}?, string?)"/>, and the callback can read stderr so far.</summary>
-    public static Task<Result> RunWatchingAsync(string args, Func<Process, Func<string>, Task> whileRunning, int timeoutMs = 180_000) =>
-        RunCoreAsync(args, whileRunning, timeoutMs, null, null);
+    public static Task<Result> RunWatchingAsync(string args, Func<Process, Func<string>, Task> whileRunning, int timeoutMs = 180_000,
+        IReadOnlyDictionary<string, string>? environment = null) =>
+        RunCoreAsync(args, whileRunning, timeoutMs, environment, null);
 
     /// <summary>Waits until <paramref name="condition"/> holds (checked every 50 ms); fails the test naming <paramref name="what"/> after the timeout.</summary>
     public static async Task Until(Func<bool> condition, string what, int timeoutMs = 60_000)

@@ -87,7 +87,7 @@ public sealed class Ros2Source : IFrameSource
         var started = lastFrame;
         var down = false;
         double? interval = null;
-        long? lastStamp = null;
+        long? lastStamp = null, lastArrival = null;
         var pending = new Queue<(RosHeader Header, Mat Image, long Arrived)>();
         var depths = new List<(long Stamp, Mat Metres)>();
         try
@@ -100,13 +100,16 @@ public sealed class Ros2Source : IFrameSource
                 while (_image.TryTake(out var cdr, out _))
                 {
                     var (header, image) = Decode(cdr);
-                    pending.Enqueue((header, image, Stopwatch.GetTimestamp()));
-                    if (lastStamp is { } prev && header.UnixNs > prev)
+                    var now = Stopwatch.GetTimestamp();
+                    pending.Enqueue((header, image, now));
+                    // The rate as the images arrive (a camera's stamps may be anything): the outage rule and the recording's rate.
+                    if (lastArrival is { } prev)
                     {
-                        var dt = (header.UnixNs - prev) / 1e9;
+                        var dt = Stopwatch.GetElapsedTime(prev, now).TotalSeconds;
                         interval = interval is { } i ? 0.9 * i + 0.1 * dt : dt;
                         NominalFps ??= dt > 0 ? Math.Round(1 / dt, 2) : null;
                     }
+                    lastArrival = now;
                     lastStamp = header.UnixNs;
                 }
                 // Hand on the images whose depth came, or that waited long enough (or have a newer image behind them).

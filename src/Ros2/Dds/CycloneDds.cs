@@ -68,8 +68,10 @@ public static partial class CycloneDds
         return "unknown";
     }
 
+    /// <summary>libddsc from Debian's place, or RTMTL_DDSC (a Cyclone DDS 0.10 built elsewhere, or a path that is not there to run as without it).</summary>
     private static IntPtr LoadDdsc()
     {
+        if (Environment.GetEnvironmentVariable("RTMTL_DDSC") is { Length: > 0 } own) return NativeLibrary.TryLoad(own, out var mine) ? mine : IntPtr.Zero;
         foreach (var name in new[] { "libddsc.so.0debian", "libddsc.so.0", "libddsc.so" })
             if (NativeLibrary.TryLoad(name, out var h)) return h;
         return IntPtr.Zero;

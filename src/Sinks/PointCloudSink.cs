@@ -17,6 +17,7 @@ namespace RealtimeMtl.Sinks;
 /// </summary>
 public sealed class PointCloudSink : IFrameSink
 {
+    private readonly FolderLock _lock;
     private readonly string _dir;
     private readonly int _every;
     private readonly LabelSet _labels;
@@ -29,7 +30,7 @@ public sealed class PointCloudSink : IFrameSink
         _every = Math.Max(1, every);
         _labels = labels;
         _log = log;
-        OutputFile.EnsureFolder(dir, "--save-pointcloud");
+        _lock = FolderLock.Take(dir, "--save-pointcloud");
     }
 
     public string Name => "pointcloud";
@@ -88,5 +89,9 @@ public sealed class PointCloudSink : IFrameSink
     }
 
     public ValueTask CompleteAsync() => ValueTask.CompletedTask;
-    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    public ValueTask DisposeAsync()
+    {
+        _lock.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

@@ -18,6 +18,7 @@ namespace RealtimeMtl.Sinks;
 /// </summary>
 public sealed class RawOutputSink : IFrameSink
 {
+    private readonly FolderLock _lock;
     private readonly string _dir;
     private readonly IReadOnlyList<string> _classes;
     private readonly Mat _mm = new();
@@ -31,7 +32,7 @@ public sealed class RawOutputSink : IFrameSink
         _dir = dir;
         _classes = classes;
         _prefix = prefix;
-        OutputFile.EnsureFolder(dir, "--save-raw");
+        _lock = FolderLock.Take(dir, "--save-raw");
     }
 
     public string Name => "raw";
@@ -88,6 +89,7 @@ public sealed class RawOutputSink : IFrameSink
     public ValueTask DisposeAsync()
     {
         _mm.Dispose();
+        _lock.Dispose();
         return ValueTask.CompletedTask;
     }
 }

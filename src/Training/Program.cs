@@ -7,4 +7,6 @@ LibTorchNativeFix.EnsureLoadable();
 if (args is ["onednn-check", ..]) return ConvolutionKnownAnswer.RunChild(Console.Out);
 // Before LibTorch's first convolution: cap oneDNN where it is not safe on this machine (one line when it does).
 OneDnnGuard.Prepare(verbose: args.Contains("--verbose"));
-return TrainingCli.Run(args);
+// A standard output that cannot be written is one line and exit 3, not a stack trace (Common/Commands/StandardOutput).
+RealtimeMtl.Common.Commands.StandardOutput.Install();
+return RealtimeMtl.Common.Commands.StandardOutput.Finish(TrainingCli.Run(args));

@@ -29,7 +29,7 @@ public class ArchitectureTests
             .Concat(p.Descendants("FrameworkReference").Select(r => (string)r.Attribute("Include")!)).ToHashSet();
     }
 
-    public static TheoryData<string> Elements => new() { "Inference", "Render", "Sinks", "Serving", "Quality" };
+    public static TheoryData<string> Elements => new() { "Inference", "Render", "Sinks", "Serving", "Quality", "Ros2" };
 
     [Fact]
     public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
@@ -71,9 +71,9 @@ public class ArchitectureTests
     [Fact]
     public void Only_the_serving_element_carries_aspnet_and_grpc_and_only_inference_carries_onnx_runtime()
     {
-        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference" })
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference", "src/Ros2" })
             Assert.DoesNotContain(Packages(folder), p => p.StartsWith("Microsoft.AspNetCore") || p.StartsWith("Grpc"));
-        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Serving" })
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Serving", "src/Ros2" })
             Assert.DoesNotContain(Packages(folder), p => p.StartsWith("Microsoft.ML.OnnxRuntime"));
     }
 
@@ -124,10 +124,10 @@ public class ArchitectureTests
     public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
     {
         var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
-        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Serving", "Sinks", "Training" }, projects);
+        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "Serving", "Sinks", "Training" }, projects);
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
         foreach (var p in projects) Assert.Contains($"src/{p}", readme);
-        Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality} <- Cli", readme);
+        Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality, Ros2} <- Cli", readme);
         Assert.Contains("Pipeline, Serving <- Distributed <- Cli", readme);
         Assert.Contains("Common <- Capture, Pipeline", readme);
     }

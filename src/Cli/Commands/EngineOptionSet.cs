@@ -52,6 +52,8 @@ public sealed record EngineSettings
 
     /// <summary>ROS 2 messages of every camera in one MCAP file (--record-mcap).</summary>
     public string? RecordMcap { get; init; }
+    /// <summary>--mcap-compression: how its chunks are compressed.</summary>
+    public RealtimeMtl.Sinks.Mcap.McapCompression McapCompression { get; init; } = RealtimeMtl.Sinks.Mcap.McapCompression.Zstd;
     public RealtimeMtl.Sinks.Recording.RecordCodec RecordCodec { get; init; } = RealtimeMtl.Sinks.Recording.RecordCodec.Auto;
     public string? SaveRaw { get; init; }
     public string? StatsJson { get; init; }
@@ -172,7 +174,7 @@ public sealed record EngineHooks
 
 internal sealed class EngineOptionSet
 {
-    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), clips/ or 'clips/*.mp4' (videos: a queue, one file after another), cams.streams (one source a line: cameras), tum:PATH, nyu:PATH, synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
+    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), clips/ or 'clips/*.mp4' (videos: a queue, one file after another), cams.streams (one source a line: cameras), tum:PATH, nyu:PATH, ros2:/camera/image_raw[,info=TOPIC,depth=TOPIC,giveup=S,reliable] (a ROS 2 camera over DDS), synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
     public readonly Option<string?> CamerasFile = new("--cameras") { Description = "A fleet of cameras in YAML or JSON instead of --source: a 'cameras' list with name, source, and optionally intrinsics, frame_id, realtime and record per camera" };
     public readonly Option<int?> Batch = new("--batch") { Description = "Several cameras: frames per model run at most (default: the number of cameras, or with live cameras shared out over the --model-instances; 1 runs each frame alone)" };
     public readonly Option<double?> BatchTimeoutMs = new("--batch-timeout-ms") { Description = "Several cameras: how long a batch waits for more cameras after its first frame (default: half the fastest camera's frame interval)" };
@@ -202,6 +204,7 @@ internal sealed class EngineOptionSet
         : throw new ArgumentException($"--record-mcap '{path}' must end in .mcap (an MCAP file of ROS 2 messages); for video use --record");
 
     public readonly Option<string?> RecordMcap = new("--record-mcap") { Description = "Record ROS 2 messages (input, overlay, labels, depth, camera_info, tf_static, classes) in an MCAP file for ros2 bag play and Foxglove; chunked, so a kill loses at most the last second" };
+    public readonly Option<string> McapCompression = new("--mcap-compression") { Description = "With --record-mcap: zstd (default, about 2.5x smaller), lz4 (faster, larger) or none; rosbag2, Foxglove and the MCAP readers read all three", DefaultValueFactory = _ => "zstd" };
     public readonly Option<string> RecordCodec = new("--record-codec") { Description = "h264 (ffmpeg; default for .mp4/.mkv), mp4v or mjpg (OpenCV)", DefaultValueFactory = _ => "auto" };
     public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
     public readonly Option<string?> StatsJson = new("--stats-json", "--json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts; --json is the same option" };
@@ -238,7 +241,7 @@ internal sealed class EngineOptionSet
     {
         if (includeSource) c.Options.Add(Source);
         if (includeSource) c.Options.Add(CamerasFile);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps, Ros2, Ros2Namespace, Ros2Reliable, Ros2Points })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, McapCompression, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps, Ros2, Ros2Namespace, Ros2Reliable, Ros2Points })
             c.Options.Add(o);
     }
 
@@ -316,6 +319,15 @@ internal sealed class EngineOptionSet
         }
         else if (r.GetValue(NatsToken) is not null || r.GetValue(NatsCreds) is not null || r.GetValue(PublishMaps) || r.GetResult(CameraName) is { Implicit: false })
             throw new ArgumentException("--nats-token, --nats-creds, --camera-name and --publish-maps go with --publish nats://HOST:4222; give --publish too");
+        var mcapCompression = r.GetValue(McapCompression) switch
+        {
+            "zstd" => RealtimeMtl.Sinks.Mcap.McapCompression.Zstd,
+            "lz4" => RealtimeMtl.Sinks.Mcap.McapCompression.Lz4,
+            "none" => RealtimeMtl.Sinks.Mcap.McapCompression.None,
+            var v => throw new ArgumentException($"--mcap-compression '{v}': use zstd, lz4 or none"),
+        };
+        if (r.GetResult(McapCompression) is { Implicit: false } && r.GetValue(RecordMcap) is null && !r.GetValue(Save))
+            throw new ArgumentException("--mcap-compression sets how --record-mcap compresses; give --record-mcap FILE (or --save) too");
         RealtimeMtl.Ros2.Ros2Options? ros2 = null;
         if (r.GetValue(Ros2))
             ros2 = new RealtimeMtl.Ros2.Ros2Options
@@ -374,7 +386,7 @@ internal sealed class EngineOptionSet
             Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), ModelInstances = r.GetValue(ModelInstances), StopOnCameraFailure = onFailure,
             BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Sync = r.GetValue(SyncMs) is { } sm ? TimeSpan.FromMilliseconds(sm) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
+            Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), McapCompression = mcapCompression, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Metrics = metrics, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),

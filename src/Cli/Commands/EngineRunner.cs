@@ -56,7 +56,6 @@ public static class EngineRunner
         {
             // Before anything opens: outputs that would overwrite a source or each other, an unwritable --stats-json.
             OutputTargets.Check(s);
-            foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             ExecutionProviders.ConfigureLogging(s.Verbose);
             // DDS before the model loads: a machine without Cyclone hears so at once, with the install line.
             if (s.Ros2 is not null) CycloneDds.EnsureAvailable("--ros2");
@@ -126,7 +125,6 @@ public static class EngineRunner
             {
                 s = s.WithRunFolder();
                 OutputTargets.Check(s);
-                foreach (var camera in cameras.Skip(cameras.Count > 1 ? 0 : 1)) OutputTargets.Check(s.ForCamera(camera));
             }
             if (s.RunFolder is not null) WriteArgs(s, model);
             var recorders = new List<VideoRecorderSink?>();
@@ -147,7 +145,8 @@ public static class EngineRunner
                 // The run folder's is made here; a folder the user names must exist (as for --record).
                 if (s.RunFolder is not null && Path.GetDirectoryName(Path.GetFullPath(mcapPath)) is { } mcapDir) Directory.CreateDirectory(mcapDir);
                 mcap = new McapRecorderSink(mcapPath, model.Info.Labels,
-                    cameras.Count == 1 ? [("rtmtl", s.FrameId)] : cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), log);
+                    cameras.Count == 1 ? [("rtmtl", s.FrameId)] : cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), log,
+                    s.McapCompression);
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(mcap.CameraSink(i));
             }
             // --metrics: /metrics alone, for every camera (a camera label each), with the batch sizes of several.

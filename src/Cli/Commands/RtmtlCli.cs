@@ -27,7 +27,14 @@ public static class RtmtlCli
             Console.WriteLine(VersionText());
             return 0;
         }
-        var parse = root.Parse(args);
+        try { args = RealtimeMtl.Common.Commands.ResponseFiles.Expand(args); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        // Response files are expanded above (loops and binary files refused); the parser takes the tokens as they are.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0) return RealtimeMtl.Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message, CommandPath(parse));
         if (RealtimeMtl.Common.Commands.CommandLineRules.CheckArgsOnly) return 0;
         return await parse.InvokeAsync();

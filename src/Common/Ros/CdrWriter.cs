@@ -21,6 +21,13 @@ public sealed class CdrWriter
         _length = 4;
     }
 
+    /// <summary>Starts a new message in the same buffer (a publisher reuses one writer per topic: no allocation per message).</summary>
+    public CdrWriter Reset()
+    {
+        _length = 4;
+        return this;
+    }
+
     /// <summary>The message as written so far, encapsulation header included.</summary>
     public ReadOnlySpan<byte> Written => _buffer.AsSpan(0, _length);
     public byte[] ToArray() => Written.ToArray();

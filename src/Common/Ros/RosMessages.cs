@@ -62,13 +62,20 @@ public static class RosMessages
     public static byte[] WriteImage(long unixNs, string frameId, int width, int height, string encoding, int step, SpanAction fill)
     {
         var w = new CdrWriter(64 + frameId.Length + height * step);
+        WriteImage(w, unixNs, frameId, width, height, encoding, step, fill);
+        return w.ToArray();
+    }
+
+    /// <summary>sensor_msgs/Image into <paramref name="w"/> (from its start).</summary>
+    public static void WriteImage(CdrWriter w, long unixNs, string frameId, int width, int height, string encoding, int step, SpanAction fill)
+    {
+        w.Reset();
         WriteHeader(w, unixNs, frameId);
         w.UInt32((uint)height); w.UInt32((uint)width);
         w.String(encoding);
         w.UInt8(0);
         w.UInt32((uint)step);
         fill(w.Sequence(height * step));
-        return w.ToArray();
     }
 
     /// <summary>Writes pixel bytes into the message.</summary>
@@ -86,8 +93,17 @@ public static class RosMessages
     /// <summary>sensor_msgs/CameraInfo; roi all zero (the full image), binning 0 (none).</summary>
     public static byte[] WriteCameraInfo(long unixNs, string frameId, int width, int height, string distortionModel, ReadOnlySpan<double> d, ReadOnlySpan<double> k, ReadOnlySpan<double> r, ReadOnlySpan<double> p)
     {
-        if (k.Length != 9 || r.Length != 9 || p.Length != 12) throw new ArgumentException("CameraInfo needs k[9], r[9] and p[12]");
         var w = new CdrWriter(512);
+        WriteCameraInfo(w, unixNs, frameId, width, height, distortionModel, d, k, r, p);
+        return w.ToArray();
+    }
+
+    /// <summary>sensor_msgs/CameraInfo into <paramref name="w"/> (from its start).</summary>
+    public static void WriteCameraInfo(CdrWriter w, long unixNs, string frameId, int width, int height, string distortionModel, ReadOnlySpan<double> d,
+        ReadOnlySpan<double> k, ReadOnlySpan<double> r, ReadOnlySpan<double> p)
+    {
+        if (k.Length != 9 || r.Length != 9 || p.Length != 12) throw new ArgumentException("CameraInfo needs k[9], r[9] and p[12]");
+        w.Reset();
         WriteHeader(w, unixNs, frameId);
         w.UInt32((uint)height); w.UInt32((uint)width);
         w.String(distortionModel);
@@ -97,13 +113,20 @@ public static class RosMessages
         w.Float64s(p, fixedLength: true);
         w.UInt32(0); w.UInt32(0);
         w.UInt32(0); w.UInt32(0); w.UInt32(0); w.UInt32(0); w.Bool(false);
-        return w.ToArray();
     }
 
     /// <summary>sensor_msgs/PointCloud2, unorganised (height 1): <paramref name="data"/> holds the points, <paramref name="pointStep"/> bytes each.</summary>
     public static byte[] WritePointCloud2(long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep, ReadOnlySpan<byte> data, bool dense)
     {
         var w = new CdrWriter(256 + data.Length);
+        WritePointCloud2(w, unixNs, frameId, fields, pointStep, data, dense);
+        return w.ToArray();
+    }
+
+    /// <summary>sensor_msgs/PointCloud2 into <paramref name="w"/> (from its start).</summary>
+    public static void WritePointCloud2(CdrWriter w, long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep, ReadOnlySpan<byte> data, bool dense)
+    {
+        w.Reset();
         var points = data.Length / pointStep;
         WriteHeader(w, unixNs, frameId);
         w.UInt32(1); w.UInt32((uint)points);
@@ -114,7 +137,6 @@ public static class RosMessages
         w.UInt32((uint)(points * pointStep));
         w.Bytes(data);
         w.Bool(dense);
-        return w.ToArray();
     }
 
     /// <summary>tf2_msgs/TFMessage with one transform, <paramref name="parent"/> to <paramref name="child"/>.</summary>

@@ -39,17 +39,40 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
 
     public byte[] Input(FramePacket p, long unixNs) => Bgr(p.Frame.Image, unixNs, FrameIdOf(p));
 
+    /// <summary>The input image into <paramref name="w"/> (a publisher's reused writer): as <see cref="Input(FramePacket, long)"/>.</summary>
+    public void Input(FramePacket p, long unixNs, CdrWriter w) => Raw(w, p.Frame.Image, unixNs, FrameIdOf(p), "bgr8", 3, null);
+
+    /// <summary>The rendered frame into <paramref name="w"/>; false before rendering.</summary>
+    public bool Overlay(FramePacket p, long unixNs, CdrWriter w)
+    {
+        if (p.Rendered is not { } r) return false;
+        Raw(w, r, unixNs, FrameIdOf(p), "bgr8", 3, null);
+        return true;
+    }
+
+    public void Labels(FramePacket p, long unixNs, CdrWriter w) => Raw(w, p.Labels, unixNs, FrameIdOf(p), "mono8", 1, null);
+
+    public void Depth(FramePacket p, long unixNs, CdrWriter w) => Raw(w, p.Depth, unixNs, FrameIdOf(p), "32FC1", 4, NaNWhereInvalid);
+
+    public void CameraInfo(FramePacket p, long unixNs, CdrWriter w)
+    {
+        var k = CameraIntrinsics.ForFrame(p.Frame.Intrinsics, p.Frame.Width, p.Frame.Height);
+        RosMessages.WriteCameraInfo(w, unixNs, FrameIdOf(p), p.Frame.Width, p.Frame.Height, k.DistortionModel, k.DistortionOrZeros, k.K, k.R, k.P);
+    }
+
     /// <summary>The rendered frame (its own size: a side-by-side layout is wider than the input); null before rendering.</summary>
     public byte[]? Overlay(FramePacket p, long unixNs) => p.Rendered is { } r ? Bgr(r, unixNs, FrameIdOf(p)) : null;
 
     public byte[] Labels(FramePacket p, long unixNs) => Raw(p.Labels, unixNs, FrameIdOf(p), "mono8", 1, null);
 
-    public byte[] Depth(FramePacket p, long unixNs) => Raw(p.Depth, unixNs, FrameIdOf(p), "32FC1", 4, static row =>
+    public byte[] Depth(FramePacket p, long unixNs) => Raw(p.Depth, unixNs, FrameIdOf(p), "32FC1", 4, NaNWhereInvalid);
+
+    /// <summary>REP 118: NaN marks a pixel without a depth.</summary>
+    private static void NaNWhereInvalid(Span<byte> row)
     {
-        // REP 118: NaN marks a pixel without a depth.
         var metres = MemoryMarshal.Cast<byte, float>(row);
         for (var i = 0; i < metres.Length; i++) if (!(metres[i] > 0) || !float.IsFinite(metres[i])) metres[i] = float.NaN;
-    });
+    }
 
     public byte[] JpegOverlay(FramePacket p, long unixNs, ImageEncodingParam[] quality)
     {
@@ -95,13 +118,22 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
     private static byte[] Bgr(Mat image, long unixNs, string frameId) => Raw(image, unixNs, frameId, "bgr8", 3, null);
 
     /// <summary>A Mat (8UC1, 8UC3 or 32FC1) as sensor_msgs/Image, row by row (a Mat need not be continuous); <paramref name="fix"/> may change each copied row.</summary>
-    private static unsafe byte[] Raw(Mat m, long unixNs, string frameId, string encoding, int bytesPerPixel, Action<Span<byte>>? fix)
+    private static byte[] Raw(Mat m, long unixNs, string frameId, string encoding, int bytesPerPixel, SpanFix? fix)
+    {
+        var w = new CdrWriter(64 + frameId.Length + m.Rows * m.Cols * bytesPerPixel);
+        Raw(w, m, unixNs, frameId, encoding, bytesPerPixel, fix);
+        return w.ToArray();
+    }
+
+    private delegate void SpanFix(Span<byte> row);
+
+    private static unsafe void Raw(CdrWriter writer, Mat m, long unixNs, string frameId, string encoding, int bytesPerPixel, SpanFix? fix)
     {
         int w = m.Cols, h = m.Rows;
         var step = w * bytesPerPixel;
         var stride = (long)m.Step();
         var data = (byte*)m.Data;
-        return RosMessages.WriteImage(unixNs, frameId, w, h, encoding, step, dst =>
+        RosMessages.WriteImage(writer, unixNs, frameId, w, h, encoding, step, dst =>
         {
             for (var y = 0; y < h; y++)
             {

@@ -32,6 +32,13 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
         DdsWriter Depth, DdsWriter Info, DdsWriter? Points)
     {
         public DdsWriter[] Writers => Points is null ? [Image, Overlay, Labels, Depth, Info] : [Image, Overlay, Labels, Depth, Info, Points];
+
+        /// <summary>One CDR buffer per topic, reused for every message: publishing allocates nothing per frame.</summary>
+        public CdrWriter ImageCdr { get; } = new();
+        public CdrWriter OverlayCdr { get; } = new();
+        public CdrWriter LabelsCdr { get; } = new();
+        public CdrWriter DepthCdr { get; } = new();
+        public CdrWriter InfoCdr { get; } = new();
     }
 
     /// <param name="cameras">Each camera's name, frame id, and whether its frames carry the run's frame id (then /tf_static places it).</param>
@@ -78,11 +85,11 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
     {
         var t = FrameTime.Stamp(p.Frame).UnixNs;
         // Each message only for a topic someone reads: a robot that listens to depth alone pays for depth alone.
-        if (c.Image.Subscribers > 0) c.Image.Write(c.Messages.Input(p, t));
-        if (c.Overlay.Subscribers > 0 && c.Messages.Overlay(p, t) is { } overlay) c.Overlay.Write(overlay);
-        if (c.Labels.Subscribers > 0) c.Labels.Write(c.Messages.Labels(p, t));
-        if (c.Depth.Subscribers > 0) c.Depth.Write(c.Messages.Depth(p, t));
-        if (c.Info.Subscribers > 0) c.Info.Write(c.Messages.CameraInfo(p, t));
+        if (c.Image.Subscribers > 0) { c.Messages.Input(p, t, c.ImageCdr); c.Image.Write(c.ImageCdr.Written); }
+        if (c.Overlay.Subscribers > 0 && c.Messages.Overlay(p, t, c.OverlayCdr)) c.Overlay.Write(c.OverlayCdr.Written);
+        if (c.Labels.Subscribers > 0) { c.Messages.Labels(p, t, c.LabelsCdr); c.Labels.Write(c.LabelsCdr.Written); }
+        if (c.Depth.Subscribers > 0) { c.Messages.Depth(p, t, c.DepthCdr); c.Depth.Write(c.DepthCdr.Written); }
+        if (c.Info.Subscribers > 0) { c.Messages.CameraInfo(p, t, c.InfoCdr); c.Info.Write(c.InfoCdr.Written); }
         if (c.Points is { Subscribers: > 0 } points) points.Write(c.Messages.PointCloud(p, t));
         return ValueTask.CompletedTask;
     }
@@ -99,7 +106,10 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
         if (Interlocked.Increment(ref _completed) == _cameras.Length)
         {
             var (sent, failed, bytes) = Totals();
-            _log.Info($"ros2: {sent} messages ({bytes / 1e6:0.0} MB) published{(failed > 0 ? $", {failed} refused by DDS" : "")}");
+            var perTopic = _cameras.SelectMany(c => c.Writers).Where(w => w.Sent > 0)
+                .Select(w => $"{w.Topic} {w.Bytes / (double)w.Sent / 1024:0.#} KiB");
+            _log.Info($"ros2: {sent} messages ({bytes / 1e6:0.0} MB) published{(failed > 0 ? $", {failed} refused by DDS" : "")}"
+                + (sent > 0 ? $"; a message on {string.Join(", ", perTopic)}" : ""));
         }
         return ValueTask.CompletedTask;
     }

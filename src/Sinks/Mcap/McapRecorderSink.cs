@@ -35,6 +35,13 @@ public sealed class McapRecorderSink : IFrameSink
     private sealed record Camera(RosFrameMessages Messages, ushort Image, ushort Overlay, ushort Labels, ushort Depth, ushort Info)
     {
         public bool TfWritten { get; set; }
+
+        /// <summary>One CDR buffer per topic, reused frame after frame (the camera's sink task is their only user).</summary>
+        public CdrWriter ImageCdr { get; } = new();
+        public CdrWriter OverlayCdr { get; } = new();
+        public CdrWriter LabelsCdr { get; } = new();
+        public CdrWriter DepthCdr { get; } = new();
+        public CdrWriter InfoCdr { get; } = new();
     }
 
     /// <summary>How long a chunk stays open at most: what a kill can lose.</summary>
@@ -46,7 +53,8 @@ public sealed class McapRecorderSink : IFrameSink
     public ulong Messages { get { lock (_gate) return _writer.Messages; } }
 
     /// <param name="cameras">Each camera's topic prefix (rtmtl for a single camera) and frame id.</param>
-    public McapRecorderSink(string path, LabelSet labels, IReadOnlyList<(string Prefix, string FrameId)> cameras, IEventLog log)
+    public McapRecorderSink(string path, LabelSet labels, IReadOnlyList<(string Prefix, string FrameId)> cameras, IEventLog log,
+        McapCompression compression = McapCompression.Zstd)
     {
         if (cameras.Count == 0) throw new ArgumentException("an MCAP recording needs at least one camera");
         RealtimeMtl.Common.Files.OutputFile.CheckWritable(path, "--record-mcap", "out.mcap");
@@ -55,8 +63,15 @@ public sealed class McapRecorderSink : IFrameSink
         _log = log;
         var ext = System.IO.Path.GetExtension(path);
         _temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, System.IO.Path.GetFileNameWithoutExtension(path) + ".recording" + (ext.Length == 0 ? ".mcap" : ext));
-        _file = new FileStream(_temp, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
-        _writer = new McapWriter(_file);
+        // The temporary file is this run's while it runs: an exclusive lock (flock, freed by the kernel if the process
+        // dies), taken before anything is truncated, refuses a second run that names the same file.
+        try { _file = new FileStream(_temp, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16); }
+        catch (IOException)
+        {
+            throw new ArgumentException($"--record-mcap '{path}': another run is recording to it now ({System.IO.Path.GetFileName(_temp)} is locked); wait for it to finish or choose another file.");
+        }
+        _file.SetLength(0);
+        _writer = new McapWriter(_file, compression: compression);
         ushort image = _writer.AddSchema(RosMessages.Image), info = _writer.AddSchema(RosMessages.CameraInfo),
             tf = _writer.AddSchema(RosMessages.TFMessage), text = _writer.AddSchema(RosMessages.String);
         _tf = _writer.AddChannel(tf, "/tf_static", latched: true);
@@ -77,22 +92,22 @@ public sealed class McapRecorderSink : IFrameSink
         var c = _cameras[index];
         var t = FrameTime.Stamp(p.Frame).UnixNs;
         // Encoded outside the lock: cameras encode in parallel, only the file is shared.
-        var image = c.Messages.Input(p, t);
-        var overlay = c.Messages.Overlay(p, t);
-        var labels = c.Messages.Labels(p, t);
-        var depth = c.Messages.Depth(p, t);
-        var info = c.Messages.CameraInfo(p, t);
+        c.Messages.Input(p, t, c.ImageCdr);
+        var overlay = c.Messages.Overlay(p, t, c.OverlayCdr);
+        c.Messages.Labels(p, t, c.LabelsCdr);
+        c.Messages.Depth(p, t, c.DepthCdr);
+        c.Messages.CameraInfo(p, t, c.InfoCdr);
         lock (_gate)
         {
             if (_finished) return ValueTask.CompletedTask;
             if (!_classesWritten) { _writer.Write(_classes, t, new RosFrameMessages(_labels, c.Messages.FrameId).ClassMap()); _classesWritten = true; }
             if (!c.TfWritten) { _writer.Write(_tf, t, c.Messages.StaticTransform(t)); c.TfWritten = true; }
             if (_chunkOpenedTicks == 0) _chunkOpenedTicks = Environment.TickCount64;
-            _writer.Write(c.Image, t, image);
-            if (overlay is not null) _writer.Write(c.Overlay, t, overlay);
-            _writer.Write(c.Labels, t, labels);
-            _writer.Write(c.Depth, t, depth);
-            _writer.Write(c.Info, t, info);
+            _writer.Write(c.Image, t, c.ImageCdr.Written);
+            if (overlay) _writer.Write(c.Overlay, t, c.OverlayCdr.Written);
+            _writer.Write(c.Labels, t, c.LabelsCdr.Written);
+            _writer.Write(c.Depth, t, c.DepthCdr.Written);
+            _writer.Write(c.Info, t, c.InfoCdr.Written);
             if (Environment.TickCount64 - _chunkOpenedTicks >= ChunkInterval.TotalMilliseconds) { _writer.FlushChunk(); _chunkOpenedTicks = 0; }
         }
         return ValueTask.CompletedTask;
@@ -118,7 +133,9 @@ public sealed class McapRecorderSink : IFrameSink
                 _writer.Finish();
                 _file.Dispose();
                 File.Move(_temp, _path, overwrite: true);
-                _log.Info($"MCAP: {_writer.Messages} messages in {_writer.Chunks} chunks to {_path}");
+                var (raw, stored, spent) = _writer.CompressionFigures;
+                _log.Info($"MCAP: {_writer.Messages} messages in {_writer.Chunks} chunks to {_path}"
+                    + (_writer.Compression == McapCompression.None || raw == 0 ? "" : $" ({_writer.Compression.ToString().ToLowerInvariant()}: {raw / 1e6:0.0} -> {stored / 1e6:0.0} MB, {spent.TotalMilliseconds:0} ms compressing)"));
             }
             catch (IOException e)
             {

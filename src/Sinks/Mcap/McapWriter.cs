@@ -6,10 +6,12 @@ namespace RealtimeMtl.Sinks.Mcap;
 
 /// <summary>
 /// Writes an MCAP file (mcap.dev/spec, version 0): the magic and a Header (profile "ros2"), Schema and Channel records
-/// at the front of the data section, then the messages in Chunks (uncompressed, with their CRC-32), each followed by
-/// its Message Index records. <see cref="Finish"/> adds Data End, the summary (schemas, channels, statistics, chunk
-/// indexes), the summary offsets and the Footer, so readers can seek. A chunk is written whole or not at all, so a
-/// file cut short by a kill reads (streaming) up to its last complete chunk. Not thread-safe: callers serialise.
+/// at the front of the data section, then the messages in Chunks (zstd, lz4 or uncompressed, with the CRC-32 of their
+/// records), each followed by its Message Index records. <see cref="Finish"/> adds Data End, the summary (schemas,
+/// channels, statistics, chunk indexes), the summary offsets and the Footer, so readers can seek. A chunk is written
+/// whole or not at all, so a file cut short by a kill reads (streaming) up to its last complete chunk.
+/// A closed chunk is compressed and written by a task of its own, in order, while the next one fills: the caller's
+/// <see cref="Write"/> only copies the message. Not thread-safe: callers serialise.
 /// </summary>
 public sealed class McapWriter : IDisposable
 {
@@ -33,12 +35,34 @@ public sealed class McapWriter : IDisposable
 
     /// <summary>A chunk is closed once its records reach this many bytes (or when <see cref="FlushChunk"/> is called).</summary>
     public int ChunkBytes { get; init; } = 4 << 20;
-    public int Chunks => _chunkIndexes.Count;
+    public int Chunks { get { lock (_chunkIndexes) return _chunkIndexes.Count; } }
     public ulong Messages => _messages;
 
-    public McapWriter(Stream output, string profile = "ros2", string library = "rtmtl")
+    /// <summary>How chunks are compressed (zstd by default: rosbag2, Foxglove and the MCAP readers read zstd and lz4).</summary>
+    public McapCompression Compression { get; }
+
+    /// <summary>Bytes of messages before and after compression, and the time spent compressing, so far.</summary>
+    public (long Uncompressed, long Compressed, TimeSpan Compressing) CompressionFigures
+    {
+        get { lock (_figures) return (_uncompressed, _compressed, _compressing); }
+    }
+
+    private readonly object _figures = new();
+    private long _uncompressed, _compressed;
+    private TimeSpan _compressing;
+    private readonly System.Threading.Channels.Channel<ClosedChunk> _closed =
+        System.Threading.Channels.Channel.CreateBounded<ClosedChunk>(new System.Threading.Channels.BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+    private readonly Task _chunkWriter;
+    private Exception? _writeFailure;
+
+    /// <summary>A chunk handed to the writing task: its records and per-channel message index.</summary>
+    private sealed record ClosedChunk(byte[] Records, int Length, ulong Start, ulong End, List<(ushort Channel, List<(ulong Time, ulong Offset)> Entries)> Index);
+
+    public McapWriter(Stream output, string profile = "ros2", string library = "rtmtl", McapCompression compression = McapCompression.Zstd)
     {
         _out = output;
+        Compression = compression;
+        _chunkWriter = Task.Run(WriteChunksAsync);
         Put(Magic);
         Record(OpHeader, w => { Str(w, profile); Str(w, library); });
     }
@@ -94,23 +118,73 @@ public sealed class McapWriter : IDisposable
         if (_chunk.Length >= ChunkBytes) FlushChunk();
     }
 
-    /// <summary>Writes the open chunk and its message indexes, and pushes them to the file.</summary>
+    /// <summary>Closes the open chunk: it is compressed and written, with its message indexes, by the writing task.</summary>
     public void FlushChunk()
     {
+        if (_writeFailure is { } failed) throw new IOException($"the MCAP file could not be written: {failed.Message}", failed);
         if (_chunk.Length == 0) return;
-        var records = _chunk.GetBuffer().AsSpan(0, (int)_chunk.Length);
+        var records = System.Buffers.ArrayPool<byte>.Shared.Rent((int)_chunk.Length);
+        _chunk.GetBuffer().AsSpan(0, (int)_chunk.Length).CopyTo(records);
+        var chunk = new ClosedChunk(records, (int)_chunk.Length, _chunkStart, _chunkEnd, _chunkIndex.Select(kv => (kv.Key, kv.Value)).ToList());
+        // Waits only when two chunks are already queued (a disk slower than the data): back-pressure, nothing lost.
+        if (!_closed.Writer.TryWrite(chunk)) _closed.Writer.WriteAsync(chunk).AsTask().GetAwaiter().GetResult();
+        _chunk.SetLength(0);
+        _chunkIndex.Clear();
+        _chunkStart = ulong.MaxValue; _chunkEnd = 0;
+    }
+
+    private async Task WriteChunksAsync()
+    {
+        var compressor = Compression == McapCompression.Zstd ? new ZstdSharp.Compressor(ZstdLevel) : null;
+        try
+        {
+            await foreach (var chunk in _closed.Reader.ReadAllAsync())
+            {
+                try
+                {
+                    if (_writeFailure is null) WriteChunk(chunk, compressor);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or ObjectDisposedException) { _writeFailure = e; }
+                finally { System.Buffers.ArrayPool<byte>.Shared.Return(chunk.Records); }
+            }
+        }
+        finally { compressor?.Dispose(); }
+    }
+
+    /// <summary>zstd level 1: about 2.5 times smaller than raw images and depth here, at a few ms a frame (docs/recording.md).</summary>
+    public const int ZstdLevel = 1;
+
+    private void WriteChunk(ClosedChunk c, ZstdSharp.Compressor? zstd)
+    {
+        var records = c.Records.AsSpan(0, c.Length);
         var size = (ulong)records.Length;
-        var crc = Crc32.Of(records);
+        var crc = System.IO.Hashing.Crc32.HashToUInt32(records);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        ReadOnlySpan<byte> stored = Compression switch
+        {
+            McapCompression.Zstd => zstd!.Wrap(records),
+            McapCompression.Lz4 => K4os.Compression.LZ4.Streams.LZ4Frame.Encode(records, new System.Buffers.ArrayBufferWriter<byte>(records.Length / 2 + 64),
+                K4os.Compression.LZ4.LZ4Level.L00_FAST).WrittenSpan,
+            _ => records,
+        };
+        var name = Compression switch { McapCompression.Zstd => "zstd", McapCompression.Lz4 => "lz4", _ => "" };
+        var storedLength = (ulong)stored.Length;
+        lock (_figures)
+        {
+            _uncompressed += records.Length;
+            _compressed += stored.Length;
+            _compressing += System.Diagnostics.Stopwatch.GetElapsedTime(started);
+        }
         var chunkOffset = _position;
-        var head = Body(w => { U64(w, _chunkStart); U64(w, _chunkEnd); U64(w, size); U32(w, crc); Str(w, ""); U64(w, size); });
+        var head = Body(w => { U64(w, c.Start); U64(w, c.End); U64(w, size); U32(w, crc); Str(w, name); U64(w, storedLength); });
         Span<byte> prefix = stackalloc byte[9];
         prefix[0] = OpChunk;
-        BinaryPrimitives.WriteUInt64LittleEndian(prefix[1..], (ulong)(head.Length + records.Length));
-        Put(prefix); Put(head); Put(records);
+        BinaryPrimitives.WriteUInt64LittleEndian(prefix[1..], (ulong)(head.Length + stored.Length));
+        Put(prefix); Put(head); Put(stored);
         var chunkLength = (ulong)(_position - chunkOffset);
         var indexOffsets = new List<(ushort Channel, ulong Offset)>();
         var indexStart = _position;
-        foreach (var (channel, entries) in _chunkIndex)
+        foreach (var (channel, entries) in c.Index)
         {
             indexOffsets.Add((channel, (ulong)_position));
             Put(Framed(OpMessageIndex, Body(w =>
@@ -120,16 +194,14 @@ public sealed class McapWriter : IDisposable
             })));
         }
         var indexLength = (ulong)(_position - indexStart);
-        _chunkIndexes.Add(Framed(OpChunkIndex, Body(w =>
-        {
-            U64(w, _chunkStart); U64(w, _chunkEnd); U64(w, (ulong)chunkOffset); U64(w, chunkLength);
-            U32(w, (uint)(indexOffsets.Count * 10));
-            foreach (var (c, o) in indexOffsets) { U16(w, c); U64(w, o); }
-            U64(w, indexLength); Str(w, ""); U64(w, size); U64(w, size);
-        })));
-        _chunk.SetLength(0);
-        _chunkIndex.Clear();
-        _chunkStart = ulong.MaxValue; _chunkEnd = 0;
+        lock (_chunkIndexes)
+            _chunkIndexes.Add(Framed(OpChunkIndex, Body(w =>
+            {
+                U64(w, c.Start); U64(w, c.End); U64(w, (ulong)chunkOffset); U64(w, chunkLength);
+                U32(w, (uint)(indexOffsets.Count * 10));
+                foreach (var (ch, o) in indexOffsets) { U16(w, ch); U64(w, o); }
+                U64(w, indexLength); Str(w, name); U64(w, storedLength); U64(w, size);
+            })));
         _out.Flush();
     }
 
@@ -137,6 +209,10 @@ public sealed class McapWriter : IDisposable
     public void Finish()
     {
         FlushChunk();
+        // Every chunk written, in order, before the summary (which needs their offsets).
+        _closed.Writer.TryComplete();
+        _chunkWriter.GetAwaiter().GetResult();
+        if (_writeFailure is { } failed) throw new IOException($"the MCAP file could not be written: {failed.Message}", failed);
         Record(OpDataEnd, w => U32(w, 0)); // data section CRC: 0, not computed
         var summaryStart = (ulong)_position;
         var summary = new MemoryStream();
@@ -162,7 +238,7 @@ public sealed class McapWriter : IDisposable
         foreach (var (op, start, length) in groups)
             summary.Write(Framed(OpSummaryOffset, Body(w => { w.Write(op); U64(w, start); U64(w, length); })));
         var footerHead = Body(w => { w.Write(OpFooter); U64(w, 8 + 8 + 4); U64(w, summaryStart); U64(w, summaryOffsetStart); });
-        var crc = Crc32.Of([.. summary.ToArray(), .. footerHead]);
+        var crc = System.IO.Hashing.Crc32.HashToUInt32([.. summary.ToArray(), .. footerHead]);
         Put(summary.ToArray());
         Put(footerHead);
         Span<byte> tail = stackalloc byte[4];
@@ -172,7 +248,13 @@ public sealed class McapWriter : IDisposable
         _out.Flush();
     }
 
-    public void Dispose() => _chunk.Dispose();
+    public void Dispose()
+    {
+        _closed.Writer.TryComplete();
+        try { _chunkWriter.GetAwaiter().GetResult(); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException) { }
+        _chunk.Dispose();
+    }
 
     /// <summary>rosbag2's offered_qos_profiles for a channel: reliable, and transient-local (latched) or volatile.</summary>
     private static string Qos(bool latched) =>
@@ -202,22 +284,4 @@ public sealed class McapWriter : IDisposable
     private static void U32(BinaryWriter w, uint v) => w.Write(v);
     private static void U64(BinaryWriter w, ulong v) => w.Write(v);
     private static void Str(BinaryWriter w, string s) { var b = Encoding.UTF8.GetBytes(s); w.Write((uint)b.Length); w.Write(b); }
-}
-
-/// <summary>CRC-32 (IEEE 802.3, the zlib polynomial), as MCAP checks chunks and the summary with.</summary>
-public static class Crc32
-{
-    private static readonly uint[] Table = Enumerable.Range(0, 256).Select(n =>
-    {
-        var c = (uint)n;
-        for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        return c;
-    }).ToArray();
-
-    public static uint Of(ReadOnlySpan<byte> data)
-    {
-        var c = 0xFFFFFFFFu;
-        foreach (var b in data) c = Table[(c ^ b) & 0xFF] ^ (c >> 8);
-        return c ^ 0xFFFFFFFFu;
-    }
 }

@@ -32,7 +32,13 @@ public static class TrainingCli
             OneDnnCommand.Build(),
         };
         root.Options.Add(new Option<bool>("--verbose") { Description = "Show the stack trace of an unexpected error", Recursive = true });
-        var parse = root.Parse(args);
+        try { args = Common.Commands.ResponseFiles.Expand(args); }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0) return Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message, CommandPath(parse));
         if (Common.Commands.CommandLineRules.CheckArgsOnly) return 0;
         using var stop = new Common.Commands.TwoStageStop(Console.Error, "stopping: saving a checkpoint at the next step (press Ctrl+C again to exit at once)", Interrupt.Cancel);

@@ -6,7 +6,7 @@
  *   PREFIX/camera_info  sensor_msgs/CameraInfo (fx = fy = WIDTH, centre), same stamp
  *   PREFIX/depth        sensor_msgs/Image 16UC1 millimetres from DEPTH.u16, same stamp (when given)
  * FRAMES.bgr holds frames of WIDTH*HEIGHT*3 bytes, replayed in turn for COUNT frames; frame i is stamped
- * sec = 1000 + i, nanosec = 1000 * i, frame id "peer_optical_frame". It waits up to 20 s for a subscriber, prints
+ * sec = 1000 + i, nanosec = 1000 * i (with STAMP_NOW in the environment: the wall clock when sent), frame id "peer_optical_frame". It waits up to 20 s for a subscriber, prints
  * "published N" and exits; SIGKILL it to make the camera vanish.
  */
 #include <stdio.h>
@@ -41,6 +41,7 @@ int main(int argc, char **argv)
   const char *prefix = argv[1]; unsigned w = (unsigned)atoi(argv[3]), h = (unsigned)atoi(argv[4]);
   int count = atoi(argv[5]); double fps = atof(argv[6]);
   const char *encoding = argc > 8 ? argv[8] : "bgr8";
+  int stamp_now = getenv("STAMP_NOW") != NULL;
   size_t nframes_bytes = 0, ndepth_bytes = 0;
   unsigned char *frames = slurp(argv[2], &nframes_bytes);
   unsigned char *depth = argc > 7 && strcmp(argv[7], "-") ? slurp(argv[7], &ndepth_bytes) : NULL;
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
       else memcpy(pixels + 3 * p, bgr + 3 * p, 3);
     }
     builtin_interfaces_msg_dds__Time_ stamp = { 1000 + i, (uint32_t)(1000 * i) };
+    if (stamp_now) { dds_time_t t = dds_time(); stamp.sec = (int32_t)(t / DDS_NSECS_IN_SEC); stamp.nanosec = (uint32_t)(t % DDS_NSECS_IN_SEC); }
     sensor_msgs_msg_dds__Image_ img = { { stamp, "peer_optical_frame" }, h, w, (char *)encoding, 0, w * channels,
                                         { (uint32_t)(w * h * channels), (uint32_t)(w * h * channels), pixels, false } };
     double k[9] = { w, 0, w / 2.0, 0, w, h / 2.0, 0, 0, 1 };

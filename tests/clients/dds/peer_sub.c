@@ -1,7 +1,7 @@
 /*
  * A ROS 2-style DDS subscriber for the tests, built from ros2_types.idl with Debian's idlc and gcc: it shares no code
  * with the engine. It prints one line per message received, on stdout:
- *   image TOPIC SEC NANOSEC FRAME_ID WIDTHxHEIGHT ENCODING STEP BYTES
+ *   image TOPIC SEC NANOSEC FRAME_ID WIDTHxHEIGHT ENCODING STEP BYTES RECEIVED_NS (wall clock, as the stamps)
  *   info TOPIC SEC NANOSEC FRAME_ID WIDTHxHEIGHT MODEL FX FY CX CY
  *   string TOPIC DATA
  *   tf TOPIC FRAME_ID CHILD QX QY QZ QW
@@ -64,8 +64,8 @@ int main(int argc, char **argv)
           counts[i]++;
           if (!strcmp(kinds[i], "image")) {
             sensor_msgs_msg_dds__Image_ *m = samples[0];
-            printf("image %s %d %u %s %ux%u %s %u %u\n", names[i], m->header.stamp.sec, m->header.stamp.nanosec, m->header.frame_id,
-                   m->width, m->height, m->encoding, m->step, m->data._length);
+            printf("image %s %d %u %s %ux%u %s %u %u %lld\n", names[i], m->header.stamp.sec, m->header.stamp.nanosec, m->header.frame_id,
+                   m->width, m->height, m->encoding, m->step, m->data._length, (long long)dds_time());
             if (dump) {
               char path[1024], flat[256]; snprintf(flat, sizeof flat, "%s", names[i] + 1);
               for (char *c = flat; *c; c++) if (*c == '/') *c = '_';

@@ -4,6 +4,8 @@
 //     statistics' message counts, and per topic the first message decoded (images: fields and a digest of the data).
 //   --stream: McapStreamReader from the start, as for a file cut short by a kill: the same JSON from the records it
 //     could read, with "complete" false when the file ends without its footer.
+// Chunks may be zstd- or lz4-compressed (@foxglove/wasm-zstd, @foxglove/wasm-lz4); "compression" lists what the chunk
+// indexes name (indexed mode).
 // usage: node read-mcap.mjs FILE.mcap [--stream] [--dump DIR]   (--dump writes each topic's first image data as DIR/TOPIC.bin)
 import { McapIndexedReader, McapStreamReader } from "@mcap/core";
 import { parse } from "@foxglove/rosmsg";
@@ -11,12 +13,22 @@ import { MessageReader } from "@foxglove/rosmsg2-serialization";
 import fs from "node:fs";
 import path from "node:path";
 import crypto from "node:crypto";
+import zstd from "@foxglove/wasm-zstd";
+import lz4 from "@foxglove/wasm-lz4";
+
+// The chunk decompressors the MCAP tools use: zstd and lz4, as rosbag2 and Foxglove write them.
+await zstd.isLoaded;
+await lz4.isLoaded;
+const decompressHandlers = {
+  zstd: (buffer, size) => zstd.decompress(buffer, Number(size)),
+  lz4: (buffer, size) => lz4(buffer, Number(size)),
+};
 
 const args = process.argv.slice(2);
 const file = args[0];
 const stream = args.includes("--stream");
 const dumpDir = args.includes("--dump") ? args[args.indexOf("--dump") + 1] : null;
-const out = { channels: [], counts: {}, first: {}, complete: !stream, profile: null };
+const out = { channels: [], counts: {}, first: {}, complete: !stream, profile: null, compression: [] };
 const readers = new Map();
 const channels = new Map();
 
@@ -46,7 +58,7 @@ function onMessage(m) {
 }
 
 if (stream) {
-  const reader = new McapStreamReader({ validateCrcs: true });
+  const reader = new McapStreamReader({ validateCrcs: true, decompressHandlers });
   reader.append(fs.readFileSync(file));
   const schemas = new Map();
   for (let r; (r = reader.nextRecord()); ) {
@@ -66,11 +78,12 @@ if (stream) {
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     },
   };
-  const reader = await McapIndexedReader.Initialize({ readable });
+  const reader = await McapIndexedReader.Initialize({ readable, decompressHandlers });
   out.profile = reader.header.profile;
   for (const channel of reader.channelsById.values()) addChannel(channel, reader.schemasById.get(channel.schemaId));
   for (const [id, n] of reader.statistics.channelMessageCounts) out.counts[channels.get(id).topic] = Number(n);
   out.chunks = reader.chunkIndexes.length;
+  out.compression = [...new Set(reader.chunkIndexes.map((c) => c.compression))];
   for await (const m of reader.readMessages()) onMessage(m);
   await fd.close();
 }

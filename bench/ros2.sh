@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev and gcc installed:
+#   bench/ros2.sh [TRIALS=3]
+# 1. Publish cost: the engine's frame rate on replayed synthetic frames (unpaced, so the rate is what the engine can
+#    do) without --ros2; with --ros2 and no subscriber; with a subscriber to depth, labels and camera_info (what a
+#    planner reads); with a subscriber to every topic (image and overlay too: the picture is then drawn), at 320x240,
+#    640x480 and 1280x720; trials in turn, the median of each. The subscriber peer runs on the same 2 cores.
+#    Also the bytes of one message per topic (the engine's own count).
+# 2. Latency: a camera peer publishes 640x480 at 30 FPS stamped with the wall clock; the engine reads it
+#    (--source ros2:...) and publishes; a subscriber peer takes the depth message: receipt minus stamp, p50 and p99,
+#    beside the engine's own model time.
+# Everything stays on loopback (CYCLONEDDS_URI below) on a domain of its own.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TRIALS="${1:-3}"
+RTMTL=(dotnet "$ROOT/src/Cli/bin/Release/net10.0/rtmtl.dll")
+export CYCLONEDDS_URI='<CycloneDDS><Domain><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex><Peers><Peer address="127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>'
+export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-77}"
+WORK="$(mktemp -d /tmp/rtmtl-ros2-bench-XXXX)"
+cp "$ROOT"/tests/clients/dds/* "$WORK/"
+(cd "$WORK" && idlc ros2_types.idl 2>/dev/null && gcc -O2 -o peer_sub peer_sub.c ros2_types.c -lddsc && gcc -O2 -o peer_pub peer_pub.c ros2_types.c -lddsc)
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+fps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['fps'])" "$1"; }
+
+echo "== publish cost (frames/s of the engine, median of $TRIALS trials; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores)"
+echo "| size | without --ros2 | --ros2, no subscriber | --ros2, depth + labels + camera_info read | --ros2, every topic read (draws the overlay) | one message per topic |"
+echo "|---|---:|---:|---:|---:|---|"
+run() { # run NAME SIZE [engine options...]: one trial, its frames/s appended to $WORK/NAME
+  local name="$1" size="$2"; shift 2
+  "${RTMTL[@]}" run --source "synthetic:frames=120,size=$size,cycle=30" --stats-json "$WORK/$name.json" "$@" >/dev/null 2>"$WORK/$name.log"
+  fps "$WORK/$name.json" >>"$WORK/$name"
+}
+with_sub() { # with_sub TOPICS... -- run args: a subscriber peer on the topics while the engine runs
+  local topics=(); while [ "$1" != "--" ]; do topics+=("$1"); shift; done; shift
+  "$WORK/peer_sub" 300 0 "${topics[@]}" >/dev/null 2>&1 & local sub=$!
+  sleep 1
+  run "$@"
+  kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true
+}
+for size in 320x240 640x480 1280x720; do
+  : >"$WORK/off"; : >"$WORK/none"; : >"$WORK/robot"; : >"$WORK/all"
+  for t in $(seq "$TRIALS"); do
+    run off "$size"
+    run none "$size" --ros2
+    with_sub /rtmtl/depth=image:be /rtmtl/labels=image:be /rtmtl/camera_info=info:be -- robot "$size" --ros2
+    with_sub /rtmtl/image=image:be /rtmtl/overlay=image:be /rtmtl/labels=image:be /rtmtl/depth=image:be /rtmtl/camera_info=info:be -- all "$size" --ros2
+  done
+  off=$(median <"$WORK/off"); none=$(median <"$WORK/none"); robot=$(median <"$WORK/robot"); all=$(median <"$WORK/all")
+  ratio() { python3 -c "print(f'{$1:.1f} ({$1/$off:.2f}x)')"; }
+  wire=$(sed -n 's/.*; a message on //p' "$WORK/all.log" | tail -1 | sed 's#/rtmtl/##g')
+  echo "| $size | $(python3 -c "print(f'{$off:.1f}')") | $(ratio "$none") | $(ratio "$robot") | $(ratio "$all") | $wire |"
+done
+echo
+echo "== latency, 640x480 at 30 FPS: camera publish -> engine -> depth message received (loopback)"
+python3 - "$WORK" <<'PY'
+import random, sys
+w, h, n = 640, 480, 4
+rng = random.Random(1)
+with open(sys.argv[1] + "/f640.bgr", "wb") as f:
+    for i in range(n):
+        row = bytearray()
+        for y in range(h):
+            for x in range(w):
+                row += bytes(((x + 7 * i) % 256, (2 * y) % 256, rng.randrange(60)))
+        f.write(row)
+PY
+"$WORK/peer_sub" 60 300 /rtmtl/depth=image:be >"$WORK/lat.txt" 2>&1 & sub=$!
+sleep 1
+"${RTMTL[@]}" run --source ros2:/cam/image_raw,giveup=3 --ros2 --stats-json "$WORK/lat.json" >/dev/null 2>"$WORK/lat.log" & eng=$!
+STAMP_NOW=1 "$WORK/peer_pub" /cam "$WORK/f640.bgr" 640 480 300 30 >/dev/null
+wait "$eng" || true; kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true
+python3 - "$WORK" <<'PY'
+import json, sys
+d = sys.argv[1]
+lat = sorted((int(f[10]) - (int(f[2]) * 10**9 + int(f[3]))) / 1e6 for f in (l.split() for l in open(d + "/lat.txt")) if f and f[0] == "image")
+s = json.load(open(d + "/lat.json"))
+stages = {k: v for k, v in s["stages"].items()} if isinstance(s["stages"], dict) else {x["name"]: x for x in s["stages"]}
+model = stages.get("model", {})
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+print(f"{len(lat)} of 300 depth messages received, {s['frames']} frames processed, {s['dropped_at_source']} dropped at the source")
+print(f"publish -> depth received: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; the model alone p50 {model.get('p50_ms', model.get('p50', '?'))} ms")
+PY
+rm -rf "$WORK"

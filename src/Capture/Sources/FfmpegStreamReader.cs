@@ -84,7 +84,8 @@ internal sealed class FfmpegStreamReader : IDisposable
     /// Starts decoding and learns the size from ffmpeg's own stream report (one connection: servers that accept a
     /// single client still work); null when the stream cannot be reached or sends no video within the timeout.
     /// </summary>
-    public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout, TimeSpan? stallAfter = null, bool paced = false)
+    public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout, TimeSpan? stallAfter = null, bool paced = false,
+        CancellationToken cancellationToken = default, Action<string>? failed = null)
     {
         var ffmpeg = ExternalTools.Find("ffmpeg") ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package 'ffmpeg'.");
         // Low-latency flags only for live protocols: with -fflags nobuffer ffmpeg 5.1 outputs nothing from an HTTP file.
@@ -94,10 +95,12 @@ internal sealed class FfmpegStreamReader : IDisposable
         double? inputFps = null;
         TimeSpan? duration = null;
         var output = false;
+        string? said = null;
         decoder.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is null) { found.TrySetResult((0, 0, null)); return; }
             var line = e.Data;
+            if (line.Contains("rror", StringComparison.Ordinal) || line.Contains("nvalid", StringComparison.Ordinal) || line.Contains("failed", StringComparison.Ordinal)) said = line.Trim();
             if (!output && DurationPattern.Match(line) is { Success: true } dm)
                 duration = TimeSpan.FromHours(int.Parse(dm.Groups[1].Value, CultureInfo.InvariantCulture))
                     + TimeSpan.FromMinutes(int.Parse(dm.Groups[2].Value, CultureInfo.InvariantCulture))
@@ -114,9 +117,14 @@ internal sealed class FfmpegStreamReader : IDisposable
             if (m.Success) found.TrySetResult((int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), inputFps));
         };
         decoder.BeginErrorReadLine();
-        if (!found.Task.Wait(openTimeout) || found.Task.Result.W <= 0)
+        // The wait for the first frame ends at once when the run stops (a stream reconnecting must not hold up Ctrl+C).
+        bool opened;
+        try { opened = found.Task.Wait(openTimeout, cancellationToken) && found.Task.Result.W > 0; }
+        catch (OperationCanceledException) { opened = false; }
+        if (!opened)
         {
             Kill(decoder);
+            if (said is not null) failed?.Invoke(said);
             return null;
         }
         var (w, h, fps) = found.Task.Result;
@@ -131,10 +139,7 @@ internal sealed class FfmpegStreamReader : IDisposable
 
     private static Process Start(string exe, string args, bool redirectOut)
     {
-        var p = Process.Start(new ProcessStartInfo(exe, args)
-        {
-            RedirectStandardOutput = redirectOut, RedirectStandardError = true, RedirectStandardInput = false, UseShellExecute = false,
-        }) ?? throw new SourceException($"could not start {exe}");
+        var p = Process.Start(Configure(RealtimeMtl.Common.Commands.ChildProcesses.OwnSession(exe, args), redirectOut)) ?? throw new SourceException($"could not start {exe}");
         lock (Running)
         {
             if (!_exiting)
@@ -145,6 +150,15 @@ internal sealed class FfmpegStreamReader : IDisposable
         }
         Kill(p);
         throw new SourceException("the engine is exiting; no stream is opened any more.");
+    }
+
+    private static ProcessStartInfo Configure(ProcessStartInfo start, bool redirectOut)
+    {
+        start.RedirectStandardOutput = redirectOut;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = false;
+        start.UseShellExecute = false;
+        return start;
     }
 
     /// <summary>Reads one whole frame into <paramref name="buffer"/>; false when the stream ended or broke.</summary>

@@ -30,10 +30,11 @@ public sealed class NetworkStreamSource : IFrameSource
         Url = url;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !Schemes.Contains(uri.Scheme) || string.IsNullOrEmpty(uri.Host))
             throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");
-        _capture = Open() ?? throw new SourceException(
-            $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
+        _capture = Open() ?? throw new SourceException(_openFailure is { } said
+            ? $"stream {url} could not be read: ffmpeg says \"{said}\"; the server answered, so check that it serves video ffmpeg can read."
+            : $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
         NominalFps = _capture.Fps;
-        IsFile = !FfmpegStreamReader.IsLiveProtocol(url) && _capture.Duration is not null;
+        IsFile = !FfmpegStreamReader.IsLiveProtocol(url) && (_capture.Duration is not null || NamesAFile(uri));
         _latest = IsFile
             ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true })
             : Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
@@ -42,8 +43,13 @@ public sealed class NetworkStreamSource : IFrameSource
             }, dropped => { dropped.Dispose(); Interlocked.Increment(ref _droppedAtSource); });
     }
 
-    /// <summary>A file served over HTTP (its duration is known): every frame is read, its end ends the run.</summary>
+    /// <summary>A file served over HTTP (its duration is known, or its path names a video file): every frame is read, its end ends the run.</summary>
     public bool IsFile { get; }
+
+    private static readonly string[] FileExtensions = [".ts", ".m2ts", ".mts", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".flv", ".mpg", ".mpeg"];
+
+    /// <summary>An http(s) path ending in a video file's extension (an MPEG-TS has no duration ffmpeg can read up front).</summary>
+    private static bool NamesAFile(Uri uri) => uri.Scheme is "http" or "https" && FileExtensions.Contains(Path.GetExtension(uri.AbsolutePath).ToLowerInvariant());
 
     private long _droppedAtSource;
 
@@ -61,7 +67,11 @@ public sealed class NetworkStreamSource : IFrameSource
     public int Outages { get; private set; }
 
     private FfmpegStreamReader? Open() =>
-        FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout, _options.StallAfter, paced: _options.Realtime && !FfmpegStreamReader.IsLiveProtocol(Url));
+        FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout, _options.StallAfter, paced: _options.Realtime && !FfmpegStreamReader.IsLiveProtocol(Url),
+            cancellationToken: _stop.Token, failed: why => _openFailure = why);
+
+    /// <summary>What ffmpeg said when the last open failed with the server answering (not a network fault).</summary>
+    private string? _openFailure;
 
     /// <summary>When the stream went down (null while frames flow): a reconnect that yields no frame stays down.</summary>
     private long? _downSince;
@@ -70,6 +80,8 @@ public sealed class NetworkStreamSource : IFrameSource
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         _grabber ??= StartGrabber();
+        // The run stopping stops the grab thread too: a reconnect's backoff and its open wait end at once.
+        using var stopping = cancellationToken.Register(() => { try { _stop.Cancel(); } catch (ObjectDisposedException) { } });
         while (true)
         {
             Frame frame;
@@ -124,6 +136,13 @@ public sealed class NetworkStreamSource : IFrameSource
                     // A file ends: that is the end of the run. A file that breaks off is a source fault, not an outage to wait out.
                     if (reader.EndedCleanly) break;
                     throw new SourceException($"video {Url} broke off after frame {sequence}{(reader.Stalled ? $" (no data for {reader.StallAfter.TotalSeconds:0.#} s)" : "")}; check the server and start again.");
+                }
+                // An HTTP stream that ends (the server closed it at its end, not a dropped connection) is a file that ended:
+                // reading it again from the start would loop it forever.
+                if (Url.StartsWith("http", StringComparison.OrdinalIgnoreCase) && reader.EndedCleanly)
+                {
+                    _events.Warning($"stream {Url} ended after frame {sequence} (the server closed it at its end); that is the end of the input");
+                    break;
                 }
                 Reconnect(sequence, reader.Stalled ? $"stalled (no frame for {reader.StallAfter.TotalSeconds:0.#} s)" : "dropped", token);
             }

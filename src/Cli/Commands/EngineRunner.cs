@@ -235,7 +235,9 @@ public static class EngineRunner
                 : summary with { Recording = Figures(recorders[0]) };
             if (gridRecorder is not null && mosaic is not null)
                 summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
-            summary = summary with { Outputs = Outputs(s, cameras) };
+            // What went on the bus and what did not (a server away, a message over its limit).
+            foreach (var publisher in opened.SelectMany(o => o.Sinks).OfType<RealtimeMtl.Distributed.Bus.NatsFramePublisher>()) summary.Notes.Add(publisher.Report());
+            summary = summary with { Outputs = Outputs(s, cameras, recorders) };
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
             var statsFailed = false;
@@ -375,15 +377,17 @@ public static class EngineRunner
     }
 
     /// <summary>What the run wrote, for the summary: the run folder and each output, per camera where there are several.</summary>
-    private static Dictionary<string, string> Outputs(EngineSettings s, IReadOnlyList<NamedSource> cameras)
+    private static Dictionary<string, string> Outputs(EngineSettings s, IReadOnlyList<NamedSource> cameras, IReadOnlyList<VideoRecorderSink?> recorders)
     {
         var o = new Dictionary<string, string>();
         if (s.RunFolder is { } dir) { o["run_folder"] = dir; o["args_json"] = Path.Combine(dir, "args.json"); }
-        foreach (var camera in cameras)
+        for (var i = 0; i < cameras.Count; i++)
         {
+            var camera = cameras[i];
             var c = s.ForCamera(camera);
             var suffix = cameras.Count > 1 ? $" ({camera.Name})" : "";
-            if (c.Record is { } rec) o["recording" + suffix] = rec;
+            // Where the recording really is: its own path, or where it was left when its folder was replaced mid-run.
+            if (c.Record is { } rec) o["recording" + suffix] = recorders.ElementAtOrDefault(i)?.Path ?? rec;
             if (c.SaveRaw is { } raw) o["raw" + suffix] = raw;
             if (c.SavePointCloud is { } ply) o["point_clouds" + suffix] = ply;
         }

@@ -21,6 +21,7 @@ public sealed class TwoStageStop : IDisposable
         _errors = errors;
         _firstMessage = firstMessage;
         _onFirst = onFirst;
+        HearInterruptWhenStartedInBackground();
         _int = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         _term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
     }
@@ -42,6 +43,28 @@ public sealed class TwoStageStop : IDisposable
             Environment.Exit(130);
         }
     }
+
+    /// <summary>
+    /// A shell starts background commands (<c>rtmtl run ... &amp;</c>, scripts, some supervisors) with SIGINT ignored,
+    /// and the runtime then never hears it: <c>kill -INT</c> would do nothing until the run ends by itself. A command
+    /// that offers a clean stop takes SIGINT back (to the default, which the registration below then handles).
+    /// </summary>
+    private static unsafe void HearInterruptWhenStartedInBackground()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        const int SIGINT = 2;
+        var current = stackalloc byte[SigactionSize];
+        if (sigaction(SIGINT, null, current) != 0 || *(IntPtr*)current != SigIgn) return;
+        var dfl = stackalloc byte[SigactionSize];
+        new Span<byte>(dfl, SigactionSize).Clear(); // sa_handler = SIG_DFL, empty mask, no flags
+        sigaction(SIGINT, dfl, null);
+    }
+
+    private const int SigactionSize = 256; // glibc's struct sigaction is 152 bytes on 64-bit Linux: room to spare
+    private static readonly IntPtr SigIgn = 1;
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern unsafe int sigaction(int signum, byte* act, byte* oldact);
 
     public void Dispose()
     {

@@ -47,6 +47,20 @@ public static class PathIdentity
     public static Kind KindOf(string path) => Stat(path) is not { } s ? Kind.Missing
         : (s.Mode & 0xF000) switch { 0x8000 => Kind.Regular, 0x4000 => Kind.Directory, _ => Kind.Other };
 
+    /// <summary>The device and inode of what the path names now (null when it does not exist).</summary>
+    public static (ulong Device, ulong Inode)? Id(string path) => Stat(path) is { } s ? (s.Device, s.Inode) : null;
+
+    /// <summary>
+    /// Where an open file is now, whatever happened to the path it was opened by (a folder moved, or swapped for a
+    /// link): the kernel's own name for it (/proc/self/fd). Null where that is not known.
+    /// </summary>
+    public static string? WhereOpen(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux() || handle.IsInvalid || handle.IsClosed) return null;
+        try { return new FileInfo($"/proc/self/fd/{handle.DangerousGetHandle()}").LinkTarget; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
+    }
+
     private readonly record struct StatFigures(ulong Device, ulong Inode, uint Mode);
 
     private static unsafe StatFigures? Stat(string path)

@@ -46,15 +46,34 @@ public sealed class NatsFramePublisher : IFrameSink
     public async Task StartAsync(CancellationToken ct = default)
     {
         _connection ??= await _options.Endpoint!.ConnectAsync($"rtmtl-publish-{_options.Camera}", ct);
+        // The server's largest message (NATS: 1 MB by default); a bigger one would be refused, so maps are scaled to fit.
+        MaxPayload = _connection.ServerInfo?.MaxPayload is > 0 and var max ? max : MaxPayload;
     }
+
+    /// <summary>The largest message the server takes (from its INFO at connect; 1 MB, NATS's default, until then).</summary>
+    public long MaxPayload { get; private set; } = 1024 * 1024;
+
+    /// <summary>Room left in a message for NATS's own headers and the subject.</summary>
+    private const int Headroom = 1024;
 
     public async ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {
         var connection = _connection ?? throw new InvalidOperationException("StartAsync first");
-        var message = Build(packet);
+        var bytes = Build(packet).ToByteArray();
+        // Maps too big for the server: scaled down (halved until they fit) rather than refused; counted.
+        for (var scale = 0.5; bytes.Length > MaxPayload - Headroom && _options.Maps && scale >= 1.0 / 64; scale /= 2)
+        {
+            bytes = Build(packet, scale).ToByteArray();
+            if (bytes.Length <= MaxPayload - Headroom) Interlocked.Increment(ref _scaled);
+        }
+        if (bytes.Length > MaxPayload - Headroom)
+        {
+            Interlocked.Increment(ref _lost);
+            return;
+        }
         try
         {
-            await connection.PublishAsync(Subject, message.ToByteArray(), cancellationToken: cancellationToken);
+            await connection.PublishAsync(Subject, bytes, cancellationToken: cancellationToken);
             Interlocked.Increment(ref _published);
         }
         catch (NatsException)
@@ -65,11 +84,20 @@ public sealed class NatsFramePublisher : IFrameSink
         }
     }
 
-    /// <summary>Frames whose results could not be published (the server was unreachable).</summary>
+    private long _scaled;
+
+    /// <summary>Frames whose results could not be published (the server was unreachable, or the message too big).</summary>
     public long Lost => Interlocked.Read(ref _lost);
 
+    /// <summary>Frames whose maps were scaled down to fit the server's largest message.</summary>
+    public long Scaled => Interlocked.Read(ref _scaled);
+
+    /// <summary>One line for the run's summary: what went on the bus, and what did not.</summary>
+    public string Report() =>
+        $"bus     {Subject}: {Published} published, {Lost} lost" + (Scaled > 0 ? $", {Scaled} with maps scaled down to fit the server's {MaxPayload / 1024} KiB message limit" : "");
+
     /// <summary>The frame's message: the feed's FeedFrame without raw maps, plus camera and depth percentiles.</summary>
-    public FeedFrame Build(FramePacket packet)
+    public FeedFrame Build(FramePacket packet, double mapScale = 1)
     {
         var payload = FeedPayload.From(packet, _labels, _options.FrameId, image: false);
         var m = new FeedFrame
@@ -83,9 +111,18 @@ public sealed class NatsFramePublisher : IFrameSink
         if (payload.Intrinsics is { } k) m.Intrinsics = new Serving.Feed.CameraIntrinsics { Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy };
         if (_options.Maps)
         {
-            Cv2.ImEncode(".png", packet.Labels, out var labelsPng);
+            using var labels = new Mat();
             using var mm = new Mat();
             packet.Depth.ConvertTo(mm, MatType.CV_16UC1, 1000.0);
+            if (mapScale < 1)
+            {
+                // Nearest: class ids and depths stay values that were measured, never blends of neighbours.
+                var size = new Size(Math.Max(1, (int)(packet.Labels.Cols * mapScale)), Math.Max(1, (int)(packet.Labels.Rows * mapScale)));
+                Cv2.Resize(packet.Labels, labels, size, interpolation: InterpolationFlags.Nearest);
+                Cv2.Resize(mm, mm, size, interpolation: InterpolationFlags.Nearest);
+            }
+            else packet.Labels.CopyTo(labels);
+            Cv2.ImEncode(".png", labels, out var labelsPng);
             Cv2.ImEncode(".png", mm, out var depthPng);
             m.LabelsPng = ByteString.CopyFrom(labelsPng);
             m.DepthPngMm = ByteString.CopyFrom(depthPng);

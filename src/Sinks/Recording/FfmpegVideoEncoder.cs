@@ -37,10 +37,13 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
             ? "-f matroska -cluster_time_limit 1000"
             : "-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000";
         var args = string.Create(c, $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {size.Width}x{size.Height} -r {fps} -i pipe:0 {codec} -pix_fmt yuv420p {container} \"{path}\"");
-        _process = Process.Start(new ProcessStartInfo(ffmpeg, args)
-        {
-            RedirectStandardInput = true, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
-        }) ?? throw new IOException("could not start ffmpeg");
+        // In a session of its own: a Ctrl+C at the terminal reaches rtmtl, which closes the file; never the encoder mid-file.
+        var start = RealtimeMtl.Common.Commands.ChildProcesses.OwnSession(ffmpeg, args);
+        start.RedirectStandardInput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardOutput = true;
+        start.UseShellExecute = false;
+        _process = Process.Start(start) ?? throw new IOException("could not start ffmpeg");
         // The encoder yields to inference and rendering when the cores are busy; its buffers absorb the wait.
         try { _process.PriorityClass = ProcessPriorityClass.BelowNormal; } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };

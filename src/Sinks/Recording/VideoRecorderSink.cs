@@ -53,7 +53,14 @@ public sealed class VideoRecorderSink : IFrameSink
         CheckTarget(options.Path);
         _temp = TempPath(options.Path);
         _lock = Lock(_temp, options.Path);
+        _folder = PathIdentity.Id(System.IO.Path.GetDirectoryName(_temp)!);
     }
+
+    /// <summary>The recording's folder as the run found it: the final rename goes there or nowhere.</summary>
+    private readonly (ulong Device, ulong Inode)? _folder;
+
+    /// <summary>Where the recording was left when its folder was replaced during the run (null: at its target).</summary>
+    public string? KeptElsewhere { get; private set; }
 
     /// <summary>
     /// An exclusive lock on the temporary file (flock, released by the kernel when the process dies): a second run
@@ -85,7 +92,7 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>Capture time from the first to the last frame the recorder received (live: what the file's length follows).</summary>
     public double CapturedSeconds => _encoder is null ? 0 : Stopwatch.GetElapsedTime(_firstTicks, _lastTicks).TotalSeconds;
     public double RecordedFps => _o.Fps;
-    public string Path => _o.Path;
+    public string Path => KeptElsewhere ?? _o.Path;
     public string Codec => _encoder?.Description ?? "-";
 
     public static string TempPath(string path)
@@ -173,7 +180,18 @@ public sealed class VideoRecorderSink : IFrameSink
             _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
             codec = ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.Mp4v;
         }
-        return new OpenCvVideoEncoder(_temp, codec, _o.Fps, size);
+        // OpenCV's MJPG and mp4v writers would drop an odd last row or column without a word: pad it, and say so.
+        _size = EvenSize(size, codec == RecordCodec.Mjpg ? "MJPG" : "mp4v", _log);
+        return new OpenCvVideoEncoder(_temp, codec, _o.Fps, _size);
+    }
+
+    /// <summary>Odd sizes padded to even with one black row or column (right/bottom), said once.</summary>
+    private static Size EvenSize(Size frame, string codec, IEventLog? log)
+    {
+        var padded = new Size(frame.Width + (frame.Width & 1), frame.Height + (frame.Height & 1));
+        if (padded != frame)
+            log?.Warning($"{codec} needs even frame sizes, so the recording pads {frame.Width}x{frame.Height} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
+        return padded;
     }
 
     /// <summary>
@@ -189,10 +207,7 @@ public sealed class VideoRecorderSink : IFrameSink
             (w, h) = (Math.Max(1, (int)(w * scale)), Math.Max(1, (int)(h * scale)));
             log?.Warning($"{frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
         }
-        var padded = new Size(w + (w & 1), h + (h & 1));
-        if (padded.Width != w || padded.Height != h)
-            log?.Warning($"H.264 needs even frame sizes, so the recording pads {w}x{h} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
-        return padded;
+        return EvenSize(new Size(w, h), "H.264", log);
     }
 
     /// <summary>
@@ -252,6 +267,15 @@ public sealed class VideoRecorderSink : IFrameSink
     /// </summary>
     private void Publish(bool faulted)
     {
+        // The folder moved, or was swapped for a link, while the run wrote: the recording stays where it really is
+        // (found through the open file), the target is not touched, and the summary names the real place.
+        if (_folder is { } before && PathIdentity.Id(System.IO.Path.GetDirectoryName(_temp)!) != before)
+        {
+            var real = PathIdentity.WhereOpen(_lock.SafeFileHandle) ?? "(unknown: the folder is gone)";
+            KeptElsewhere = real;
+            _log?.Warning($"the folder of --record '{_o.Path}' was moved or replaced during the run; the recording was left at '{real}' and '{_o.Path}' was not touched.");
+            return;
+        }
         if (!File.Exists(_temp)) return;
         if (new FileInfo(_temp).Length == 0 || ((_failed || faulted) && !Playable(_temp)))
         {

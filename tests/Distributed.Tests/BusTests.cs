@@ -112,6 +112,26 @@ public class BusTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Maps_too_big_for_the_servers_message_limit_are_scaled_to_fit_and_every_frame_arrives_and_is_counted()
+    {
+        // NATS's default max_payload is 1 MB; a 3000x2000 frame's label and depth maps are more than that.
+        await using var c = await Cluster.StartAsync();
+        var (consumer, lines) = await StartConsumerAsync(c, "--subject rtmtl.frames.big --max 4");
+        using var _ = consumer;
+        var run = await c.RtmtlAsync($"run --source synthetic:frames=4,size=3000x2000 --publish {c.Server.Url} --nats-token {NatsServer.Token} --camera-name big --publish-maps");
+        Assert.True(run.Code == 0, run.Stderr);
+        using var cts = new CancellationTokenSource(60_000);
+        await consumer.WaitForExitAsync(cts.Token);
+        consumer.WaitForExit();
+        Assert.Equal(0, consumer.ExitCode);
+        var frames = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(Enumerable.Range(0, 4), frames.Select(f => f.GetProperty("sequence").GetInt32()));
+        Assert.All(frames, f => Assert.True(f.GetProperty("labels_png_bytes").GetInt32() > 8 && f.GetProperty("depth_png_bytes").GetInt32() > 8));
+        // The run says what went on the bus, and that the maps were scaled to fit.
+        Assert.Contains("rtmtl.frames.big: 4 published, 0 lost, 4 with maps scaled down to fit the server's 1024 KiB message limit", run.Stdout);
+    }
+
+    [Fact]
     public async Task Several_cameras_publish_each_on_its_own_subject_with_its_own_frame_id()
     {
         await using var c = await Cluster.StartAsync();

@@ -13,6 +13,9 @@ public static partial class Signals
     /// <summary>Sends the signal; false when the process is gone (nothing to signal).</summary>
     public static bool Send(int pid, int signal) => Kill(pid, signal) == 0;
 
+    /// <summary>Sends the signal to the process group <paramref name="leader"/> leads, as a terminal's Ctrl+C does.</summary>
+    public static bool SendGroup(int leader, int signal) => Kill(-leader, signal) == 0;
+
     /// <summary>Sends the signal, or throws naming the process and the error.</summary>
     public static void Require(int pid, int signal)
     {

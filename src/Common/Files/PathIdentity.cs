@@ -61,6 +61,17 @@ public static class PathIdentity
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
     }
 
+    /// <summary>
+    /// A name for an open file that stays with the file (/proc/PID/fd/N): a helper program given it writes into the
+    /// file this process opened, even if its folder is moved or swapped for a link meanwhile. Null where there is none.
+    /// </summary>
+    public static string? PinnedName(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        if (!OperatingSystem.IsLinux() || handle.IsInvalid || handle.IsClosed) return null;
+        var name = $"/proc/{Environment.ProcessId}/fd/{handle.DangerousGetHandle()}";
+        return File.Exists(name) ? name : null;
+    }
+
     private readonly record struct StatFigures(ulong Device, ulong Inode, uint Mode);
 
     private static unsafe StatFigures? Stat(string path)

@@ -26,14 +26,15 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     private readonly Thread _writer;
     private volatile Exception? _writeError;
 
-    public FfmpegVideoEncoder(string ffmpeg, string path, double fps, Size size, bool nvenc)
+    /// <param name="matroska">MKV instead of fragmented MP4 (null: from <paramref name="path"/>'s extension).</param>
+    public FfmpegVideoEncoder(string ffmpeg, string path, double fps, Size size, bool nvenc, bool? matroska = null)
     {
         var c = CultureInfo.InvariantCulture;
         var gop = Math.Max(1, (int)Math.Round(fps));
         var codec = nvenc
             ? $"-c:v h264_nvenc -preset p1 -tune ll -g {gop}"
             : $"-c:v libx264 -preset ultrafast -tune zerolatency -crf 23 -g {gop} -keyint_min {gop} -sc_threshold 0";
-        var container = Path.GetExtension(path).ToLowerInvariant() == ".mkv"
+        var container = matroska ?? Path.GetExtension(path).ToLowerInvariant() == ".mkv"
             ? "-f matroska -cluster_time_limit 1000"
             : "-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000";
         var args = string.Create(c, $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {size.Width}x{size.Height} -r {fps} -i pipe:0 {codec} -pix_fmt yuv420p {container} \"{path}\"");

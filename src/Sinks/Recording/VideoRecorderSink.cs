@@ -175,7 +175,9 @@ public sealed class VideoRecorderSink : IFrameSink
             if (FfmpegVideoEncoder.Find() is { } ffmpeg)
             {
                 _size = H264Size(size, _log);
-                return new FfmpegVideoEncoder(ffmpeg, _temp, _o.Fps, _size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc);
+                // ffmpeg writes into the file this run opened and locked (its /proc name), whatever happens to the folder.
+                return new FfmpegVideoEncoder(ffmpeg, PathIdentity.PinnedName(_lock.SafeFileHandle) ?? _temp, _o.Fps, _size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc,
+                    matroska: ext == ".mkv");
             }
             _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
             codec = ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.Mp4v;

@@ -196,7 +196,8 @@ public class NewPathsTests
         var port = Engine.FreePort();
         var ffmpeg = Engine.Tool("ffmpeg", "ffmpeg");
         using var sender = Process.Start(new ProcessStartInfo(ffmpeg,
-            $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}?listen=1") { RedirectStandardError = true })!;
+            $"-v error -re -f lavfi -i testsrc=size=160x120:rate=20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}?listen=1")
+        { RedirectStandardError = true })!;
         var record = Path.Combine(dir, "t.mp4");
         // As a shell starts a background job: SIGINT ignored from the start. The engine takes it back.
         var psi = new ProcessStartInfo("bash", $"-c \"trap '' INT; exec dotnet '{Engine.Dll}' run --source tcp://127.0.0.1:{port} --record '{record}'\"")

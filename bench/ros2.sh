@@ -20,15 +20,22 @@ WORK="$(mktemp -d /tmp/rtmtl-ros2-bench-XXXX)"
 cp "$ROOT"/tests/clients/dds/* "$WORK/"
 (cd "$WORK" && idlc ros2_types.idl 2>/dev/null && gcc -O2 -o peer_sub peer_sub.c ros2_types.c -lddsc && gcc -O2 -o peer_pub peer_pub.c ros2_types.c -lddsc)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-fps() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['fps'])" "$1"; }
 
-echo "== publish cost (frames/s of the engine, median of $TRIALS trials; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores)"
+echo "== publish cost (frames/s of the engine, and the engine process's own CPU time a frame (user + system), median of $TRIALS trials; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores)"
 echo "| size | without --ros2 | --ros2, no subscriber | --ros2, depth + labels + camera_info read | --ros2, every topic read (draws the overlay) | one message per topic |"
 echo "|---|---:|---:|---:|---:|---|"
-run() { # run NAME SIZE [engine options...]: one trial, its frames/s appended to $WORK/NAME
+run() { # run NAME SIZE [engine options...]: one trial; its frames/s to $WORK/NAME, the engine's CPU ms a frame to $WORK/NAME.cpu
   local name="$1" size="$2"; shift 2
-  "${RTMTL[@]}" run --source "synthetic:frames=120,size=$size,cycle=30" --stats-json "$WORK/$name.json" "$@" >/dev/null 2>"$WORK/$name.log"
-  fps "$WORK/$name.json" >>"$WORK/$name"
+  python3 - "$WORK/$name" "${RTMTL[@]}" run --source "synthetic:frames=120,size=$size,cycle=30" --stats-json "$WORK/$name.json" "$@" <<'PY'
+import json, resource, subprocess, sys
+out, cmd = sys.argv[1], sys.argv[2:]
+with open(out + ".log", "w") as log:
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=log, check=False)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+s = json.load(open(out + ".json"))
+open(out, "a").write(f"{s['fps']}\n")
+open(out + ".cpu", "a").write(f"{(u.ru_utime + u.ru_stime) * 1000 / s['frames']}\n")
+PY
 }
 with_sub() { # with_sub TOPICS... -- run args: a subscriber peer on the topics while the engine runs
   local topics=(); while [ "$1" != "--" ]; do topics+=("$1"); shift; done; shift
@@ -38,7 +45,7 @@ with_sub() { # with_sub TOPICS... -- run args: a subscriber peer on the topics w
   kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true
 }
 for size in 320x240 640x480 1280x720; do
-  : >"$WORK/off"; : >"$WORK/none"; : >"$WORK/robot"; : >"$WORK/all"
+  for w in off none robot all; do : >"$WORK/$w"; : >"$WORK/$w.cpu"; done
   for t in $(seq "$TRIALS"); do
     run off "$size"
     run none "$size" --ros2
@@ -46,9 +53,10 @@ for size in 320x240 640x480 1280x720; do
     with_sub /rtmtl/image=image:be /rtmtl/overlay=image:be /rtmtl/labels=image:be /rtmtl/depth=image:be /rtmtl/camera_info=info:be -- all "$size" --ros2
   done
   off=$(median <"$WORK/off"); none=$(median <"$WORK/none"); robot=$(median <"$WORK/robot"); all=$(median <"$WORK/all")
-  ratio() { python3 -c "print(f'{$1:.1f} ({$1/$off:.2f}x)')"; }
+  coff=$(median <"$WORK/off.cpu"); cnone=$(median <"$WORK/none.cpu"); crobot=$(median <"$WORK/robot.cpu"); call=$(median <"$WORK/all.cpu")
+  ratio() { python3 -c "print(f'{$1:.1f} ({$1/$off:.2f}x); CPU {$2:.1f} ms ({$2/$coff:.2f}x)')"; }
   wire=$(sed -n 's/.*; a message on //p' "$WORK/all.log" | tail -1 | sed 's#/rtmtl/##g')
-  echo "| $size | $(python3 -c "print(f'{$off:.1f}')") | $(ratio "$none") | $(ratio "$robot") | $(ratio "$all") | $wire |"
+  echo "| $size | $(python3 -c "print(f'{$off:.1f}; CPU {$coff:.1f} ms')") | $(ratio "$none" "$cnone") | $(ratio "$robot" "$crobot") | $(ratio "$all" "$call") | $wire |"
 done
 echo
 echo "== latency, 640x480 at 30 FPS: camera publish -> engine -> depth message received (loopback)"
@@ -72,12 +80,13 @@ wait "$eng" || true; kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null ||
 python3 - "$WORK" <<'PY'
 import json, sys
 d = sys.argv[1]
-lat = sorted((int(f[10]) - (int(f[2]) * 10**9 + int(f[3]))) / 1e6 for f in (l.split() for l in open(d + "/lat.txt")) if f and f[0] == "image")
+rows = [l.split() for l in open(d + "/lat.txt")]
+lat = sorted((int(f[-1]) - (int(f[2]) * 10**9 + int(f[3]))) / 1e6 for f in rows if len(f) >= 11 and f[0] == "image")
 s = json.load(open(d + "/lat.json"))
-stages = {k: v for k, v in s["stages"].items()} if isinstance(s["stages"], dict) else {x["name"]: x for x in s["stages"]}
-model = stages.get("model", {})
-p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+model = s["stages"].get("model", {}).get("p50", float("nan"))
+infer = s["stages"].get("infer", {}).get("p50", float("nan"))
+p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
 print(f"{len(lat)} of 300 depth messages received, {s['frames']} frames processed, {s['dropped_at_source']} dropped at the source")
-print(f"publish -> depth received: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; the model alone p50 {model.get('p50_ms', model.get('p50', '?'))} ms")
+print(f"camera publish -> depth received: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms; of it the model p50 {model:.1f} ms (infer stage {infer:.1f} ms)")
 PY
 rm -rf "$WORK"

@@ -201,7 +201,9 @@ public class Ros2Tests
         // at the source, as without a subscriber; the frozen reader cost the ROS 2 sink frames, never the recording.
         var processed = summary.GetProperty("frames").GetInt64();
         Assert.Equal(40, processed + summary.GetProperty("dropped_at_source").GetInt64());
-        Assert.True(processed >= 36, $"{processed} of 40 frames processed");
+        // A pipeline held up by the frozen reader would process a handful of frames (the rest dropped at the source);
+        // on a busy machine a live run drops some anyway, so the bound is loose.
+        Assert.True(processed >= 20, $"{processed} of 40 frames processed");
         var recording = summary.GetProperty("recording");
         Assert.Equal(processed, recording.GetProperty("frames_written").GetInt64());
         Assert.Equal(recording.GetProperty("frames_in_file").GetInt64(), Engine.Probe(video).Frames);
@@ -246,6 +248,25 @@ public class Ros2Tests
     }
 
     [Fact]
+    public async Task A_camera_that_pauses_is_an_outage_said_once_and_back_when_its_images_return()
+    {
+        var env = DdsPeers.Environment();
+        var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
+        var (frames, _) = await RecordedFrames(dir, 3);
+        using var pub = new DdsPeers.Peer(DdsPeers.Pub, $"/cam \"{frames}\" {W} {H} 1000 10", env);
+        var r = await Engine.RunWatchingAsync("run --source ros2:/cam/image_raw,giveup=30", async (p, stderr) =>
+        {
+            Signals.Require(pub.Pid, Signals.SIGSTOP);
+            await Engine.Until(() => stderr().Contains("ROS 2 topic /cam/image_raw: no image for"), "the outage line");
+            Signals.Require(pub.Pid, Signals.SIGCONT);
+            await Engine.Until(() => stderr().Contains("ROS 2 topic /cam/image_raw back after"), "the back line");
+            Signals.Require(p.Id, Signals.SIGINT);
+        }, environment: env);
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Single(r.Stderr.Split('\n'), l => l.Contains("no image for"));
+    }
+
+    [Fact]
     public async Task Without_cyclone_dds_the_ros2_option_and_source_exit_2_with_the_one_install_line()
     {
         var env = new Dictionary<string, string> { ["RTMTL_DDSC"] = "/nonexistent/libddsc.so" };
@@ -257,6 +278,24 @@ public class Ros2Tests
             Assert.Contains("sudo apt-get install -y libddsc0debian cyclonedds-dev gcc", line);
             Assert.DoesNotContain("   at ", r.Stderr);
         }
+    }
+
+    [Fact]
+    public async Task Doctor_shows_cyclone_the_domain_and_the_network_settings_and_says_what_to_install_without_it()
+    {
+        var env = new Dictionary<string, string>(DdsPeers.Environment());
+        var r = await Engine.RunAsync("doctor --json", null, environment: env);
+        var ros2 = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("checks").EnumerateArray()
+            .Where(c => c.GetProperty("area").GetString() == "ros2").ToDictionary(c => c.GetProperty("name").GetString()!, c => c);
+        Assert.Equal("ok", ros2["Cyclone DDS"].GetProperty("status").GetString());
+        Assert.Matches(@"^libddsc \d+\.\d+\.\d+, shim .*librtmtl_dds\.so$", ros2["Cyclone DDS"].GetProperty("detail").GetString());
+        Assert.Equal(env["ROS_DOMAIN_ID"], ros2["ROS_DOMAIN_ID"].GetProperty("detail").GetString());
+        Assert.Contains("127.0.0.1", ros2["CYCLONEDDS_URI"].GetProperty("detail").GetString());
+        env["RTMTL_DDSC"] = "/nonexistent/libddsc.so";
+        r = await Engine.RunAsync("doctor --json", null, environment: env);
+        var missing = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "Cyclone DDS");
+        Assert.Equal("note", missing.GetProperty("status").GetString());
+        Assert.Contains("apt-get install -y libddsc0debian cyclonedds-dev gcc", missing.GetProperty("fix").GetString());
     }
 
     [Theory]

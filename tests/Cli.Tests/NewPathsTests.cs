@@ -103,7 +103,7 @@ public class NewPathsTests
         foreach (var compression in new[] { "none", "zstd", "lz4" })
         {
             var mcap = Path.Combine(dir, $"{compression}.mcap");
-            var args = compression == "zstd" ? "" : $"--mcap-compression {compression}"; // zstd is the default
+            var args = compression == "lz4" ? "" : $"--mcap-compression {compression}"; // lz4 is the default
             var r = Engine.Run($"run --source synthetic:frames=20,size=160x120 --record-mcap {mcap} {args} --quiet");
             Assert.True(r.Code == 0, r.Stderr);
             var m = ReadMcap(mcap);

@@ -54,7 +54,7 @@ public sealed class McapRecorderSink : IFrameSink
 
     /// <param name="cameras">Each camera's topic prefix (rtmtl for a single camera) and frame id.</param>
     public McapRecorderSink(string path, LabelSet labels, IReadOnlyList<(string Prefix, string FrameId)> cameras, IEventLog log,
-        McapCompression compression = McapCompression.Zstd)
+        McapCompression compression = McapCompression.Lz4)
     {
         if (cameras.Count == 0) throw new ArgumentException("an MCAP recording needs at least one camera");
         RealtimeMtl.Common.Files.OutputFile.CheckWritable(path, "--record-mcap", "out.mcap");

@@ -38,7 +38,7 @@ public sealed class McapWriter : IDisposable
     public int Chunks { get { lock (_chunkIndexes) return _chunkIndexes.Count; } }
     public ulong Messages => _messages;
 
-    /// <summary>How chunks are compressed (zstd by default: rosbag2, Foxglove and the MCAP readers read zstd and lz4).</summary>
+    /// <summary>How chunks are compressed (lz4 by default: rosbag2, Foxglove and the MCAP readers read zstd and lz4).</summary>
     public McapCompression Compression { get; }
 
     /// <summary>Bytes of messages before and after compression, and the time spent compressing, so far.</summary>
@@ -58,7 +58,7 @@ public sealed class McapWriter : IDisposable
     /// <summary>A chunk handed to the writing task: its records and per-channel message index.</summary>
     private sealed record ClosedChunk(byte[] Records, int Length, ulong Start, ulong End, List<(ushort Channel, List<(ulong Time, ulong Offset)> Entries)> Index);
 
-    public McapWriter(Stream output, string profile = "ros2", string library = "rtmtl", McapCompression compression = McapCompression.Zstd)
+    public McapWriter(Stream output, string profile = "ros2", string library = "rtmtl", McapCompression compression = McapCompression.Lz4)
     {
         _out = output;
         Compression = compression;
@@ -151,7 +151,7 @@ public sealed class McapWriter : IDisposable
         finally { compressor?.Dispose(); }
     }
 
-    /// <summary>zstd level 1: about 2.5 times smaller than raw images and depth here, at a few ms a frame (docs/recording.md).</summary>
+    /// <summary>zstd level 1: the fastest level (docs/robots.md has its size and cost beside lz4's).</summary>
     public const int ZstdLevel = 1;
 
     private void WriteChunk(ClosedChunk c, ZstdSharp.Compressor? zstd)

@@ -81,7 +81,7 @@ python3 - "$WORK" <<'PY'
 import json, sys
 d = sys.argv[1]
 rows = [l.split() for l in open(d + "/lat.txt")]
-lat = sorted((int(f[-1]) - (int(f[2]) * 10**9 + int(f[3]))) / 1e6 for f in rows if len(f) >= 11 and f[0] == "image")
+lat = sorted((int(f[-1]) - (int(f[2]) * 10**9 + int(f[3]))) / 1e6 for f in rows if len(f) >= 10 and f[0] == "image")
 s = json.load(open(d + "/lat.json"))
 model = s["stages"].get("model", {}).get("p50", float("nan"))
 infer = s["stages"].get("infer", {}).get("p50", float("nan"))

@@ -189,6 +189,25 @@ public class NewPathsTests
         finally { server.Kill(true); server.Dispose(); }
     }
 
+    /// <summary>Starts rtmtl through a wrapper (a shell, setsid) and waits for its readiness line; its stderr as it comes.</summary>
+    private static async Task<(Process Engine, StringBuilder Stderr)> StartWatchedAsync(string exe, string args)
+    {
+        var engine = Process.Start(new ProcessStartInfo(exe, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        var err = new StringBuilder();
+        var firstFrame = new TaskCompletionSource();
+        engine.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is null) return;
+            lock (err) err.AppendLine(e.Data);
+            if (e.Data.StartsWith("first frame out", StringComparison.Ordinal)) firstFrame.TrySetResult();
+        };
+        engine.OutputDataReceived += (_, _) => { };
+        engine.BeginErrorReadLine();
+        engine.BeginOutputReadLine();
+        await Task.WhenAny(firstFrame.Task, Task.Delay(60_000));
+        return (engine, err);
+    }
+
     [Fact]
     public async Task Sigint_stops_a_run_whose_stream_is_reconnecting_even_when_started_in_the_background()
     {
@@ -200,16 +219,8 @@ public class NewPathsTests
         { RedirectStandardError = true })!;
         var record = Path.Combine(dir, "t.mp4");
         // As a shell starts a background job: SIGINT ignored from the start. The engine takes it back.
-        var psi = new ProcessStartInfo("bash", $"-c \"trap '' INT; exec dotnet '{Engine.Dll}' run --source tcp://127.0.0.1:{port} --record '{record}'\"")
-        { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var engine = Process.Start(psi)!;
-        var err = new StringBuilder();
-        var firstFrame = new TaskCompletionSource();
-        engine.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (err) err.AppendLine(e.Data); if (e.Data.StartsWith("first frame out")) firstFrame.TrySetResult(); };
-        engine.OutputDataReceived += (_, _) => { };
-        engine.BeginErrorReadLine();
-        engine.BeginOutputReadLine();
-        await Task.WhenAny(firstFrame.Task, Task.Delay(60_000));
+        var (engine, err) = await StartWatchedAsync("bash", $"-c \"trap '' INT; exec dotnet '{Engine.Dll}' run --source tcp://127.0.0.1:{port} --record '{record}'\"");
+        using var _ = engine;
         sender.Kill(true);
         await Engine.Until(() => { lock (err) return err.ToString().Contains("reconnecting with backoff"); }, "the reconnect");
         Assert.True(Signals.Send(engine.Id, Signals.SIGINT));
@@ -230,16 +241,8 @@ public class NewPathsTests
         var dir = Dir();
         var record = Path.Combine(dir, "g.mp4");
         var json = Path.Combine(dir, "g.json");
-        var psi = new ProcessStartInfo("setsid", $"dotnet \"{Engine.Dll}\" run --source synthetic:frames=400,fps=20,size=160x120 --realtime --record {record} --stats-json {json}")
-        { RedirectStandardError = true, RedirectStandardOutput = true };
-        using var engine = Process.Start(psi)!;
-        var err = new StringBuilder();
-        var firstFrame = new TaskCompletionSource();
-        engine.ErrorDataReceived += (_, e) => { if (e.Data is null) return; lock (err) err.AppendLine(e.Data); if (e.Data.StartsWith("first frame out")) firstFrame.TrySetResult(); };
-        engine.OutputDataReceived += (_, _) => { };
-        engine.BeginErrorReadLine();
-        engine.BeginOutputReadLine();
-        await Task.WhenAny(firstFrame.Task, Task.Delay(60_000));
+        var (engine, err) = await StartWatchedAsync("setsid", $"dotnet \"{Engine.Dll}\" run --source synthetic:frames=400,fps=20,size=160x120 --realtime --record {record} --stats-json {json}");
+        using var _ = engine;
         await Task.Delay(1500);
         Assert.True(Signals.SendGroup(engine.Id, Signals.SIGINT));
         using var cts = new CancellationTokenSource(60_000);

@@ -43,7 +43,7 @@ public class PretrainedBackboneTests
             float[] actual;
             using (no_grad())
             {
-                using var t = tensor(x).reshape(1, 3, 224, 224);
+                using var t = TensorFrom.Array(x, 1, 3, 224, 224);
                 var (low, high) = backbone.forward(t);
                 using (low) using (high)
                 using (var pooled = nn.functional.avg_pool2d(high, 7))
@@ -83,7 +83,7 @@ public class PretrainedBackboneTests
         using var _ = no_grad();
         using var bgr = rand(1, 3, 96, 128) * 255;
         using var ours = Preprocess.Normalise(bgr);
-        using var mean = tensor(ImageNetResNet18.MeanBgr);
+        using var mean = TensorFrom.Array(ImageNetResNet18.MeanBgr);
         using var meanNchw = mean.reshape(1, 3, 1, 1);
         using var theirs = bgr - meanNchw;
         var (l1, h1) = net.Backbone.forward(ours);

@@ -53,8 +53,8 @@ internal static class EagerBenchCommand
         var config = ConfigFromMetadata.Read(md, path);
         using var net = new MtlNet(config);
         net.eval();
-        var mean = tensor(MtlNet.MeanBgr.Select(m => m * 255f).ToArray()).reshape(1, 3, 1, 1);
-        var invStd = tensor(MtlNet.StdBgr.Select(s => 1f / (s * 255f)).ToArray()).reshape(1, 3, 1, 1);
+        var mean = TensorFrom.Array(MtlNet.MeanBgr.Select(m => m * 255f).ToArray(), 1, 3, 1, 1);
+        var invStd = TensorFrom.Array(MtlNet.StdBgr.Select(s => 1f / (s * 255f)).ToArray(), 1, 3, 1, 1);
         var image = randint(0, 256, [1, config.InputHeight, config.InputWidth, 3], dtype: ScalarType.Byte);
         using var noGrad = no_grad();
         // CPU eager ops run synchronously: when Once returns, every output exists.

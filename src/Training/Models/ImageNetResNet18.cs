@@ -103,8 +103,8 @@ public static class ImageNetResNet18
         var state = backbone.state_dict();
         var w = state["conv1.weight"];
         var rm = state["bn1.running_mean"];
-        using var scale = tensor(std255Bgr).reshape(1, 3, 1, 1).to(w.device);
-        using var shift = tensor(mean255Bgr.Zip(MeanBgr, (a, b) => a - b).ToArray()).reshape(1, 3, 1, 1).to(w.device);
+        using var scale = TensorFrom.Array(std255Bgr, 1, 3, 1, 1).to(w.device);
+        using var shift = TensorFrom.Array(mean255Bgr.Zip(MeanBgr, (a, b) => a - b).ToArray(), 1, 3, 1, 1).to(w.device);
         using var d = (w * shift).sum([1L, 2L, 3L]);
         rm.sub_(d);
         w.mul_(scale);
@@ -115,7 +115,7 @@ public static class ImageNetResNet18
     {
         using var _ = no_grad();
         var values = source.Floats();
-        using var full = tensor(values).reshape(source.Dims);
+        using var full = TensorFrom.Array(values, source.Dims);
         var t = full;
         for (var d = 0; d < target.dim(); d++)
         {

@@ -8,7 +8,7 @@ public static class Preprocess
     public static Tensor FromBgrBytes(byte[] bgr, int n, int h, int w)
     {
         using var scope = NewDisposeScope();
-        var t = tensor(bgr, ScalarType.Byte).reshape(n, h, w, 3).permute(0, 3, 1, 2).to_type(ScalarType.Float32);
+        var t = TensorFrom.Array(bgr, n, h, w, 3).permute(0, 3, 1, 2).to_type(ScalarType.Float32);
         return Normalise(t).MoveToOuterDisposeScope();
     }
 
@@ -16,8 +16,8 @@ public static class Preprocess
     public static Tensor Normalise(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var mean = tensor(MtlNet.MeanBgr.Select(m => m * 255f).ToArray()).reshape(1, 3, 1, 1).to(x.device);
-        var std = tensor(MtlNet.StdBgr.Select(s => s * 255f).ToArray()).reshape(1, 3, 1, 1).to(x.device);
+        var mean = TensorFrom.Array(MtlNet.MeanBgr.Select(m => m * 255f).ToArray(), 1, 3, 1, 1).to(x.device);
+        var std = TensorFrom.Array(MtlNet.StdBgr.Select(s => s * 255f).ToArray(), 1, 3, 1, 1).to(x.device);
         return ((x - mean) / std).MoveToOuterDisposeScope();
     }
 }

@@ -21,7 +21,7 @@ public sealed class SelectiveWeights : Module<Tensor, Tensor, (Tensor Seg, Tenso
 
     public SelectiveWeights(long channels, long guideChannels, float self = 0.9f, float cross = 0.1f) : base("SelectiveWeights")
     {
-        weights = new Parameter(tensor(new[] { self, cross, self, cross }).reshape(2, 2));
+        weights = new Parameter(TensorFrom.Array(new[] { self, cross, self, cross }, 2, 2));
         seg_from_depth = new ConvBnRelu(channels, guideChannels, 3);
         depth_from_seg = new ConvBnRelu(channels, guideChannels, 3);
         seg_fuse = new ConvBnRelu(channels + guideChannels, channels, 1);

@@ -47,8 +47,8 @@ public static class ConvolutionKnownAnswer
             using (no_grad())
             {
                 // The functional form: no module, so no draw from LibTorch's global generator (tests seed it per model).
-                using var weight = tensor(w).reshape(c.OutChannels, c.InChannels, c.Kernel, c.Kernel);
-                using var input = tensor(x).reshape(c.Batch, c.InChannels, c.Height, c.Width);
+                using var weight = Models.TensorFrom.Array(w, c.OutChannels, c.InChannels, c.Kernel, c.Kernel);
+                using var input = Models.TensorFrom.Array(x, c.Batch, c.InChannels, c.Height, c.Width);
                 using var y = functional.conv2d(input, weight, null, [c.Stride, c.Stride], [c.Padding, c.Padding], [c.Dilation, c.Dilation]).contiguous();
                 actual = y.data<float>().ToArray();
             }

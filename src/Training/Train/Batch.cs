@@ -22,8 +22,8 @@ public sealed record Batch(Tensor Image, Tensor Labels, Tensor Depth)
             s.Depth.CopyTo(dep, i * h * w);
         }
         var image = Preprocess.FromBgrBytes(img, n, h, w).to(device);
-        var labels = tensor(lab, ScalarType.Byte).reshape(n, h, w).to_type(ScalarType.Int64).to(device);
-        var depth = tensor(dep).reshape(n, 1, h, w).to(device);
+        var labels = TensorFrom.Array(lab, n, h, w).to_type(ScalarType.Int64).to(device);
+        var depth = TensorFrom.Array(dep, n, 1, h, w).to(device);
         return new Batch(image, labels, depth);
     }
 }

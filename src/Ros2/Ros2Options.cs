@@ -19,7 +19,8 @@ public sealed record Ros2Options
         var trimmed = ns.Trim('/');
         var tokens = trimmed.Split('/');
         if (trimmed.Length == 0 || tokens.Any(t => t.Length == 0 || char.IsDigit(t[0]) || !t.All(c => char.IsAsciiLetterOrDigit(c) || c == '_')))
-            throw new ArgumentException($"--ros2-namespace '{ns}' is not a ROS 2 namespace: use letters, digits and '_' (not starting with a digit), e.g. --ros2-namespace robot1/perception");
+            throw new ArgumentException($"--ros2-namespace '{ns}' is not a ROS 2 namespace: use letters, digits and '_' (not starting with a "
+                + $"digit), e.g. --ros2-namespace robot1/perception");
         return trimmed;
     }
 

@@ -12,7 +12,8 @@ internal static class DdsPeers
 {
     /// <summary>Cyclone on 127.0.0.1 only, no multicast, peers found by unicast on loopback (../shared/ENVIRONMENT.md).</summary>
     public const string LoopbackUri = "<CycloneDDS><Domain><General><Interfaces><NetworkInterface address=\"127.0.0.1\"/></Interfaces>"
-        + "<AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex><Peers><Peer address=\"127.0.0.1\"/></Peers>"
+        + "<AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex><Peers><Peer "
+            + "address=\"127.0.0.1\"/></Peers>"
         + "</Discovery></Domain></CycloneDDS>";
 
     private static readonly Lazy<string> Built = new(Build);
@@ -25,7 +26,11 @@ internal static class DdsPeers
     public static Dictionary<string, string> Environment()
     {
         var domain = 1 + Interlocked.Increment(ref _domain) % 200;
-        return new Dictionary<string, string> { ["CYCLONEDDS_URI"] = LoopbackUri, ["ROS_DOMAIN_ID"] = domain.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        return new Dictionary<string, string>
+        {
+            ["CYCLONEDDS_URI"] = LoopbackUri,
+            ["ROS_DOMAIN_ID"] = domain.ToString(System.Globalization.CultureInfo.InvariantCulture)
+        };
     }
 
     private static string Build()
@@ -33,7 +38,8 @@ internal static class DdsPeers
         var idlc = Engine.Tool("idlc", "cyclonedds-dev");
         var gcc = Engine.Tool("gcc", "gcc");
         var dir = Path.GetDirectoryName(Engine.Temp("peers"))!;
-        foreach (var f in Directory.GetFiles(Path.Combine(Engine.Root, "tests", "clients", "dds"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        foreach (var f in Directory.GetFiles(Path.Combine(Engine.Root, "tests", "clients", "dds"))) File.Copy(f, Path.Combine(dir,
+            Path.GetFileName(f)));
         foreach (var (exe, args) in new[]
         {
             (idlc, "ros2_types.idl"),
@@ -81,7 +87,8 @@ internal static class DdsPeers
 
         public async Task ReadyAsync()
         {
-            if (await Task.WhenAny(_ready.Task, Task.Delay(20_000)) != _ready.Task) throw new TimeoutException($"the DDS peer did not start: {Stderr}");
+            if (await Task.WhenAny(_ready.Task,
+                Task.Delay(20_000)) != _ready.Task) throw new TimeoutException($"the DDS peer did not start: {Stderr}");
         }
 
         /// <summary>Waits for the peer to exit (it ends by itself); its exit code.</summary>
@@ -89,7 +96,11 @@ internal static class DdsPeers
         {
             using var cts = new CancellationTokenSource(timeoutMs);
             try { await _p.WaitForExitAsync(cts.Token); }
-            catch (OperationCanceledException) { throw new TimeoutException($"the DDS peer did not end: {string.Join("\n", Lines.TakeLast(5))} {Stderr}"); }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"the DDS peer did not end: {string.Join("\n", Lines.TakeLast(5))} "
+                + $"{Stderr}");
+            }
             return _p.ExitCode;
         }
 

@@ -19,7 +19,8 @@ public class NewPathsTests
     private static JsonElement ReadMcap(string mcap)
     {
         var readers = Path.Combine(Engine.Root, "tests", "clients", "foxglove");
-        Assert.True(Directory.Exists(Path.Combine(readers, "node_modules", "@foxglove", "wasm-zstd")), "npm @foxglove/wasm-zstd missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
+        Assert.True(Directory.Exists(Path.Combine(readers, "node_modules", "@foxglove", "wasm-zstd")),
+            "npm @foxglove/wasm-zstd missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
         var (code, output) = ServingTests.RunTool(Engine.Tool("node", "nodejs"), $"read-mcap.mjs {mcap}", readers);
         Assert.True(code == 0, output);
         return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
@@ -41,7 +42,9 @@ public class NewPathsTests
         Assert.Contains("camera a's source", r.Stderr);
         Assert.Equal(before, Hash(clip));
         // Two cameras recording to one file: said as such, not as "another run is recording".
-        File.WriteAllText(fleet, "cameras:\n  - {name: a, source: 'synthetic:frames=3', record: same.mp4}\n  - {name: b, source: 'synthetic:frames=3', record: same.mp4}\n");
+        File.WriteAllText(fleet,
+            "cameras:\n  - {name: a, source: 'synthetic:frames=3', record: same.mp4}\n  - {name: b, source: 'synthetic:frames=3', record: "
+                + "same.mp4}\n");
         r = Engine.Run($"run --cameras {fleet} --quiet");
         Assert.True(r.Code == 2, r.Stderr);
         Assert.Contains("name the same path", r.Stderr);
@@ -72,7 +75,8 @@ public class NewPathsTests
         var raw = Path.Combine(dir, "raw");
         string? second = null, third = null;
         var overlapped = false;
-        var first = await Engine.RunAsync($"run --source synthetic:frames=200,fps=20,size=96x72 --realtime --record-mcap {mcap} --save-raw {raw} --stats-json {Path.Combine(dir, "s.json")}", async p =>
+        var first = await Engine.RunAsync($"run --source synthetic:frames=200,fps=20,size=96x72 --realtime --record-mcap {mcap} --save-raw {raw} "
+            + $"--stats-json {Path.Combine(dir, "s.json")}", async p =>
         {
             var r = await Engine.RunAsync($"run --source synthetic:frames=5,size=96x72 --record-mcap {mcap} --quiet", null);
             second = $"{r.Code} {r.Stderr}";
@@ -149,7 +153,11 @@ public class NewPathsTests
     private static (Process Server, int Port, StringBuilder Log) HttpServer(string dir)
     {
         var port = Engine.FreePort();
-        var psi = new ProcessStartInfo(Engine.Tool("python3", "python3"), $"-m http.server {port} --bind 127.0.0.1") { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(Engine.Tool("python3", "python3"), $"-m http.server {port} --bind 127.0.0.1")
+        {
+            WorkingDirectory = dir,
+            RedirectStandardError = true, RedirectStandardOutput = true
+        };
         var p = Process.Start(psi)!;
         var log = new StringBuilder();
         p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (log) log.AppendLine(e.Data); };
@@ -219,7 +227,8 @@ public class NewPathsTests
         { RedirectStandardError = true })!;
         var record = Path.Combine(dir, "t.mp4");
         // As a shell starts a background job: SIGINT ignored from the start. The engine takes it back.
-        var (engine, err) = await StartWatchedAsync("bash", $"-c \"trap '' INT; exec dotnet '{Engine.Dll}' run --source tcp://127.0.0.1:{port} --record '{record}'\"");
+        var (engine, err) = await StartWatchedAsync("bash",
+            $"-c \"trap '' INT; exec dotnet '{Engine.Dll}' run --source tcp://127.0.0.1:{port} --record '{record}'\"");
         using var _ = engine;
         sender.Kill(true);
         await Engine.Until(() => { lock (err) return err.ToString().Contains("reconnecting with backoff"); }, "the reconnect");
@@ -241,7 +250,8 @@ public class NewPathsTests
         var dir = Dir();
         var record = Path.Combine(dir, "g.mp4");
         var json = Path.Combine(dir, "g.json");
-        var (engine, err) = await StartWatchedAsync("setsid", $"dotnet \"{Engine.Dll}\" run --source synthetic:frames=400,fps=20,size=160x120 --realtime --record {record} --stats-json {json}");
+        var (engine, err) = await StartWatchedAsync("setsid",
+            $"dotnet \"{Engine.Dll}\" run --source synthetic:frames=400,fps=20,size=160x120 --realtime --record {record} --stats-json {json}");
         using var _ = engine;
         await Task.Delay(1500);
         Assert.True(Signals.SendGroup(engine.Id, Signals.SIGINT));

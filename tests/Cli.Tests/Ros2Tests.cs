@@ -55,7 +55,8 @@ public class Ros2Tests
         var raw = Path.Combine(dir, "raw");
         var json = Path.Combine(dir, "stats.json");
         var mcap = Path.Combine(dir, "run.mcap");
-        using var sub = new DdsPeers.Peer(DdsPeers.Sub, $"90 {n} /rtmtl/depth=image:rel /rtmtl/labels=image:rel /rtmtl/camera_info=info:rel /rtmtl/classes=string:latched /tf_static=tf:latched",
+        using var sub = new DdsPeers.Peer(DdsPeers.Sub,
+            $"90 {n} /rtmtl/depth=image:rel /rtmtl/labels=image:rel /rtmtl/camera_info=info:rel /rtmtl/classes=string:latched /tf_static=tf:latched",
             new Dictionary<string, string>(env) { ["DUMP"] = dump });
         await sub.ReadyAsync();
         using var pub = new DdsPeers.Peer(DdsPeers.Pub, $"/cam \"{frames}\" {W} {H} {n} 5 \"{depth}\" rgb8", env);
@@ -86,7 +87,8 @@ public class Ros2Tests
         }
         Assert.All(depths, m => Assert.Equal(("32FC1", "640"), (m[6], m[7])));
         Assert.All(labels, m => Assert.Equal(("mono8", "160"), (m[6], m[7])));
-        Assert.Equal(depths.Select(m => long.Parse(m[2], CultureInfo.InvariantCulture)).Order(), depths.Select(m => long.Parse(m[2], CultureInfo.InvariantCulture)));
+        Assert.Equal(depths.Select(m => long.Parse(m[2], CultureInfo.InvariantCulture)).Order(), depths.Select(m => long.Parse(m[2],
+            CultureInfo.InvariantCulture)));
         // The camera's calibration came through (K from the peer's camera_info: fx = fy = width, centre).
         Assert.NotEmpty(infos);
         Assert.All(infos, m => Assert.Equal(("160.000", "160.000", "80.000", "60.000"), (m[7], m[8], m[9], m[10])));
@@ -120,12 +122,14 @@ public class Ros2Tests
         // RGB-D: the camera's depth was paired by stamp and scored (depth metrics against the source's depth).
         Assert.Equal(JsonValueKind.Number, summary.GetProperty("depth_rmse").ValueKind);
         // The MCAP of the run carries the input stamps (log time = header stamp = the camera's).
-        var (code, output) = ServingTests.RunTool(Engine.Tool("node", "nodejs"), $"read-mcap.mjs {mcap}", Path.Combine(Engine.Root, "tests", "clients", "foxglove"));
+        var (code, output) = ServingTests.RunTool(Engine.Tool("node", "nodejs"), $"read-mcap.mjs {mcap}", Path.Combine(Engine.Root, "tests",
+            "clients", "foxglove"));
         Assert.True(code == 0, output);
         var first = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.GetProperty("first").GetProperty("/rtmtl/depth");
         var stamp = first.GetProperty("header").GetProperty("stamp");
         Assert.InRange(stamp.GetProperty("sec").GetInt64(), 1000, 1000 + n);
-        Assert.Equal((stamp.GetProperty("sec").GetInt64() * 1_000_000_000 + stamp.GetProperty("nanosec").GetInt64()).ToString(CultureInfo.InvariantCulture),
+        var stampNs = stamp.GetProperty("sec").GetInt64() * 1_000_000_000 + stamp.GetProperty("nanosec").GetInt64();
+        Assert.Equal(stampNs.ToString(CultureInfo.InvariantCulture),
             first.GetProperty("log_time").GetString());
     }
 
@@ -139,7 +143,8 @@ public class Ros2Tests
             var r = await Engine.RunAsync($"run --source synthetic:frames=40,size={W}x{H},fps=10 --realtime --ros2", async p =>
             {
                 // Started after the engine published its latched topics: transient local still delivers them.
-                sub = new DdsPeers.Peer(DdsPeers.Sub, "30 5 /rtmtl/image=image:be /rtmtl/overlay=image:be /rtmtl/labels=image:be /rtmtl/depth=image:be "
+                sub = new DdsPeers.Peer(DdsPeers.Sub,
+                    "30 5 /rtmtl/image=image:be /rtmtl/overlay=image:be /rtmtl/labels=image:be /rtmtl/depth=image:be "
                     + "/rtmtl/camera_info=info:be /rtmtl/classes=string:latched /tf_static=tf:latched", env);
                 await sub.ReadyAsync();
                 await sub.ExitAsync();
@@ -163,9 +168,11 @@ public class Ros2Tests
     public async Task Several_cameras_publish_under_the_namespace_and_their_names_each_with_its_own_frame_id()
     {
         var env = DdsPeers.Environment();
-        using var sub = new DdsPeers.Peer(DdsPeers.Sub, "60 4 /robot/front/depth=image:rel /robot/rear/depth=image:rel /robot/classes=string:latched /tf_static=tf:latched", env);
+        using var sub = new DdsPeers.Peer(DdsPeers.Sub,
+            "60 4 /robot/front/depth=image:rel /robot/rear/depth=image:rel /robot/classes=string:latched /tf_static=tf:latched", env);
         await sub.ReadyAsync();
-        var r = await Engine.RunAsync($"run --source front=synthetic:frames=30,size={W}x{H},fps=10,seed=1 --source rear=synthetic:frames=30,size={W}x{H},fps=10,seed=2 "
+        var r = await Engine.RunAsync($"run --source front=synthetic:frames=30,size={W}x{H},fps=10,seed=1 --source "
+            + $"rear=synthetic:frames=30,size={W}x{H},fps=10,seed=2 "
             + "--realtime --ros2 --ros2-namespace robot --ros2-reliable", null, environment: env);
         Assert.True(r.Code == 0, r.Stderr);
         await sub.ExitAsync();
@@ -188,7 +195,8 @@ public class Ros2Tests
         // A reliable subscriber to the biggest topics, frozen (SIGSTOP) as soon as it has its first image.
         using var sub = new DdsPeers.Peer(DdsPeers.Sub, "120 0 /rtmtl/image=image:rel /rtmtl/overlay=image:rel /rtmtl/depth=image:rel", env);
         await sub.ReadyAsync();
-        var r = await Engine.RunAsync($"run --source synthetic:frames=40,size=320x240,fps=10 --realtime --ros2 --ros2-reliable --record {video} --stats-json {json}",
+        var r = await Engine.RunAsync($"run --source synthetic:frames=40,size=320x240,fps=10 --realtime --ros2 --ros2-reliable --record {video} "
+            + $"--stats-json {json}",
             async p =>
             {
                 await Engine.Until(() => sub.Of("image", "/rtmtl/image").Count > 0, "the subscriber's first image");
@@ -294,7 +302,8 @@ public class Ros2Tests
         Assert.Contains("127.0.0.1", ros2["CYCLONEDDS_URI"].GetProperty("detail").GetString());
         env["RTMTL_DDSC"] = "/nonexistent/libddsc.so";
         r = await Engine.RunAsync("doctor --json", null, environment: env);
-        var missing = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("checks").EnumerateArray().Single(c => c.GetProperty("name").GetString() == "Cyclone DDS");
+        var missing = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("checks").EnumerateArray()
+            .Single(c => c.GetProperty("name").GetString() == "Cyclone DDS");
         Assert.Equal("note", missing.GetProperty("status").GetString());
         Assert.Contains("apt-get install -y libddsc0debian cyclonedds-dev gcc", missing.GetProperty("fix").GetString());
     }
@@ -319,13 +328,15 @@ public class Ros2Tests
         byte[] Bytes(Mat m) { var b = new byte[m.Total() * m.ElemSize()]; Marshal.Copy(m.Data, b, 0, b.Length); return b; }
         RosImage Message(Mat m, string encoding)
         {
-            var cdr = RosMessages.WriteImage(5_000_000_123, "cam", m.Cols, m.Rows, encoding, (int)(m.Cols * m.ElemSize()), dst => Bytes(m).CopyTo(dst));
+            var cdr = RosMessages.WriteImage(5_000_000_123, "cam", m.Cols, m.Rows, encoding, (int)(m.Cols * m.ElemSize()),
+                dst => Bytes(m).CopyTo(dst));
             return RosMessageReader.Image(cdr);
         }
         var message = Message(bgr, "bgr8");
         Assert.Equal((5_000_000_123L, "cam"), (message.Header.UnixNs, message.Header.FrameId));
         using (var same = RosImages.ToBgr(message, "/t")) Assert.Equal(Bytes(bgr), Bytes(same));
-        foreach (var (code, encoding) in new[] { (ColorConversionCodes.BGR2RGB, "rgb8"), (ColorConversionCodes.BGR2RGBA, "rgba8"), (ColorConversionCodes.BGR2BGRA, "bgra8") })
+        foreach (var (code, encoding) in new[] { (ColorConversionCodes.BGR2RGB, "rgb8"), (ColorConversionCodes.BGR2RGBA, "rgba8"),
+            (ColorConversionCodes.BGR2BGRA, "bgra8") })
         {
             using var other = new Mat();
             Cv2.CvtColor(bgr, other, code);
@@ -363,7 +374,8 @@ public class Ros2Tests
         var info = RosMessages.WriteCameraInfo(7_000_000_001, "cam", 640, 480, "plumb_bob", [0.1, -0.2, 0, 0, 0.01],
             [500, 0, 320, 0, 501, 240, 0, 0, 1], [1, 0, 0, 0, 1, 0, 0, 0, 1], [500, 0, 320, 0, 0, 501, 240, 0, 0, 0, 1, 0]);
         var read = RosMessageReader.CameraInfo(info);
-        Assert.Equal((7_000_000_001L, "cam", 640, 480, "plumb_bob"), (read.Header.UnixNs, read.Header.FrameId, read.Width, read.Height, read.DistortionModel));
+        Assert.Equal((7_000_000_001L, "cam", 640, 480, "plumb_bob"), (read.Header.UnixNs, read.Header.FrameId, read.Width, read.Height,
+            read.DistortionModel));
         Assert.Equal([0.1, -0.2, 0, 0, 0.01], read.D);
         Assert.Equal(501, read.K[4]);
         Assert.Equal(240, read.P[6]);
@@ -374,7 +386,8 @@ public class Ros2Tests
 
     [Theory]
     [InlineData("ros2:/camera/image_raw", "/camera/image_raw", null, null)]
-    [InlineData("ros2:/cam/image_raw/compressed,info=/cam/camera_info,depth=/cam/depth,giveup=5,reliable", "/cam/image_raw/compressed", "/cam/camera_info", "/cam/depth")]
+    [InlineData("ros2:/cam/image_raw/compressed,info=/cam/camera_info,depth=/cam/depth,giveup=5,reliable", "/cam/image_raw/compressed",
+        "/cam/camera_info", "/cam/depth")]
     public void A_ros2_source_spec_names_its_topics(string spec, string image, string? info, string? depth)
     {
         var s = Ros2SourceSpec.Parse(spec);

@@ -118,7 +118,8 @@ public class BusTests(ITestOutputHelper output)
         await using var c = await Cluster.StartAsync();
         var (consumer, lines) = await StartConsumerAsync(c, "--subject rtmtl.frames.big --max 4");
         using var _ = consumer;
-        var run = await c.RtmtlAsync($"run --source synthetic:frames=4,size=3000x2000 --publish {c.Server.Url} --nats-token {NatsServer.Token} --camera-name big --publish-maps");
+        var run = await c.RtmtlAsync($"run --source synthetic:frames=4,size=3000x2000 --publish {c.Server.Url} --nats-token {NatsServer.Token} "
+            + $"--camera-name big --publish-maps");
         Assert.True(run.Code == 0, run.Stderr);
         using var cts = new CancellationTokenSource(60_000);
         await consumer.WaitForExitAsync(cts.Token);

@@ -124,7 +124,8 @@ public class ArchitectureTests
     public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
     {
         var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
-        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "Serving", "Sinks", "Training" }, projects);
+        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "Serving", "Sinks",
+            "Training" }, projects);
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
         foreach (var p in projects) Assert.Contains($"src/{p}", readme);
         Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality, Ros2} <- Cli", readme);

@@ -52,7 +52,8 @@ public sealed class Frame : IDisposable
     /// <summary>The same frame (same Mats, which move to the copy) with another image and intrinsics: for capture-side transforms.</summary>
     public Frame With(Mat image, CameraIntrinsics? intrinsics, Mat? depth = null, Mat? labels = null) => new(Sequence, TimestampTicks, image)
     {
-        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, FrameId = FrameId, Depth = depth ?? Depth, Labels = labels ?? Labels,
+        MediaTimeSeconds = MediaTimeSeconds, SensorTimeUnixNs = SensorTimeUnixNs, FrameId = FrameId, Depth = depth ?? Depth,
+        Labels = labels ?? Labels,
         Intrinsics = intrinsics, NominalFps = NominalFps, SourceFile = SourceFile,
     };
     public int Height => Image.Height;

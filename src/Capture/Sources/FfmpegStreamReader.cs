@@ -100,7 +100,8 @@ internal sealed class FfmpegStreamReader : IDisposable
         {
             if (e.Data is null) { found.TrySetResult((0, 0, null)); return; }
             var line = e.Data;
-            if (line.Contains("rror", StringComparison.Ordinal) || line.Contains("nvalid", StringComparison.Ordinal) || line.Contains("failed", StringComparison.Ordinal)) said = line.Trim();
+            if (line.Contains("rror", StringComparison.Ordinal) || line.Contains("nvalid", StringComparison.Ordinal) || line.Contains("failed",
+                StringComparison.Ordinal)) said = line.Trim();
             if (!output && DurationPattern.Match(line) is { Success: true } dm)
                 duration = TimeSpan.FromHours(int.Parse(dm.Groups[1].Value, CultureInfo.InvariantCulture))
                     + TimeSpan.FromMinutes(int.Parse(dm.Groups[2].Value, CultureInfo.InvariantCulture))
@@ -139,7 +140,8 @@ internal sealed class FfmpegStreamReader : IDisposable
 
     private static Process Start(string exe, string args, bool redirectOut)
     {
-        var p = Process.Start(Configure(RealtimeMtl.Common.Commands.ChildProcesses.OwnSession(exe, args), redirectOut)) ?? throw new SourceException($"could not start {exe}");
+        var p = Process.Start(Configure(RealtimeMtl.Common.Commands.ChildProcesses.OwnSession(exe, args),
+            redirectOut)) ?? throw new SourceException($"could not start {exe}");
         lock (Running)
         {
             if (!_exiting)

@@ -32,7 +32,8 @@ public sealed class NetworkStreamSource : IFrameSource
             throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");
         _capture = Open() ?? throw new SourceException(_openFailure is { } said
             ? $"stream {url} could not be read: ffmpeg says \"{said}\"; the server answered, so check that it serves video ffmpeg can read."
-            : $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check that the stream is running and the URL is right.");
+            : $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check "
+                + $"that the stream is running and the URL is right.");
         NominalFps = _capture.Fps;
         IsFile = !FfmpegStreamReader.IsLiveProtocol(url) && (_capture.Duration is not null || NamesAFile(uri));
         _latest = IsFile
@@ -46,10 +47,12 @@ public sealed class NetworkStreamSource : IFrameSource
     /// <summary>A file served over HTTP (its duration is known, or its path names a video file): every frame is read, its end ends the run.</summary>
     public bool IsFile { get; }
 
-    private static readonly string[] FileExtensions = [".ts", ".m2ts", ".mts", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".flv", ".mpg", ".mpeg"];
+    private static readonly string[] FileExtensions = [".ts", ".m2ts", ".mts", ".mp4", ".m4v", ".mkv", ".webm", ".avi", ".mov", ".flv", ".mpg",
+        ".mpeg"];
 
     /// <summary>An http(s) path ending in a video file's extension (an MPEG-TS has no duration ffmpeg can read up front).</summary>
-    private static bool NamesAFile(Uri uri) => uri.Scheme is "http" or "https" && FileExtensions.Contains(Path.GetExtension(uri.AbsolutePath).ToLowerInvariant());
+    private static bool NamesAFile(Uri uri) =>
+        uri.Scheme is "http" or "https" && FileExtensions.Contains(Path.GetExtension(uri.AbsolutePath).ToLowerInvariant());
 
     private long _droppedAtSource;
 
@@ -67,7 +70,8 @@ public sealed class NetworkStreamSource : IFrameSource
     public int Outages { get; private set; }
 
     private FfmpegStreamReader? Open() =>
-        FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout, _options.StallAfter, paced: _options.Realtime && !FfmpegStreamReader.IsLiveProtocol(Url),
+        FfmpegStreamReader.Open(Url, _options.OpenTimeout, _options.ReadTimeout, _options.StallAfter,
+            paced: _options.Realtime && !FfmpegStreamReader.IsLiveProtocol(Url),
             cancellationToken: _stop.Token, failed: why => _openFailure = why);
 
     /// <summary>What ffmpeg said when the last open failed with the server answering (not a network fault).</summary>

@@ -37,29 +37,34 @@ public static class CameraFleet
         }
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
         string Local(string p) => Path.IsPathRooted(p) || p.Contains("://", StringComparison.Ordinal) || p.Contains(':', StringComparison.Ordinal) || p.All(char.IsDigit) ? p : Path.Combine(folder, p);
-        if (root is not YamlMappingNode map || !map.Children.TryGetValue(new YamlScalarNode("cameras"), out var listNode) || listNode is not YamlSequenceNode list)
+        if (root is not YamlMappingNode map || !map.Children.TryGetValue(new YamlScalarNode("cameras"),
+            out var listNode) || listNode is not YamlSequenceNode list)
             throw new ArgumentException($"--cameras '{path}' has no 'cameras' list; give one entry per camera with at least 'source'");
         if (list.Children.Count == 0)
-            throw new ArgumentException($"--cameras '{path}' lists no camera; give one entry per camera with at least 'source', e.g. cameras: [{{name: front, source: 0}}]");
+            throw new ArgumentException($"--cameras '{path}' lists no camera; give one entry per camera with at least 'source', e.g. cameras: "
+                + $"[{{name: front, source: 0}}]");
         var values = new List<string>();
         var extras = new List<(string? Intrinsics, string? FrameId, bool? Realtime, string? Record)>();
         var i = 0;
         foreach (var item in list.Children)
         {
-            if (item is not YamlMappingNode node) throw new ArgumentException($"--cameras '{path}': camera {i} is not a mapping of name, source, ...; e.g. - {{name: front, source: 0}}");
+            if (item is not YamlMappingNode node) throw new ArgumentException($"--cameras '{path}': camera {i} is not a mapping of name, source, "
+                + $"...; e.g. - {{name: front, source: 0}}");
             string? S(string key) => node.Children.TryGetValue(new YamlScalarNode(key), out var v)
                 ? v is YamlScalarNode { Value: { Length: > 0 } text } ? text
                     : throw new ArgumentException($"--cameras '{path}': camera {i}'s '{key}' is not a single value; quote it if it holds ': ' or '#'")
                 : null;
             var source = S("source") ?? throw new ArgumentException($"--cameras '{path}': camera {i} has no 'source'");
             var name = S("name");
-            values.Add(name is null ? source : $"{name}={(source.Contains("://", StringComparison.Ordinal) || source.Contains(':', StringComparison.Ordinal) ? source : Local(source))}");
+            var spec = source.Contains("://", StringComparison.Ordinal) || source.Contains(':', StringComparison.Ordinal) ? source : Local(source);
+            values.Add(name is null ? source : $"{name}={spec}");
             bool? realtime = S("realtime") switch
             {
                 null => null,
                 "1" or "true" or "yes" => true,
                 "0" or "false" or "no" => false,
-                var v => throw new ArgumentException($"--cameras '{path}': camera {name ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture)} has realtime '{v}'; use true or false"),
+                var v => throw new ArgumentException($"--cameras '{path}': camera "
+                    + $"{name ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture)} has realtime '{v}'; use true or false"),
             };
             extras.Add((S("intrinsics") is { } cal ? Local(cal) : null, S("frame_id"), realtime, S("record") is { } rec ? Local(rec) : null));
             i++;
@@ -74,7 +79,11 @@ public static class CameraFleet
             if (intrinsics is not null)
             {
                 try { calibration = CameraCalibration.Read(intrinsics); }
-                catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new ArgumentException($"--cameras '{path}': camera {cameras[k].Name}: {e.Message}", e); }
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException)
+                {
+                    throw new ArgumentException($"--cameras '{path}': "
+                    + $"camera {cameras[k].Name}: {e.Message}", e);
+                }
             }
             cameras[k] = cameras[k] with { Calibration = calibration, FrameId = frameId, Realtime = realtime, Record = record };
         }

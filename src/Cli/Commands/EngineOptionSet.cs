@@ -174,7 +174,16 @@ public sealed record EngineHooks
 
 internal sealed class EngineOptionSet
 {
-    public readonly Option<string[]> Source = new("--source", "-s") { Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or 'shots/*.png' (images), clips/ or 'clips/*.mp4' (videos: a queue, one file after another), cams.streams (one source a line: cameras), tum:PATH, nyu:PATH, ros2:/camera/image_raw[,info=TOPIC,depth=TOPIC,giveup=S,reliable] (a ROS 2 camera over DDS), synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)", DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false };
+    public readonly Option<string[]> Source = new("--source",
+        "-s")
+    {
+        Description = "What to read: 0 or /dev/video2 (camera), clip.mp4 (file), rtsp://... http://... udp://... (stream), shots/ or "
+            + "'shots/*.png' (images), clips/ or 'clips/*.mp4' (videos: a queue, one file after another), cams.streams (one source a line: "
+                + "cameras), tum:PATH, nyu:PATH, ros2:/camera/image_raw[,info=TOPIC,depth=TOPIC,giveup=S,reliable] (a ROS 2 camera over DDS), "
+                    + "synthetic[:seed=3,frames=500,size=320x240,fps=30,noise=1]. Give it several times for several cameras in one engine, each "
+                        + "optionally named: --source front=rtsp://... --source rear=/dev/video2 (unnamed: cam0, cam1, ...)",
+        DefaultValueFactory = _ => ["0"], AllowMultipleArgumentsPerToken = false
+    };
     public readonly Option<string?> CamerasFile = new("--cameras") { Description = "A fleet of cameras in YAML or JSON instead of --source: a 'cameras' list with name, source, and optionally intrinsics, frame_id, realtime and record per camera" };
     public readonly Option<int?> Batch = new("--batch") { Description = "Several cameras: frames per model run at most (default: the number of cameras, or with live cameras shared out over the --model-instances; 1 runs each frame alone)" };
     public readonly Option<double?> BatchTimeoutMs = new("--batch-timeout-ms") { Description = "Several cameras: how long a batch waits for more cameras after its first frame (default: half the fastest camera's frame interval)" };
@@ -204,7 +213,12 @@ internal sealed class EngineOptionSet
         : throw new ArgumentException($"--record-mcap '{path}' must end in .mcap (an MCAP file of ROS 2 messages); for video use --record");
 
     public readonly Option<string?> RecordMcap = new("--record-mcap") { Description = "Record ROS 2 messages (input, overlay, labels, depth, camera_info, tf_static, classes) in an MCAP file for ros2 bag play and Foxglove; chunked, so a kill loses at most the last second" };
-    public readonly Option<string> McapCompression = new("--mcap-compression") { Description = "With --record-mcap: lz4 (default: about half the size at little CPU), zstd (smaller still, at several times the CPU) or none; rosbag2, Foxglove and the MCAP readers read all three", DefaultValueFactory = _ => "lz4" };
+    public readonly Option<string> McapCompression = new("--mcap-compression")
+    {
+        Description = "With --record-mcap: lz4 (default: about half the "
+        + "size at little CPU), zstd (smaller still, at several times the CPU) or none; rosbag2, Foxglove and the MCAP readers read all three",
+        DefaultValueFactory = _ => "lz4"
+    };
     public readonly Option<string> RecordCodec = new("--record-codec") { Description = "h264 (ffmpeg; default for .mp4/.mkv), mp4v or mjpg (OpenCV)", DefaultValueFactory = _ => "auto" };
     public readonly Option<string?> SaveRaw = new("--save-raw") { Description = "Write per-frame labels PNG, depth PNG16 (mm) and JSON to this folder" };
     public readonly Option<string?> StatsJson = new("--stats-json", "--json") { Description = "Write the run summary as JSON here ('-' for stdout); checked before the run starts; --json is the same option" };
@@ -231,17 +245,38 @@ internal sealed class EngineOptionSet
     public readonly Option<string?> NatsCreds = new("--nats-creds") { Description = "With --publish: a NATS .creds file (NKeys/JWT)" };
     public readonly Option<string> CameraName = new("--camera-name") { Description = "With --publish: this camera's name on the bus (subject rtmtl.frames.NAME)", DefaultValueFactory = _ => "cam0" };
     public readonly Option<bool> PublishMaps = new("--publish-maps") { Description = "With --publish: also send the labels (PNG) and depth (PNG16, mm) with every frame" };
-    public readonly Option<bool> Ros2 = new("--ros2") { Description = "Be a ROS 2 node (DDS, Cyclone from Debian; no ROS install): publish /rtmtl/image, overlay, labels (mono8), depth (32FC1 m), camera_info, classes and /tf_static (/NAME/... per camera with several); ROS_DOMAIN_ID picks the domain" };
-    public readonly Option<string?> Ros2Namespace = new("--ros2-namespace") { Description = "With --ros2: the topics' prefix instead of /rtmtl (one camera) or before /NAME (several), e.g. --ros2-namespace robot1/perception" };
-    public readonly Option<bool> Ros2Reliable = new("--ros2-reliable") { Description = "With --ros2: images, depth, labels and camera_info reliable instead of ROS 2's sensor-data QoS (best effort, keep last 5)" };
-    public readonly Option<bool> Ros2Points = new("--ros2-points") { Description = "With --ros2: also publish PREFIX/points (sensor_msgs/PointCloud2, every 4th pixel, labelled and coloured)" };
+    public readonly Option<bool> Ros2 = new("--ros2")
+    {
+        Description = "Be a ROS 2 node (DDS, Cyclone from Debian; no ROS install): publish "
+        + "/rtmtl/image, overlay, labels (mono8), depth (32FC1 m), camera_info, classes and /tf_static (/NAME/... per camera with several); "
+            + "ROS_DOMAIN_ID picks the domain"
+    };
+    public readonly Option<string?> Ros2Namespace = new("--ros2-namespace")
+    {
+        Description = "With --ros2: the topics' prefix instead of /rtmtl (one "
+        + "camera) or before /NAME (several), e.g. --ros2-namespace robot1/perception"
+    };
+    public readonly Option<bool> Ros2Reliable = new("--ros2-reliable")
+    {
+        Description = "With --ros2: images, depth, labels and camera_info reliable "
+        + "instead of ROS 2's sensor-data QoS (best effort, keep last 5)"
+    };
+    public readonly Option<bool> Ros2Points = new("--ros2-points")
+    {
+        Description = "With --ros2: also publish PREFIX/points "
+        + "(sensor_msgs/PointCloud2, every 4th pixel, labelled and coloured)"
+    };
     public readonly Option<int> Every = new("--every") { Description = "With --save-pointcloud: one cloud every N frames", DefaultValueFactory = _ => 30 };
 
     public void AddTo(Command c, bool includeSource = true)
     {
         if (includeSource) c.Options.Add(Source);
         if (includeSource) c.Options.Add(CamerasFile);
-        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath, Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record, RecordMcap, McapCompression, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics, Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save, Publish, NatsToken, NatsCreds, CameraName, PublishMaps, Ros2, Ros2Namespace, Ros2Reliable, Ros2Points })
+        foreach (var o in new Option[] { Batch, BatchTimeoutMs, ModelInstances, SyncMs, OnCameraFailure, Model, Device, StrictDevice, GpuPath,
+            Smooth, Verbose, AllowAnonymous, Threads, Realtime, MaxFrames, Layout, Alpha, Boundaries, Colormap, DepthRange, NoHud, Show, Record,
+                RecordMcap, McapCompression, RecordCodec, SaveRaw, StatsJson, CameraSize, CameraFps, CameraFourcc, TrtCache, Quiet, Serve, Metrics,
+                    Token, MaxViewers, ViewerTimeout, SavePointCloud, Every, Foxglove, Feed, Intrinsics, Undistort, FrameId, FeedImage, Save,
+                        Publish, NatsToken, NatsCreds, CameraName, PublishMaps, Ros2, Ros2Namespace, Ros2Reliable, Ros2Points })
             c.Options.Add(o);
     }
 
@@ -332,7 +367,8 @@ internal sealed class EngineOptionSet
         if (r.GetValue(Ros2))
             ros2 = new RealtimeMtl.Ros2.Ros2Options
             {
-                Namespace = RealtimeMtl.Ros2.Ros2Options.ValidateNamespace(r.GetValue(Ros2Namespace)), Reliable = r.GetValue(Ros2Reliable), Points = r.GetValue(Ros2Points),
+                Namespace = RealtimeMtl.Ros2.Ros2Options.ValidateNamespace(r.GetValue(Ros2Namespace)), Reliable = r.GetValue(Ros2Reliable),
+                Points = r.GetValue(Ros2Points),
             };
         else if (r.GetValue(Ros2Namespace) is not null || r.GetValue(Ros2Reliable) || r.GetValue(Ros2Points))
             throw new ArgumentException("--ros2-namespace, --ros2-reliable and --ros2-points shape what --ros2 publishes; give --ros2 too");
@@ -386,12 +422,15 @@ internal sealed class EngineOptionSet
             Source = cameras[0].Spec, Cameras = cameras, Save = r.GetValue(Save), Grid = grid, GridRecord = gridRecord, Batch = r.GetValue(Batch), ModelInstances = r.GetValue(ModelInstances), StopOnCameraFailure = onFailure,
             BatchTimeout = r.GetValue(BatchTimeoutMs) is { } ms ? TimeSpan.FromMilliseconds(ms) : null, Sync = r.GetValue(SyncMs) is { } sm ? TimeSpan.FromMilliseconds(sm) : null, ModelPath = r.GetValue(Model) ?? DefaultModel.Path(),
             Device = ExecutionProviders.Parse(r.GetValue(Device)!), Threads = r.GetValue(Threads), Realtime = r.GetValue(Realtime), MaxFrames = max,
-            Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), McapCompression = mcapCompression, RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw, StatsJson = statsJson,
+            Render = render, Show = r.GetValue(Show), Record = record, RecordMcap = Mcap(r.GetValue(RecordMcap)), McapCompression = mcapCompression,
+            RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw,
+            StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
             GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
             Serve = serve, Metrics = metrics, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
-            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish, Ros2 = ros2,
+            Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish,
+            Ros2 = ros2,
             Args = ResolvedArgs(r), Queue = queue is { Count: > 1 } ? queue : null,
         };
     }

@@ -117,7 +117,8 @@ public static class EngineRunner
             if (s.Ros2 is { } ros2Options)
             {
                 ros2 = new Ros2PublisherSink(ros2Options, model.Info.Labels, cameras.Select(c =>
-                    (c.Name, cameras.Count == 1 ? s.ForCamera(c).FrameId : c.FrameId ?? $"{c.Name}_optical_frame", !Ros2SourceSpec.Is(c.Spec))).ToList(), log);
+                    (c.Name, cameras.Count == 1 ? s.ForCamera(c).FrameId : c.FrameId ?? $"{c.Name}_optical_frame",
+                        !Ros2SourceSpec.Is(c.Spec))).ToList(), log);
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(ros2.CameraSink(i));
                 if (!s.Quiet) errors.WriteLine($"ros2: publishing {ros2.Describe()}");
             }
@@ -236,7 +237,8 @@ public static class EngineRunner
             if (gridRecorder is not null && mosaic is not null)
                 summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
             // What went on the bus and what did not (a server away, a message over its limit).
-            foreach (var publisher in opened.SelectMany(o => o.Sinks).OfType<RealtimeMtl.Distributed.Bus.NatsFramePublisher>()) summary.Notes.Add(publisher.Report());
+            foreach (var publisher in opened.SelectMany(o => o.Sinks).OfType<RealtimeMtl.Distributed.Bus.NatsFramePublisher>())
+                summary.Notes.Add(publisher.Report());
             summary = summary with { Outputs = Outputs(s, cameras, recorders) };
             if (s.StatsJson == "-") output.WriteLine(summary.ToJson());
             else output.WriteLine(summary.ToText());
@@ -255,7 +257,8 @@ public static class EngineRunner
             // 3: the run started but a source (any camera), a stage or a sink failed on the way (outputs finalised either way).
             return summary.SourceError is null && summary.StageError is null && !sinkErrors && !statsFailed ? 0 : 3;
         }
-        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException or RealtimeMtl.Distributed.Nats.NatsUnavailableException
+        catch (Exception e) when (e is SourceException or ModelContractException or ArgumentException
+            or RealtimeMtl.Distributed.Nats.NatsUnavailableException
             or DdsUnavailableException)
         {
             errors.WriteLine($"error: {e.Message}");
@@ -377,7 +380,8 @@ public static class EngineRunner
     }
 
     /// <summary>What the run wrote, for the summary: the run folder and each output, per camera where there are several.</summary>
-    private static Dictionary<string, string> Outputs(EngineSettings s, IReadOnlyList<NamedSource> cameras, IReadOnlyList<VideoRecorderSink?> recorders)
+    private static Dictionary<string, string> Outputs(EngineSettings s, IReadOnlyList<NamedSource> cameras,
+        IReadOnlyList<VideoRecorderSink?> recorders)
     {
         var o = new Dictionary<string, string>();
         if (s.RunFolder is { } dir) { o["run_folder"] = dir; o["args_json"] = Path.Combine(dir, "args.json"); }

@@ -110,8 +110,10 @@ public static class MachineDoctor
     {
         var why = RealtimeMtl.Ros2.Dds.CycloneDds.WhyUnavailable;
         yield return why is null
-            ? new("ros2", "Cyclone DDS", DoctorStatus.Ok, $"libddsc {RealtimeMtl.Ros2.Dds.CycloneDds.Version}, shim {RealtimeMtl.Ros2.Dds.CycloneDds.ShimPath}")
-            : new("ros2", "Cyclone DDS", DoctorStatus.Note, $"not usable: {why}", "only for --ros2 and ros2: sources: " + RealtimeMtl.Ros2.Dds.CycloneDds.InstallLine);
+            ? new("ros2", "Cyclone DDS", DoctorStatus.Ok,
+                $"libddsc {RealtimeMtl.Ros2.Dds.CycloneDds.Version}, shim {RealtimeMtl.Ros2.Dds.CycloneDds.ShimPath}")
+            : new("ros2", "Cyclone DDS", DoctorStatus.Note, $"not usable: {why}",
+                "only for --ros2 and ros2: sources: " + RealtimeMtl.Ros2.Dds.CycloneDds.InstallLine);
         var domain = Environment.GetEnvironmentVariable("ROS_DOMAIN_ID");
         yield return new("ros2", "ROS_DOMAIN_ID", DoctorStatus.Ok, string.IsNullOrWhiteSpace(domain) ? "unset (domain 0)" : domain);
         var uri = Environment.GetEnvironmentVariable("CYCLONEDDS_URI");

@@ -27,11 +27,14 @@ public static class ResponseFiles
         var path = arg[1..];
         var full = Path.GetFullPath(path);
         if (chain.Contains(full, StringComparer.Ordinal))
-            throw new ArgumentException($"response file '{path}' names itself (through {string.Join(" -> ", chain.Select(Path.GetFileName))}); remove the loop.");
+            throw new ArgumentException($"response file '{path}' names itself (through {string.Join(" -> ", chain.Select(Path.GetFileName))}); "
+                + $"remove the loop.");
         if (chain.Count >= MaxDepth) throw new ArgumentException($"response file '{path}' is nested more than {MaxDepth} deep; flatten it.");
-        if (!File.Exists(full)) throw new ArgumentException($"response file '{path}' does not exist; write the options one per line, or drop the '@'.");
+        if (!File.Exists(full)) throw new ArgumentException($"response file '{path}' does not exist; write the options one per line, or drop the "
+            + $"'@'.");
         var info = new FileInfo(full);
-        if (info.Length > MaxBytes) throw new ArgumentException($"response file '{path}' is {info.Length / 1024} KiB; a response file is a short text file of options (1 MiB at most).");
+        if (info.Length > MaxBytes) throw new ArgumentException($"response file '{path}' is {info.Length / 1024} KiB; a response file is a short "
+            + $"text file of options (1 MiB at most).");
         string text;
         try { text = new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(File.ReadAllBytes(full)); }
         catch (DecoderFallbackException) { text = "\0"; }
@@ -39,7 +42,8 @@ public static class ResponseFiles
         {
             throw new ArgumentException($"response file '{path}' cannot be read ({e.Message}).");
         }
-        if (text.Contains('\0')) throw new ArgumentException($"response file '{path}' is not text (binary content); give a text file of options, one per line.");
+        if (text.Contains('\0')) throw new ArgumentException($"response file '{path}' is not text (binary content); give a text file of options, "
+            + $"one per line.");
         chain.Add(full);
         foreach (var raw in text.Split('\n'))
         {

@@ -21,7 +21,8 @@ public sealed class FolderLock : IDisposable
         try { return new FolderLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None), path); }
         catch (IOException)
         {
-            throw new ArgumentException($"{option} '{dir}': another run is writing into this folder now ({FileName} is locked); wait for it to finish or choose another folder.");
+            throw new ArgumentException($"{option} '{dir}': another run is writing into this folder now ({FileName} is locked); wait for it to "
+                + $"finish or choose another folder.");
         }
         catch (UnauthorizedAccessException e)
         {

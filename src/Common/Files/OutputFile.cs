@@ -16,7 +16,8 @@ public static class OutputFile
             File.Delete(probe);
             // A file already there is replaced at the end: one that cannot be written (immutable, append-only) cannot be
             // replaced either, so say so now rather than after the run. Opened without truncation: nothing changes.
-            if (PathIdentity.KindOf(path) == PathIdentity.Kind.Regular) using (File.Open(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) { }
+            if (PathIdentity.KindOf(path) == PathIdentity.Kind.Regular) using (File.Open(path, FileMode.Open, FileAccess.Write,
+                FileShare.ReadWrite)) { }
         }
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {

@@ -99,7 +99,8 @@ public static class RosMessages
     }
 
     /// <summary>sensor_msgs/CameraInfo into <paramref name="w"/> (from its start).</summary>
-    public static void WriteCameraInfo(CdrWriter w, long unixNs, string frameId, int width, int height, string distortionModel, ReadOnlySpan<double> d,
+    public static void WriteCameraInfo(CdrWriter w, long unixNs, string frameId, int width, int height, string distortionModel,
+        ReadOnlySpan<double> d,
         ReadOnlySpan<double> k, ReadOnlySpan<double> r, ReadOnlySpan<double> p)
     {
         if (k.Length != 9 || r.Length != 9 || p.Length != 12) throw new ArgumentException("CameraInfo needs k[9], r[9] and p[12]");
@@ -124,7 +125,8 @@ public static class RosMessages
     }
 
     /// <summary>sensor_msgs/PointCloud2 into <paramref name="w"/> (from its start).</summary>
-    public static void WritePointCloud2(CdrWriter w, long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep, ReadOnlySpan<byte> data, bool dense)
+    public static void WritePointCloud2(CdrWriter w, long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep,
+        ReadOnlySpan<byte> data, bool dense)
     {
         w.Reset();
         var points = data.Length / pointStep;

@@ -94,7 +94,8 @@ public sealed class NatsFramePublisher : IFrameSink
 
     /// <summary>One line for the run's summary: what went on the bus, and what did not.</summary>
     public string Report() =>
-        $"bus     {Subject}: {Published} published, {Lost} lost" + (Scaled > 0 ? $", {Scaled} with maps scaled down to fit the server's {MaxPayload / 1024} KiB message limit" : "");
+        $"bus     {Subject}: {Published} published, {Lost} lost" + (Scaled > 0 ? $", {Scaled} with maps scaled down to fit the server's "
+            + $"{MaxPayload / 1024} KiB message limit" : "");
 
     /// <summary>The frame's message: the feed's FeedFrame without raw maps, plus camera and depth percentiles.</summary>
     public FeedFrame Build(FramePacket packet, double mapScale = 1)

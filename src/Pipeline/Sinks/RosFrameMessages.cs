@@ -84,7 +84,8 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
     public byte[] CameraInfo(FramePacket p, long unixNs)
     {
         var k = CameraIntrinsics.ForFrame(p.Frame.Intrinsics, p.Frame.Width, p.Frame.Height);
-        return RosMessages.WriteCameraInfo(unixNs, FrameIdOf(p), p.Frame.Width, p.Frame.Height, k.DistortionModel, k.DistortionOrZeros, k.K, k.R, k.P);
+        return RosMessages.WriteCameraInfo(unixNs, FrameIdOf(p), p.Frame.Width, p.Frame.Height, k.DistortionModel, k.DistortionOrZeros, k.K, k.R,
+            k.P);
     }
 
     /// <summary>The fields of <see cref="PointCloud"/>: x, y, z float32, rgba uint8 x4 (as one float32 "rgba" is unusual: kept as bytes), label uint8; 17 bytes a point.</summary>

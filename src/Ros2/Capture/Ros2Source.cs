@@ -140,7 +140,13 @@ public sealed class Ros2Source : IFrameSource
                     }
                 }
                 // Depth that no image will claim any more (older than the newest image by far) is let go.
-                if (lastStamp is { } newest) depths.RemoveAll(d => { var old = d.Stamp < newest - 1_000_000_000; if (old) d.Metres.Dispose(); return old; });
+                if (lastStamp is { } newest)
+                    depths.RemoveAll(d =>
+                    {
+                        var old = d.Stamp < newest - 1_000_000_000;
+                        if (old) d.Metres.Dispose();
+                        return old;
+                    });
                 var quiet = Stopwatch.GetElapsedTime(lastFrame);
                 var outage = TimeSpan.FromSeconds(Math.Max(2, 5 * (interval ?? 0)));
                 if (!down && quiet > outage)
@@ -149,11 +155,15 @@ public sealed class Ros2Source : IFrameSource
                     started = lastFrame;
                     var publishers = _image.Publishers;
                     _events.Warning(sequence == 0
-                        ? $"ROS 2 topic {_spec.ImageTopic}: no image yet after {quiet.TotalSeconds:0.0} s ({(publishers == 0 ? "no publisher found: check the topic name, ROS_DOMAIN_ID and CYCLONEDDS_URI" : $"{publishers} publisher(s) matched, sending nothing")}); waiting"
-                        : $"ROS 2 topic {_spec.ImageTopic}: no image for {quiet.TotalSeconds:0.0} s after frame {sequence} ({publishers} publisher(s) left); waiting for it to come back");
+                        ? $"ROS 2 topic {_spec.ImageTopic}: no image yet after {quiet.TotalSeconds:0.0} s ({(publishers == 0 ? "no publisher found: "
+                            + "check the topic name, ROS_DOMAIN_ID and CYCLONEDDS_URI" : $"{publishers} publisher(s) matched, sending "
+                                + $"nothing")}); waiting"
+                        : $"ROS 2 topic {_spec.ImageTopic}: no image for {quiet.TotalSeconds:0.0} s after frame {sequence} ({publishers} "
+                            + $"publisher(s) left); waiting for it to come back");
                 }
                 if (quiet > _spec.GiveUpAfter)
-                    throw new SourceException($"ROS 2 topic {_spec.ImageTopic} has sent nothing for {_spec.GiveUpAfter.TotalSeconds:0} s; check the camera node and start again.");
+                    throw new SourceException($"ROS 2 topic {_spec.ImageTopic} has sent nothing for {_spec.GiveUpAfter.TotalSeconds:0} s; check the "
+                        + $"camera node and start again.");
             }
         }
         catch (Exception e) when (e is SourceException or FormatException)
@@ -174,7 +184,11 @@ public sealed class Ros2Source : IFrameSource
         {
             var c = RosMessageReader.CompressedImage(cdr);
             var image = Cv2.ImDecode(c.Data, ImreadModes.Color);
-            if (image.Empty()) { image.Dispose(); throw new SourceException($"ROS 2 topic {_spec.ImageTopic}: a CompressedImage ({c.Format}) did not decode; jpeg and png are read."); }
+            if (image.Empty())
+            {
+                image.Dispose(); throw new SourceException($"ROS 2 topic {_spec.ImageTopic}: a CompressedImage ({c.Format}) did "
+                + $"not decode; jpeg and png are read.");
+            }
             return (c.Header, image);
         }
         var m = RosMessageReader.Image(cdr);

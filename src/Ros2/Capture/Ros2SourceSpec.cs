@@ -39,10 +39,12 @@ public sealed record Ros2SourceSpec(string ImageTopic)
             {
                 "info" when kv.Length == 2 => s with { InfoTopic = Topic(kv[1], "info", spec) },
                 "depth" when kv.Length == 2 => s with { DepthTopic = Topic(kv[1], "depth", spec) },
-                "giveup" when kv.Length == 2 && double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var sec) && sec is > 0 and <= 86400
+                "giveup" when kv.Length == 2 && double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture,
+                    out var sec) && sec is > 0 and <= 86400
                     => s with { GiveUpAfter = TimeSpan.FromSeconds(sec) },
                 "reliable" when kv.Length == 1 => s with { Reliable = true },
-                _ => throw new SourceException($"'{part}' in --source {spec} is not a ROS 2 source option; known: info=TOPIC, depth=TOPIC, giveup=SECONDS, reliable "
+                _ => throw new SourceException($"'{part}' in --source {spec} is not a ROS 2 source option; known: info=TOPIC, depth=TOPIC, "
+                    + $"giveup=SECONDS, reliable "
                     + "(e.g. ros2:/camera/image_raw,info=/camera/camera_info,depth=/camera/depth/image_raw)."),
             };
         }

@@ -21,7 +21,8 @@ public static class RosImages
             "mono8" => (MatType.CV_8UC1, ColorConversionCodes.GRAY2BGR),
             "yuv422" or "uyvy" => (MatType.CV_8UC2, ColorConversionCodes.YUV2BGR_UYVY),
             "yuv422_yuy2" or "yuyv" => (MatType.CV_8UC2, ColorConversionCodes.YUV2BGR_YUY2),
-            _ => throw new SourceException($"ROS 2 topic {topic} sends '{m.Encoding}' images; read are {string.Join(", ", ColourEncodings)} (or a /compressed topic)."),
+            _ => throw new SourceException($"ROS 2 topic {topic} sends '{m.Encoding}' images; read are {string.Join(", ", ColourEncodings)} (or a "
+                + $"/compressed topic)."),
         };
         using var view = Wrap(m, type);
         if (code is null) return view.Clone();
@@ -52,9 +53,11 @@ public static class RosImages
 
     private static Mat Wrap(RosImage m, MatType type)
     {
-        if (m.BigEndian && type.Depth != MatType.CV_8U) throw new SourceException($"big-endian {m.Encoding} images are not read; publish little-endian.");
+        if (m.BigEndian && type.Depth != MatType.CV_8U) throw new SourceException($"big-endian {m.Encoding} images are not read; publish "
+            + $"little-endian.");
         var rowBytes = m.Width * type.Channels * (type.Depth == MatType.CV_8U ? 1 : type.Depth == MatType.CV_16U ? 2 : 4);
-        if (m.Step < rowBytes) throw new SourceException($"a {m.Encoding} image of width {m.Width} has step {m.Step}, less than a row ({rowBytes} bytes).");
+        if (m.Step < rowBytes) throw new SourceException($"a {m.Encoding} image of width {m.Width} has step {m.Step}, less than a row ({rowBytes} "
+            + $"bytes).");
         return Mat.FromPixelData(m.Height, m.Width, type, m.Data, m.Step);
     }
 }

@@ -33,14 +33,16 @@ public static partial class CycloneDds
     /// <summary>Throws <see cref="DdsUnavailableException"/> naming what is missing and the install line.</summary>
     public static void EnsureAvailable(string what)
     {
-        if (Missing.Value is { } why) throw new DdsUnavailableException($"{what} needs Eclipse Cyclone DDS, and {why}; install it with: {InstallLine}");
+        if (Missing.Value is { } why) throw new DdsUnavailableException($"{what} needs Eclipse Cyclone DDS, and {why}; install it with: "
+            + $"{InstallLine}");
     }
 
     private static string? Probe()
     {
         if (!OperatingSystem.IsLinux()) return "this build of the DDS shim is for Linux";
         if (LoadDdsc() == IntPtr.Zero) return "libddsc (Debian's libddsc0debian) is not installed";
-        if (FindShim() is not { } shim) return "the engine's DDS shim (librtmtl_dds.so) was not built: cyclonedds-dev or gcc was missing at build time";
+        if (FindShim() is not { } shim) return "the engine's DDS shim (librtmtl_dds.so) was not built: cyclonedds-dev or gcc was missing at build "
+            + "time";
         ShimPath = shim;
         try
         {
@@ -68,10 +70,12 @@ public static partial class CycloneDds
         return "unknown";
     }
 
-    /// <summary>libddsc from Debian's place, or RTMTL_DDSC (a Cyclone DDS 0.10 built elsewhere, or a path that is not there to run as without it).</summary>
+    /// <summary>libddsc from Debian's place, or RTMTL_DDSC (a Cyclone DDS 0.10 built elsewhere, or a path that is not there to run as without
+    /// it).</summary>
     private static IntPtr LoadDdsc()
     {
-        if (Environment.GetEnvironmentVariable("RTMTL_DDSC") is { Length: > 0 } own) return NativeLibrary.TryLoad(own, out var mine) ? mine : IntPtr.Zero;
+        if (Environment.GetEnvironmentVariable("RTMTL_DDSC") is { Length: > 0 } own) return NativeLibrary.TryLoad(own,
+            out var mine) ? mine : IntPtr.Zero;
         foreach (var name in new[] { "libddsc.so.0debian", "libddsc.so.0", "libddsc.so" })
             if (NativeLibrary.TryLoad(name, out var h)) return h;
         return IntPtr.Zero;
@@ -98,12 +102,18 @@ public static partial class CycloneDds
     [LibraryImport(Ddsc)] internal static partial int dds_create_participant(uint domain, IntPtr qos, IntPtr listener);
     [LibraryImport(Ddsc)] internal static partial int dds_delete(int entity);
     [LibraryImport(Shim)] private static partial int rtmtl_dds_shim_version();
-    [LibraryImport(Shim, StringMarshalling = StringMarshalling.Utf8)] internal static partial int rtmtl_dds_topic(int participant, string topic, string typeName);
+    [LibraryImport(Shim, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int rtmtl_dds_topic(int participant, string topic,
+        string typeName);
     [LibraryImport(Shim)] internal static partial int rtmtl_dds_writer(int participant, int topic, int reliable, int depth, int transientLocal);
-    [LibraryImport(Shim)] internal static partial int rtmtl_dds_reader(int participant, int topic, int reliable, int depth, int transientLocal, out int waitset);
+    [LibraryImport(Shim)]
+    internal static partial int rtmtl_dds_reader(int participant, int topic, int reliable, int depth, int transientLocal,
+        out int waitset);
     [LibraryImport(Shim)] internal static unsafe partial int rtmtl_dds_write(int writer, byte* cdr, uint size);
     [LibraryImport(Shim)] internal static partial int rtmtl_dds_wait(int waitset, long timeoutNs);
-    [LibraryImport(Shim)] internal static unsafe partial int rtmtl_dds_take(int reader, out IntPtr handle, out byte* data, out uint size, out long sourceNs);
+    [LibraryImport(Shim)]
+    internal static unsafe partial int rtmtl_dds_take(int reader, out IntPtr handle, out byte* data, out uint size,
+        out long sourceNs);
     [LibraryImport(Shim)] internal static partial void rtmtl_dds_release(IntPtr handle);
     [LibraryImport(Shim)] internal static partial int rtmtl_dds_matched(int writer);
     [LibraryImport(Shim)] internal static partial int rtmtl_dds_publishers(int reader);

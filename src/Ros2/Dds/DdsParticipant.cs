@@ -20,7 +20,8 @@ public sealed class DdsParticipant : IDisposable
         Domain = (int)(domain ?? DomainFromEnvironment());
         _handle = CycloneDds.dds_create_participant((uint)Domain, IntPtr.Zero, IntPtr.Zero);
         if (_handle < 0)
-            throw new DdsUnavailableException($"the DDS participant for ROS_DOMAIN_ID {Domain} could not start (DDS error {_handle}); check CYCLONEDDS_URI and the network interface it names.");
+            throw new DdsUnavailableException($"the DDS participant for ROS_DOMAIN_ID {Domain} could not start (DDS error {_handle}); check "
+                + $"CYCLONEDDS_URI and the network interface it names.");
     }
 
     /// <summary>ROS_DOMAIN_ID, 0 when unset; a value outside 0..232 is refused as ROS 2 refuses it.</summary>
@@ -51,7 +52,8 @@ public sealed class DdsParticipant : IDisposable
             ObjectDisposedException.ThrowIf(_disposed, this);
             if (_topics.TryGetValue(rosTopic, out var t)) return t;
             t = CycloneDds.rtmtl_dds_topic(_handle, DdsTopic(rosTopic), DdsType(rosType));
-            if (t < 0) throw new ArgumentException($"the ROS 2 topic {rosTopic} ({rosType}) could not be made (DDS error {t}): another type on the same topic?");
+            if (t < 0) throw new ArgumentException($"the ROS 2 topic {rosTopic} ({rosType}) could not be made (DDS error {t}): another type on the "
+                + $"same topic?");
             _topics[rosTopic] = t;
             return t;
         }

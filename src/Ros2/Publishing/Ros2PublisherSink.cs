@@ -42,7 +42,8 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
     }
 
     /// <param name="cameras">Each camera's name, frame id, and whether its frames carry the run's frame id (then /tf_static places it).</param>
-    public Ros2PublisherSink(Ros2Options options, LabelSet labels, IReadOnlyList<(string Name, string FrameId, bool OwnFrame)> cameras, IEventLog log, DdsParticipant? participant = null)
+    public Ros2PublisherSink(Ros2Options options, LabelSet labels, IReadOnlyList<(string Name, string FrameId, bool OwnFrame)> cameras,
+        IEventLog log, DdsParticipant? participant = null)
     {
         if (cameras.Count == 0) throw new ArgumentException("ROS 2 publishing needs at least one camera");
         _log = log;
@@ -64,7 +65,8 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() * 1_000_000;
         _classes.Write(_cameras[0].Messages.ClassMap());
         // One message with every camera's transform: a latched topic keeps only its last message.
-        var own = cameras.Select((c, i) => (c, i)).Where(x => x.c.OwnFrame).Select(x => (_cameras[x.i].Messages.ParentFrame, _cameras[x.i].Messages.FrameId)).ToList();
+        var own = cameras.Select((c, i) => (c, i)).Where(x => x.c.OwnFrame).Select(x => (_cameras[x.i].Messages.ParentFrame,
+            _cameras[x.i].Messages.FrameId)).ToList();
         if (own.Count > 0) _tf.Write(RosMessages.WriteTransforms(now, own, (0, 0, 0), RosMessages.BodyToOptical));
     }
 

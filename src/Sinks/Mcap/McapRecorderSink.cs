@@ -68,7 +68,8 @@ public sealed class McapRecorderSink : IFrameSink
         try { _file = new FileStream(_temp, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16); }
         catch (IOException)
         {
-            throw new ArgumentException($"--record-mcap '{path}': another run is recording to it now ({System.IO.Path.GetFileName(_temp)} is locked); wait for it to finish or choose another file.");
+            throw new ArgumentException($"--record-mcap '{path}': another run is recording to it now ({System.IO.Path.GetFileName(_temp)} is "
+                + $"locked); wait for it to finish or choose another file.");
         }
         _file.SetLength(0);
         _writer = new McapWriter(_file, compression: compression);
@@ -135,7 +136,8 @@ public sealed class McapRecorderSink : IFrameSink
                 File.Move(_temp, _path, overwrite: true);
                 var (raw, stored, spent) = _writer.CompressionFigures;
                 _log.Info($"MCAP: {_writer.Messages} messages in {_writer.Chunks} chunks to {_path}"
-                    + (_writer.Compression == McapCompression.None || raw == 0 ? "" : $" ({_writer.Compression.ToString().ToLowerInvariant()}: {raw / 1e6:0.0} -> {stored / 1e6:0.0} MB, {spent.TotalMilliseconds:0} ms compressing)"));
+                    + (_writer.Compression == McapCompression.None || raw == 0 ? "" : $" ({_writer.Compression.ToString().ToLowerInvariant()}: "
+                        + $"{raw / 1e6:0.0} -> {stored / 1e6:0.0} MB, {spent.TotalMilliseconds:0} ms compressing)"));
             }
             catch (IOException e)
             {

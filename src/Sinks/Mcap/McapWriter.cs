@@ -51,12 +51,17 @@ public sealed class McapWriter : IDisposable
     private long _uncompressed, _compressed;
     private TimeSpan _compressing;
     private readonly System.Threading.Channels.Channel<ClosedChunk> _closed =
-        System.Threading.Channels.Channel.CreateBounded<ClosedChunk>(new System.Threading.Channels.BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        System.Threading.Channels.Channel.CreateBounded<ClosedChunk>(new System.Threading.Channels.BoundedChannelOptions(2)
+        {
+            SingleReader = true,
+            SingleWriter = true
+        });
     private readonly Task _chunkWriter;
     private Exception? _writeFailure;
 
     /// <summary>A chunk handed to the writing task: its records and per-channel message index.</summary>
-    private sealed record ClosedChunk(byte[] Records, int Length, ulong Start, ulong End, List<(ushort Channel, List<(ulong Time, ulong Offset)> Entries)> Index);
+    private sealed record ClosedChunk(byte[] Records, int Length, ulong Start, ulong End, List<(ushort Channel, List<(ulong Time,
+        ulong Offset)> Entries)> Index);
 
     public McapWriter(Stream output, string profile = "ros2", string library = "rtmtl", McapCompression compression = McapCompression.Lz4)
     {
@@ -163,7 +168,8 @@ public sealed class McapWriter : IDisposable
         ReadOnlySpan<byte> stored = Compression switch
         {
             McapCompression.Zstd => zstd!.Wrap(records),
-            McapCompression.Lz4 => K4os.Compression.LZ4.Streams.LZ4Frame.Encode(records, new System.Buffers.ArrayBufferWriter<byte>(records.Length / 2 + 64),
+            McapCompression.Lz4 => K4os.Compression.LZ4.Streams.LZ4Frame.Encode(records,
+                new System.Buffers.ArrayBufferWriter<byte>(records.Length / 2 + 64),
                 K4os.Compression.LZ4.LZ4Level.L00_FAST).WrittenSpan,
             _ => records,
         };

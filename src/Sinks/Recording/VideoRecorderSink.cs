@@ -176,7 +176,8 @@ public sealed class VideoRecorderSink : IFrameSink
             {
                 _size = H264Size(size, _log);
                 // ffmpeg writes into the file this run opened and locked (its /proc name), whatever happens to the folder.
-                return new FfmpegVideoEncoder(ffmpeg, PathIdentity.PinnedName(_lock.SafeFileHandle) ?? _temp, _o.Fps, _size, _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc,
+                return new FfmpegVideoEncoder(ffmpeg, PathIdentity.PinnedName(_lock.SafeFileHandle) ?? _temp, _o.Fps, _size,
+                    _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc,
                     matroska: ext == ".mkv");
             }
             _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
@@ -192,7 +193,8 @@ public sealed class VideoRecorderSink : IFrameSink
     {
         var padded = new Size(frame.Width + (frame.Width & 1), frame.Height + (frame.Height & 1));
         if (padded != frame)
-            log?.Warning($"{codec} needs even frame sizes, so the recording pads {frame.Width}x{frame.Height} frames with black to {padded.Width}x{padded.Height} (right/bottom).");
+            log?.Warning($"{codec} needs even frame sizes, so the recording pads {frame.Width}x{frame.Height} frames with black to "
+                + $"{padded.Width}x{padded.Height} (right/bottom).");
         return padded;
     }
 
@@ -275,7 +277,8 @@ public sealed class VideoRecorderSink : IFrameSink
         {
             var real = PathIdentity.WhereOpen(_lock.SafeFileHandle) ?? "(unknown: the folder is gone)";
             KeptElsewhere = real;
-            _log?.Warning($"the folder of --record '{_o.Path}' was moved or replaced during the run; the recording was left at '{real}' and '{_o.Path}' was not touched.");
+            _log?.Warning($"the folder of --record '{_o.Path}' was moved or replaced during the run; the recording was left at '{real}' and "
+                + $"'{_o.Path}' was not touched.");
             return;
         }
         if (!File.Exists(_temp)) return;

@@ -61,7 +61,7 @@ public sealed record EngineSettings
     public string? TrtCache { get; init; }
     public GpuDataPath GpuPath { get; init; } = GpuDataPath.Auto;
     public bool Verbose { get; init; }
-    public bool Smooth { get; init; }
+    public RealtimeMtl.Inference.PostProcessing.SmoothMode Smooth { get; init; }
     /// <summary>Serve beyond loopback without a token (asked for explicitly; warned about once).</summary>
     public bool AllowAnonymous { get; init; }
     /// <summary>Exit 2 instead of falling back when the device asked for cannot start.</summary>
@@ -194,7 +194,13 @@ internal sealed class EngineOptionSet
     public readonly Option<string> GpuPath = new("--gpu-path") { Description = "Under --device cuda: auto, plain (ONNX Runtime copies), iobinding (device buffers bound once) or cudagraph (captured once, replayed)", DefaultValueFactory = _ => "auto" };
     public readonly Option<bool> StrictDevice = new("--strict-device") { Description = "Exit 2 when --device cuda/tensorrt cannot start, instead of falling back (to CUDA or the CPU) with one line" };
     public readonly Option<bool> AllowAnonymous = new("--allow-anonymous") { Description = "Serve --serve/--feed/--foxglove on a non-loopback address without --token (anyone who can reach it can watch)" };
-    public readonly Option<bool> Smooth = new("--smooth") { Description = "Temporal filtering for steady cameras: class hysteresis weighted by confidence, depth moving average, reset on scene cuts" };
+    public readonly Option<string?> Smooth = new("--smooth")
+    {
+        Description = "Temporal fusion of labels and depth, per camera: 'flow' (the default: carried along the optical flow, fused where the"
+            + " match holds), 'hysteresis' (per pixel, for a fixed camera) or 'off'",
+        Arity = ArgumentArity.ZeroOrOne,
+        HelpName = "flow|hysteresis|off",
+    };
     public readonly Option<bool> Verbose = new("--verbose") { Description = "Also show ONNX Runtime's own log (warnings and above)" };
     public readonly Option<int?> ModelInstances = new("--model-instances") { Description = "CPU: model runs in flight at once, sharing one copy of the weights and the --threads between them (default: 2 with several cameras on 2 or more cores, else 1)" };
     public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads (0 = one per core)", DefaultValueFactory = _ => 0 };
@@ -300,6 +306,10 @@ internal sealed class EngineOptionSet
             throw new ArgumentException($"--depth-range '{range}' must be 'min,max' in metres (finite numbers), 'auto' or 'model'");
         return ((lo, hi), false);
     }
+
+    private RealtimeMtl.Inference.PostProcessing.SmoothMode SmoothOf(ParseResult r) => r.GetResult(Smooth) is { Implicit: false }
+        ? RealtimeMtl.Inference.PostProcessing.SmoothModes.Parse(r.GetValue(Smooth))
+        : RealtimeMtl.Inference.PostProcessing.SmoothMode.Off;
 
     public EngineSettings Read(ParseResult r, IReadOnlyList<string>? sourceOverride = null)
     {
@@ -426,7 +436,7 @@ internal sealed class EngineOptionSet
             RecordCodec = RealtimeMtl.Sinks.Recording.RecorderOptions.ParseCodec(r.GetValue(RecordCodec)!), SaveRaw = saveRaw,
             StatsJson = statsJson,
             Camera = new CameraOptions(cw, ch, r.GetValue(CameraFps), r.GetValue(CameraFourcc)!), TrtCache = r.GetValue(TrtCache), Quiet = r.GetValue(Quiet),
-            GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = r.GetValue(Smooth),
+            GpuPath = GpuOptions.Parse(r.GetValue(GpuPath)!), Verbose = r.GetValue(Verbose), Smooth = SmoothOf(r),
             Serve = serve, Metrics = metrics, Token = r.GetValue(Token), MaxViewers = r.GetValue(MaxViewers), SavePointCloud = r.GetValue(SavePointCloud), PointCloudEvery = r.GetValue(Every),
             Foxglove = foxglove, Feed = feed, AllowAnonymous = r.GetValue(AllowAnonymous), StrictDevice = r.GetValue(StrictDevice), ViewerTimeout = TimeSpan.FromSeconds(r.GetValue(ViewerTimeout)),
             Calibration = calibration, Undistort = r.GetValue(Undistort), FrameId = frameId, FeedImage = r.GetValue(FeedImage), Publish = publish,

@@ -55,7 +55,7 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         return new EngineSettings
         {
             Source = run.Source, ModelPath = run.Model ?? DefaultModel.Path(), Threads = threads, Realtime = o.Realtime, MaxFrames = o.MaxFrames,
-            Render = render, Smooth = o.Smooth, Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
+            Render = render, Smooth = o.Smooth ? RealtimeMtl.Inference.PostProcessing.SmoothMode.Flow : RealtimeMtl.Inference.PostProcessing.SmoothMode.Off, Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
             StatsJson = Path.Combine(run.OutputFolder, "stats.json"), Quiet = true,
             Publish = new PublisherOptions { Endpoint = endpoint, Connection = connection, Camera = run.Job.Output, Maps = o.PublishMaps },
         };

@@ -15,6 +15,9 @@ public sealed record SyntheticOptions
     /// <summary>The domain-randomised room, lights and camera effects (<see cref="DomainRandomisation"/>) instead of the classic look.</summary>
     public bool Randomised { get; init; }
 
+    /// <summary>How the camera moves: a slow walk (the default), standing still, or fast turns on the spot.</summary>
+    public SyntheticMotion Motion { get; init; } = SyntheticMotion.Walk;
+
     /// <summary>A stalled source, for testing: before frame <see cref="StallAtFrame"/> the source waits <see cref="StallSeconds"/>.</summary>
     public int? StallAtFrame { get; init; }
     public double StallSeconds { get; init; }
@@ -31,4 +34,17 @@ public sealed record SyntheticOptions
         if (Width < 16 || Height < 16 || Width > 4096 || Height > 4096) throw new ArgumentException("synthetic: size must be between 16x16 and 4096x4096");
         if (Fps <= 0) throw new ArgumentException("synthetic: fps must be positive");
     }
+}
+
+/// <summary>The synthetic camera's motion (<c>motion=</c>).</summary>
+public enum SyntheticMotion
+{
+    /// <summary>A slow loop through the room, panning and tilting.</summary>
+    Walk,
+
+    /// <summary>The walk's first pose for every frame: only the sensor noise changes.</summary>
+    Static,
+
+    /// <summary>Standing at the walk's first position, turning left and right by up to 70 degrees at up to 110 degrees a second.</summary>
+    Turns,
 }

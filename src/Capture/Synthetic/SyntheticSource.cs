@@ -30,7 +30,7 @@ public sealed class SyntheticSource : IFrameSource
 
     public SyntheticRoom Room => _room;
     public CameraIntrinsics Intrinsics { get; }
-    public string Description => $"synthetic RGB-D walk ({(_options.Randomised ? "randomised world, " : "")}seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
+    public string Description => $"synthetic RGB-D {_options.Motion.ToString().ToLowerInvariant()} ({(_options.Randomised ? "randomised world, " : "")}seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
     public bool IsLive => false;
     public double? NominalFps => _options.Fps;
     public long? FrameCount => _options.Frames;
@@ -39,7 +39,7 @@ public sealed class SyntheticSource : IFrameSource
     public Frame RenderFrame(long index)
     {
         var image = new Mat(); var depth = new Mat(); var labels = new Mat();
-        SyntheticRenderer.Render(_room, SyntheticWorld.WalkPose(_room, index, _options.Fps), Intrinsics, image, depth, labels);
+        SyntheticRenderer.Render(_room, Pose(index), Intrinsics, image, depth, labels);
         if (_effects is not null)
         {
             // One camera for the whole walk; only the sensor noise changes frame to frame.
@@ -51,6 +51,19 @@ public sealed class SyntheticSource : IFrameSource
         {
             Depth = depth, Labels = labels, Intrinsics = Intrinsics, NominalFps = _options.Fps, MediaTimeSeconds = index / _options.Fps,
         };
+    }
+
+    private CameraPose Pose(long index)
+    {
+        switch (_options.Motion)
+        {
+            case SyntheticMotion.Static: return SyntheticWorld.WalkPose(_room, 0, _options.Fps);
+            case SyntheticMotion.Turns:
+                var start = SyntheticWorld.WalkPose(_room, 0, _options.Fps);
+                var t = index / _options.Fps;
+                return start with { Yaw = start.Yaw + 1.2 * Math.Sin(2 * Math.PI * t / 4.0) };
+            default: return SyntheticWorld.WalkPose(_room, index, _options.Fps);
+        }
     }
 
     public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -20,6 +20,7 @@ internal static class EvalVideoCommand
         double DepthRelativeChange, Dictionary<string, double> ClassShares, Dictionary<string, double> DepthPercentilesM)
     {
         /// <summary>Against ground truth, where the source has it (synthetic): mIoU, depth RMSE (m), label error within 3 px of a boundary.</summary>
+        [System.Text.Json.Serialization.JsonPropertyName("mean_iou")]
         public double? MeanIoU { get; init; }
         public double? DepthRmse { get; init; }
         public double? BoundaryError { get; init; }

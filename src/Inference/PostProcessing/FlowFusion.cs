@@ -24,12 +24,33 @@ public sealed class FlowFusion
     /// turns (docs/smoothing.md).</summary>
     public sealed record Settings
     {
-        public float Decay { get; init; } = 0.9f;
-        public float MaxEvidence { get; init; } = 2.5f;
+        public float Decay { get; init; } = 0.95f;
+        public float MaxEvidence { get; init; } = 4f;
         public float DepthWeight { get; init; } = 0.3f;
         public float DepthOutlier { get; init; } = 0.2f;
         public double CutTrust { get; init; } = 0.3;
         public float PhotometricTolerance { get; init; } = MotionField.DefaultPhotometricTolerance;
+
+        /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
+        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24</c>).</summary>
+        public static Settings FromEnvironment()
+        {
+            var s = new Settings();
+            if (Environment.GetEnvironmentVariable("RTMTL_FUSION") is not { Length: > 0 } text) return s;
+            foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var kv = part.Split('=', 2);
+                if (kv.Length != 2 || !float.TryParse(kv[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                    throw new ArgumentException($"RTMTL_FUSION '{part}' is not name=number");
+                s = kv[0] switch
+                {
+                    "decay" => s with { Decay = v }, "max" => s with { MaxEvidence = v }, "depth" => s with { DepthWeight = v },
+                    "outlier" => s with { DepthOutlier = v }, "cut" => s with { CutTrust = v }, "photo" => s with { PhotometricTolerance = v },
+                    _ => throw new ArgumentException($"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo"),
+                };
+            }
+            return s;
+        }
     }
 
     private readonly Settings _s;
@@ -42,7 +63,7 @@ public sealed class FlowFusion
 
     public FlowFusion(Settings? settings = null)
     {
-        _s = settings ?? new Settings();
+        _s = settings ?? Settings.FromEnvironment();
         _motion = new MotionField(new DisFlow(), _s.PhotometricTolerance);
     }
 

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# --smooth measured (docs/smoothing.md has the tables). After ./rtmtl build, with ffmpeg:
+#   bench/smoothing.sh [quality|cost|all=all] [FRAMES=90]
+# quality: rtmtl eval --video on each case with --smooth off, hysteresis and flow: flicker (share of pixels whose
+#   class changes a frame), flicker along the optical flow, median relative depth change, and against ground truth
+#   (synthetic cases) mIoU, depth RMSE and the label error within 3 px of object boundaries.
+#   Cases: the randomised synthetic world (sensor noise, JPEG) with a static camera, a walk and fast turns, on seed 1
+#   (the seed the weights were tuned on) and seeds 2 and 3 (held out); a real street photograph (Debian's opencv-doc,
+#   bench/real-photos.sh) animated static, pan, zoom and shake with grain and H.264 (bench/photo-clip.sh), never tuned on.
+# cost: the engine's frame rate and its post-processing stage (p50) with --smooth off, flow and hysteresis, on
+#   replayed 640x480 synthetic frames (unpaced), trials in turn, the median of each.
+# RTMTL_FUSION=... (src/Inference/PostProcessing/FlowFusion.cs) tries other weights.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+WHAT="${1:-all}"; FRAMES="${2:-90}"
+RTMTL=(dotnet "$ROOT/src/Cli/bin/Release/net10.0/rtmtl.dll")
+WORK="$(mktemp -d /tmp/rtmtl-smoothing-XXXX)"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; model: models/mtl_ssw_light.onnx (256x192)"
+
+if [[ "$WHAT" == quality || "$WHAT" == all ]]; then
+  PHOTOS="$("$ROOT/bench/real-photos.sh")"
+  cases=()
+  for seed in 1 2 3; do for motion in static walk turns; do
+    cases+=("synthetic $motion, seed $seed|synthetic:world=randomised,motion=$motion,seed=$seed,frames=$FRAMES,size=320x240")
+  done; done
+  for motion in static pan zoom shake; do
+    "$ROOT/bench/photo-clip.sh" "$PHOTOS/leuvenA.jpg" "$motion" "$WORK/street-$motion.mp4" "$FRAMES"
+    cases+=("street photo, $motion|$WORK/street-$motion.mp4")
+  done
+  echo
+  echo "| case | --smooth | flicker | along the flow | depth change | mIoU | RMSE (m) | boundary error |"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  for c in "${cases[@]}"; do
+    name="${c%%|*}"; src="${c#*|}"
+    for mode in off hysteresis flow; do
+      json="$WORK/q.json"
+      "${RTMTL[@]}" eval --video "$src" --max-frames "$FRAMES" --smooth "$mode" --json "$json" >/dev/null
+      python3 - "$json" "$name" "$mode" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+pct = lambda v: "" if v is None else f"{v * 100:.2f} %"
+rmse = d.get("depth_rmse")
+print(f"| {sys.argv[2]} | {sys.argv[3]} | {pct(d['label_flicker'])} | {pct(d['label_flicker_along_flow'])} | {pct(d['depth_relative_change'])} "
+      f"| {pct(d.get('mean_iou'))} | {'' if rmse is None else f'{rmse:.4f}'} | {pct(d.get('boundary_error'))} |")
+PY
+    done
+  done
+fi
+
+if [[ "$WHAT" == cost || "$WHAT" == all ]]; then
+  echo
+  echo "| --smooth | frames/s (median of 3) | post-processing p50 (ms) | frame rate against off |"
+  echo "|---|---:|---:|---:|"
+  for trial in 1 2 3; do for mode in off flow hysteresis; do
+    "${RTMTL[@]}" run --source "synthetic:frames=240,size=640x480,cycle=30" --smooth "$mode" --stats-json "$WORK/cost-$mode-$trial.json" -q >/dev/null
+  done; done
+  python3 - "$WORK" <<'PY'
+import json, statistics, sys
+w = sys.argv[1]
+fps = {m: statistics.median(json.load(open(f"{w}/cost-{m}-{t}.json"))["fps"] for t in (1, 2, 3)) for m in ("off", "flow", "hysteresis")}
+post = {m: statistics.median(json.load(open(f"{w}/cost-{m}-{t}.json"))["stages"]["post"]["p50"] for t in (1, 2, 3)) for m in fps}
+for m in ("off", "flow", "hysteresis"):
+    print(f"| {m} | {fps[m]:.1f} | {post[m]:.2f} | {fps[m] / fps['off']:.2f}x |")
+PY
+fi

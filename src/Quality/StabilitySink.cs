@@ -135,7 +135,8 @@ public sealed class StabilitySink(IReadOnlyList<string> classes) : IFrameSink
 
     /// <summary>Against the frames' ground truth, where they had it: mIoU, depth RMSE (m), label error in the boundary band.</summary>
     public (double MeanIoU, double DepthRmse, double BoundaryError)? Accuracy => _segmentation.Pixels == 0 && _depth.Pixels == 0 ? null
-        : (_segmentation.Pixels == 0 ? double.NaN : _segmentation.MeanIoU, _depth.Rmse, _bandPixels == 0 ? double.NaN : (double)_bandErrors / _bandPixels);
+        : (_segmentation.Pixels == 0 ? double.NaN : _segmentation.MeanIoU, _depth.Rmse,
+            _bandPixels == 0 ? double.NaN : (double)_bandErrors / _bandPixels);
 
     /// <summary>The figures so far: mean flicker, median depth change, class shares, depth percentiles p5..p95 (metres).</summary>
     public (double Flicker, double DepthChange, Dictionary<string, double> Shares, Dictionary<string, double> DepthPercentiles) Figures()

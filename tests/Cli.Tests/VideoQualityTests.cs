@@ -195,7 +195,8 @@ public class VideoQualityTests
                 using var b = Cv2.ImRead(pair[i], ImreadModes.Unchanged);
                 using var diff = new Mat();
                 Cv2.Compare(a, b, diff, CmpTypes.NE);
-                Assert.True(Cv2.CountNonZero(diff) < 0.002 * a.Rows * a.Cols, $"{name} frame {i}: {Cv2.CountNonZero(diff)} pixels differ from the camera alone");
+                Assert.True(Cv2.CountNonZero(diff) < 0.002 * a.Rows * a.Cols,
+                    $"{name} frame {i}: {Cv2.CountNonZero(diff)} pixels differ from the camera alone");
             }
         }
     }

@@ -77,12 +77,14 @@ public static class SourceFactory
                     "fps" => o with { Fps = double.Parse(value, CultureInfo.InvariantCulture) },
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
                     "world" => o with { Randomised = value switch { "randomised" or "randomized" => true, "classic" => false, _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.") } },
-                    "motion" => o with { Motion = value switch { "walk" => SyntheticMotion.Walk, "static" => SyntheticMotion.Static, "turns" => SyntheticMotion.Turns, _ => throw new SourceException($"synthetic option motion={value}: use motion=walk, motion=static or motion=turns.") } },
+                    "motion" => o with { Motion = ParseMotion(value) },
                     "stall" => ParseStall(o, value),
                     "cycle" => o with { Cycle = int.Parse(value, CultureInfo.InvariantCulture) is var k and >= 1 ? k : throw new SourceException($"synthetic option cycle={value}: give how many frames to render before replaying them, e.g. cycle=30.") },
                     "fail" => o with { FailAtFrame = int.Parse(value, CultureInfo.InvariantCulture) is var f and >= 0 ? f : throw new SourceException($"synthetic option fail={value}: give the frame at which the camera fails, e.g. fail=30.") },
                     "size" => ParseSize(o, value),
-                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, world (classic or randomised), motion (walk, static or turns), stall (stall=FRAME:SECONDS), fail (fail=FRAME: the camera dies there, as if unplugged), cycle (cycle=K: render K frames, then replay them)."),
+                    _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, "
+                        + "world (classic or randomised), motion (walk, static or turns), stall (stall=FRAME:SECONDS), "
+                        + "fail (fail=FRAME: the camera dies there, as if unplugged), cycle (cycle=K: render K frames, then replay them)."),
                 };
             }
             catch (FormatException) { throw new SourceException($"synthetic option '{part}' has a malformed value."); }
@@ -91,6 +93,14 @@ public static class SourceFactory
         catch (ArgumentException e) { throw new SourceException(e.Message); }
         return o;
     }
+
+    private static SyntheticMotion ParseMotion(string value) => value switch
+    {
+        "walk" => SyntheticMotion.Walk,
+        "static" => SyntheticMotion.Static,
+        "turns" => SyntheticMotion.Turns,
+        _ => throw new SourceException($"synthetic option motion={value}: use motion=walk, motion=static or motion=turns."),
+    };
 
     private static SyntheticOptions ParseSize(SyntheticOptions o, string value)
     {

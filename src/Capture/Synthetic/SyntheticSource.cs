@@ -30,7 +30,8 @@ public sealed class SyntheticSource : IFrameSource
 
     public SyntheticRoom Room => _room;
     public CameraIntrinsics Intrinsics { get; }
-    public string Description => $"synthetic RGB-D {_options.Motion.ToString().ToLowerInvariant()} ({(_options.Randomised ? "randomised world, " : "")}seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
+    public string Description => $"synthetic RGB-D {_options.Motion.ToString().ToLowerInvariant()} "
+        + $"({(_options.Randomised ? "randomised world, " : "")}seed {_options.Seed}, {_options.Frames} frames, {_options.Width}x{_options.Height})";
     public bool IsLive => false;
     public double? NominalFps => _options.Fps;
     public long? FrameCount => _options.Frames;

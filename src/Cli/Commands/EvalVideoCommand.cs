@@ -31,12 +31,14 @@ internal static class EvalVideoCommand
             var lines = new List<string>
             {
                 string.Create(c, $"video   {Video}: {Frames} frames, model {Model}, --smooth {Smooth}"),
-                string.Create(c, $"flicker {LabelFlicker * 100:0.00} % of pixels change class per frame; along the optical flow {LabelFlickerAlongFlow * 100:0.00} %"),
+                string.Create(c, $"flicker {LabelFlicker * 100:0.00} % of pixels change class per frame; "
+                    + $"along the optical flow {LabelFlickerAlongFlow * 100:0.00} %"),
                 string.Create(c, $"depth   median relative change per frame {DepthRelativeChange * 100:0.00} %; percentiles {string.Join(", ", DepthPercentilesM.Select(kv => $"{kv.Key} {kv.Value:0.00} m"))}"),
                 "classes " + string.Join(", ", ClassShares.Where(kv => kv.Value >= 0.005).OrderByDescending(kv => kv.Value).Select(kv => string.Create(c, $"{kv.Key} {kv.Value * 100:0.0} %"))),
             };
             if (MeanIoU is { } miou)
-                lines.Add(string.Create(c, $"truth   mIoU {miou * 100:0.00} %, depth RMSE {DepthRmse:0.0000} m, label error within 3 px of boundaries {BoundaryError * 100:0.00} %"));
+                lines.Add(string.Create(c, $"truth   mIoU {miou * 100:0.00} %, depth RMSE {DepthRmse:0.0000} m, "
+                    + $"label error within 3 px of boundaries {BoundaryError * 100:0.00} %"));
             return string.Join('\n', lines);
         }
     }
@@ -45,7 +47,8 @@ internal static class EvalVideoCommand
     /// Runs the engine on the footage (the one composition path, <see cref="EngineRunner"/>) with a
     /// <see cref="StabilitySink"/>; the engine's own summary is not printed, its errors are (exit 2, 3).
     /// </summary>
-    public static async Task<(int Code, VideoQuality? Result)> RunAsync(string video, string modelPath, int maxFrames, SmoothMode smooth, TextWriter errors, CancellationToken ct)
+    public static async Task<(int Code, VideoQuality? Result)> RunAsync(string video, string modelPath, int maxFrames, SmoothMode smooth,
+        TextWriter errors, CancellationToken ct)
     {
         var settings = new EngineSettings { Source = video, Cameras = [new NamedSource("cam0", video)], ModelPath = modelPath, MaxFrames = maxFrames, Smooth = smooth, Quiet = true };
         StabilitySink? stability = null;

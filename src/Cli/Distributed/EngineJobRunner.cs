@@ -4,6 +4,7 @@ using RealtimeMtl.Distributed.Bus;
 using RealtimeMtl.Distributed.Jobs;
 using RealtimeMtl.Distributed.Nats;
 using RealtimeMtl.Distributed.Worker;
+using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Render.Drawing;
 
 namespace RealtimeMtl.Cli.Distributed;
@@ -55,7 +56,8 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         return new EngineSettings
         {
             Source = run.Source, ModelPath = run.Model ?? DefaultModel.Path(), Threads = threads, Realtime = o.Realtime, MaxFrames = o.MaxFrames,
-            Render = render, Smooth = o.Smooth ? RealtimeMtl.Inference.PostProcessing.SmoothMode.Flow : RealtimeMtl.Inference.PostProcessing.SmoothMode.Off, Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
+            Render = render, Smooth = o.Smooth ? SmoothMode.Flow : SmoothMode.Off,
+            Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
             StatsJson = Path.Combine(run.OutputFolder, "stats.json"), Quiet = true,
             Publish = new PublisherOptions { Endpoint = endpoint, Connection = connection, Camera = run.Job.Output, Maps = o.PublishMaps },
         };

@@ -40,12 +40,17 @@ public sealed class FlowFusion
             foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 var kv = part.Split('=', 2);
-                if (kv.Length != 2 || !float.TryParse(kv[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
+                if (kv.Length != 2
+                    || !float.TryParse(kv[1], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v))
                     throw new ArgumentException($"RTMTL_FUSION '{part}' is not name=number");
                 s = kv[0] switch
                 {
-                    "decay" => s with { Decay = v }, "max" => s with { MaxEvidence = v }, "depth" => s with { DepthWeight = v },
-                    "outlier" => s with { DepthOutlier = v }, "cut" => s with { CutTrust = v }, "photo" => s with { PhotometricTolerance = v },
+                    "decay" => s with { Decay = v },
+                    "max" => s with { MaxEvidence = v },
+                    "depth" => s with { DepthWeight = v },
+                    "outlier" => s with { DepthOutlier = v },
+                    "cut" => s with { CutTrust = v },
+                    "photo" => s with { PhotometricTolerance = v },
                     _ => throw new ArgumentException($"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo"),
                 };
             }

@@ -21,7 +21,8 @@ public static class SmoothModes
         null or "" or "flow" or "on" or "true" => SmoothMode.Flow,
         "hysteresis" => SmoothMode.Hysteresis,
         "off" or "none" or "false" => SmoothMode.Off,
-        _ => throw new ArgumentException($"--smooth '{text}' is unknown: use --smooth (motion-compensated, the default), --smooth hysteresis or --smooth off."),
+        _ => throw new ArgumentException(
+            $"--smooth '{text}' is unknown: use --smooth (motion-compensated, the default), --smooth hysteresis or --smooth off."),
     };
 
     public static string Name(SmoothMode mode) => mode.ToString().ToLowerInvariant();

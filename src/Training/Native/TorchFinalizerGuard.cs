@@ -38,8 +38,11 @@ public static unsafe class TorchFinalizerGuard
     public static string Install(IEventLog? log = null)
     {
         if (_state is { } done) return done;
-        var path = new[] { Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", LibraryName), Path.Combine(AppContext.BaseDirectory, LibraryName) }
-            .FirstOrDefault(File.Exists);
+        var path = new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", LibraryName),
+            Path.Combine(AppContext.BaseDirectory, LibraryName),
+        }.FirstOrDefault(File.Exists);
         if (!OperatingSystem.IsLinux() || path is null) return _state = $"not built ({LibraryName} is built with gcc; install gcc and rebuild)";
         if (!NativeLibrary.TryLoad(path, out var handle)) return _state = $"{path} does not load beside libLibTorchSharp.so";
         try

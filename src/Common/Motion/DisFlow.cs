@@ -15,7 +15,7 @@ public sealed class DisFlow(int patch = 8, int stride = 4, int iterations = 12, 
 {
     private float[] _ux = [], _uy = [], _vx = [], _vy = [], _wsum = [];
     private float[] _tx = [], _ty = [], _tt = [];
-    private float[] _px = [], _py = [];
+    private float[] _px = [], _py = [], _warped = [];
 
     /// <summary>Added to the Hessian's diagonal per patch pixel (squared grey levels a pixel): where the texture is weaker
     /// than about 8 grey levels a pixel (sensor noise, a flat wall) the update is damped, so the patch keeps the coarser
@@ -39,7 +39,10 @@ public sealed class DisFlow(int patch = 8, int stride = 4, int iterations = 12, 
         {
             _ux = new float[maxN]; _uy = new float[maxN]; _vx = new float[maxN]; _vy = new float[maxN]; _wsum = new float[maxN];
         }
-        if (_tx.Length < patch * patch) { _tx = new float[patch * patch]; _ty = new float[patch * patch]; _tt = new float[patch * patch]; }
+        if (_tx.Length < patch * patch)
+        {
+            _tx = new float[patch * patch]; _ty = new float[patch * patch]; _tt = new float[patch * patch]; _warped = new float[patch * patch];
+        }
         int cw = reference.Width(levels - 1), ch = reference.Height(levels - 1);
         Array.Clear(_ux, 0, cw * ch); Array.Clear(_uy, 0, cw * ch);
         for (var l = levels - 1; l >= finest; l--)
@@ -91,14 +94,13 @@ public sealed class DisFlow(int patch = 8, int stride = 4, int iterations = 12, 
                     for (var it = 0; it < iterations; it++)
                     {
                         // Residual of the warped target against the template, mean-normalised.
-                        float bx = 0, by = 0, mr = 0;
-                        for (int k = 0, yy = 0; yy < patch; yy++)
-                            for (var xx = 0; xx < patch; xx++, k++)
-                            {
-                                var r = Sample(i1, w, h, x0 + xx + ux, y0 + yy + uy) - _tt[k];
-                                mr += r;
-                                bx += _tx[k] * r; by += _ty[k] * r;
-                            }
+                        float bx = 0, by = 0;
+                        WarpPatch(i1, w, h, x0, y0, ux, uy);
+                        for (var k = 0; k < pp; k++)
+                        {
+                            var r = _warped[k] - _tt[k];
+                            bx += _tx[k] * r; by += _ty[k] * r;
+                        }
                         // Centred gradients sum to zero, so the mean residual drops out of b.
                         var dx = (hyy * bx - hxy * by) / det;
                         var dy = (hxx * by - hxy * bx) / det;
@@ -120,19 +122,42 @@ public sealed class DisFlow(int patch = 8, int stride = 4, int iterations = 12, 
     private void Densify(float[] i0, float[] i1, int w, int h, int x0, int y0, float ux, float uy, float templateMean)
     {
         // The patch's mean shift in brightness is not an error of its flow (mean normalisation, as in the search).
+        WarpPatch(i1, w, h, x0, y0, ux, uy);
         float shift = 0;
-        for (var yy = 0; yy < patch; yy++)
-            for (var xx = 0; xx < patch; xx++)
-                shift += Sample(i1, w, h, x0 + xx + ux, y0 + yy + uy);
+        for (var k = 0; k < patch * patch; k++) shift += _warped[k];
         shift = shift / (patch * patch) - templateMean;
-        for (var yy = 0; yy < patch; yy++)
-            for (var xx = 0; xx < patch; xx++)
+        for (int k = 0, yy = 0; yy < patch; yy++)
+            for (var xx = 0; xx < patch; xx++, k++)
             {
                 var o = (y0 + yy) * w + x0 + xx;
-                var err = Math.Abs(Sample(i1, w, h, x0 + xx + ux, y0 + yy + uy) - shift - i0[o]);
+                var err = Math.Abs(_warped[k] - shift - i0[o]);
                 var weight = 1f / Math.Max(1f, err);
                 _vx[o] += weight * ux; _vy[o] += weight * uy; _wsum[o] += weight;
             }
+    }
+
+    /// <summary>
+    /// The target under the patch at (x0, y0) moved by (ux, uy), into _warped. The whole patch shares one fractional
+    /// offset, so inside the image the four bilinear weights are computed once; at the border each pixel is clamped.
+    /// </summary>
+    private void WarpPatch(float[] img, int w, int h, int x0, int y0, float ux, float uy)
+    {
+        float fx = x0 + ux, fy = y0 + uy;
+        int ix = (int)MathF.Floor(fx), iy = (int)MathF.Floor(fy);
+        if (ix < 0 || iy < 0 || ix + patch >= w || iy + patch >= h)
+        {
+            for (int k = 0, yy = 0; yy < patch; yy++)
+                for (var xx = 0; xx < patch; xx++, k++) _warped[k] = Sample(img, w, h, fx + xx, fy + yy);
+            return;
+        }
+        float ax = fx - ix, ay = fy - iy;
+        float w00 = (1 - ax) * (1 - ay), w10 = ax * (1 - ay), w01 = (1 - ax) * ay, w11 = ax * ay;
+        for (int k = 0, yy = 0; yy < patch; yy++)
+        {
+            var o = (iy + yy) * w + ix;
+            for (var xx = 0; xx < patch; xx++, k++, o++)
+                _warped[k] = w00 * img[o] + w10 * img[o + 1] + w01 * img[o + w] + w11 * img[o + w + 1];
+        }
     }
 
     /// <summary>Patch corners along one axis: every stride, and the last one flush with the edge.</summary>

@@ -86,7 +86,6 @@ public sealed class FlowFusion
         var l = new Span<byte>((void*)labels.Data, n);
         var d = new Span<float>((void*)depth.Data, n);
         var c = confidence is null ? default : new Span<float>((void*)confidence.Data, n);
-        Gray(image, w, h);
         (_current, _previous) = (_previous, _current);
         var fresh = w != _w || h != _h;
         if (fresh)
@@ -94,8 +93,8 @@ public sealed class FlowFusion
             _w = w; _h = h; _levels = GrayPyramid.LevelsFor(w, h, 8);
             _gray = new byte[n]; _labels = new byte[n]; _labelsNext = new byte[n];
             _evidence = new float[n]; _evidenceNext = new float[n]; _logDepth = new float[n]; _logDepthNext = new float[n];
-            Gray(image, w, h);
         }
+        Gray(image, w, h);
         _current.Fill(_gray, w, h, _levels);
         if (!fresh) _motion.Estimate(_current, _previous);
         if (fresh || _motion.TrustedShare < _s.CutTrust)
@@ -162,7 +161,6 @@ public sealed class FlowFusion
     /// <summary>The input frame at model size, grey (ITU-R BT.601 weights), into <c>_gray</c>.</summary>
     private unsafe void Gray(Mat image, int w, int h)
     {
-        if (_gray.Length != w * h) return;
         CvNative.Resize(image, _small, new Size(w, h), InterpolationFlags.Area);
         var channels = _small.Channels();
         var p = (byte*)_small.Data;

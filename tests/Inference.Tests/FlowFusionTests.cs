@@ -56,6 +56,48 @@ public class FlowFusionTests
         Assert.True(inner.Count(i => motion.Trusted[i] != 0) > 0.9 * inner.Length, $"trusted {motion.TrustedShare:P1}");
     }
 
+    [Fact]
+    public void At_half_size_the_field_gives_the_translation_in_half_size_pixels_and_the_fusion_runs_on_tiny_models()
+    {
+        using var tex = Texture(1);
+        using var a = View(tex, 0);
+        using var b = View(tex, 6, -4);
+        GrayPyramid pa = new(), pb = new();
+        var levels = GrayPyramid.LevelsFor(W, H, 8);
+        pa.Fill(Half(a), W, H, levels, 1);
+        pb.Fill(Half(b), W, H, levels, 1);
+        var motion = new MotionField(new DisFlow(iterations: 4), level: 1);
+        motion.Estimate(pb, pa);
+        Assert.Equal((W / 2, H / 2), (motion.Width, motion.Height));
+        int w = W / 2, h = H / 2;
+        var inner = Enumerable.Range(10, h - 20).SelectMany(y => Enumerable.Range(10, w - 20).Select(x => y * w + x)).ToArray();
+        Assert.InRange(inner.Average(i => motion.FlowX[i]), 2.8, 3.2);
+        Assert.InRange(inner.Average(i => motion.FlowY[i]), -2.2, -1.8);
+        Assert.True(inner.Count(i => motion.Trusted[i] != 0) > 0.9 * inner.Length, $"trusted {motion.TrustedShare:P1}");
+
+        // A model smaller than two patches has no half-size level: the fusion works at its own size.
+        var fusion = new FlowFusion();
+        for (var f = 0; f < 3; f++)
+        {
+            using var image = tex[new Rect(32 + f, 32, 24, 16)].Clone();
+            using var labels = new Mat(16, 24, MatType.CV_8UC1, Scalar.All(2));
+            using var depth = new Mat(16, 24, MatType.CV_32FC1, Scalar.All(1.5f));
+            fusion.Apply(image, labels, depth, null);
+            Assert.Equal(1.0, Share(labels, 2));
+            Assert.Equal(1.5f, depth.At<float>(8, 12), 3);
+        }
+    }
+
+    private static byte[] Half(Mat bgr)
+    {
+        using var g = new Mat();
+        using var half = new Mat();
+        Cv2.CvtColor(bgr, g, ColorConversionCodes.BGR2GRAY);
+        Cv2.Resize(g, half, new Size(bgr.Width / 2, bgr.Height / 2), 0, 0, InterpolationFlags.Area);
+        half.GetArray(out byte[] data);
+        return data;
+    }
+
     private static byte[] Gray(Mat bgr)
     {
         using var g = new Mat();

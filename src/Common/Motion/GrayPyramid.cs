@@ -16,15 +16,19 @@ public sealed class GrayPyramid
     public float[] GradientX(int level) => _gx[level];
     public float[] GradientY(int level) => _gy[level];
 
-    /// <summary>Fills the pyramid from an 8-bit grey image of <paramref name="width"/> x <paramref name="height"/>.</summary>
-    public void Fill(ReadOnlySpan<byte> gray, int width, int height, int levels)
+    /// <summary>Fills the pyramid of a <paramref name="width"/> x <paramref name="height"/> image from an 8-bit grey image
+    /// of its level <paramref name="from"/> ((width &gt;&gt; from) x (height &gt;&gt; from)): that level and the coarser ones
+    /// get their images and gradients; finer levels are left as they were (a flow that starts at a coarser level never
+    /// reads them).</summary>
+    public void Fill(ReadOnlySpan<byte> gray, int width, int height, int levels, int from = 0)
     {
-        if (gray.Length < width * height) throw new ArgumentException("the grey image is smaller than its size says");
+        if (from < 0 || from >= levels) throw new ArgumentOutOfRangeException(nameof(from), $"level {from} of {levels}");
         if (_levels.Length != levels || _w[0] != width || _h[0] != height) Allocate(width, height, levels);
-        var l0 = _levels[0];
-        for (var i = 0; i < width * height; i++) l0[i] = gray[i];
-        for (var l = 1; l < levels; l++) Halve(_levels[l - 1], _w[l - 1], _levels[l], _w[l], _h[l]);
-        for (var l = 0; l < levels; l++) Gradients(_levels[l], _w[l], _h[l], _gx[l], _gy[l]);
+        var first = _levels[from];
+        if (gray.Length < first.Length) throw new ArgumentException("the grey image is smaller than its level's size");
+        for (var i = 0; i < first.Length; i++) first[i] = gray[i];
+        for (var l = from + 1; l < levels; l++) Halve(_levels[l - 1], _w[l - 1], _levels[l], _w[l], _h[l]);
+        for (var l = from; l < levels; l++) Gradients(_levels[l], _w[l], _h[l], _gx[l], _gy[l]);
     }
 
     /// <summary>How many levels a pyramid of this size gets for patches of <paramref name="patch"/> pixels: the coarsest

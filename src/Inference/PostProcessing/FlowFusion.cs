@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using OpenCvSharp;
 using RealtimeMtl.Common.Motion;
 using RealtimeMtl.Pipeline.Imaging;
@@ -17,6 +19,8 @@ namespace RealtimeMtl.Inference.PostProcessing;
 ///   further than <see cref="Settings.DepthOutlier"/> (log ratio) from the carried one replaces it (robust).
 /// A cut or a jump of the camera is when few pixels can be matched (<see cref="Settings.CutTrust"/>): the state
 /// restarts from the new frame.
+/// The motion is estimated and checked at a quarter of the model's size (<see cref="Settings.FlowLevel"/>), where DIS
+/// computes it; each cell's flow and trust serve its 4x4 pixels.
 /// </summary>
 public sealed class FlowFusion
 {
@@ -30,9 +34,15 @@ public sealed class FlowFusion
         public float DepthOutlier { get; init; } = 0.2f;
         public double CutTrust { get; init; } = 0.3;
         public float PhotometricTolerance { get; init; } = MotionField.DefaultPhotometricTolerance;
+        /// <summary>DIS's Gauss-Newton steps per patch, and its patch stride (pixels of the level it works on).</summary>
+        public int FlowIterations { get; init; } = 4;
+        public int FlowStride { get; init; } = 4;
+        /// <summary>The pyramid level the motion is estimated and checked at (2: a quarter of the model's size, 64x48 for
+        /// the light model; 1, half size, follows motion boundaries a little better at twice the cost).</summary>
+        public int FlowLevel { get; init; } = 2;
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
-        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24</c>).</summary>
+        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24,iterations=4,stride=4,level=2</c>).</summary>
         public static Settings FromEnvironment()
         {
             var s = new Settings();
@@ -51,7 +61,10 @@ public sealed class FlowFusion
                     "outlier" => s with { DepthOutlier = v },
                     "cut" => s with { CutTrust = v },
                     "photo" => s with { PhotometricTolerance = v },
-                    _ => throw new ArgumentException($"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo"),
+                    "iterations" => s with { FlowIterations = (int)v },
+                    "stride" => s with { FlowStride = (int)v },
+                    "level" => s with { FlowLevel = (int)v },
+                    _ => throw new ArgumentException($"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level"),
                 };
             }
             return s;
@@ -59,17 +72,19 @@ public sealed class FlowFusion
     }
 
     private readonly Settings _s;
-    private readonly MotionField _motion;
+    private readonly DisFlow _flow;
+    private MotionField _motion;
     private GrayPyramid _current = new(), _previous = new();
-    private readonly Mat _small = new();
+    private readonly Mat _small = new(), _grayFull = new();
     private byte[] _gray = [], _labels = [], _labelsNext = [];
-    private float[] _evidence = [], _evidenceNext = [], _logDepth = [], _logDepthNext = [];
+    private float[] _evidence = [], _evidenceNext = [], _logDepth = [], _logDepthNext = [], _logNew = [];
     private int _w, _h, _levels;
 
     public FlowFusion(Settings? settings = null)
     {
         _s = settings ?? Settings.FromEnvironment();
-        _motion = new MotionField(new DisFlow(), _s.PhotometricTolerance);
+        _flow = new DisFlow(stride: _s.FlowStride, iterations: _s.FlowIterations, finestLevel: _s.FlowLevel);
+        _motion = new MotionField(_flow, _s.PhotometricTolerance, _flow.FinestLevel);
     }
 
     /// <summary>Frames on which the state restarted because the flow found too little to match (cuts, jumps).</summary>
@@ -93,87 +108,157 @@ public sealed class FlowFusion
             _w = w; _h = h; _levels = GrayPyramid.LevelsFor(w, h, 8);
             _gray = new byte[n]; _labels = new byte[n]; _labelsNext = new byte[n];
             _evidence = new float[n]; _evidenceNext = new float[n]; _logDepth = new float[n]; _logDepthNext = new float[n];
+            _logNew = new float[n];
+            // The motion is estimated at the flow's finest level; a model too small for it to have one uses its own size.
+            var at = Math.Min(_flow.FinestLevel, _levels - 1);
+            if (_motion.Level != at) _motion = new MotionField(_flow, _s.PhotometricTolerance, at);
         }
-        Gray(image, w, h);
-        _current.Fill(_gray, w, h, _levels);
+        var level = _motion.Level;
+        Gray(image, w >> level, h >> level);
+        _current.Fill(_gray, w, h, _levels, level);
+        LogDepth(d, _logNew);
         if (!fresh) _motion.Estimate(_current, _previous);
         if (fresh || _motion.TrustedShare < _s.CutTrust)
         {
             if (!fresh) Resets++;
-            for (var i = 0; i < n; i++)
-            {
-                _labels[i] = l[i];
-                _evidence[i] = c.IsEmpty ? 1f : c[i];
-                _logDepth[i] = d[i] > 0 && float.IsFinite(d[i]) ? MathF.Log(d[i]) : float.NaN;
-            }
+            l.CopyTo(_labels);
+            if (c.IsEmpty) _evidence.AsSpan().Fill(1f); else c.CopyTo(_evidence);
+            _logNew.AsSpan().CopyTo(_logDepth);
             return;
         }
-        Fuse(l, d, c, w, h);
+        Fuse(l, c, w, h);
+        ExpInto(_logDepthNext, d);
         (_labels, _labelsNext) = (_labelsNext, _labels);
         (_evidence, _evidenceNext) = (_evidenceNext, _evidence);
         (_logDepth, _logDepthNext) = (_logDepthNext, _logDepth);
     }
 
-    private void Fuse(Span<byte> l, Span<float> d, Span<float> c, int w, int h)
+    private unsafe void Fuse(Span<byte> labelsSpan, Span<float> confidence, int w, int h)
     {
-        float[] fx = _motion.FlowX, fy = _motion.FlowY;
-        var trusted = _motion.Trusted;
-        for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++)
-            {
-                var i = y * w + x;
-                var conf = c.IsEmpty ? 1f : c[i];
-                var z = d[i] > 0 && float.IsFinite(d[i]) ? MathF.Log(d[i]) : float.NaN;
-                byte label = l[i];
-                float evidence = conf, fused = z;
-                if (trusted[i] != 0)
-                {
-                    float px = x + fx[i], py = y + fy[i];
-                    var j = (int)(py + 0.5f) * w + (int)(px + 0.5f);
-                    var kept = _labels[j];
-                    var carried = _s.Decay * _evidence[j];
-                    if (kept == label) evidence = Math.Min(_s.MaxEvidence, carried + conf);
-                    else if (conf > carried) evidence = conf - carried;
-                    else { label = kept; evidence = carried - conf; }
-                    var zw = CarriedLogDepth(px, py, w, h, j);
-                    if (!float.IsNaN(z) && !float.IsNaN(zw) && Math.Abs(z - zw) < _s.DepthOutlier)
-                        fused = zw + _s.DepthWeight * (z - zw);
-                }
-                _labelsNext[i] = label; _evidenceNext[i] = evidence; _logDepthNext[i] = fused;
-                l[i] = label;
-                if (!float.IsNaN(fused)) d[i] = MathF.Exp(fused);
-            }
-    }
-
-    /// <summary>Bilinear in log-depth where all four neighbours have depth, else the nearest one.</summary>
-    private float CarriedLogDepth(float px, float py, int w, int h, int nearest)
-    {
-        int x0 = (int)px, y0 = (int)py;
-        if (x0 + 1 >= w || y0 + 1 >= h) return _logDepth[nearest];
-        int o = y0 * w + x0;
-        float a = _logDepth[o], b = _logDepth[o + 1], e = _logDepth[o + w], f = _logDepth[o + w + 1];
-        if (float.IsNaN(a) || float.IsNaN(b) || float.IsNaN(e) || float.IsNaN(f)) return _logDepth[nearest];
-        float ax = px - x0, ay = py - y0;
-        var top = a + ax * (b - a);
-        return top + ay * (e + ax * (f - e) - top);
-    }
-
-    /// <summary>The input frame at model size, grey (ITU-R BT.601 weights), into <c>_gray</c>.</summary>
-    private unsafe void Gray(Mat image, int w, int h)
-    {
-        CvNative.Resize(image, _small, new Size(w, h), InterpolationFlags.Area);
-        var channels = _small.Channels();
-        var p = (byte*)_small.Data;
-        var step = (int)_small.Step();
-        for (var y = 0; y < h; y++)
+        int shift = _motion.Level, mw = _motion.Width, mh = _motion.Height;
+        var scale = (float)(1 << shift);
+        var n = w * h;
+        // Untrusted pixels take the new frame: start from it, then fuse the trusted ones.
+        labelsSpan.CopyTo(_labelsNext);
+        if (confidence.IsEmpty) _evidenceNext.AsSpan(0, n).Fill(1f); else confidence.CopyTo(_evidenceNext);
+        _logNew.AsSpan(0, n).CopyTo(_logDepthNext);
+        var state = new State { Decay = _s.Decay, MaxEvidence = _s.MaxEvidence, DepthWeight = _s.DepthWeight, Outlier = _s.DepthOutlier, W = w, H = h };
+        fixed (byte* l = labelsSpan, trusted = _motion.Trusted, kept = _labels, labelsNext = _labelsNext)
+        fixed (float* fx = _motion.FlowX, fy = _motion.FlowY, ev = _evidence, evNext = _evidenceNext, zOld = _logDepth, zNext = _logDepthNext)
+        fixed (float* zNew = _logNew)
         {
-            var row = p + y * step;
-            for (var x = 0; x < w; x++)
+            state.Labels = l; state.Kept = kept; state.LabelsNext = labelsNext; state.Evidence = ev; state.EvidenceNext = evNext;
+            state.LogDepth = zOld; state.LogDepthNext = zNext; state.LogNew = zNew;
+            for (var y = 0; y < h; y++)
             {
-                if (channels == 1) { _gray[y * w + x] = row[x]; continue; }
-                var px = row + x * channels;
-                _gray[y * w + x] = (byte)((29 * px[0] + 150 * px[1] + 77 * px[2] + 128) >> 8);
+                var row = Math.Min(y >> shift, mh - 1) * mw;
+                for (var x = 0; x < w;)
+                {
+                    var k = row + Math.Min(x >> shift, mw - 1);
+                    // The pixels of this cell of the motion field share its flow.
+                    var end = k == row + mw - 1 ? w : Math.Min(w, ((x >> shift) + 1) << shift);
+                    if (trusted[k] == 0) { x = end; continue; }
+                    float dx = scale * fx[k], dy = scale * fy[k];
+                    var py = Math.Clamp(y + dy, 0, h - 1);
+                    for (; x < end; x++) state.Pixel(y * w + x, Math.Clamp(x + dx, 0, w - 1), py);
+                }
             }
         }
+    }
+
+    /// <summary>The fusion's arrays, pinned, and its weights, for <see cref="Pixel"/>.</summary>
+    private unsafe struct State
+    {
+        public byte* Labels, Kept, LabelsNext;
+        public float* Evidence, EvidenceNext, LogDepth, LogDepthNext, LogNew;
+        public float Decay, MaxEvidence, DepthWeight, Outlier;
+        public int W, H;
+
+        /// <summary>One trusted pixel: its label and evidence against those carried from (px, py), and its log-depth
+        /// against the carried one (bilinear where all four neighbours have depth, else the nearest).</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public readonly void Pixel(int i, float px, float py)
+        {
+            var j = (int)(py + 0.5f) * W + (int)(px + 0.5f);
+            var conf = EvidenceNext[i];
+            var label = Labels[i];
+            var carriedLabel = Kept[j];
+            var carried = Decay * Evidence[j];
+            float evidence;
+            if (carriedLabel == label) evidence = Math.Min(MaxEvidence, carried + conf);
+            else if (conf > carried) evidence = conf - carried;
+            else { label = carriedLabel; evidence = carried - conf; }
+            LabelsNext[i] = label; EvidenceNext[i] = evidence; Labels[i] = label;
+            var zw = LogDepth[j];
+            int x0 = (int)px, y0 = (int)py;
+            if (x0 + 1 < W && y0 + 1 < H)
+            {
+                var o = LogDepth + y0 * W + x0;
+                float a = o[0], b = o[1], e = o[W], f = o[W + 1];
+                if (!float.IsNaN(a + b + e + f))
+                {
+                    float ax = px - x0, ay = py - y0;
+                    var top = a + ax * (b - a);
+                    zw = top + ay * (e + ax * (f - e) - top);
+                }
+            }
+            var z = LogNew[i];
+            if (Math.Abs(z - zw) < Outlier) LogDepthNext[i] = zw + DepthWeight * (z - zw);
+        }
+    }
+
+    /// <summary>log(depth), NaN where the depth is not positive and finite.</summary>
+    private static void LogDepth(ReadOnlySpan<float> depth, Span<float> log)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var d = ref MemoryMarshal.GetReference(depth);
+            ref var o = ref MemoryMarshal.GetReference(log);
+            var nan = Vector256.Create(float.NaN);
+            var inf = Vector256.Create(float.PositiveInfinity);
+            for (; i <= depth.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref d, (nuint)i);
+                var valid = Vector256.GreaterThan(v, Vector256<float>.Zero) & Vector256.LessThan(v, inf);
+                Vector256.ConditionalSelect(valid, Vector256.Log(v), nan).StoreUnsafe(ref o, (nuint)i);
+            }
+        }
+        for (; i < depth.Length; i++) log[i] = depth[i] > 0 && float.IsFinite(depth[i]) ? MathF.Log(depth[i]) : float.NaN;
+    }
+
+    /// <summary>depth = exp(log) where the fused log-depth is a number; elsewhere the model's depth stays.</summary>
+    private static void ExpInto(ReadOnlySpan<float> log, Span<float> depth)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var z = ref MemoryMarshal.GetReference(log);
+            ref var d = ref MemoryMarshal.GetReference(depth);
+            for (; i <= depth.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref z, (nuint)i);
+                var number = Vector256.Equals(v, v);
+                Vector256.ConditionalSelect(number, Vector256.Exp(v), Vector256.LoadUnsafe(ref d, (nuint)i)).StoreUnsafe(ref d, (nuint)i);
+            }
+        }
+        for (; i < depth.Length; i++)
+            if (!float.IsNaN(log[i])) depth[i] = MathF.Exp(log[i]);
+    }
+
+    /// <summary>The input frame grey (ITU-R BT.601 weights) at <paramref name="w"/> x <paramref name="h"/> (the size the
+    /// motion is estimated at), into <c>_gray</c>: converted at its own size (cheaper than three channels through the area
+    /// resize), then area-resized.</summary>
+    private unsafe void Gray(Mat image, int w, int h)
+    {
+        var gray = image;
+        if (image.Channels() != 1)
+        {
+            CvNative.CvtColor(image, _grayFull, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
+            gray = _grayFull;
+        }
+        CvNative.Resize(gray, _small, new Size(w, h), InterpolationFlags.Area);
+        var step = (int)_small.Step();
+        for (var y = 0; y < h; y++) new ReadOnlySpan<byte>((byte*)_small.Data + y * step, w).CopyTo(_gray.AsSpan(y * w, w));
     }
 }

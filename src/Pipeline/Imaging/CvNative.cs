@@ -18,6 +18,13 @@ public static class CvNative
         finally { Free(i, o); GC.KeepAlive(src); GC.KeepAlive(dst); }
     }
 
+    public static void CvtColor(Mat src, Mat dst, ColorConversionCodes code)
+    {
+        var i = In(src); var o = Out(dst);
+        try { NativeMethods.HandleException(NativeMethods.imgproc_cvtColor(i, o, (int)code, 0)); }
+        finally { Free(i, o); GC.KeepAlive(src); GC.KeepAlive(dst); }
+    }
+
     /// <summary>dst = a * alpha + b * beta + gamma (same size and type).</summary>
     public static void AddWeighted(Mat a, double alpha, Mat b, double beta, double gamma, Mat dst)
     {

@@ -308,30 +308,6 @@ public class Ros2Tests
         Assert.Contains("apt-get install -y libddsc0debian cyclonedds-dev gcc", missing.GetProperty("fix").GetString());
     }
 
-    [Fact]
-    public async Task The_domain_gets_large_fragments_for_images_and_every_setting_of_cyclonedds_uri_wins_over_them()
-    {
-        // Cyclone's own trace of its configuration says each setting's value and which sources set it.
-        var log = Engine.Temp("cyclone-config.log");
-        var env = DdsPeers.Environment();
-        var tracing = $"<Tracing><Category>config</Category><OutputFile>{log}</OutputFile></Tracing>";
-        env["CYCLONEDDS_URI"] = DdsPeers.LoopbackUri.Replace("</General>", "<FragmentSize>1344B</FragmentSize></General>")
-            .Replace("</Domain>", tracing + "</Domain>");
-        var r = await Engine.RunAsync("run --source synthetic:frames=2,size=160x120 --ros2 -q", null, environment: env);
-        Assert.True(r.Code == 0, r.Stderr);
-        var config = File.ReadAllLines(log).Where(l => l.Contains("config: Domain/General/")).ToList();
-        string Setting(string name) => Assert.Single(config, l => l.Contains($"Domain/General/{name}/#text:"));
-        Assert.Contains("65500 B", Setting("MaxMessageSize"));
-        Assert.Contains("1344 B", Setting("FragmentSize"));
-        Assert.Contains("127.0.0.1", Assert.Single(config, l => l.Contains("NetworkInterface[@address]")));
-
-        // Bad XML in CYCLONEDDS_URI is one clear error naming it, exit 2.
-        env["CYCLONEDDS_URI"] = "<CycloneDDS><Domain><General><NoSuchSetting>1</NoSuchSetting></General></Domain></CycloneDDS>";
-        r = await Engine.RunAsync("run --source synthetic:frames=2,size=160x120 --ros2 -q", null, environment: env);
-        Assert.True(r.Code == 2, r.Stderr);
-        Assert.Contains("CYCLONEDDS_URI", Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("error: ")));
-    }
-
     [Theory]
     [InlineData("run --source ros2:camera/image_raw", "not an absolute ROS 2 topic name")]
     [InlineData("run --source ros2:/camera/image_raw,fps=3", "not a ROS 2 source option")]

@@ -101,7 +101,6 @@ public static partial class CycloneDds
 
     [LibraryImport(Ddsc)] internal static partial int dds_create_participant(uint domain, IntPtr qos, IntPtr listener);
     [LibraryImport(Ddsc)] internal static partial int dds_delete(int entity);
-    [LibraryImport(Ddsc, StringMarshalling = StringMarshalling.Utf8)] internal static partial int dds_create_domain(uint domain, string config);
     [LibraryImport(Shim)] private static partial int rtmtl_dds_shim_version();
     [LibraryImport(Shim, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int rtmtl_dds_topic(int participant, string topic,

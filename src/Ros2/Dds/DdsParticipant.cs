@@ -1,26 +1,12 @@
 namespace RealtimeMtl.Ros2.Dds;
 
 /// <summary>
-/// One DDS domain participant (ROS_DOMAIN_ID, default 0) and the topics, writers and readers made on it. Disposing it
-/// deletes them all: the other participants see this one leave at once instead of waiting out its lease.
-/// The domain is configured with <see cref="ImageSettings"/> first and then CYCLONEDDS_URI, as for any Cyclone
-/// application, so that every setting the user gives wins.
+/// One DDS domain participant (ROS_DOMAIN_ID, default 0; the network settings come from CYCLONEDDS_URI as for any
+/// Cyclone application) and the topics, writers and readers made on it. Disposing it deletes them all: the other
+/// participants see this one leave at once instead of waiting out its lease.
 /// </summary>
 public sealed class DdsParticipant : IDisposable
 {
-    /// <summary>
-    /// Cyclone's settings for images: RTPS messages of up to 65,500 bytes carrying 60,000-byte fragments, where the
-    /// defaults are 14,720 and 1,344. A 640x480 depth image (1.2 MB) then crosses in 21 datagrams instead of 86 and
-    /// about 900 fragments, which is most of what publishing costs the engine and its subscribers (docs/robots.md has the
-    /// measurements). Cyclone's own defaults come back with CYCLONEDDS_URI
-    /// <c>&lt;General&gt;&lt;MaxMessageSize&gt;14720B&lt;/MaxMessageSize&gt;&lt;FragmentSize&gt;1344B&lt;/FragmentSize&gt;&lt;/General&gt;</c>.
-    /// </summary>
-    public const string ImageSettings = "<CycloneDDS><Domain id=\"any\"><General><MaxMessageSize>65500B</MaxMessageSize>"
-        + "<FragmentSize>60000B</FragmentSize></General></Domain></CycloneDDS>";
-
-    // The domains this process created, and how many participants use each: the last one out deletes it.
-    private static readonly Dictionary<int, (int Handle, int Users)> Domains = [];
-
     private readonly int _handle;
     private readonly Dictionary<string, int> _topics = [];
     private readonly object _gate = new();
@@ -32,42 +18,10 @@ public sealed class DdsParticipant : IDisposable
     {
         CycloneDds.EnsureAvailable("ROS 2");
         Domain = (int)(domain ?? DomainFromEnvironment());
-        JoinDomain(Domain);
         _handle = CycloneDds.dds_create_participant((uint)Domain, IntPtr.Zero, IntPtr.Zero);
         if (_handle < 0)
-        {
-            LeaveDomain(Domain);
             throw new DdsUnavailableException($"the DDS participant for ROS_DOMAIN_ID {Domain} could not start (DDS error {_handle}); check "
                 + $"CYCLONEDDS_URI and the network interface it names.");
-        }
-    }
-
-    /// <summary>The configuration the domain is made with: <see cref="ImageSettings"/>, then CYCLONEDDS_URI's sources.</summary>
-    public static string DomainConfig(string? userUri) =>
-        string.IsNullOrWhiteSpace(userUri) ? ImageSettings : ImageSettings + "," + userUri.Trim();
-
-    private static void JoinDomain(int domain)
-    {
-        lock (Domains)
-        {
-            if (Domains.TryGetValue(domain, out var d)) { Domains[domain] = d with { Users = d.Users + 1 }; return; }
-            var handle = CycloneDds.dds_create_domain((uint)domain, DomainConfig(Environment.GetEnvironmentVariable("CYCLONEDDS_URI")));
-            if (handle < 0)
-                throw new DdsUnavailableException($"the DDS domain {domain} could not be configured (DDS error {handle}): check the "
-                    + "XML or files CYCLONEDDS_URI names (Cyclone printed what it refused above).");
-            Domains[domain] = (handle, 1);
-        }
-    }
-
-    private static void LeaveDomain(int domain)
-    {
-        lock (Domains)
-        {
-            if (!Domains.TryGetValue(domain, out var d)) return;
-            if (d.Users > 1) { Domains[domain] = d with { Users = d.Users - 1 }; return; }
-            Domains.Remove(domain);
-            CycloneDds.dds_delete(d.Handle);
-        }
     }
 
     /// <summary>ROS_DOMAIN_ID, 0 when unset; a value outside 0..232 is refused as ROS 2 refuses it.</summary>
@@ -130,6 +84,5 @@ public sealed class DdsParticipant : IDisposable
         }
         // Deleting the participant deletes every entity made on it, and tells the peers it has gone.
         CycloneDds.dds_delete(_handle);
-        LeaveDomain(Domain);
     }
 }

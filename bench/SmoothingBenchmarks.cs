@@ -10,7 +10,7 @@ namespace RealtimeMtl.Bench;
 /// <summary>
 /// --smooth flow's cost per frame at the light model's resolution (256x192), on a walking synthetic camera (320x240
 /// input, randomised world): the whole fusion with its default settings, its motion estimate (both DIS flows and the
-/// checks, at half size as the fusion makes them), and one of the two flows. Each call advances one frame of a 16-frame
+/// checks, at the size the fusion makes them), and one of the two flows. Each call advances one frame of a 16-frame
 /// loop of the walk; the loop's jump back is a cut, as in a clip.
 /// </summary>
 [MemoryDiagnoser]
@@ -21,7 +21,8 @@ public class SmoothingBenchmarks
     private readonly List<Mat> _images = [], _labels = [], _depths = [];
     private readonly Mat _l = new(), _d = new(), _c = new(H, W, MatType.CV_32FC1);
     private readonly FlowFusion _fusion = new(Defaults);
-    private readonly DisFlow _flow = new(stride: Defaults.FlowStride, iterations: Defaults.FlowIterations);
+    private readonly DisFlow _flow =
+        new(stride: Defaults.FlowStride, iterations: Defaults.FlowIterations, finestLevel: Defaults.FlowLevel);
     private readonly GrayPyramid[] _pyramids = new GrayPyramid[Frames];
     private readonly float[] _fx = new float[W * H], _fy = new float[W * H];
     private MotionField _motion = null!;

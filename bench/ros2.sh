@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev and gcc installed:
-#   bench/ros2.sh [TRIALS=3]
+#   bench/ros2.sh [TRIALS=3]             SIZES="640x480" bench/ros2.sh 3 runs one size
 # 1. Publish cost: the engine's frame rate on replayed synthetic frames (unpaced, so the rate is what the engine can
 #    do) without --ros2; with --ros2 and no subscriber; with a subscriber to depth, labels and camera_info (what a
 #    planner reads); with a subscriber to every topic (image and overlay too: the picture is then drawn), at 320x240,
@@ -44,7 +44,7 @@ with_sub() { # with_sub TOPICS... -- run args: a subscriber peer on the topics w
   run "$@"
   kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true
 }
-for size in 320x240 640x480 1280x720; do
+for size in ${SIZES:-320x240 640x480 1280x720}; do
   for w in off none robot all; do : >"$WORK/$w"; : >"$WORK/$w.cpu"; done
   for t in $(seq "$TRIALS"); do
     run off "$size"

@@ -8,7 +8,7 @@
 #   (the seed the weights were tuned on) and seeds 2 and 3 (held out); a real street photograph (Debian's opencv-doc,
 #   bench/real-photos.sh) animated static, pan, zoom and shake with grain and H.264 (bench/photo-clip.sh), never tuned on.
 # cost: the engine's frame rate and its post-processing stage (p50) with --smooth off, flow and hysteresis, on
-#   replayed 640x480 synthetic frames (unpaced), trials in turn, the median of each.
+#   replayed 640x480 synthetic frames (600, unpaced), trials in turn, the median of each.
 # RTMTL_FUSION=... (src/Inference/PostProcessing/FlowFusion.cs) tries other weights.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,7 +52,7 @@ if [[ "$WHAT" == cost || "$WHAT" == all ]]; then
   echo "| --smooth | frames/s (median of 3) | post-processing p50 (ms) | frame rate against off |"
   echo "|---|---:|---:|---:|"
   for trial in 1 2 3; do for mode in off flow hysteresis; do
-    "${RTMTL[@]}" run --source "synthetic:frames=240,size=640x480,cycle=30" --smooth "$mode" --stats-json "$WORK/cost-$mode-$trial.json" -q >/dev/null
+    "${RTMTL[@]}" run --source "synthetic:frames=600,size=640x480,cycle=30" --smooth "$mode" --stats-json "$WORK/cost-$mode-$trial.json" -q >/dev/null
   done; done
   python3 - "$WORK" <<'PY'
 import json, statistics, sys

@@ -39,7 +39,8 @@ public sealed class DisFlow(int patch = 8, int stride = 4, int iterations = 12, 
         var levels = Math.Min(reference.Levels, target.Levels);
         var finest = Math.Min(finestLevel, levels - 1);
         if (outputLevel < 0 || outputLevel > finest)
-            throw new ArgumentOutOfRangeException(nameof(outputLevel), $"the flow is computed at level {finest} and can be given at levels 0 to {finest}");
+            throw new ArgumentOutOfRangeException(nameof(outputLevel),
+                $"the flow is computed at level {finest} and can be given at levels 0 to {finest}");
         int maxN = reference.Width(finest) * reference.Height(finest);
         if (_ux.Length < maxN)
         {

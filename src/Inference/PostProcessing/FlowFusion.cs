@@ -64,7 +64,8 @@ public sealed class FlowFusion
                     "iterations" => s with { FlowIterations = (int)v },
                     "stride" => s with { FlowStride = (int)v },
                     "level" => s with { FlowLevel = (int)v },
-                    _ => throw new ArgumentException($"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level"),
+                    _ => throw new ArgumentException(
+                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level"),
                 };
             }
             return s;
@@ -142,7 +143,10 @@ public sealed class FlowFusion
         labelsSpan.CopyTo(_labelsNext);
         if (confidence.IsEmpty) _evidenceNext.AsSpan(0, n).Fill(1f); else confidence.CopyTo(_evidenceNext);
         _logNew.AsSpan(0, n).CopyTo(_logDepthNext);
-        var state = new State { Decay = _s.Decay, MaxEvidence = _s.MaxEvidence, DepthWeight = _s.DepthWeight, Outlier = _s.DepthOutlier, W = w, H = h };
+        var state = new State
+        {
+            Decay = _s.Decay, MaxEvidence = _s.MaxEvidence, DepthWeight = _s.DepthWeight, Outlier = _s.DepthOutlier, W = w, H = h,
+        };
         fixed (byte* l = labelsSpan, trusted = _motion.Trusted, kept = _labels, labelsNext = _labelsNext)
         fixed (float* fx = _motion.FlowX, fy = _motion.FlowY, ev = _evidence, evNext = _evidenceNext, zOld = _logDepth, zNext = _logDepthNext)
         fixed (float* zNew = _logNew)

@@ -7,8 +7,9 @@
 #   Cases: the randomised synthetic world (sensor noise, JPEG) with a static camera, a walk and fast turns, on seed 1
 #   (the seed the weights were tuned on) and seeds 2 and 3 (held out); a real street photograph (Debian's opencv-doc,
 #   bench/real-photos.sh) animated static, pan, zoom and shake with grain and H.264 (bench/photo-clip.sh), never tuned on.
-# cost: the engine's frame rate and its post-processing stage (p50) with --smooth off, flow and hysteresis, on
-#   replayed 640x480 synthetic frames (600, unpaced), trials in turn, the median of each.
+# cost: the engine's frame rate, its ratio to off within each trial, the engine process's CPU time a frame (user +
+#   system, start-up included) and its post-processing stage (p50) with --smooth off, flow and hysteresis, on 600
+#   replayed 640x480 synthetic frames (unpaced); TRIALS=5 trials, the modes in turn within each, medians.
 # RTMTL_FUSION=... (src/Inference/PostProcessing/FlowFusion.cs) tries other weights.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -48,18 +49,28 @@ PY
 fi
 
 if [[ "$WHAT" == cost || "$WHAT" == all ]]; then
+  TRIALS="${TRIALS:-5}"
   echo
-  echo "| --smooth | frames/s (median of 3) | post-processing p50 (ms) | frame rate against off |"
-  echo "|---|---:|---:|---:|"
-  for trial in 1 2 3; do for mode in off flow hysteresis; do
-    "${RTMTL[@]}" run --source "synthetic:frames=600,size=640x480,cycle=30" --smooth "$mode" --stats-json "$WORK/cost-$mode-$trial.json" -q >/dev/null
+  echo "| --smooth | frames/s (median of $TRIALS) | against off (median of the trials' ratios) | engine CPU a frame (ms, median) | post-processing p50 (ms) |"
+  echo "|---|---:|---:|---:|---:|"
+  for trial in $(seq "$TRIALS"); do for mode in off flow hysteresis; do
+    python3 - "$WORK/cost-$mode-$trial" "${RTMTL[@]}" run --source "synthetic:frames=600,size=640x480,cycle=30" --smooth "$mode" \
+      --stats-json "$WORK/cost-$mode-$trial.json" -q <<'PY'
+import resource, subprocess, sys
+subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, check=True)
+u = resource.getrusage(resource.RUSAGE_CHILDREN)
+open(sys.argv[1] + ".cpu", "w").write(f"{u.ru_utime + u.ru_stime}\n")
+PY
   done; done
-  python3 - "$WORK" <<'PY'
+  python3 - "$WORK" "$TRIALS" <<'PY'
 import json, statistics, sys
-w = sys.argv[1]
-fps = {m: statistics.median(json.load(open(f"{w}/cost-{m}-{t}.json"))["fps"] for t in (1, 2, 3)) for m in ("off", "flow", "hysteresis")}
-post = {m: statistics.median(json.load(open(f"{w}/cost-{m}-{t}.json"))["stages"]["post"]["p50"] for t in (1, 2, 3)) for m in fps}
+w, n = sys.argv[1], int(sys.argv[2])
+runs = {m: [json.load(open(f"{w}/cost-{m}-{t}.json")) for t in range(1, n + 1)] for m in ("off", "flow", "hysteresis")}
+cpu = {m: [float(open(f"{w}/cost-{m}-{t}.cpu").read()) * 1000 / runs[m][t - 1]["frames"] for t in range(1, n + 1)] for m in runs}
 for m in ("off", "flow", "hysteresis"):
-    print(f"| {m} | {fps[m]:.1f} | {post[m]:.2f} | {fps[m] / fps['off']:.2f}x |")
+    fps = [r["fps"] for r in runs[m]]
+    ratio = statistics.median(f / o["fps"] for f, o in zip(fps, runs["off"]))
+    post = statistics.median(r["stages"]["post"]["p50"] for r in runs[m])
+    print(f"| {m} | {statistics.median(fps):.1f} | {ratio:.2f}x | {statistics.median(cpu[m]):.1f} | {post:.2f} |")
 PY
 fi

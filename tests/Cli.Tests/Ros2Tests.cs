@@ -186,6 +186,35 @@ public class Ros2Tests
     }
 
     [Fact]
+    public async Task A_robot_that_reads_depth_labels_and_camera_info_costs_the_engine_no_drawing_and_an_overlay_reader_does()
+    {
+        foreach (var (topics, drawn) in new[]
+        {
+            ("/rtmtl/depth=image:be /rtmtl/labels=image:be /rtmtl/camera_info=info:be", false),
+            ("/rtmtl/depth=image:be /rtmtl/overlay=image:be", true),
+        })
+        {
+            var env = DdsPeers.Environment();
+            using var sub = new DdsPeers.Peer(DdsPeers.Sub, $"120 0 {topics}", env);
+            await sub.ReadyAsync();
+            var r = await Engine.RunAsync("run --source synthetic:frames=30,size=160x120,fps=10 --realtime --ros2", null, environment: env);
+            Assert.True(r.Code == 0, r.Stderr);
+            await Engine.Until(() => sub.Of("image", "/rtmtl/depth").Count > 0, "the subscriber's depth");
+            var notDrawn = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"render\s+(\d+) of (\d+) frames not drawn");
+            if (drawn)
+            {
+                Assert.True(sub.Of("image", "/rtmtl/overlay").Count > 0, r.Stdout);
+                Assert.True(!notDrawn.Success || notDrawn.Groups[1].Value != notDrawn.Groups[2].Value, r.Stdout);
+            }
+            else
+            {
+                // Nothing shows the picture: every frame goes out undrawn, and the robot still gets its depth.
+                Assert.True(notDrawn.Success && notDrawn.Groups[1].Value == notDrawn.Groups[2].Value, r.Stdout);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_subscriber_that_stops_reading_never_holds_up_the_engine_or_its_recording()
     {
         var env = DdsPeers.Environment();

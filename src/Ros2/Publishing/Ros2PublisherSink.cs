@@ -79,8 +79,9 @@ public sealed class Ros2PublisherSink : IAsyncDisposable
     public IFrameSink CameraSink(int index)
     {
         var c = _cameras[index];
+        // Only the overlay topic needs the drawn picture: a robot that reads depth, labels and camera info costs no drawing.
         return new CameraSink("ros2", lossless: false, p => Publish(c, p), wanted: () => Array.Exists(c.Writers, w => w.Subscribers > 0),
-            complete: Complete, usesPicture: true);
+            complete: Complete, pictureWanted: () => c.Overlay.Subscribers > 0);
     }
 
     private ValueTask Publish(Camera c, FramePacket p)

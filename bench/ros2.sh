@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev and gcc installed:
-#   bench/ros2.sh [TRIALS=3]             SIZES="640x480" bench/ros2.sh 3 runs one size
+#   bench/ros2.sh [TRIALS=3]      SIZES="640x480" bench/ros2.sh 3 runs one size; FRAMES=600 runs longer (default 120);
+#                                 PROFILE=1 adds where the robot case's CPU goes (perf)
 # 1. Publish cost: the engine's frame rate on replayed synthetic frames (unpaced, so the rate is what the engine can
 #    do) without --ros2; with --ros2 and no subscriber; with a subscriber to depth, labels and camera_info (what a
 #    planner reads); with a subscriber to every topic (image and overlay too: the picture is then drawn), at 320x240,
@@ -26,7 +27,7 @@ echo "| size | without --ros2 | --ros2, no subscriber | --ros2, depth + labels +
 echo "|---|---:|---:|---:|---:|---|"
 run() { # run NAME SIZE [engine options...]: one trial; its frames/s to $WORK/NAME, the engine's CPU ms a frame to $WORK/NAME.cpu
   local name="$1" size="$2"; shift 2
-  python3 - "$WORK/$name" "${RTMTL[@]}" run --source "synthetic:frames=120,size=$size,cycle=30" --stats-json "$WORK/$name.json" "$@" <<'PY'
+  python3 - "$WORK/$name" "${RTMTL[@]}" run --source "synthetic:frames=${FRAMES:-120},size=$size,cycle=30" --stats-json "$WORK/$name.json" "$@" <<'PY'
 import json, resource, subprocess, sys
 out, cmd = sys.argv[1], sys.argv[2:]
 with open(out + ".log", "w") as log:
@@ -58,6 +59,29 @@ for size in ${SIZES:-320x240 640x480 1280x720}; do
   wire=$(sed -n 's/.*; a message on //p' "$WORK/all.log" | tail -1 | sed 's#/rtmtl/##g')
   echo "| $size | $(python3 -c "print(f'{$off:.1f}; CPU {$coff:.1f} ms')") | $(ratio "$none" "$cnone") | $(ratio "$robot" "$crobot") | $(ratio "$all" "$call") | $wire |"
 done
+if [ -n "${PROFILE:-}" ] && command -v perf >/dev/null; then
+  # Where the robot case's time goes: perf on the engine alone (600 frames at 640x480, the depth + labels + camera_info
+  # subscriber running), the engine's ROS 2 code and Cyclone against everything else.
+  echo
+  echo "== profile, 640x480, depth + labels + camera_info read: the engine's CPU samples (perf record, 600 frames)"
+  "$WORK/peer_sub" 300 0 /rtmtl/depth=image:be /rtmtl/labels=image:be /rtmtl/camera_info=info:be >/dev/null 2>&1 & sub=$!
+  sleep 1
+  DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0 perf record -q -F 1999 -o "$WORK/perf.data" "${RTMTL[@]}" run \
+    --source "synthetic:frames=600,size=640x480,cycle=30" --ros2 -q >/dev/null 2>&1
+  kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true
+  perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0 2>/dev/null | python3 -c '
+import re, sys
+ros = dds = kernel = 0.0
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+)%\s+(.+?)\s+\[.\]\s+(.*)", line)
+    if not m: continue
+    pct, dso, sym = float(m.group(1)), m.group(2), m.group(3)
+    if "libddsc" in dso or "rtmtl_dds" in dso: dds += pct
+    elif re.search(r"RealtimeMtl\.Ros2|RosFrameMessages|CdrWriter|RealtimeMtl\.Common\.Ros", sym): ros += pct
+    elif dso.startswith("[kernel"): kernel += pct
+print(f"ROS 2 message building and publishing (managed) {ros:.2f} %, Cyclone DDS and the shim {dds:.2f} %, the kernel {kernel:.2f} % "
+      "(all of its work: scheduling, memory, the UDP sends)")'
+fi
 echo
 echo "== latency, 640x480 at 30 FPS: camera publish -> engine -> depth message received (loopback)"
 python3 - "$WORK" <<'PY'

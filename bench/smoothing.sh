@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # --smooth measured (docs/smoothing.md has the tables). After ./rtmtl build, with ffmpeg:
-#   bench/smoothing.sh [quality|cost|all=all] [FRAMES=90]
+#   bench/smoothing.sh [quality|cost|profile|all=all (quality and cost)] [FRAMES=90]
 # quality: rtmtl eval --video on each case with --smooth off, hysteresis and flow: flicker (share of pixels whose
 #   class changes a frame), flicker along the optical flow, median relative depth change, and against ground truth
 #   (synthetic cases) mIoU, depth RMSE and the label error within 3 px of object boundaries.
@@ -10,10 +10,40 @@
 # cost: the engine's frame rate, its ratio to off within each trial, the engine process's CPU time a frame (user +
 #   system, start-up included) and its post-processing stage (p50) with --smooth off, flow and hysteresis, on 600
 #   replayed 640x480 synthetic frames (unpaced); TRIALS=5 trials, the modes in turn within each, medians.
+# profile: the share of the engine's CPU samples (perf record, 600 replayed 640x480 frames) spent in the fusion
+#   (FlowFusion, Common/Motion and the grey conversion and resize they call), with --smooth flow against off: steadier
+#   than frame rates on a VM whose speed swings by 10 % from run to run. Needs perf.
 # RTMTL_FUSION=... (src/Inference/PostProcessing/FlowFusion.cs) tries other weights.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 WHAT="${1:-all}"; FRAMES="${2:-90}"
+if [[ "$WHAT" == profile ]]; then
+  command -v perf >/dev/null || { echo "bench/smoothing.sh profile needs perf (apt-get install linux-perf)" >&2; exit 2; }
+  WORK="$(mktemp -d /tmp/rtmtl-smoothing-XXXX)"
+  export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
+  for mode in off flow; do
+    perf record -q -F 1999 -o "$WORK/$mode.data" dotnet "$ROOT/src/Cli/bin/Release/net10.0/rtmtl.dll" run \
+      --source "synthetic:frames=600,size=640x480,cycle=30" --smooth "$mode" -q >/dev/null 2>&1
+    perf report -i "$WORK/$mode.data" --no-children --sort symbol --percent-limit 0 2>/dev/null >"$WORK/$mode.txt"
+  done
+  python3 - "$WORK" <<'PY'
+import re, sys
+share = {}
+for mode in ("off", "flow"):
+    own = cv = 0.0
+    for line in open(f"{sys.argv[1]}/{mode}.txt"):
+        m = re.match(r"\s*([\d.]+)%\s+\[.\]\s+(.*)", line)
+        if not m: continue
+        pct, sym = float(m.group(1)), m.group(2)
+        if re.search(r"RealtimeMtl\.(Common\.Motion|Inference\.PostProcessing\.FlowFusion)", sym): own += pct
+        elif re.search(r"RGB2Gray|resizeAreaFast", sym): cv += pct
+    share[mode] = (own, cv)
+own, cv = share["flow"][0], share["flow"][1] - share["off"][1]
+print(f"--smooth flow: {own:.2f} % of the engine's CPU samples in FlowFusion and Common/Motion, {cv:.2f} % more in OpenCV's grey "
+      f"conversion and integer area resize than with off; {own + cv:.2f} % in all (600 frames, 640x480)")
+PY
+  exit 0
+fi
 RTMTL=(dotnet "$ROOT/src/Cli/bin/Release/net10.0/rtmtl.dll")
 WORK="$(mktemp -d /tmp/rtmtl-smoothing-XXXX)"
 echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores; model: models/mtl_ssw_light.onnx (256x192)"

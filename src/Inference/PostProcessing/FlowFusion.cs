@@ -36,13 +36,13 @@ public sealed class FlowFusion
         public float PhotometricTolerance { get; init; } = MotionField.DefaultPhotometricTolerance;
         /// <summary>DIS's Gauss-Newton steps per patch, and its patch stride (pixels of the level it works on).</summary>
         public int FlowIterations { get; init; } = 4;
-        public int FlowStride { get; init; } = 2;
+        public int FlowStride { get; init; } = 4;
         /// <summary>The pyramid level the motion is estimated and checked at (2: a quarter of the model's size, 64x48 for
         /// the light model; 1, half size, follows motion boundaries a little better at twice the cost).</summary>
         public int FlowLevel { get; init; } = 2;
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
-        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24,iterations=4,stride=2,level=2</c>).</summary>
+        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24,iterations=4,stride=4,level=2</c>).</summary>
         public static Settings FromEnvironment()
         {
             var s = new Settings();

@@ -42,7 +42,12 @@ public class BusTests(ITestOutputHelper output)
         Assert.True(submit.Code == 0, submit.Stderr);
         var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].State == JobState.Running && r[0].FramesDone >= 5);
         Assert.Equal(JobKind.Camera, rows[0].Kind);
-        while (arrivals.Count < 5) await Task.Delay(50);
+        var arrivalsBy = DateTime.UtcNow.AddSeconds(60);
+        while (arrivals.Count < 5)
+        {
+            Assert.True(DateTime.UtcNow < arrivalsBy, $"only {arrivals.Count} frames reached the bus subscriber in 60 s");
+            await Task.Delay(50);
+        }
         var holder = rows[0].Worker!;
         var survivor = workers.Keys.Single(k => k != holder);
 

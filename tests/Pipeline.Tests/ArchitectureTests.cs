@@ -32,6 +32,31 @@ public class ArchitectureTests
     public static TheoryData<string> Elements => new() { "Inference", "Render", "Sinks", "Serving", "Quality", "Ros2" };
 
     [Fact]
+    public void Every_relative_link_in_the_readme_and_the_docs_resolves()
+    {
+        var pages = Directory.GetFiles(Path.Combine(Root, "docs"), "*.md").Order(StringComparer.Ordinal)
+            .Prepend(Path.Combine(Root, "README.md"));
+        var broken = new List<string>();
+        var checkedLinks = 0;
+        foreach (var page in pages)
+        {
+            // Links in code blocks are examples, not links.
+            var text = System.Text.RegularExpressions.Regex.Replace(File.ReadAllText(page), "```.*?```", "",
+                System.Text.RegularExpressions.RegexOptions.Singleline);
+            foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(text, @"\]\(([^)\s]+)\)"))
+            {
+                var target = m.Groups[1].Value;
+                if (System.Text.RegularExpressions.Regex.IsMatch(target, "^[a-z]+:") || target.StartsWith('#')) continue;
+                checkedLinks++;
+                var path = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(page)!, target.Split('#')[0]));
+                if (!File.Exists(path) && !Directory.Exists(path)) broken.Add($"{Path.GetRelativePath(Root, page)}: {target}");
+            }
+        }
+        Assert.True(checkedLinks > 10, $"only {checkedLinks} relative links found");
+        Assert.True(broken.Count == 0, "links that lead nowhere:\n" + string.Join("\n", broken));
+    }
+
+    [Fact]
     public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
     {
         Assert.Equal(["Capture", "Common"], ProjectReferences("src/Pipeline").Order().ToArray());

@@ -65,12 +65,10 @@ public static class CamerasBench
 
     private static async Task<JsonElement> RunOneAsync(string args, CancellationToken ct)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{typeof(CamerasBench).Assembly.Location.Replace("rtmtl.dll", "rtmtl.dll")}\" run {args}")
+        var psi = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "rtmtl.dll")}\" run {args}")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };
-        psi.FileName = Environment.ProcessPath ?? "dotnet";
-        psi.Arguments = $"\"{Path.Combine(AppContext.BaseDirectory, "rtmtl.dll")}\" run {args}";
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync(ct);
         var stderr = p.StandardError.ReadToEndAsync(ct);

@@ -83,10 +83,6 @@ public sealed partial class WorkQueue
         FilterSubject = subject,
     };
 
-    /// <summary>The consumer's settings as the server holds them (the latest worker to start chose them).</summary>
-    public async Task<ConsumerConfig> ConsumerConfigAsync(CancellationToken ct = default) =>
-        (await JetStream.GetConsumerAsync(StreamName, ConsumerName, ct)).Info.Config;
-
     public Task<INatsJSConsumer> ConsumerAsync(CancellationToken ct = default) => JetStream.GetConsumerAsync(StreamName, ConsumerName, ct).AsTask();
 
     /// <summary>Puts a job on the queue (the table first, so a fast worker's "running" is never overwritten by "queued").</summary>

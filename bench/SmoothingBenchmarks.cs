@@ -11,13 +11,14 @@ namespace RealtimeMtl.Bench;
 /// --smooth flow's cost per frame at the light model's resolution (256x192), on a walking synthetic camera (320x240
 /// input, randomised world): the whole fusion with its default settings, its motion estimate (both DIS flows and the
 /// checks, at the size the fusion makes them), and one of the two flows. Each call advances one frame of a 16-frame
-/// loop of the walk; the loop's jump back is a cut, as in a clip.
+/// loop of the walk; the loop's jump back is a cut, as in a clip. RTMTL_FUSION (e.g. <c>level=1</c>, <c>stride=2</c>)
+/// measures other settings.
 /// </summary>
 [MemoryDiagnoser]
 public class SmoothingBenchmarks
 {
     private const int W = 256, H = 192, Frames = 16;
-    private static readonly FlowFusion.Settings Defaults = new();
+    private static readonly FlowFusion.Settings Defaults = FlowFusion.Settings.FromEnvironment();
     private readonly List<Mat> _images = [], _labels = [], _depths = [];
     private readonly Mat _l = new(), _d = new(), _c = new(H, W, MatType.CV_32FC1);
     private readonly FlowFusion _fusion = new(Defaults);

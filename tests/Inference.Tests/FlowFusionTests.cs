@@ -44,9 +44,7 @@ public class FlowFusionTests
         using var tex = Texture(1);
         using var a = View(tex, 0);
         using var b = View(tex, 5, -3);
-        GrayPyramid pa = new(), pb = new();
-        pa.Fill(Gray(a), W, H, GrayPyramid.LevelsFor(W, H, 8));
-        pb.Fill(Gray(b), W, H, GrayPyramid.LevelsFor(W, H, 8));
+        GrayPyramid pa = Pyramid(a, 0), pb = Pyramid(b, 0);
         var motion = new MotionField();
         motion.Estimate(pb, pa);
         // b(x) = a(x + (5, -3)): the backward flow of b into a is (5, -3) inside the frame.
@@ -62,10 +60,7 @@ public class FlowFusionTests
         using var tex = Texture(1);
         using var a = View(tex, 0);
         using var b = View(tex, 6, -4);
-        GrayPyramid pa = new(), pb = new();
-        var levels = GrayPyramid.LevelsFor(W, H, 8);
-        pa.Fill(Half(a), W, H, levels, 1);
-        pb.Fill(Half(b), W, H, levels, 1);
+        GrayPyramid pa = Pyramid(a, 1), pb = Pyramid(b, 1);
         var motion = new MotionField(new DisFlow(iterations: 4), level: 1);
         motion.Estimate(pb, pa);
         Assert.Equal((W / 2, H / 2), (motion.Width, motion.Height));
@@ -88,22 +83,18 @@ public class FlowFusionTests
         }
     }
 
-    private static byte[] Half(Mat bgr)
+    /// <summary>The frame's grey pyramid, filled from level <paramref name="from"/> (an area resize to that level's size)
+    /// as the fusion fills it.</summary>
+    private static GrayPyramid Pyramid(Mat bgr, int from)
     {
         using var g = new Mat();
-        using var half = new Mat();
+        using var level = new Mat();
         Cv2.CvtColor(bgr, g, ColorConversionCodes.BGR2GRAY);
-        Cv2.Resize(g, half, new Size(bgr.Width / 2, bgr.Height / 2), 0, 0, InterpolationFlags.Area);
-        half.GetArray(out byte[] data);
-        return data;
-    }
-
-    private static byte[] Gray(Mat bgr)
-    {
-        using var g = new Mat();
-        Cv2.CvtColor(bgr, g, ColorConversionCodes.BGR2GRAY);
-        g.GetArray(out byte[] data);
-        return data;
+        Cv2.Resize(g, level, new Size(bgr.Width >> from, bgr.Height >> from), 0, 0, InterpolationFlags.Area);
+        level.GetArray(out byte[] data);
+        var pyramid = new GrayPyramid();
+        pyramid.Fill(data, bgr.Width, bgr.Height, GrayPyramid.LevelsFor(bgr.Width, bgr.Height, 8), from);
+        return pyramid;
     }
 
     [Fact]

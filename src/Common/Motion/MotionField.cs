@@ -10,15 +10,13 @@ namespace RealtimeMtl.Common.Motion;
 /// upscaling is skipped and 4^level times fewer pixels are checked, with the forward-backward tolerance scaled to the
 /// same full-size pixels (the photometric window is then 3x3 of that level's pixels).
 /// </summary>
-public sealed class MotionField(DisFlow? flow = null, float photometricTolerance = MotionField.DefaultPhotometricTolerance, int level = 0,
-    DisFlow? forward = null)
+public sealed class MotionField(DisFlow? flow = null, float photometricTolerance = MotionField.DefaultPhotometricTolerance, int level = 0)
 {
     /// <summary>Grey levels (0-255) a match may differ by on average around a pixel: above sensor noise and codec
     /// ringing, below most changes of surface.</summary>
     public const float DefaultPhotometricTolerance = 24f;
 
     private readonly DisFlow _flow = flow ?? new DisFlow();
-    private readonly DisFlow _forward = forward ?? flow ?? new DisFlow();
     private float[] _vx = [], _vy = [], _err = [], _rows = [];
 
     /// <summary>The pyramid level the field is at: its pixels are 2^Level input pixels wide.</summary>
@@ -48,7 +46,7 @@ public sealed class MotionField(DisFlow? flow = null, float photometricTolerance
         }
         Width = w; Height = h;
         _flow.Compute(current, previous, FlowX, FlowY, level);
-        _forward.Compute(previous, current, _vx, _vy, level);
+        _flow.Compute(previous, current, _vx, _vy, level);
         float[] cur = current.Image(level), prev = previous.Image(level);
         // Sundaram's 0.5 px^2 is in full-size pixels: a level's pixel is 2^level of them.
         var slack = 0.5f / (1 << (2 * level));

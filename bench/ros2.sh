@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev and gcc installed:
 #   bench/ros2.sh [TRIALS=3]      SIZES="640x480" bench/ros2.sh 3 runs one size; FRAMES=600 runs longer (default 120);
-#                                 PROFILE=1 adds where the robot case's CPU goes (perf)
+#                                 PROFILE=1 adds where the robot case's CPU goes (perf); PIN=1 runs the engine on
+#                                 core 0 and the subscriber on core 1 (taskset), as on a robot whose planner has cores
+#                                 of its own: the ratio is then the publishing's cost to the engine alone
 # 1. Publish cost: the engine's frame rate on replayed synthetic frames (unpaced, so the rate is what the engine can
 #    do) without --ros2; with --ros2 and no subscriber; with a subscriber to depth, labels and camera_info (what a
 #    planner reads); with a subscriber to every topic (image and overlay too: the picture is then drawn), at 320x240,
@@ -15,6 +17,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TRIALS="${1:-3}"
 RTMTL=(dotnet "$ROOT/src/Cli/bin/Release/net10.0/rtmtl.dll")
+PEER=()
+if [ -n "${PIN:-}" ]; then RTMTL=(taskset -c 0 "${RTMTL[@]}"); PEER=(taskset -c 1); fi
 export CYCLONEDDS_URI='<CycloneDDS><Domain><General><Interfaces><NetworkInterface address="127.0.0.1"/></Interfaces><AllowMulticast>false</AllowMulticast></General><Discovery><ParticipantIndex>auto</ParticipantIndex><Peers><Peer address="127.0.0.1"/></Peers></Discovery></Domain></CycloneDDS>'
 export ROS_DOMAIN_ID="${ROS_DOMAIN_ID:-77}"
 WORK="$(mktemp -d /tmp/rtmtl-ros2-bench-XXXX)"
@@ -22,7 +26,7 @@ cp "$ROOT"/tests/clients/dds/* "$WORK/"
 (cd "$WORK" && idlc ros2_types.idl 2>/dev/null && gcc -O2 -o peer_sub peer_sub.c ros2_types.c -lddsc && gcc -O2 -o peer_pub peer_pub.c ros2_types.c -lddsc)
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
-echo "== publish cost (frames/s of the engine, and the engine process's own CPU time a frame (user + system), median of $TRIALS trials; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores)"
+echo "== publish cost (frames/s of the engine, and the engine process's own CPU time a frame (user + system), median of $TRIALS trials; CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores${PIN:+; the engine on core 0, the subscriber on core 1})"
 echo "| size | without --ros2 | --ros2, no subscriber | --ros2, depth + labels + camera_info read | --ros2, every topic read (draws the overlay) | one message per topic |"
 echo "|---|---:|---:|---:|---:|---|"
 run() { # run NAME SIZE [engine options...]: one trial; its frames/s to $WORK/NAME, the engine's CPU ms a frame to $WORK/NAME.cpu
@@ -40,7 +44,7 @@ PY
 }
 with_sub() { # with_sub TOPICS... -- run args: a subscriber peer on the topics while the engine runs
   local topics=(); while [ "$1" != "--" ]; do topics+=("$1"); shift; done; shift
-  "$WORK/peer_sub" 300 0 "${topics[@]}" >/dev/null 2>&1 & local sub=$!
+  "${PEER[@]}" "$WORK/peer_sub" 300 0 "${topics[@]}" >/dev/null 2>&1 & local sub=$!
   sleep 1
   run "$@"
   kill "$sub" 2>/dev/null || true; wait "$sub" 2>/dev/null || true

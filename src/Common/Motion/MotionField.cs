@@ -10,7 +10,8 @@ namespace RealtimeMtl.Common.Motion;
 /// upscaling is skipped and 4^level times fewer pixels are checked, with the forward-backward tolerance scaled to the
 /// same full-size pixels (the photometric window is then 3x3 of that level's pixels).
 /// </summary>
-public sealed class MotionField(DisFlow? flow = null, float photometricTolerance = MotionField.DefaultPhotometricTolerance, int level = 0)
+public sealed class MotionField(
+    DisFlow? flow = null, float photometricTolerance = MotionField.DefaultPhotometricTolerance, int level = 0, float slack = 0.5f)
 {
     /// <summary>Grey levels (0-255) a match may differ by on average around a pixel: above sensor noise and codec
     /// ringing, below most changes of surface.</summary>
@@ -49,8 +50,7 @@ public sealed class MotionField(DisFlow? flow = null, float photometricTolerance
         _flow.Compute(previous, current, _vx, _vy, level);
         float[] cur = current.Image(level), prev = previous.Image(level);
         // Sundaram's 0.5 px^2 is in full-size pixels: a level's pixel is 2^level of them.
-        var slack = 0.5f / (1 << (2 * level));
-        Check(cur, prev, w, h, slack);
+        Check(cur, prev, w, h, slack / (1 << (2 * level)));
         BoxMean(_err, _rows, w, h, level == 0 ? 2 : 1);
         var trusted = 0;
         for (var i = 0; i < n; i++)

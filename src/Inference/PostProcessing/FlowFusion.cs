@@ -20,7 +20,9 @@ namespace RealtimeMtl.Inference.PostProcessing;
 /// A cut or a jump of the camera is when few pixels can be matched (<see cref="Settings.CutTrust"/>): the state
 /// restarts from the new frame.
 /// The motion is estimated and checked at a quarter of the model's size (<see cref="Settings.FlowLevel"/>), where DIS
-/// computes it; each cell's flow and trust serve its 4x4 pixels.
+/// computes it; each cell's flow and trust serve its 4x4 pixels, each of which is fused only where its grey matches the
+/// grey it is carried from (<see cref="Settings.PixelTolerance"/>), so a cell across a motion boundary does not drag the
+/// other side's labels over it.
 /// </summary>
 public sealed class FlowFusion
 {
@@ -28,10 +30,10 @@ public sealed class FlowFusion
     /// turns (docs/smoothing.md).</summary>
     public sealed record Settings
     {
-        public float Decay { get; init; } = 0.95f;
+        public float Decay { get; init; } = 0.97f;
         public float MaxEvidence { get; init; } = 4f;
-        public float DepthWeight { get; init; } = 0.3f;
-        public float DepthOutlier { get; init; } = 0.2f;
+        public float DepthWeight { get; init; } = 0.4f;
+        public float DepthOutlier { get; init; } = 0.3f;
         public double CutTrust { get; init; } = 0.3;
         public float PhotometricTolerance { get; init; } = MotionField.DefaultPhotometricTolerance;
         /// <summary>DIS's Gauss-Newton steps per patch, and its patch stride (pixels of the level it works on).</summary>
@@ -40,9 +42,16 @@ public sealed class FlowFusion
         /// <summary>The pyramid level the motion is estimated and checked at (2: a quarter of the model's size, 64x48 for
         /// the light model; 1, half size, follows motion boundaries a little better at twice the cost).</summary>
         public int FlowLevel { get; init; } = 2;
+        /// <summary>The forward-backward test's slack, in model pixels squared (Sundaram et al.'s 0.5 is strict at a
+        /// quarter size, where a cell's flow is a mean over 4x4 model pixels).</summary>
+        public float ForwardBackwardSlack { get; init; } = 2f;
+        /// <summary>At model resolution, a trusted cell's pixel is fused only where the grey it is carried from differs
+        /// from its own by at most this many levels (0..255; 255 turns the check off): where a cell straddles a motion
+        /// boundary, its pixels that moved otherwise take the new frame.</summary>
+        public float PixelTolerance { get; init; } = 25f;
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
-        /// <c>decay=0.95,max=4,depth=0.3,outlier=0.2,cut=0.3,photo=24,iterations=4,stride=4,level=2</c>).</summary>
+        /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=4,stride=4,level=2,fb=2,pixel=25</c>).</summary>
         public static Settings FromEnvironment()
         {
             var s = new Settings();
@@ -64,8 +73,10 @@ public sealed class FlowFusion
                     "iterations" => s with { FlowIterations = (int)v },
                     "stride" => s with { FlowStride = (int)v },
                     "level" => s with { FlowLevel = (int)v },
+                    "pixel" => s with { PixelTolerance = v },
+                    "fb" => s with { ForwardBackwardSlack = v },
                     _ => throw new ArgumentException(
-                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level"),
+                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level, fb, pixel"),
                 };
             }
             return s;
@@ -76,8 +87,8 @@ public sealed class FlowFusion
     private readonly DisFlow _flow;
     private MotionField _motion;
     private GrayPyramid _current = new(), _previous = new();
-    private readonly Mat _small = new(), _grayFull = new();
-    private byte[] _gray = [], _labels = [], _labelsNext = [];
+    private readonly Mat _small = new(), _grayFull = new(), _modelGray = new();
+    private byte[] _gray = [], _labels = [], _labelsNext = [], _pixels = [], _pixelsBefore = [];
     private float[] _evidence = [], _evidenceNext = [], _logDepth = [], _logDepthNext = [], _logNew = [];
     private int _w, _h, _levels;
 
@@ -85,7 +96,7 @@ public sealed class FlowFusion
     {
         _s = settings ?? Settings.FromEnvironment();
         _flow = new DisFlow(stride: _s.FlowStride, iterations: _s.FlowIterations, finestLevel: _s.FlowLevel);
-        _motion = new MotionField(_flow, _s.PhotometricTolerance, _flow.FinestLevel);
+        _motion = new MotionField(_flow, _s.PhotometricTolerance, _flow.FinestLevel, _s.ForwardBackwardSlack);
     }
 
     /// <summary>Frames on which the state restarted because the flow found too little to match (cuts, jumps).</summary>
@@ -107,15 +118,16 @@ public sealed class FlowFusion
         if (fresh)
         {
             _w = w; _h = h; _levels = GrayPyramid.LevelsFor(w, h, 8);
-            _gray = new byte[n]; _labels = new byte[n]; _labelsNext = new byte[n];
+            _gray = new byte[n]; _pixels = new byte[n]; _pixelsBefore = new byte[n]; _labels = new byte[n]; _labelsNext = new byte[n];
             _evidence = new float[n]; _evidenceNext = new float[n]; _logDepth = new float[n]; _logDepthNext = new float[n];
             _logNew = new float[n];
             // The motion is estimated at the flow's finest level; a model too small for it to have one uses its own size.
             var at = Math.Min(_flow.FinestLevel, _levels - 1);
-            if (_motion.Level != at) _motion = new MotionField(_flow, _s.PhotometricTolerance, at);
+            if (_motion.Level != at) _motion = new MotionField(_flow, _s.PhotometricTolerance, at, _s.ForwardBackwardSlack);
         }
         var level = _motion.Level;
-        Gray(image, w >> level, h >> level);
+        (_pixels, _pixelsBefore) = (_pixelsBefore, _pixels);
+        Gray(image, w >> level, h >> level, w, h);
         _current.Fill(_gray, w, h, _levels, level);
         LogDepth(d, _logNew);
         if (!fresh) _motion.Estimate(_current, _previous);
@@ -146,11 +158,14 @@ public sealed class FlowFusion
         var state = new State
         {
             Decay = _s.Decay, MaxEvidence = _s.MaxEvidence, DepthWeight = _s.DepthWeight, Outlier = _s.DepthOutlier, W = w, H = h,
+            PixelTolerance = (int)_s.PixelTolerance,
         };
         fixed (byte* l = labelsSpan, trusted = _motion.Trusted, kept = _labels, labelsNext = _labelsNext)
         fixed (float* fx = _motion.FlowX, fy = _motion.FlowY, ev = _evidence, evNext = _evidenceNext, zOld = _logDepth, zNext = _logDepthNext)
         fixed (float* zNew = _logNew)
+        fixed (byte* grayNew = _pixels, grayOld = _pixelsBefore)
         {
+            state.Gray = grayNew; state.GrayBefore = grayOld;
             state.Labels = l; state.Kept = kept; state.LabelsNext = labelsNext; state.Evidence = ev; state.EvidenceNext = evNext;
             state.LogDepth = zOld; state.LogDepthNext = zNext; state.LogNew = zNew;
             for (var y = 0; y < h; y++)
@@ -173,10 +188,10 @@ public sealed class FlowFusion
     /// <summary>The fusion's arrays, pinned, and its weights, for <see cref="Pixel"/>.</summary>
     private unsafe struct State
     {
-        public byte* Labels, Kept, LabelsNext;
+        public byte* Labels, Kept, LabelsNext, Gray, GrayBefore;
         public float* Evidence, EvidenceNext, LogDepth, LogDepthNext, LogNew;
         public float Decay, MaxEvidence, DepthWeight, Outlier;
-        public int W, H;
+        public int W, H, PixelTolerance;
 
         /// <summary>One trusted pixel: its label and evidence against those carried from (px, py), and its log-depth
         /// against the carried one (bilinear where all four neighbours have depth, else the nearest).</summary>
@@ -184,6 +199,7 @@ public sealed class FlowFusion
         public readonly void Pixel(int i, float px, float py)
         {
             var j = (int)(py + 0.5f) * W + (int)(px + 0.5f);
+            if (Math.Abs(Gray[i] - GrayBefore[j]) > PixelTolerance) return;
             var conf = EvidenceNext[i];
             var label = Labels[i];
             var carriedLabel = Kept[j];
@@ -251,15 +267,22 @@ public sealed class FlowFusion
     }
 
     /// <summary>The input frame grey (ITU-R BT.601 weights) at <paramref name="w"/> x <paramref name="h"/> (the size the
-    /// motion is estimated at), into <c>_gray</c>: converted at its own size (cheaper than three channels through the area
-    /// resize), then area-resized.</summary>
-    private unsafe void Gray(Mat image, int w, int h)
+    /// motion is estimated at), into <c>_gray</c>, and at the model's size into <c>_pixels</c> (for the check per pixel):
+    /// converted at its own size (cheaper than three channels through the area resize), then area-resized.</summary>
+    private unsafe void Gray(Mat image, int w, int h, int modelW, int modelH)
     {
         var gray = image;
         if (image.Channels() != 1)
         {
             CvNative.CvtColor(image, _grayFull, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
             gray = _grayFull;
+        }
+        if (_s.PixelTolerance < 255f)
+        {
+            CvNative.Resize(gray, _modelGray, new Size(modelW, modelH), InterpolationFlags.Area);
+            var ms = (int)_modelGray.Step();
+            for (var y = 0; y < modelH; y++)
+                new ReadOnlySpan<byte>((byte*)_modelGray.Data + y * ms, modelW).CopyTo(_pixels.AsSpan(y * modelW, modelW));
         }
         CvNative.Resize(gray, _small, new Size(w, h), InterpolationFlags.Area);
         var step = (int)_small.Step();

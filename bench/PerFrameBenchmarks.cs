@@ -42,7 +42,11 @@ public class PerFrameBenchmarks
         Cv2.Resize(_frame.Labels!, _sceneLabels, new Size(256, 192), 0, 0, InterpolationFlags.Nearest);
         Cv2.Randu(_confidence, new Scalar(0.5), new Scalar(1.0));
         _colorizer = new ClassColorizer(LabelSet.Nyu13);
-        var info = new ModelInfo { Path = "bench.onnx", Architecture = "MTL_SSW", Backbone = "bench", Labels = LabelSet.Nyu13, InputWidth = 256, InputHeight = 192, DepthMin = 0, DepthMax = 10, HasConfidence = true };
+        var info = new ModelInfo
+        {
+            Path = "bench.onnx", Architecture = "MTL_SSW", Backbone = "bench", Labels = LabelSet.Nyu13, InputWidth = 256,
+            InputHeight = 192, DepthMin = 0, DepthMax = 10, HasConfidence = true
+        };
         _side = new FrameRenderer(info, new RenderOptions { Layout = Layout.Side });
         _overlayOnly = new FrameRenderer(info, new RenderOptions { Layout = Layout.Overlay, Hud = false, Legend = false });
         _packet = new FramePacket(new Frame(0, 0, _frame.Image.Clone()));
@@ -54,8 +58,12 @@ public class PerFrameBenchmarks
     [Benchmark] public void ResizeIntoInputBuffer() => Cv2.Resize(_frame.Image, _input, new Size(256, 192), 0, 0, InterpolationFlags.Area);
     /// <summary>The same resize without OpenCvSharp's managed InputArray/OutputArray wrappers (what the engine does).</summary>
     [Benchmark] public void ResizeIntoInputBufferCvNative() => CvNative.Resize(_frame.Image, _input, new Size(256, 192), InterpolationFlags.Area);
-    [Benchmark] public void PutTextCv2() => Cv2.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4, Scalar.White, 1, LineTypes.AntiAlias);
-    [Benchmark] public void PutTextCvNative() => CvNative.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4, Scalar.White, 1, LineTypes.AntiAlias);
+    [Benchmark]
+    public void PutTextCv2() => Cv2.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4, Scalar.White, 1,
+        LineTypes.AntiAlias);
+    [Benchmark]
+    public void PutTextCvNative() => CvNative.PutText(_overlay, "12.5 FPS", new Point(4, 20), HersheyFonts.HersheySimplex, 0.4,
+        Scalar.White, 1, LineTypes.AntiAlias);
     [Benchmark] public void UpsampleLabelsNearest() => Cv2.Resize(_modelLabels, _labels, new Size(320, 240), 0, 0, InterpolationFlags.Nearest);
     [Benchmark] public void UpsampleSceneLabelsNearest720p() => Cv2.Resize(_sceneLabels, _hd, new Size(1280, 720), 0, 0, InterpolationFlags.Nearest);
     [Benchmark] public void UpsampleSceneLabelsByConfidence720p() => LabelUpsampler.Upsample(_sceneLabels, _confidence, new Size(1280, 720), _hd);

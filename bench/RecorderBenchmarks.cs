@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Sinks.Recording;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.Sinks.Recording;
 
 namespace RealtimeMtl.Bench;
 

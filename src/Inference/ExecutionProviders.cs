@@ -45,7 +45,8 @@ public static partial class ExecutionProviders
         OrtEnv.Instance().EnvLogLevel = verbose ? OrtLoggingLevel.ORT_LOGGING_LEVEL_WARNING : OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
     }
 
-    /// <summary>Adds the providers for <paramref name="requested"/> to <paramref name="options"/>; returns what will run and any fallback note.</summary>
+    /// <summary>Adds the providers for <paramref name="requested"/> to <paramref name="options"/>; returns what will run and any fallback
+    /// note.</summary>
     public static (ExecutionDevice Used, string? Note) Configure(SessionOptions options, ExecutionDevice requested, string? engineCache,
         IReadOnlyCollection<string>? available = null, GpuOptions? gpu = null)
     {
@@ -83,7 +84,8 @@ public static partial class ExecutionProviders
             try
             {
                 AppendCuda(options, gpu);
-                return (ExecutionDevice.Cuda, problems.Count == 0 ? null : $"{string.Join("; ", problems)}; using CUDA. Install TensorRT 10 (libnvinfer.so.10) for --device tensorrt.");
+                return (ExecutionDevice.Cuda, problems.Count == 0 ? null
+                    : $"{string.Join("; ", problems)}; using CUDA. Install TensorRT 10 (libnvinfer.so.10) for --device tensorrt.");
             }
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
@@ -95,7 +97,8 @@ public static partial class ExecutionProviders
         var fix = IsGpuBuild
             ? "install the NVIDIA driver with CUDA 13 and cuDNN 9 and put their lib folders on LD_LIBRARY_PATH"
             : "build the GPU flavour with ./rtmtl build --gpu and run with RTMTL_GPU=1";
-        return (ExecutionDevice.Cpu, $"--device {requested.ToString().ToLowerInvariant()} requested but {string.Join("; ", problems)}; running on CPU. For GPU inference, {fix}.");
+        return (ExecutionDevice.Cpu, $"--device {requested.ToString().ToLowerInvariant()} requested but {string.Join("; ", problems)}; running on " +
+            $"CPU. For GPU inference, {fix}.");
     }
 
     /// <summary>

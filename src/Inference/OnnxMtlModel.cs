@@ -29,19 +29,23 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     {
         options ??= new ModelOptions();
         if (Directory.Exists(path))
-            throw new ModelContractException($"--model '{path}' is a folder; pass the .onnx file itself (e.g. {System.IO.Path.Combine(path, "model.onnx")}).");
+            throw new ModelContractException($"--model '{path}' is a folder; pass the .onnx file itself (e.g. " +
+                $"{System.IO.Path.Combine(path, "model.onnx")}).");
         if (!File.Exists(path))
-            throw new ModelContractException($"model file '{path}' does not exist; pass --model with an exported .onnx (the shipped one is models/mtl_ssw_light.onnx).");
+            throw new ModelContractException($"model file '{path}' does not exist; pass --model with an exported .onnx (the shipped one is " +
+                $"models/mtl_ssw_light.onnx).");
         using var so = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = options.Instances > 1 && options.Device == ExecutionDevice.Cpu ? ThreadsPerInstance(options.Threads, options.Instances) : options.Threads,
+            IntraOpNumThreads = options.Instances > 1 && options.Device == ExecutionDevice.Cpu ? ThreadsPerInstance(options.Threads,
+                options.Instances) : options.Threads,
         };
         // Let ONNX Runtime's threads sleep between frames so OpenCV and the other stages get the cores.
         so.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
         var gpuPath = options.Gpu.Path == GpuDataPath.Auto ? GpuOptions.DefaultPath : options.Gpu.Path;
-        var (used, note) = ExecutionProviders.Configure(so, options.Device, options.TensorRtCache, options.AvailableProviders, options.Gpu with { Path = gpuPath });
+        var (used, note) = ExecutionProviders.Configure(so, options.Device, options.TensorRtCache, options.AvailableProviders,
+            options.Gpu with { Path = gpuPath });
         if (note is not null) log?.Warning(note);
         Device = used;
         GpuPath = used switch
@@ -53,7 +57,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         try { _session = new InferenceSession(path, so); }
         catch (OnnxRuntimeException e)
         {
-            throw new ModelContractException($"model file '{path}' is not a loadable ONNX model (truncated, corrupt or not ONNX): {e.Message.Split('\n')[0]}", e);
+            throw new ModelContractException($"model file '{path}' is not a loadable ONNX model (truncated, corrupt or not ONNX): " +
+                $"{e.Message.Split('\n')[0]}", e);
         }
         try
         {
@@ -70,7 +75,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         var maxBatch = Math.Max(1, options.MaxBatch);
         if (maxBatch > 1 && _session.InputMetadata["image"].Dimensions[0] > 0)
         {
-            log?.Warning($"model '{path}' has a fixed batch of {_session.InputMetadata["image"].Dimensions[0]}: one frame per run (re-export it with ./rtmtl export for batches)");
+            log?.Warning($"model '{path}' has a fixed batch of {_session.InputMetadata["image"].Dimensions[0]}: one frame per run (re-export it " +
+                $"with ./rtmtl export for batches)");
             maxBatch = 1;
         }
         if (maxBatch > 1 && GpuPath == GpuDataPath.CudaGraph)
@@ -84,7 +90,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         _outputNames = names.ToArray();
         // Several runs at once on the CPU only: a GPU provider runs one stream here.
         var instances = Device == ExecutionDevice.Cpu ? Math.Max(1, options.Instances) : 1;
-        if (options.Instances > 1 && instances == 1) log?.Warning($"--model-instances {options.Instances} applies to the CPU; on {DeviceName} one run at a time");
+        if (options.Instances > 1 && instances == 1) log?.Warning($"--model-instances {options.Instances} applies to the CPU; on {DeviceName} one " +
+            $"run at a time");
         _slots = Enumerable.Range(0, instances).Select(_ => new Slot(Info, maxBatch)).ToArray();
         _views = Enumerable.Range(0, instances).Select(k => k == 0 ? (IMtlModel)this : new InstanceView(this, k)).ToArray();
         long[] shape = [1, Info.InputHeight, Info.InputWidth];
@@ -97,7 +104,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
                 if (GpuPath == GpuDataPath.CudaGraph)
                 {
                     Dispose();
-                    throw new ModelContractException($"--gpu-path cudagraph needs device buffers, which could not be made ({e.Message.Split('\n')[0]}); use --gpu-path plain.", e);
+                    throw new ModelContractException($"--gpu-path cudagraph needs device buffers, which could not be made " +
+                        $"({e.Message.Split('\n')[0]}); use --gpu-path plain.", e);
                 }
                 log?.Warning($"IOBinding device buffers unavailable ({e.Message.Split('\n')[0]}); using plain CUDA runs.");
                 GpuPath = GpuDataPath.Plain;
@@ -105,7 +113,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         }
     }
 
-    /// <summary>ONNX Runtime intra-op threads for each of <paramref name="instances"/> instances: the threads asked for (0: every core) shared out, at least one each.</summary>
+    /// <summary>ONNX Runtime intra-op threads for each of <paramref name="instances"/> instances: the threads asked for (0: every core) shared out,
+    /// at least one each.</summary>
     public static int ThreadsPerInstance(int threads, int instances) =>
         Math.Max(1, (threads > 0 ? threads : Environment.ProcessorCount) / Math.Max(1, instances));
 
@@ -121,7 +130,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
     public ModelInfo Info { get; }
     public ExecutionDevice Device { get; }
 
-    /// <summary>The largest batch one <see cref="RunBatch"/> takes (<see cref="ModelOptions.MaxBatch"/>, or 1 where the model or the GPU path cannot batch).</summary>
+    /// <summary>The largest batch one <see cref="RunBatch"/> takes (<see cref="ModelOptions.MaxBatch"/>, or 1 where the model or the GPU path cannot
+    /// batch).</summary>
     public int MaxBatch { get; }
     public string DeviceName => Device.ToString().ToLowerInvariant();
 
@@ -217,7 +227,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
             Labels = new byte[maxBatch * pixels];
             Depth = new float[maxBatch * pixels];
             Confidence = new float[maxBatch * pixels];
-            Pins = [GCHandle.Alloc(Input, GCHandleType.Pinned), GCHandle.Alloc(Labels, GCHandleType.Pinned), GCHandle.Alloc(Depth, GCHandleType.Pinned), GCHandle.Alloc(Confidence, GCHandleType.Pinned)];
+            Pins = [GCHandle.Alloc(Input, GCHandleType.Pinned), GCHandle.Alloc(Labels, GCHandleType.Pinned), GCHandle.Alloc(Depth,
+                GCHandleType.Pinned), GCHandle.Alloc(Confidence, GCHandleType.Pinned)];
             Batches = new HostBatch?[maxBatch];
             InputMats = new Mat[maxBatch];
             Outputs = new ModelOutputs[maxBatch];
@@ -286,7 +297,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
                 OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Labels.AsMemory(0, n * pixels), shape),
                 OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Depth.AsMemory(0, n * pixels), shape),
             };
-            if (m.Info.HasConfidence) outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Confidence.AsMemory(0, n * pixels), shape));
+            if (m.Info.HasConfidence) outputs.Add(OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, slot.Confidence.AsMemory(0,
+                n * pixels), shape));
             Outputs = outputs.ToArray();
             _names = m._outputNames;
         }
@@ -323,7 +335,8 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
             {
                 Input = new CudaDeviceBuffer(pixels * 3);
                 Outputs = outputNames.Select(n => new CudaDeviceBuffer(n == "labels" ? pixels : pixels * 4)).ToArray();
-                _values.Add(OrtValue.CreateTensorValueWithData(cuda, TensorElementType.UInt8, [1, info.InputHeight, info.InputWidth, 3], Input.Pointer, Input.Bytes));
+                _values.Add(OrtValue.CreateTensorValueWithData(cuda, TensorElementType.UInt8, [1, info.InputHeight, info.InputWidth, 3],
+                    Input.Pointer, Input.Bytes));
                 Binding = session.CreateIoBinding();
                 Binding.BindInput("image", _values[0]);
                 for (var i = 0; i < outputNames.Length; i++)

@@ -41,6 +41,7 @@ public sealed class LiveQuality(int classes) : IQualityMeter
     public QualityFigures Snapshot()
     {
         lock (_gate)
-            return new QualityFigures(Segmentation.MeanIoU, Segmentation.PixelAccuracy, Depth.Rmse, Depth.AbsRel, Depth.Delta1, Segmentation.Pixels, Depth.Pixels);
+            return new QualityFigures(Segmentation.MeanIoU, Segmentation.PixelAccuracy, Depth.Rmse, Depth.AbsRel, Depth.Delta1, Segmentation.Pixels,
+                Depth.Pixels);
     }
 }

@@ -142,10 +142,12 @@ public sealed class StabilitySink(IReadOnlyList<string> classes) : IFrameSink
     public (double Flicker, double DepthChange, Dictionary<string, double> Shares, Dictionary<string, double> DepthPercentiles) Figures()
     {
         var total = (double)_counts.Sum();
-        var shares = classes.Select((name, i) => (name, share: total == 0 ? 0 : _counts[i] / total)).ToDictionary(x => x.name, x => Math.Round(x.share, 5));
+        var shares = classes.Select((name, i) => (name, share: total == 0 ? 0 : _counts[i] / total)).ToDictionary(x => x.name,
+            x => Math.Round(x.share, 5));
         _depthSample.Sort();
         double P(double q) => _depthSample.Count == 0 ? double.NaN : Percentile.OfSorted(CollectionsMarshal.AsSpan(_depthSample), q);
-        return (_flicker.Count == 0 ? double.NaN : _flicker.Average(), _depthChange.Count == 0 ? double.NaN : Percentile.Of(_depthChange, 0.5), shares,
+        return (_flicker.Count == 0 ? double.NaN : _flicker.Average(), _depthChange.Count == 0 ? double.NaN : Percentile.Of(_depthChange, 0.5),
+            shares,
             new Dictionary<string, double> { ["p5"] = P(0.05), ["p25"] = P(0.25), ["p50"] = P(0.5), ["p75"] = P(0.75), ["p95"] = P(0.95) });
     }
 

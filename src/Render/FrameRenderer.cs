@@ -139,7 +139,8 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         var y = h - (int)(8 * ui) - count * row;
         // A translucent box behind the entries, as wide as the longest name.
         var widest = 0;
-        for (var k = 0; k < count; k++) widest = Math.Max(widest, Cv2.GetTextSize(_colorizer.Labels.Classes[_present[k]], HersheyFonts.HersheySimplex, 0.35 * ui, 1, out _).Width);
+        for (var k = 0; k < count; k++) widest = Math.Max(widest, Cv2.GetTextSize(_colorizer.Labels.Classes[_present[k]], HersheyFonts.HersheySimplex,
+            0.35 * ui, 1, out _).Width);
         Text.Shade(dst, new Rect(x0 + pad / 2, y - pad / 2, box + widest + 3 * pad, count * row + pad / 2));
         for (var k = 0; k < count; k++)
         {
@@ -160,7 +161,8 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         var lines = new List<string>
         {
             string.Create(c, $"{Fmt(s.RecentFps, "0.0")} FPS  e2e {Fmt(s.EndToEnd.Last, "0.0")} ms"),
-            string.Create(c, $"pre {Fmt(s.Pre.Last, "0.0")} model {Fmt(s.Model.Last, "0.0")} post {Fmt(s.Post.Last, "0.0")} render {Fmt(s.Render.Last, "0.0")} ms"),
+            string.Create(c, $"pre {Fmt(s.Pre.Last, "0.0")} model {Fmt(s.Model.Last, "0.0")} post {Fmt(s.Post.Last, "0.0")} render " +
+                $"{Fmt(s.Render.Last, "0.0")} ms"),
             $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}",
         };
         var q = s.QualitySnapshot();

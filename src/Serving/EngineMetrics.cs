@@ -31,28 +31,40 @@ public sealed class EngineMetrics : IFrameSink
         _cameras = cameras.Select(c => c.Camera).ToArray();
         Registry = Prometheus.Metrics.NewCustomRegistry();
         var f = Prometheus.Metrics.WithCustomRegistry(Registry);
-        _stage = f.CreateHistogram("rtmtl_stage_latency_seconds", "Per-frame time spent in each stage, seconds.", new HistogramConfiguration { LabelNames = ["stage", "camera"], Buckets = Buckets });
+        _stage = f.CreateHistogram("rtmtl_stage_latency_seconds", "Per-frame time spent in each stage, seconds.",
+            new HistogramConfiguration { LabelNames = ["stage", "camera"], Buckets = Buckets });
         _frames = f.CreateCounter("rtmtl_frames_total", "Frames rendered.", new CounterConfiguration { LabelNames = ["camera"] });
         var fps = f.CreateGauge("rtmtl_fps", "Frames per second over the run.", new GaugeConfiguration { LabelNames = ["camera"] });
-        var dropped = f.CreateCounter("rtmtl_dropped_frames_total", "Frames dropped: at the source (faster than the engine) or skipped by viewers.", new CounterConfiguration { LabelNames = ["where", "camera"] });
-        var device = f.CreateGauge("rtmtl_device_info", "Execution device of the model (1 for the one in use).", new GaugeConfiguration { LabelNames = ["device", "model"] });
+        var dropped = f.CreateCounter("rtmtl_dropped_frames_total", "Frames dropped: at the source (faster than the engine) or skipped by viewers.",
+            new CounterConfiguration { LabelNames = ["where", "camera"] });
+        var device = f.CreateGauge("rtmtl_device_info", "Execution device of the model (1 for the one in use).",
+            new GaugeConfiguration { LabelNames = ["device", "model"] });
         var sinkErrors = f.CreateCounter("rtmtl_sink_errors_total", "Errors per sink.", new CounterConfiguration { LabelNames = ["sink", "camera"] });
-        var evicted = f.CreateCounter("rtmtl_viewers_evicted_total", "MJPEG viewers evicted after the write deadline.", new CounterConfiguration { LabelNames = ["camera"] });
-        var build = f.CreateGauge("rtmtl_build_info", "Build of the engine (always 1).", new GaugeConfiguration { LabelNames = ["version", "commit", "onnxruntime"] });
+        var evicted = f.CreateCounter("rtmtl_viewers_evicted_total", "MJPEG viewers evicted after the write deadline.",
+            new CounterConfiguration { LabelNames = ["camera"] });
+        var build = f.CreateGauge("rtmtl_build_info", "Build of the engine (always 1).", new GaugeConfiguration
+        {
+            LabelNames = ["version", "commit",
+            "onnxruntime"]
+        });
         var (version, commit) = BuildVersion();
         build.WithLabels(version, commit, runtime).Set(1);
         // Sinks (record, mcap, raw, ...): write time per frame, from the first frame, whether or not anyone scrapes.
-        var sinkSeconds = f.CreateHistogram("rtmtl_sink_write_seconds", "Per-frame time a sink (record, mcap, raw, ...) spends writing, seconds.", new HistogramConfiguration { LabelNames = ["sink", "camera"], Buckets = Buckets });
+        var sinkSeconds = f.CreateHistogram("rtmtl_sink_write_seconds", "Per-frame time a sink (record, mcap, raw, ...) spends writing, seconds.",
+            new HistogramConfiguration { LabelNames = ["sink", "camera"], Buckets = Buckets });
         foreach (var (camera, stats) in cameras)
             stats.OnSinkRecorder(r => { var child = sinkSeconds.WithLabels(r.Name, camera); r.Added += ms => child.Observe(ms / 1000); });
         // The process and the .NET runtime (prometheus-net's collectors): process_cpu_seconds_total,
         // process_working_set_bytes, process_open_handles, process_num_threads, dotnet_collection_count_total, ...
         DotNetStats.Register(Registry);
-        var quality = f.CreateGauge("rtmtl_live_quality", "Live quality against the source's ground truth.", new GaugeConfiguration { LabelNames = ["metric", "camera"] });
+        var quality = f.CreateGauge("rtmtl_live_quality", "Live quality against the source's ground truth.",
+            new GaugeConfiguration { LabelNames = ["metric", "camera"] });
         if (batches is not null)
         {
-            var sizes = f.CreateHistogram("rtmtl_batch_size", "Frames per model run (the stream muxer's batches).", new HistogramConfiguration { Buckets = [1, 2, 3, 4, 6, 8, 12, 16, 32, 64] });
-            var runSeconds = f.CreateHistogram("rtmtl_model_batch_seconds", "Model time per run (one batch), seconds.", new HistogramConfiguration { Buckets = Buckets });
+            var sizes = f.CreateHistogram("rtmtl_batch_size", "Frames per model run (the stream muxer's batches).",
+                new HistogramConfiguration { Buckets = [1, 2, 3, 4, 6, 8, 12, 16, 32, 64] });
+            var runSeconds = f.CreateHistogram("rtmtl_model_batch_seconds", "Model time per run (one batch), seconds.",
+                new HistogramConfiguration { Buckets = Buckets });
             batches.Ran += (size, ms) => { sizes.Observe(size); runSeconds.Observe(ms / 1000); };
         }
         Registry.AddBeforeCollectCallback(() =>
@@ -107,7 +119,8 @@ public sealed class EngineMetrics : IFrameSink
         return ValueTask.CompletedTask;
     }
 
-    public async Task WriteTextAsync(Stream output, CancellationToken ct) => await Registry.CollectAndExportAsTextAsync(output, ct).ConfigureAwait(false);
+    public async Task WriteTextAsync(Stream output, CancellationToken ct) => await Registry.CollectAndExportAsTextAsync(output,
+        ct).ConfigureAwait(false);
 
     public ValueTask CompleteAsync() => ValueTask.CompletedTask;
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -7,7 +7,8 @@ using Microsoft.Extensions.Logging;
 
 namespace RealtimeMtl.Serving;
 
-/// <summary>The one way the servers start and stop Kestrel: quiet logs, one endpoint, small request limits, a clear error when the port is taken.</summary>
+/// <summary>The one way the servers start and stop Kestrel: quiet logs, one endpoint, small request limits, a clear error when the port is
+/// taken.</summary>
 public static class KestrelHost
 {
     /// <summary>A slim builder listening on <paramref name="endpoint"/> only, with the shared request limits.</summary>

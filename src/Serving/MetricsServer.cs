@@ -23,7 +23,11 @@ public sealed class MetricsServer(ServeOptions options, EngineMetrics metrics) :
         {
             if (RequestGuard.Refusal(ctx, Endpoint, options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, options.Token)) { ctx.Response.StatusCode = 401; return; }
-            if (ctx.Request.Path != "/metrics" || !HttpMethods.IsGet(ctx.Request.Method)) { ctx.Response.StatusCode = 404; await ctx.Response.WriteAsync("only GET /metrics here\n"); return; }
+            if (ctx.Request.Path != "/metrics" || !HttpMethods.IsGet(ctx.Request.Method))
+            {
+                ctx.Response.StatusCode = 404; await
+                ctx.Response.WriteAsync("only GET /metrics here\n"); return;
+            }
             ctx.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await metrics.WriteTextAsync(ctx.Response.Body, ctx.RequestAborted);
         });

@@ -20,7 +20,8 @@ public static class RequestGuard
     {
         var host = context.Request.Host;
         if (string.IsNullOrEmpty(token) && !HostAllowed(host.Host, endpoint)) return StatusCodes.Status421MisdirectedRequest;
-        if (!HttpMethods.IsPost(context.Request.Method) && !HttpMethods.IsPut(context.Request.Method) && !HttpMethods.IsDelete(context.Request.Method))
+        if (!HttpMethods.IsPost(context.Request.Method) && !HttpMethods.IsPut(context.Request.Method)
+            && !HttpMethods.IsDelete(context.Request.Method))
             return null;
         var type = context.Request.ContentType ?? "";
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return StatusCodes.Status415UnsupportedMediaType;
@@ -34,7 +35,8 @@ public static class RequestGuard
     {
         if (host.Length == 0) return false;
         var bare = host.Trim('[', ']');
-        if (bare.Equals("localhost", StringComparison.OrdinalIgnoreCase) || bare.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)) return true;
+        if (bare.Equals("localhost", StringComparison.OrdinalIgnoreCase) || bare.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase)) return
+            true;
         if (!IPAddress.TryParse(bare, out var ip)) return false;
         if (IPAddress.IsLoopback(ip)) return true;
         return !endpoint.Address.Equals(IPAddress.Any) && !endpoint.Address.Equals(IPAddress.IPv6Any) ? ip.Equals(endpoint.Address) : true;

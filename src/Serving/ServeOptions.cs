@@ -19,10 +19,12 @@ public sealed record ServeOptions
     public static IPEndPoint ParseEndpoint(string text, int defaultPort)
     {
         text = text.Trim();
-        if (text.EndsWith(":0", StringComparison.Ordinal) && (text == ":0" || IPEndPoint.TryParse(text, out _) || text.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase)))
+        if (text.EndsWith(":0", StringComparison.Ordinal) && (text == ":0" || IPEndPoint.TryParse(text, out _) || text.StartsWith("localhost:",
+            StringComparison.OrdinalIgnoreCase)))
         {
             var host = text[..^2];
-            var address = host.Length == 0 || host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Parse(host.Trim('[', ']'));
+            var address = host.Length == 0 || host.Equals("localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+                : IPAddress.Parse(host.Trim('[', ']'));
             return new IPEndPoint(address, 0);
         }
         if (int.TryParse(text, out var onlyPort)) return new IPEndPoint(IPAddress.Loopback, Check(onlyPort, text));

@@ -78,12 +78,17 @@ public sealed class WebViewServer : IFrameSink
         {
             // Opened with a token (query or Authorization header): the page's own requests carry it as a cookie.
             if (!string.IsNullOrEmpty(_options.Token))
-                ctx.Response.Cookies.Append(AccessToken.CookieName, _options.Token, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Path = "/" });
+                ctx.Response.Cookies.Append(AccessToken.CookieName, _options.Token, new CookieOptions
+                {
+                    HttpOnly = true,
+                    SameSite = SameSiteMode.Strict, Path = "/"
+                });
             return Results.Content(Page(ctx.Request.Query["token"]), "text/html; charset=utf-8");
         });
         app.MapGet("/stream.mjpg", (HttpContext ctx) => Stream(ctx, _views[0]));
         app.MapGet("/stream/{file}", (HttpContext ctx, string file) =>
-            file.EndsWith(".mjpg", StringComparison.Ordinal) && _views.FirstOrDefault(v => v.Camera.Name == file[..^5]) is { } view ? Stream(ctx, view) : NotFound(ctx));
+            file.EndsWith(".mjpg", StringComparison.Ordinal) && _views.FirstOrDefault(v => v.Camera.Name == file[..^5]) is { } view ? Stream(ctx,
+                view) : NotFound(ctx));
         app.MapGet("/api/stats", () => Results.Json(Stats()));
         app.MapPost("/api/render", (Delegate)Render);
         app.MapGet("/metrics", async ctx =>
@@ -258,7 +263,14 @@ public sealed class WebViewServer : IFrameSink
         RenderRequest? req;
         try { req = await JsonSerializer.DeserializeAsync<RenderRequest>(ctx.Request.Body, JsonOptions, ctx.RequestAborted); }
         catch (Microsoft.AspNetCore.Http.BadHttpRequestException e) { return Results.StatusCode(e.StatusCode); } // e.g. 413 body too large
-        catch (JsonException) { return Results.BadRequest(new { error = "body must be JSON like {\"layout\":\"side\",\"alpha\":0.5,\"colormap\":\"turbo\"}" }); }
+        catch (JsonException)
+        {
+            return Results.BadRequest(new
+            {
+                error =
+            "body must be JSON like {\"layout\":\"side\",\"alpha\":0.5,\"colormap\":\"turbo\"}"
+            });
+        }
         if (req is null) return Results.BadRequest();
         try { control.Set(req.Layout, req.Alpha, req.Colormap); }
         catch (ArgumentException e) { return Results.BadRequest(new { error = e.Message }); }
@@ -273,8 +285,10 @@ public sealed class WebViewServer : IFrameSink
         var first = CameraStats(_views[0]);
         return _views.Length == 1 ? first : new
         {
-            first.frames, first.fps, first.fps_run, first.latency_ms, first.stages_ms, first.dropped, first.viewers_evicted, first.device, first.model, first.source,
-            first.quality, first.render, first.classes, first.classes_window_frames, first.viewers, first.camera, cameras = _views.Select(CameraStats).ToArray()
+            first.frames, first.fps, first.fps_run, first.latency_ms, first.stages_ms, first.dropped, first.viewers_evicted, first.device,
+            first.model, first.source,
+            first.quality, first.render, first.classes, first.classes_window_frames, first.viewers, first.camera,
+            cameras = _views.Select(CameraStats).ToArray()
         };
     }
 
@@ -286,16 +300,25 @@ public sealed class WebViewServer : IFrameSink
         double? F(double v) => double.IsFinite(v) ? Math.Round(v, 4) : null;
         return new CameraFigures(
             stats.FramesOut, F(stats.RecentFps), F(stats.Fps),
-            new { end_to_end = F(stats.EndToEnd.Last), p50 = F(stats.EndToEnd.Percentile(50)), p95 = F(stats.EndToEnd.Percentile(95)), p99 = F(stats.EndToEnd.Percentile(99)) },
+            new
+            {
+                end_to_end = F(stats.EndToEnd.Last), p50 = F(stats.EndToEnd.Percentile(50)), p95 = F(stats.EndToEnd.Percentile(95)),
+                p99 = F(stats.EndToEnd.Percentile(99))
+            },
             new { pre = F(stats.Pre.Last), model = F(stats.Model.Last), post = F(stats.Post.Last), render = F(stats.Render.Last) },
             stats.DroppedAtSource, stats.ViewersEvicted, stats.Device, stats.ModelName, stats.SourceName,
-            new { miou = q.SegPixels > 0 ? F(q.MeanIoU) : null, pixel_accuracy = q.SegPixels > 0 ? F(q.PixelAccuracy) : null, depth_rmse_m = q.DepthPixels > 0 ? F(q.Rmse) : null },
+            new
+            {
+                miou = q.SegPixels > 0 ? F(q.MeanIoU) : null, pixel_accuracy = q.SegPixels > 0 ? F(q.PixelAccuracy) : null,
+                depth_rmse_m = q.DepthPixels > 0 ? F(q.Rmse) : null
+            },
             control is null ? null : new { layout = control.Layout, alpha = control.Alpha, colormap = control.Colormap },
             view.Classes, ClassWindow, view.Viewers, view.Camera.Name);
     }
 
 #pragma warning disable IDE1006 // JSON names of /api/stats
-    private sealed record CameraFigures(long frames, double? fps, double? fps_run, object latency_ms, object stages_ms, long dropped, long viewers_evicted, string device, string model,
+    private sealed record CameraFigures(long frames, double? fps, double? fps_run, object latency_ms, object stages_ms, long dropped,
+        long viewers_evicted, string device, string model,
         string source, object quality, object? render, object classes, int classes_window_frames, int viewers, string camera);
 #pragma warning restore IDE1006
 

@@ -45,7 +45,12 @@ public sealed class PointCloudSink : IFrameSink
     {
         if (p.Sequence % _every != 0) return ValueTask.CompletedTask;
         var k = CameraIntrinsics.ForFrame(p.Frame.Intrinsics, p.Frame.Width, p.Frame.Height);
-        if (p.Frame.Intrinsics is null && !_warned) { _warned = true; _log.Warning($"--save-pointcloud: the source gives no camera intrinsics; using NYU-v2 Kinect intrinsics scaled to {p.Frame.Width}x{p.Frame.Height} (fx {k.Fx:0.0})."); }
+        if (p.Frame.Intrinsics is null && !_warned)
+        {
+            _warned = true;
+            _log.Warning($"--save-pointcloud: the source gives no camera intrinsics; using NYU-v2 Kinect intrinsics scaled to " +
+                $"{p.Frame.Width}x{p.Frame.Height} (fx {k.Fx:0.0}).");
+        }
         var path = Path.Combine(_dir, p.Sequence.ToString("D6", CultureInfo.InvariantCulture) + ".ply");
         Write(path, p.Frame.Image, p.Depth, p.Labels, k, _labels);
         Written++;
@@ -65,10 +70,12 @@ public sealed class PointCloudSink : IFrameSink
         {
             var header = new StringBuilder()
                 .Append("ply\nformat binary_little_endian 1.0\n")
-                .Append(CultureInfo.InvariantCulture, $"comment rtmtl predicted depth; labels {labelSet.Name}: {string.Join(",", labelSet.Classes)}\n")
+                .Append(CultureInfo.InvariantCulture, $"comment rtmtl predicted depth; labels {labelSet.Name}: " +
+                    $"{string.Join(",", labelSet.Classes)}\n")
                 .Append(CultureInfo.InvariantCulture, $"comment intrinsics fx {k.Fx:0.###} fy {k.Fy:0.###} cx {k.Cx:0.###} cy {k.Cy:0.###}\n")
                 .Append(CultureInfo.InvariantCulture, $"element vertex {count}\n")
-                .Append("property float x\nproperty float y\nproperty float z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\nproperty uchar label\nend_header\n");
+                .Append("property float x\nproperty float y\nproperty float z\nproperty uchar red\nproperty uchar green\nproperty uchar " +
+                    "blue\nproperty uchar label\nend_header\n");
             bw.Write(Encoding.ASCII.GetBytes(header.ToString()));
             var img = (byte*)bgr.Data;
             var lab = (byte*)labels.Data;

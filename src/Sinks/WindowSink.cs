@@ -34,7 +34,8 @@ public sealed class WindowSink : IFrameSink
     public bool Lossless => false;
     public bool Active => !_failed;
 
-    public static bool HasDisplay() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY"));
+    public static bool HasDisplay() => !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY"))
+        || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY"));
 
     public ValueTask WriteAsync(FramePacket packet, CancellationToken cancellationToken)
     {

@@ -17,7 +17,8 @@ public class DomainRandomisationTests
             Assert.Equal((classic.Width, classic.Height, classic.Depth), (dr.Width, dr.Height, dr.Depth));
             Assert.True(dr.Boxes.Count >= classic.Boxes.Count);
             for (var i = 0; i < classic.Boxes.Count; i++)
-                Assert.Equal((classic.Boxes[i].Min, classic.Boxes[i].Max, classic.Boxes[i].Label), (dr.Boxes[i].Min, dr.Boxes[i].Max, dr.Boxes[i].Label));
+                Assert.Equal((classic.Boxes[i].Min, classic.Boxes[i].Max, classic.Boxes[i].Label), (dr.Boxes[i].Min, dr.Boxes[i].Max,
+                    dr.Boxes[i].Label));
             Assert.All(dr.Boxes.Skip(classic.Boxes.Count), b => Assert.Equal(SyntheticRoom.Objects, b.Label));
             Assert.Equal(classic.Decals.Select(d => (d.Face, d.A0, d.A1, d.Label)), dr.Decals.Select(d => (d.Face, d.A0, d.A1, d.Label)));
             Assert.InRange(dr.Lights.Count, 1, 4);
@@ -41,14 +42,17 @@ public class DomainRandomisationTests
             var room = new SyntheticRoom(1, i, true);
             lightCounts.Add(room.Lights.Count);
             blueToRed.AddRange(room.Lights.Select(l => l.Color.X / l.Color.Z));
-            patterns.UnionWith(room.Boxes.Select(b => b.Material.Pattern).Append(room.FloorMaterial.Pattern).Append(room.WallMaterial.Pattern).Concat(room.Decals.Select(d => d.Material.Pattern)));
+            patterns.UnionWith(room.Boxes.Select(b
+                => b.Material.Pattern).Append(room.FloorMaterial.Pattern).Append(room.WallMaterial.Pattern).Concat(room.Decals.Select(d
+                    => d.Material.Pattern)));
         }
         Assert.All(fovs, f => Assert.InRange(f, 50, 75));
         Assert.True(fovs.Max() - fovs.Min() > 15, $"field of view spans {fovs.Min():0}-{fovs.Max():0} degrees");
         Assert.True(lightCounts.Count >= 3, $"light counts seen: {string.Join(",", lightCounts)}");
         // Tungsten (blue well below red) to daylight (nearly neutral).
         Assert.True(blueToRed.Min() < 0.4 && blueToRed.Max() > 0.8, $"blue/red of the lights: {blueToRed.Min():0.00}-{blueToRed.Max():0.00}");
-        Assert.Superset(new HashSet<Pattern> { Pattern.Wood, Pattern.Fabric, Pattern.Plaster, Pattern.Carpet, Pattern.Tiles, Pattern.Procedural }, patterns);
+        Assert.Superset(new HashSet<Pattern> { Pattern.Wood, Pattern.Fabric, Pattern.Plaster, Pattern.Carpet, Pattern.Tiles, Pattern.Procedural },
+            patterns);
     }
 
     [Fact]
@@ -104,7 +108,8 @@ public class DomainRandomisationTests
         // Vignetting darkens the corners; the target mean sets the exposure.
         var vignette = CameraEffects.None with { TargetMean = 128, Vignette = 0.4 };
         vignette.Apply(copy, ref rng);
-        Assert.True(copy.At<Vec3b>(60, 80).Item0 > copy.At<Vec3b>(0, 0).Item0 + 30, $"centre {copy.At<Vec3b>(60, 80).Item0}, corner {copy.At<Vec3b>(0, 0).Item0}");
+        Assert.True(copy.At<Vec3b>(60, 80).Item0 > copy.At<Vec3b>(0, 0).Item0 + 30,
+            $"centre {copy.At<Vec3b>(60, 80).Item0}, corner {copy.At<Vec3b>(0, 0).Item0}");
 
         // Noise of a given level spreads the values by about that much.
         using var noisy = grey.Clone();

@@ -36,7 +36,11 @@ public class NetworkStreamSourceTests
             Assert.True(DateTime.UtcNow < deadline, "the source did not listen");
             await Task.Delay(50);
         }
-        using var sender = Process.Start(new ProcessStartInfo(ffmpeg, $"-v error -re -f lavfi -i testsrc=size=128x96:rate=20 -t 20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}") { RedirectStandardError = true })!;
+        using var sender = Process.Start(new ProcessStartInfo(ffmpeg,
+            $"-v error -re -f lavfi -i testsrc=size=128x96:rate=20 -t 20 -c:v mpeg2video -g 5 -f mpegts tcp://127.0.0.1:{port}")
+        {
+            RedirectStandardError = true
+        })!;
         try
         {
             await using var source = await opening;
@@ -60,7 +64,11 @@ public class NetworkStreamSourceTests
         var port = Tools.FreePort();
         var server = Serve(ffmpeg, port);
         var events = new CollectingEvents();
-        var options = new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(5), ReadTimeout = TimeSpan.FromSeconds(2), MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(30) };
+        var options = new NetworkStreamOptions
+        {
+            OpenTimeout = TimeSpan.FromSeconds(5), ReadTimeout = TimeSpan.FromSeconds(2),
+            MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(30)
+        };
         await using var source = new NetworkStreamSource($"tcp://127.0.0.1:{port}", options, events);
         Assert.True(source.IsLive);
         var before = 0; var after = 0;
@@ -106,7 +114,11 @@ public class NetworkStreamSourceTests
         var held = listener.AcceptTcpClientAsync(); // accept, then say nothing
         try
         {
-            var e = Assert.Throws<SourceException>(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}", new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(2), ReadTimeout = TimeSpan.FromSeconds(2) }));
+            var e = Assert.Throws<SourceException>(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}", new NetworkStreamOptions
+            {
+                OpenTimeout =
+                TimeSpan.FromSeconds(2), ReadTimeout = TimeSpan.FromSeconds(2)
+            }));
             Assert.Contains("sending nothing", e.Message);
         }
         finally { listener.Stop(); }
@@ -127,7 +139,11 @@ public class NetworkStreamSourceTests
     {
         var port = Tools.FreePort();
         var sw = Stopwatch.StartNew();
-        var e = Assert.Throws<SourceException>(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}", new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(2) }));
+        var e = Assert.Throws<SourceException>(() => new NetworkStreamSource($"tcp://127.0.0.1:{port}", new NetworkStreamOptions
+        {
+            OpenTimeout =
+            TimeSpan.FromSeconds(2)
+        }));
         Assert.Contains($"127.0.0.1:{port}", e.Message);
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20));
     }

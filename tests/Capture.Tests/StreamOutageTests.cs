@@ -44,7 +44,11 @@ public class StreamOutageTests
         var events = new CollectingEvents();
         try
         {
-            var options = new NetworkStreamOptions { OpenTimeout = TimeSpan.FromSeconds(8), ReadTimeout = TimeSpan.FromSeconds(30), MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(40) };
+            var options = new NetworkStreamOptions
+            {
+                OpenTimeout = TimeSpan.FromSeconds(8), ReadTimeout = TimeSpan.FromSeconds(30),
+                MaxBackoff = TimeSpan.FromMilliseconds(500), GiveUpAfter = TimeSpan.FromSeconds(40)
+            };
             await using (var source = new NetworkStreamSource(url, options, events))
             {
                 var frames = 0;
@@ -59,12 +63,15 @@ public class StreamOutageTests
                     if (frames == 10 && !paused)
                     {
                         // The sender freezes (no FIN, no error): only the engine's own stall detection can see it.
-                        Assert.True(Signals.Send(sender.Id, SigStop), $"the ffmpeg sender had already exited ({(sender.HasExited ? $"exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}" : "still running")})");
+                        Assert.True(Signals.Send(sender.Id, SigStop),
+                            $"the ffmpeg sender had already exited " +
+                                $"({(sender.HasExited ? $"exit {sender.ExitCode}: {sender.StandardError.ReadToEnd()}" : "still running")})");
                         paused = true;
                         stallSeen.Restart();
                         resume = Task.Run(async () =>
                         {
-                            while (!events.Warnings.Any(w => w.Contains("stalled")) && stallSeen.Elapsed < TimeSpan.FromSeconds(20)) await Task.Delay(100);
+                            while (!events.Warnings.Any(w => w.Contains("stalled")) && stallSeen.Elapsed < TimeSpan.FromSeconds(20)) await
+                                Task.Delay(100);
                             events.Warning($"(test) stall noticed after {stallSeen.Elapsed.TotalSeconds:0.0} s");
                             Signals.Send(sender.Id, SigCont);
                         });
@@ -96,7 +103,11 @@ public class StreamOutageTests
         try
         {
             var clip = Path.Combine(dir, "clip.mp4");
-            using (var make = Process.Start(new ProcessStartInfo(ffmpeg, $"-v error -f lavfi -i testsrc=size=128x96:rate=10 -frames:v 40 -c:v libx264 -pix_fmt yuv420p -movflags +faststart -y {clip}") { RedirectStandardError = true })!)
+            using (var make = Process.Start(new ProcessStartInfo(ffmpeg,
+                $"-v error -f lavfi -i testsrc=size=128x96:rate=10 -frames:v 40 -c:v libx264 -pix_fmt yuv420p -movflags +faststart -y {clip}")
+            {
+                RedirectStandardError = true
+            })!)
                 await make.WaitForExitAsync();
             var bytes = await File.ReadAllBytesAsync(clip);
             var port = Tools.FreePort();

@@ -7,7 +7,8 @@ namespace RealtimeMtl.Capture.Tests;
 
 internal sealed class TempDir : IDisposable
 {
-    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "rtmtl-test-" + Guid.NewGuid().ToString("N")[..8]));
+    public TempDir() => Directory.CreateDirectory(Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "rtmtl-test-"
+        + Guid.NewGuid().ToString("N")[..8]));
     public string Path { get; }
     public string File(string name) => System.IO.Path.Combine(Path, name);
     public void Dispose() { try { Directory.Delete(Path, true); } catch (IOException) { } }

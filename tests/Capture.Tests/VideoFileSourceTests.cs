@@ -75,7 +75,8 @@ public class VideoFileSourceTests
         using var dir = new TempDir();
         var path = dir.File("garbage.mp4");
         File.WriteAllBytes(path, Enumerable.Range(0, 50000).Select(i => (byte)(i * 7919 % 251)).ToArray());
-        var e = Assert.Throws<SourceException>(() => new VideoFileSource(path).ReadAllAsync().GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
+        var e = Assert.Throws<SourceException>(()
+            => new VideoFileSource(path).ReadAllAsync().GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
         Assert.Contains(path, e.Message);
     }
 

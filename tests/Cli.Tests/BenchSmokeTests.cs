@@ -47,7 +47,8 @@ public class BenchSmokeTests
         var rows = root.GetProperty("rows").EnumerateArray().ToList();
         // Per pacing: the one-camera baseline, then batched, batched on one model instance, --batch 1 and two processes.
         Assert.Equal(10, rows.Count);
-        Assert.Equal(["batched", "batched", "batched, 1 instance", "batch 1", "2 processes"], rows.Take(5).Select(x => x.GetProperty("mode").GetString()));
+        Assert.Equal(["batched", "batched", "batched, 1 instance", "batch 1", "2 processes"], rows.Take(5).Select(x
+            => x.GetProperty("mode").GetString()));
         Assert.Equal(1, root.GetProperty("trials").GetInt32());
         foreach (var row in rows)
         {
@@ -55,7 +56,8 @@ public class BenchSmokeTests
             Assert.True(row.GetProperty("aggregate_fps").GetDouble() > 0);
             Assert.True(double.IsFinite(row.GetProperty("e2e_p99_ms").GetDouble()) && row.GetProperty("e2e_p99_ms").GetDouble() > 0);
         }
-        Assert.Equal(2.0, rows.First(x => x.GetProperty("cameras").GetInt32() == 2 && x.GetProperty("mode").GetString() == "batched" && !x.GetProperty("paced").GetBoolean())
+        Assert.Equal(2.0, rows.First(x => x.GetProperty("cameras").GetInt32() == 2 && x.GetProperty("mode").GetString() == "batched"
+            && !x.GetProperty("paced").GetBoolean())
             .GetProperty("mean_batch").GetDouble(), 1);
     }
 

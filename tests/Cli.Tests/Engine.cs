@@ -40,7 +40,8 @@ internal static class Engine
     public static string Tool(string name, string package)
     {
         var p = Path.Combine("/usr/bin", name);
-        if (!File.Exists(p)) throw new InvalidOperationException($"{name} is missing: install the Debian package '{package}' (./rtmtl test installs it).");
+        if (!File.Exists(p)) throw new InvalidOperationException($"{name} is missing: install the Debian package '{package}' (./rtmtl test " +
+            $"installs it).");
         return p;
     }
 
@@ -52,15 +53,18 @@ internal static class Engine
     /// Starts rtmtl; <paramref name="whileRunning"/> gets the process (to signal it) once stderr shows the readiness
     /// line, <c>first frame out</c>: frames flow. Tests that need more wait on a condition (<see cref="Until"/>), never a sleep.
     /// </summary>
-    public static Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+    public static Task<Result> RunAsync(string args, Func<Process, Task>? whileRunning, int timeoutMs = 180_000, IReadOnlyDictionary<string,
+        string>? environment = null, string? workingDirectory = null) =>
         RunCoreAsync(args, whileRunning is null ? null : (p, _) => whileRunning(p), timeoutMs, environment, workingDirectory);
 
-    /// <summary>As <see cref="RunAsync(string, Func{Process, Task}?, int, IReadOnlyDictionary{string, string}?, string?)"/>, and the callback can read stderr so far.</summary>
+    /// <summary>As <see cref="RunAsync(string, Func{Process, Task}?, int, IReadOnlyDictionary{string, string}?, string?)"/>, and the callback can
+    /// read stderr so far.</summary>
     public static Task<Result> RunWatchingAsync(string args, Func<Process, Func<string>, Task> whileRunning, int timeoutMs = 180_000,
         IReadOnlyDictionary<string, string>? environment = null) =>
         RunCoreAsync(args, whileRunning, timeoutMs, environment, null);
 
-    /// <summary>Waits until <paramref name="condition"/> holds (checked every 50 ms); fails the test naming <paramref name="what"/> after the timeout.</summary>
+    /// <summary>Waits until <paramref name="condition"/> holds (checked every 50 ms); fails the test naming <paramref name="what"/> after the
+    /// timeout.</summary>
     public static async Task Until(Func<bool> condition, string what, int timeoutMs = 60_000)
     {
         var sw = Stopwatch.StartNew();
@@ -86,14 +90,21 @@ internal static class Engine
     {
         public static BoundPorts From(string stderr)
         {
-            int Find(string pattern) => System.Text.RegularExpressions.Regex.Match(stderr, pattern) is { Success: true } m ? int.Parse(m.Groups[1].Value) : -1;
-            return new BoundPorts(Find(@"web view: http://[^:/\s]+:(\d+)/"), Find(@"feed: gRPC \(h2c\) at [^:\s]+:(\d+)"), Find(@"foxglove: ws://[^:/\s]+:(\d+)"), Find(@"metrics: http://[^:/\s]+:(\d+)/metrics"));
+            int Find(string pattern) => System.Text.RegularExpressions.Regex.Match(stderr, pattern) is { Success: true } m
+                ? int.Parse(m.Groups[1].Value) : -1;
+            return new BoundPorts(Find(@"web view: http://[^:/\s]+:(\d+)/"), Find(@"feed: gRPC \(h2c\) at [^:\s]+:(\d+)"),
+                Find(@"foxglove: ws://[^:/\s]+:(\d+)"), Find(@"metrics: http://[^:/\s]+:(\d+)/metrics"));
         }
     }
 
-    private static async Task<Result> RunCoreAsync(string args, Func<Process, Func<string>, Task>? whileRunning, int timeoutMs, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
+    private static async Task<Result> RunCoreAsync(string args, Func<Process, Func<string>, Task>? whileRunning, int timeoutMs,
+        IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? Root
+        };
         foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
@@ -124,7 +135,9 @@ internal static class Engine
     public static (int Frames, double Fps) Probe(string path)
     {
         var ffprobe = Tool("ffprobe", "ffmpeg");
-        var psi = new ProcessStartInfo(ffprobe, $"-v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,r_frame_rate -of default=nw=1 \"{path}\"") { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(ffprobe, $"-v error -count_frames -select_streams v:0 -show_entries stream=nb_read_frames,r_frame_rate -of " +
+            $"default=nw=1 \"{path}\"")
+        { RedirectStandardOutput = true, RedirectStandardError = true };
         using var p = Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
         var err = p.StandardError.ReadToEnd();
@@ -148,7 +161,9 @@ internal static class Engine
     /// <summary>From the summary's record line: frames in the file, and processed frames written (each once).</summary>
     public static (int InFile, int Processed) Recorded(string stdout)
     {
-        var m = System.Text.RegularExpressions.Regex.Match(stdout, @"^record  .*: (\d+) frames at .*; (\d+) processed frames written, \d+ repeated, (\d+) skipped", System.Text.RegularExpressions.RegexOptions.Multiline);
+        var m = System.Text.RegularExpressions.Regex.Match(stdout,
+            @"^record  .*: (\d+) frames at .*; (\d+) processed frames written, \d+ repeated, (\d+) skipped",
+                System.Text.RegularExpressions.RegexOptions.Multiline);
         if (!m.Success) throw new InvalidOperationException("no record line in the summary: " + stdout);
         // Written counts each processed frame that went into the file; a live frame that came too early for the time
         // grid is skipped and counted as such: together they are every processed frame.

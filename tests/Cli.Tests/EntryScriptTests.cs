@@ -9,7 +9,8 @@ public class EntryScriptTests
     private static (int Code, string Out, string Err) Script(string script, string workingDirectory, params string[] args) =>
         Script(script, workingDirectory, null, args);
 
-    private static (int Code, string Out, string Err) Script(string script, string workingDirectory, Dictionary<string, string>? env, params string[] args)
+    private static (int Code, string Out, string Err) Script(string script, string workingDirectory, Dictionary<string, string>? env,
+        params string[] args)
     {
         var psi = new ProcessStartInfo(script) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
         foreach (var (k, v) in env ?? []) psi.Environment[k] = v;

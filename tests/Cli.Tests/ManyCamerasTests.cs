@@ -16,7 +16,8 @@ public class ManyCamerasTests
         // Three cameras of different sizes and rates, one that stalls for a second and one that dies at frame 20.
         var r = Engine.Run("run --source front=synthetic:seed=1,frames=45,size=320x240 --source rear=synthetic:seed=2,frames=30,size=160x120,fps=15 "
             + "--source synthetic:seed=3,frames=36,size=240x180,fps=20 --source stalled=synthetic:seed=5,frames=40,size=192x144,stall=8:1 "
-            + $"--source dead=synthetic:seed=4,frames=80,size=200x150,fail=20 --record {dir}/{{camera}}.mp4 --save-raw {dir}/raw --stats-json {json}");
+            + $"--source dead=synthetic:seed=4,frames=80,size=200x150,fail=20 --record {dir}/{{camera}}.mp4 --save-raw {dir}/raw --stats-json " +
+                $"{json}");
         // A camera failed: the run says so and exits 3 at the end, after every other camera finished.
         Assert.True(r.Code == 3, r.Stderr);
         Assert.Single(r.Stderr.Split('\n'), l => l.Contains("camera dead: synthetic camera failed at frame 20"));
@@ -51,7 +52,8 @@ public class ManyCamerasTests
     {
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
         var json = Path.Combine(dir, "stats.json");
-        var r = Engine.Run($"run --source a=synthetic:frames=100000,size=96x72 --source b=synthetic:frames=100000,size=96x72,fail=10 --on-camera-failure stop --record {dir}/{{camera}}.mp4 --stats-json {json}");
+        var r = Engine.Run($"run --source a=synthetic:frames=100000,size=96x72 --source b=synthetic:frames=100000,size=96x72,fail=10 " +
+            $"--on-camera-failure stop --record {dir}/{{camera}}.mp4 --stats-json {json}");
         Assert.True(r.Code == 3, r.Stderr);
         Assert.Contains("--on-camera-failure stop ends every camera", r.Stderr);
         var a = Camera(JsonDocument.Parse(File.ReadAllText(json)).RootElement, "a");
@@ -96,7 +98,8 @@ public class ManyCamerasTests
     public void A_cameras_file_names_each_camera_with_its_own_source_and_recording()
     {
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
-        File.WriteAllText(Path.Combine(dir, "calib.yaml"), "image_width: 96\nimage_height: 72\ncamera_matrix:\n  rows: 3\n  cols: 3\n  data: [80, 0, 47.5, 0, 80, 35.5, 0, 0, 1]\n");
+        File.WriteAllText(Path.Combine(dir, "calib.yaml"),
+            "image_width: 96\nimage_height: 72\ncamera_matrix:\n  rows: 3\n  cols: 3\n  data: [80, 0, 47.5, 0, 80, 35.5, 0, 0, 1]\n");
         var fleet = Path.Combine(dir, "cameras.yaml");
         File.WriteAllText(fleet, """
             cameras:
@@ -124,7 +127,8 @@ public class ManyCamerasTests
         var bad = Engine.Run($"run --cameras {Path.Combine(dir, "bad.yaml")}");
         Assert.Equal(2, bad.Code);
         Assert.Contains("camera 0 has no 'source'", bad.Stderr);
-        File.WriteAllText(Path.Combine(dir, "badcal.yaml"), "cameras:\n  - name: a\n    source: \"synthetic:frames=2\"\n    intrinsics: nowhere.yaml\n");
+        File.WriteAllText(Path.Combine(dir, "badcal.yaml"),
+            "cameras:\n  - name: a\n    source: \"synthetic:frames=2\"\n    intrinsics: nowhere.yaml\n");
         var badCal = Engine.Run($"run --cameras {Path.Combine(dir, "badcal.yaml")}");
         Assert.Equal(2, badCal.Code);
         Assert.Contains("camera a: --intrinsics", badCal.Stderr);
@@ -138,7 +142,8 @@ public class ManyCamerasTests
     {
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
         var grid = Path.Combine(dir, "grid.mp4");
-        var r = Engine.Run($"run --source a=synthetic:seed=1,frames=12,size=160x120 --source b=synthetic:seed=2,frames=9,size=96x72 --source c=synthetic:seed=3,frames=10,size=128x96 --layout grid --record {grid}");
+        var r = Engine.Run($"run --source a=synthetic:seed=1,frames=12,size=160x120 --source b=synthetic:seed=2,frames=9,size=96x72 --source " +
+            $"c=synthetic:seed=3,frames=10,size=128x96 --layout grid --record {grid}");
         Assert.True(r.Code == 0, r.Stderr);
         // Three cameras: two columns and two rows of 480-wide tiles (4:3 overlays); one mosaic frame per frame of the leader,
         // the first camera still running (a: 12 frames, all it had).
@@ -158,24 +163,31 @@ public class ManyCamerasTests
     public async Task One_web_page_shows_every_camera_and_metrics_carry_a_camera_label_and_the_batch_sizes()
     {
         var chromium = Engine.Tool("chromium", "chromium");
-        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120 --source rear=synthetic:seed=2,frames=100000,size=96x72 "
+        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120 --source " +
+            "rear=synthetic:seed=2,frames=100000,size=96x72 "
             + "--source side=synthetic:seed=3,frames=100000,size=128x96 --realtime --layout overlay --serve 127.0.0.1:0", async (p, ports) =>
         {
             try
             {
                 using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-                await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"] });
+                await using var browser = await playwright.Chromium.LaunchAsync(new()
+                {
+                    ExecutablePath = chromium, Headless = true,
+                    Args = ["--no-sandbox", "--disable-gpu"]
+                });
                 var page = await browser.NewPageAsync();
                 await page.GotoAsync($"http://127.0.0.1:{ports.Web}/");
                 // Every camera has its own live picture on the page, at its own size, and its own figures.
                 foreach (var (name, width) in new[] { ("front", 160), ("rear", 96), ("side", 128) })
                 {
-                    await page.WaitForFunctionAsync($"document.getElementById('img-{name}') && document.getElementById('img-{name}').naturalWidth === {width}");
+                    await page.WaitForFunctionAsync($"document.getElementById('img-{name}') && document.getElementById('img-{name}').naturalWidth " +
+                        $"=== {width}");
                     await page.WaitForFunctionAsync($"/ FPS, [1-9]\\d* frames/.test(document.getElementById('st-{name}').textContent)");
                 }
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{ports.Web}") };
                 var stats = JsonDocument.Parse(await http.GetStringAsync("/api/stats")).RootElement;
-                Assert.Equal(["front", "rear", "side"], stats.GetProperty("cameras").EnumerateArray().Select(c => c.GetProperty("camera").GetString()!).ToArray());
+                Assert.Equal(["front", "rear", "side"], stats.GetProperty("cameras").EnumerateArray().Select(c
+                    => c.GetProperty("camera").GetString()!).ToArray());
                 Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/stream/nobody.mjpg")).StatusCode);
                 var metrics = await http.GetStringAsync("/metrics");
                 foreach (var name in new[] { "front", "rear", "side" })
@@ -198,7 +210,8 @@ public class ManyCamerasTests
         var foxDir = Path.Combine(Engine.Root, "tests", "clients", "foxglove");
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
         (int Code, string Output) client = (-1, "");
-        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120 --source rear=synthetic:seed=2,frames=100000,size=96x72 --realtime --foxglove 127.0.0.1:0", async (p, ports) =>
+        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120 --source " +
+            "rear=synthetic:seed=2,frames=100000,size=96x72 --realtime --foxglove 127.0.0.1:0", async (p, ports) =>
         {
             // The independent npm client (@foxglove/ws-protocol) subscribes to the rear camera's labels and depth.
             try { client = await Task.Run(() => ServingTests.RunTool(node, $"receive.mjs ws://127.0.0.1:{ports.Foxglove} {work} 3 /rear", foxDir)); }
@@ -206,7 +219,8 @@ public class ManyCamerasTests
         });
         Assert.True(r.Code == 0, r.Stderr);
         Assert.True(client.Code == 0, client.Output);
-        var topics = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "channels.json"))).RootElement.EnumerateArray().Select(c => c.GetProperty("topic").GetString()!).ToHashSet();
+        var topics = JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "channels.json"))).RootElement.EnumerateArray().Select(c
+            => c.GetProperty("topic").GetString()!).ToHashSet();
         foreach (var camera in new[] { "front", "rear" })
             foreach (var topic in new[] { "image", "labels", "depth", "camera_info", "points" }) Assert.Contains($"/{camera}/{topic}", topics);
         Assert.Contains("/rtmtl/classes", topics);
@@ -222,8 +236,10 @@ public class ManyCamerasTests
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
         var json = Path.Combine(work, "stats.json");
         (int Code, string Output) all = (-1, ""), rear = (-1, ""), sets = (-1, "");
-        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120,fps=5 --source rear=synthetic:seed=2,frames=100000,size=96x72,fps=5 "
-            + $"--source side=synthetic:seed=3,frames=100000,size=128x96,fps=5 --realtime --sync-ms 100 --feed 127.0.0.1:0 --stats-json {json}", async (p, ports) =>
+        var r = await Engine.ServeAsync("run --source front=synthetic:seed=1,frames=100000,size=160x120,fps=5 --source " +
+            "rear=synthetic:seed=2,frames=100000,size=96x72,fps=5 "
+            + $"--source side=synthetic:seed=3,frames=100000,size=128x96,fps=5 --realtime --sync-ms 100 --feed 127.0.0.1:0 --stats-json {json}",
+                async (p, ports) =>
         {
             try
             {
@@ -246,7 +262,8 @@ public class ManyCamerasTests
         Assert.Equal(["front", "rear", "side"], headers.Select(h => h.GetProperty("camera").GetString()!).Distinct().Order().ToArray());
         Assert.All(headers, h => Assert.Equal(h.GetProperty("camera").GetString() + "_optical_frame", h.GetProperty("frame_id").GetString()));
         Assert.All(headers, h => Assert.True(h.GetProperty("has_camera_info").GetBoolean()));
-        Assert.All(Directory.GetFiles(Path.Combine(work, "rear"), "header_*.json").Select(Header), h => Assert.Equal("rear", h.GetProperty("camera").GetString()));
+        Assert.All(Directory.GetFiles(Path.Combine(work, "rear"), "header_*.json").Select(Header), h => Assert.Equal("rear",
+            h.GetProperty("camera").GetString()));
         // A set holds every camera's frame of one moment; its stamps lie within the 100 ms window (half the cameras' 200 ms interval).
         var lines = File.ReadAllLines(Path.Combine(work, "sets", "sets.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal(3, lines.Count);

@@ -17,7 +17,8 @@ public class McapTests
 
     private static JsonElement Read(string mcap, params string[] options)
     {
-        Assert.True(Directory.Exists(Path.Combine(Readers, "node_modules", "@mcap", "core")), "npm @mcap/core missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
+        Assert.True(Directory.Exists(Path.Combine(Readers, "node_modules", "@mcap", "core")),
+            "npm @mcap/core missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
         var (code, output) = ServingTests.RunTool(Engine.Tool("node", "nodejs"), $"read-mcap.mjs {mcap} {string.Join(' ', options)}", Readers);
         Assert.True(code == 0, output);
         return JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
@@ -50,7 +51,8 @@ public class McapTests
         var expected = new Dictionary<string, string>
         {
             ["/rtmtl/image"] = "sensor_msgs/msg/Image", ["/rtmtl/overlay"] = "sensor_msgs/msg/Image", ["/rtmtl/labels"] = "sensor_msgs/msg/Image",
-            ["/rtmtl/depth"] = "sensor_msgs/msg/Image", ["/rtmtl/camera_info"] = "sensor_msgs/msg/CameraInfo", ["/tf_static"] = "tf2_msgs/msg/TFMessage",
+            ["/rtmtl/depth"] = "sensor_msgs/msg/Image", ["/rtmtl/camera_info"] = "sensor_msgs/msg/CameraInfo",
+            ["/tf_static"] = "tf2_msgs/msg/TFMessage",
             ["/rtmtl/classes"] = "std_msgs/msg/String",
         };
         foreach (var (topic, schema) in expected)
@@ -64,7 +66,8 @@ public class McapTests
         // The summary's message counts: every processed frame once per topic; the latched topics once.
         var frames = Engine.RawFrames(raw);
         Assert.Equal(12, frames);
-        foreach (var topic in new[] { "/rtmtl/image", "/rtmtl/overlay", "/rtmtl/labels", "/rtmtl/depth", "/rtmtl/camera_info" }) Assert.Equal(frames, Count(m, topic));
+        foreach (var topic in new[] { "/rtmtl/image", "/rtmtl/overlay", "/rtmtl/labels", "/rtmtl/depth", "/rtmtl/camera_info" }) Assert.Equal(frames,
+            Count(m, topic));
         Assert.Equal(1, Count(m, "/tf_static"));
         Assert.True(m.GetProperty("chunks").GetInt32() >= 1);
 
@@ -75,14 +78,17 @@ public class McapTests
         foreach (var topic in new[] { "/rtmtl/image", "/rtmtl/labels", "/rtmtl/depth", "/rtmtl/camera_info" })
         {
             var header = f.GetProperty(topic).GetProperty("header");
-            Assert.Equal(stamp, header.GetProperty("stamp").GetProperty("sec").GetInt64() * 1_000_000_000 + header.GetProperty("stamp").GetProperty("nanosec").GetInt64());
+            Assert.Equal(stamp, header.GetProperty("stamp").GetProperty("sec").GetInt64() * 1_000_000_000
+                + header.GetProperty("stamp").GetProperty("nanosec").GetInt64());
             Assert.Equal("camera_optical_frame", header.GetProperty("frame_id").GetString());
             Assert.Equal(stamp.ToString(CultureInfo.InvariantCulture), f.GetProperty(topic).GetProperty("log_time").GetString());
         }
         var labels = f.GetProperty("/rtmtl/labels");
-        Assert.Equal(("mono8", 160u, 120u, 160u), (labels.GetProperty("encoding").GetString(), labels.GetProperty("width").GetUInt32(), labels.GetProperty("height").GetUInt32(), labels.GetProperty("step").GetUInt32()));
+        Assert.Equal(("mono8", 160u, 120u, 160u), (labels.GetProperty("encoding").GetString(), labels.GetProperty("width").GetUInt32(),
+            labels.GetProperty("height").GetUInt32(), labels.GetProperty("step").GetUInt32()));
         Assert.Equal("32FC1", f.GetProperty("/rtmtl/depth").GetProperty("encoding").GetString());
-        Assert.Equal(("bgr8", 480u), (f.GetProperty("/rtmtl/image").GetProperty("encoding").GetString(), f.GetProperty("/rtmtl/image").GetProperty("step").GetUInt32()));
+        Assert.Equal(("bgr8", 480u), (f.GetProperty("/rtmtl/image").GetProperty("encoding").GetString(),
+            f.GetProperty("/rtmtl/image").GetProperty("step").GetUInt32()));
         using (var png = Cv2.ImRead(Path.Combine(raw, "000000_labels.png"), ImreadModes.Unchanged))
         {
             var want = new byte[png.Total()];
@@ -114,7 +120,8 @@ public class McapTests
         // The classes: names and colours of the model, as JSON.
         using var model = new RealtimeMtl.Inference.OnnxMtlModel(Engine.ShippedModel);
         var classes = JsonDocument.Parse(f.GetProperty("/rtmtl/classes").GetProperty("data").GetString()!).RootElement;
-        Assert.Equal(model.Info.Labels.Classes, classes.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToArray());
+        Assert.Equal(model.Info.Labels.Classes, classes.GetProperty("classes").EnumerateArray().Select(c
+            => c.GetProperty("name").GetString()!).ToArray());
         Assert.Equal(model.Info.Labels.Hex(1), classes.GetProperty("classes")[1].GetProperty("color").GetString());
     }
 

@@ -5,7 +5,8 @@ using RealtimeMtl.Tests.Shared;
 
 namespace RealtimeMtl.Cli.Tests;
 
-/// <summary>--metrics ADDR:PORT: Prometheus's /metrics alone, with stage and sink histograms, process and runtime metrics; and the Grafana dashboard in docs/ asks only for what it exports.</summary>
+/// <summary>--metrics ADDR:PORT: Prometheus's /metrics alone, with stage and sink histograms, process and runtime metrics; and the Grafana dashboard
+/// in docs/ asks only for what it exports.</summary>
 public class MetricsTests
 {
     private static Dictionary<string, double> Samples(string text)
@@ -28,7 +29,8 @@ public class MetricsTests
         var record = Path.Combine(dir, "m.mp4");
         string text = "", page = "";
         HttpStatusCode anonymous = 0;
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --record {record} --metrics 127.0.0.1:0 --token metrics-secret-1", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --record {record} --metrics 127.0.0.1:0 " +
+            $"--token metrics-secret-1", async (p, ports) =>
         {
             try
             {
@@ -68,7 +70,8 @@ public class MetricsTests
             if (m.Groups[2].Value == "histogram") exported.UnionWith(new[] { "_bucket", "_sum", "_count" }.Select(x => m.Groups[1].Value + x));
         }
         var dashboard = JsonDocument.Parse(File.ReadAllText(Path.Combine(Engine.Root, "docs", "grafana-dashboard.json"))).RootElement;
-        var queries = dashboard.GetProperty("panels").EnumerateArray().SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t => t.GetProperty("expr").GetString()!).ToList();
+        var queries = dashboard.GetProperty("panels").EnumerateArray().SelectMany(p => p.GetProperty("targets").EnumerateArray()).Select(t
+            => t.GetProperty("expr").GetString()!).ToList();
         Assert.True(queries.Count >= 10, $"{queries.Count} queries");
         var named = queries.SelectMany(q => Regex.Matches(q, @"\b(rtmtl_\w+|process_\w+|dotnet_\w+)").Select(m => m.Value)).ToHashSet();
         // rtmtl_batch_size exists only with several cameras; the single-camera run above exports the rest.
@@ -80,7 +83,8 @@ public class MetricsTests
     public async Task With_several_cameras_metrics_alone_have_a_camera_label_each_and_the_batch_sizes()
     {
         string text = "";
-        var r = await Engine.ServeAsync("run --source a=synthetic:frames=100000,size=96x72 --source b=synthetic:frames=100000,size=64x48 --realtime --metrics 127.0.0.1:0", async (p, ports) =>
+        var r = await Engine.ServeAsync("run --source a=synthetic:frames=100000,size=96x72 --source b=synthetic:frames=100000,size=64x48 " +
+            "--realtime --metrics 127.0.0.1:0", async (p, ports) =>
         {
             try
             {
@@ -98,7 +102,11 @@ public class MetricsTests
         Assert.True(samples["rtmtl_frames_total{camera=\"a\"}"] > 0);
         Assert.True(samples["rtmtl_stage_latency_seconds_count{stage=\"infer\",camera=\"b\"}"] > 0);
         var dashboard = File.ReadAllText(Path.Combine(Engine.Root, "docs", "grafana-dashboard.json"));
-        foreach (var name in new[] { "rtmtl_batch_size_sum", "rtmtl_batch_size_count" }) { Assert.Contains(name, dashboard); Assert.Contains(samples.Keys, k => k.StartsWith(name)); }
+        foreach (var name in new[] { "rtmtl_batch_size_sum", "rtmtl_batch_size_count" })
+        {
+            Assert.Contains(name,
+            dashboard); Assert.Contains(samples.Keys, k => k.StartsWith(name));
+        }
     }
 
     [Fact]

@@ -115,7 +115,8 @@ public class NothingLostTests
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
         var clip = Path.Combine(dir, "vfr.mkv");
         using (var make = Process.Start(new ProcessStartInfo(Engine.Tool("ffmpeg", "ffmpeg"),
-                   $"-v error -f lavfi -i testsrc=size=128x96:rate=30 -t 10 -vf select='not(mod(n\\,7))' -fps_mode passthrough -c:v libx264 -pix_fmt yuv420p -y {clip}")
+                   $"-v error -f lavfi -i testsrc=size=128x96:rate=30 -t 10 -vf select='not(mod(n\\,7))' -fps_mode passthrough -c:v libx264 " +
+                       $"-pix_fmt yuv420p -y {clip}")
         { RedirectStandardError = true })!)
         {
             var err = make.StandardError.ReadToEnd();

@@ -42,7 +42,11 @@ public class PipelineBehaviourTests
     }
 
     private static byte[] Bytes(Mat m) { var b = new byte[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
-    private static float[] Floats(Mat m) { var b = new float[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0, b.Length); return b; }
+    private static float[] Floats(Mat m)
+    {
+        var b = new float[m.Total()]; System.Runtime.InteropServices.Marshal.Copy(m.Data, b, 0,
+        b.Length); return b;
+    }
 
     /// <summary>A camera that produces frames much faster than inference can take them, until <paramref name="enough"/> holds.</summary>
     private sealed class FastLiveSource(int frames, Func<bool>? enough = null) : IFrameSource
@@ -142,7 +146,8 @@ public class PipelineBehaviourTests
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new SlowSink();
         await using var source = new SyntheticSource(new SyntheticOptions { Frames = 100, Width = 96, Height = 72 });
-        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 }, new CollectingEvents()).RunAsync();
+        var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions { MaxFrames = 17 },
+            new CollectingEvents()).RunAsync();
         Assert.Equal(17, summary.Frames);
         Assert.Equal(Enumerable.Range(0, 17).Select(i => (long)i), sink.Sequences);
     }

@@ -13,7 +13,8 @@ public class ReadmeCommandsTests
         var inBlock = false;
         var variables = new Dictionary<string, string>();
         // README is the guide; docs/ holds the detail pages: their commands are checked alike.
-        var pages = new[] { Path.Combine(Engine.Root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(Engine.Root, "docs"), "*.md").Order(StringComparer.Ordinal));
+        var pages = new[] { Path.Combine(Engine.Root, "README.md") }.Concat(Directory.GetFiles(Path.Combine(Engine.Root, "docs"),
+            "*.md").Order(StringComparer.Ordinal));
         foreach (var raw in pages.SelectMany(File.ReadAllLines))
         {
             if (raw.StartsWith("```")) { inBlock = !inBlock; continue; }
@@ -44,7 +45,11 @@ public class ReadmeCommandsTests
             // The script sends these to rtmtl-train (eval is the engine's: it hands --run/--onnx on itself).
             var toTrainer = sub is "train" or "export" or "ablate" or "synth" or "import" or "data" or "bench-eager";
             if (toTrainer && !File.Exists(trainer)) throw new InvalidOperationException("rtmtl-train is not built; run ./rtmtl build");
-            var psi = new ProcessStartInfo("dotnet", $"\"{(toTrainer ? trainer : Engine.Dll)}\" {args}") { RedirectStandardError = true, RedirectStandardOutput = true, WorkingDirectory = Engine.Root };
+            var psi = new ProcessStartInfo("dotnet", $"\"{(toTrainer ? trainer : Engine.Dll)}\" {args}")
+            {
+                RedirectStandardError = true,
+                RedirectStandardOutput = true, WorkingDirectory = Engine.Root
+            };
             psi.Environment["RTMTL_CHECK_ARGS"] = "1";
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEnd();

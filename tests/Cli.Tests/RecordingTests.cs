@@ -12,7 +12,9 @@ public class RecordingTests
 
     private static string Codec(string path)
     {
-        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("ffprobe", "ffmpeg"), $"-v error -select_streams v:0 -show_entries stream=codec_name,pix_fmt -of csv=p=0 \"{path}\"") { RedirectStandardOutput = true })!;
+        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("ffprobe", "ffmpeg"),
+            $"-v error -select_streams v:0 -show_entries stream=codec_name,pix_fmt -of csv=p=0 \"{path}\"")
+        { RedirectStandardOutput = true })!;
         var s = p.StandardOutput.ReadToEnd().Trim();
         p.WaitForExit();
         return s;
@@ -30,7 +32,11 @@ public class RecordingTests
         File.WriteAllText(page, "<!doctype html><video id=v src=\"played.mp4\" muted playsinline></video>");
         var chromium = Engine.Tool("chromium", "chromium");
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"] });
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox",
+            "--disable-gpu", "--autoplay-policy=no-user-gesture-required"]
+        });
         var tab = await browser.NewPageAsync();
         await tab.GotoAsync("file://" + page);
         var result = await tab.EvaluateAsync<double[]>("""
@@ -53,7 +59,8 @@ public class RecordingTests
         var record = Engine.Temp("stall.mp4");
         var stats = Engine.Temp("stall.json");
         // 60 frames at 30 FPS with a one-second stall before frame 20: 2 s of frames plus 1 s of stall.
-        var r = Engine.Run($"run --source synthetic:frames=60,size=96x72,fps=30,stall=20:1.0 --realtime --record {record} --stats-json {stats} --quiet");
+        var r = Engine.Run($"run --source synthetic:frames=60,size=96x72,fps=30,stall=20:1.0 --realtime --record {record} --stats-json {stats} " +
+            $"--quiet");
         Assert.True(r.Code == 0, r.Stderr);
         var (frames, fps) = Engine.Probe(record);
         Assert.Equal(30, fps, 3);

@@ -66,7 +66,8 @@ public class ReliabilityTests
         try
         {
             for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
-            var r = await Engine.RunWatchingAsync($"run --source tcp://127.0.0.1:{port} --record {record} --save-raw {raw} --max-frames 90", async (_, stderr) =>
+            var r = await Engine.RunWatchingAsync($"run --source tcp://127.0.0.1:{port} --record {record} --save-raw {raw} --max-frames 90", async (_,
+                stderr) =>
             {
                 await Engine.Until(() => Engine.RawFrames(raw) >= 20, "20 frames at the first size");
                 server.Kill(true);
@@ -121,7 +122,11 @@ public class ReliabilityTests
                 // The reader is gone within a moment: not left with PID 1 as its parent until its own timeout (5 s).
                 int Readers() => Directory.GetDirectories("/proc").Where(d => int.TryParse(Path.GetFileName(d), out _)).Count(d =>
                 {
-                    try { var cmd = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' '); return cmd.Contains("ffmpeg") && cmd.Contains($"-i {url}"); }
+                    try
+                    {
+                        var cmd = File.ReadAllText(Path.Combine(d, "cmdline")).Replace('\0', ' '); return cmd.Contains("ffmpeg")
+                        && cmd.Contains($"-i {url}");
+                    }
                     catch (IOException) { return false; }
                 });
                 var readers = Readers();
@@ -182,8 +187,13 @@ public class ReliabilityTests
                 using var model = new OnnxMtlModel(Engine.ShippedModel);
                 using var renderer = new FrameRenderer(model.Info, new RenderOptions());
                 var recorder = new VideoRecorderSink(record, 30);
-                await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 60, Width = 160, Height = 120 });
-                var summary = await TestPipelines.Create(source, model, renderer, [new FullDiskSink(), recorder], new PipelineOptions(), new CollectingEvents()).RunAsync();
+                await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions
+                {
+                    Frames = 60, Width = 160,
+                    Height = 120
+                });
+                var summary = await TestPipelines.Create(source, model, renderer, [new FullDiskSink(), recorder], new PipelineOptions(),
+                    new CollectingEvents()).RunAsync();
                 await recorder.DisposeAsync();
                 Assert.Equal(1, summary.SinkErrors["raw"]);
                 Assert.Equal(60, Engine.Probe(record).Frames);
@@ -199,7 +209,8 @@ public class ReliabilityTests
     {
         public string Name => "raw";
         public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket packet, CancellationToken ct) => packet.Sequence >= 5 ? throw new IOException("No space left on device") : ValueTask.CompletedTask;
+        public ValueTask WriteAsync(FramePacket packet, CancellationToken ct) => packet.Sequence >= 5
+            ? throw new IOException("No space left on device") : ValueTask.CompletedTask;
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -207,7 +218,8 @@ public class ReliabilityTests
     [Fact]
     public async Task A_stalled_web_viewer_and_a_vanished_feed_subscriber_never_stop_the_engine()
     {
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --feed 127.0.0.1:0", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --feed 127.0.0.1:0",
+            async (p, ports) =>
         {
             var (web, feed) = (ports.Web, ports.Feed);
             try
@@ -216,7 +228,12 @@ public class ReliabilityTests
                 // A viewer that opens the stream and never reads it.
                 using var stalled = await http.GetAsync("/stream.mjpg", HttpCompletionOption.ResponseHeadersRead);
                 // A subscriber that takes frames, then is killed mid-stream.
-                var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", Path.GetDirectoryName(Engine.Temp("g"))!, 100000)) { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true })!;
+                var client = Process.Start(new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}",
+                    Path.GetDirectoryName(Engine.Temp("g"))!, 100000))
+                {
+                    WorkingDirectory = Engine.Root, RedirectStandardOutput = true,
+                    RedirectStandardError = true
+                })!;
                 // The subscriber prints a line per frame it takes ("#N ..."); kill it once it has taken some.
                 var taken = 0;
                 client.OutputDataReceived += (_, e) => { if (e.Data?.StartsWith('#') == true) Interlocked.Increment(ref taken); };
@@ -226,7 +243,8 @@ public class ReliabilityTests
                 client.Kill(true);
                 var before = Frames(await http.GetStringAsync("/api/stats"));
                 var after = before;
-                await Engine.Until(() => (after = Frames(http.GetStringAsync("/api/stats").GetAwaiter().GetResult())) > before + 10, "10 more frames after the subscriber died");
+                await Engine.Until(() => (after = Frames(http.GetStringAsync("/api/stats").GetAwaiter().GetResult())) > before + 10,
+                    "10 more frames after the subscriber died");
                 Assert.True(after > before + 10, $"frames {before} -> {after}: the engine must keep going");
             }
             finally { Signals.Send(p.Id, 2); }
@@ -243,10 +261,12 @@ public class ReliabilityTests
         var dir = Path.GetDirectoryName(Engine.Temp("x"))!;
         var stats = Path.Combine(dir, "soak.json");
         var r = await Engine.RunAsync(
-            $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 --stats-json {stats} --quiet", null);
+            $"run --source synthetic:frames=1200,size=96x72 --record {dir}/soak.mp4 --save-raw {dir}/raw --save-pointcloud {dir}/ply --every 100 " +
+                $"--serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 --stats-json {stats} --quiet", null);
         Assert.True(r.Code == 0, r.Stderr);
         var samples = JsonDocument.Parse(File.ReadAllText(stats)).RootElement.GetProperty("resources").EnumerateArray()
-            .Select(e => (Frame: e.GetProperty("frame").GetInt64(), Ws: e.GetProperty("working_set_mib").GetDouble(), Handles: e.GetProperty("handles").GetInt32(), Live: e.GetProperty("live_packets").GetInt64())).ToList();
+            .Select(e => (Frame: e.GetProperty("frame").GetInt64(), Ws: e.GetProperty("working_set_mib").GetDouble(),
+                Handles: e.GetProperty("handles").GetInt32(), Live: e.GetProperty("live_packets").GetInt64())).ToList();
         Assert.True(samples.Count >= 10);
         var warm = samples[3];
         var end = samples[^1];
@@ -300,7 +320,9 @@ public class ReliabilityTests
             """;
         var scriptPath = Engine.Temp("make_failing_model.py");
         File.WriteAllText(scriptPath, script);
-        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("python3", "python3-onnx"), [scriptPath, path]) { RedirectStandardError = true })!;
+        using var p = Process.Start(new ProcessStartInfo(Engine.Tool("python3", "python3-onnx"), [scriptPath,
+            path])
+        { RedirectStandardError = true })!;
         var err = p.StandardError.ReadToEnd();
         p.WaitForExit();
         Assert.True(p.ExitCode == 0, err);
@@ -321,7 +343,8 @@ public class ReliabilityTests
         }
         var record = Engine.Temp("failing.mp4");
         var stats = Engine.Temp("failing.json");
-        var r = await Engine.RunAsync($"run --source {folder} --model {ModelFailingOnBrightFrames()} --record {record} --stats-json {stats} --quiet", null, timeoutMs: 60_000);
+        var r = await Engine.RunAsync($"run --source {folder} --model {ModelFailingOnBrightFrames()} --record {record} --stats-json {stats} --quiet",
+            null, timeoutMs: 60_000);
         Assert.True(r.Code == 3, $"exit {r.Code}\n{r.Stderr}");
         var errors = r.Stderr.Split('\n').Where(l => l.StartsWith("error:")).ToList();
         Assert.Single(errors);

@@ -55,12 +55,15 @@ public class RobotFeedTests
         var calibration = WriteCalibration(distortion);
         var save = Path.GetDirectoryName(Engine.Temp("grpc"))!;
         (int Code, string Output) client = default;
-        var r = await Engine.ServeAsync($"run --source tum:{tum} --realtime --feed 127.0.0.1:0 --feed-image --frame-id cam_optical --intrinsics {calibration}", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source tum:{tum} --realtime --feed 127.0.0.1:0 --feed-image --frame-id cam_optical --intrinsics " +
+            $"{calibration}", async (p, ports) =>
         {
             var feed = ports.Feed;
             client = await Task.Run(() =>
             {
-                var psi = new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", save, 4, "--image")) { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+                var psi = new ProcessStartInfo("/usr/bin/python3", FeedClient.Args($"127.0.0.1:{feed}", save, 4,
+                    "--image"))
+                { WorkingDirectory = Engine.Root, RedirectStandardOutput = true, RedirectStandardError = true };
                 using var c = Process.Start(psi)!;
                 var o = c.StandardOutput.ReadToEndAsync(); var e = c.StandardError.ReadToEndAsync();
                 if (!c.WaitForExit(60_000)) c.Kill(true);
@@ -98,10 +101,12 @@ public class RobotFeedTests
             Assert.Equal("cam_optical", h.GetProperty("frame_id").GetString());
             // The TUM timestamp of this very frame, to the microsecond, end to end.
             Assert.Equal("STAMP_SENSOR", h.GetProperty("stamp_source").GetString());
-            var expected = (long)Math.Round(double.Parse((T0 + seq * 0.033).ToString("F6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture) * 1e6) * 1000;
+            var expected = (long)Math.Round(double.Parse((T0 + seq * 0.033).ToString("F6", CultureInfo.InvariantCulture),
+                CultureInfo.InvariantCulture) * 1e6) * 1000;
             Assert.Equal(expected, h.GetProperty("stamp_unix_ns").GetInt64());
             // The engine's receive time is kept apart, and it is now, not 2011.
-            Assert.InRange(h.GetProperty("receive_time_unix_ns").GetInt64() / 1e9, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 600, DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
+            Assert.InRange(h.GetProperty("receive_time_unix_ns").GetInt64() / 1e9, DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 600,
+                DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 5);
             Assert.Equal(seq * 0.033, h.GetProperty("media_time_s").GetDouble(), 4);
             // Camera info rides on the subscriber's first frame only (the camera does not change).
             Assert.Equal(seq == firstSeq, h.GetProperty("has_camera_info").GetBoolean());
@@ -110,7 +115,8 @@ public class RobotFeedTests
             Assert.Equal((64, 48), (img.Width, img.Height));
             Assert.Equal(seq % 12 * 20, Cv2.Mean(img).Val0, 3);
             // Class statistics name no classes: the client maps ids through Describe.
-            Assert.All(File.ReadAllLines(Path.Combine(save, $"classes_{seq}.txt")), l => Assert.Equal(d.GetProperty("class_names")[int.Parse(l.Split(' ')[0])].GetString(), l.Split(' ')[1]));
+            Assert.All(File.ReadAllLines(Path.Combine(save, $"classes_{seq}.txt")),
+                l => Assert.Equal(d.GetProperty("class_names")[int.Parse(l.Split(' ')[0])].GetString(), l.Split(' ')[1]));
         }
     }
 }

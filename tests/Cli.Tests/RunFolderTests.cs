@@ -33,14 +33,16 @@ public class RunFolderTests
     public async Task A_run_refused_for_a_bad_source_or_option_makes_no_run_folder()
     {
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
-        foreach (var args in new[] { "run --source /nonexistent/clip.mp4 --save", "run --source synthetic:frames=2 --save --max-frames 0", "run --source synthetic:frames=2 --source synthetic:frames=2 --save --publish nats://127.0.0.1:1" })
+        foreach (var args in new[] { "run --source /nonexistent/clip.mp4 --save", "run --source synthetic:frames=2 --save --max-frames 0",
+            "run --source synthetic:frames=2 --source synthetic:frames=2 --save --publish nats://127.0.0.1:1" })
         {
             var r = await Engine.RunAsync(args, null, workingDirectory: work);
             Assert.True(r.Code == 2, r.Stderr);
             Assert.False(Directory.Exists(Path.Combine(work, "runs")), $"{args} made runs/");
         }
         // Several cameras: one run folder, a subfolder per camera.
-        var ok = await Engine.RunAsync($"run --source a=synthetic:frames=3,size=96x72 --source b=synthetic:frames=4,size=96x72 --save --quiet -m {Engine.ShippedModel}", null, workingDirectory: work);
+        var ok = await Engine.RunAsync($"run --source a=synthetic:frames=3,size=96x72 --source b=synthetic:frames=4,size=96x72 --save --quiet -m " +
+            $"{Engine.ShippedModel}", null, workingDirectory: work);
         Assert.True(ok.Code == 0, ok.Stderr);
         var run = Path.Combine(work, "runs", "run", "run-1");
         Assert.Equal(3, Engine.Probe(Path.Combine(run, "a", "annotated.mp4")).Frames);

@@ -3,9 +3,9 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using RealtimeMtl.Sinks;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
+using RealtimeMtl.Sinks;
 
 namespace RealtimeMtl.Cli.Tests;
 
@@ -44,7 +44,8 @@ public class SecurityAndFaultTests
     {
         var stats = Engine.Temp("evict.json");
         var stalled = new List<Socket>();
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=640x480,world=classic --realtime --serve 127.0.0.1:0 --viewer-timeout 1 --stats-json {stats}", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=640x480,world=classic --realtime --serve 127.0.0.1:0 " +
+            $"--viewer-timeout 1 --stats-json {stats}", async (p, ports) =>
         {
             var port = ports.Web;
             try
@@ -69,7 +70,8 @@ public class SecurityAndFaultTests
                 using (var early = await http.GetAsync("/stream.mjpg", HttpCompletionOption.ResponseHeadersRead))
                 {
                     if (early.StatusCode != HttpStatusCode.ServiceUnavailable)
-                        Assert.True(JsonDocument.Parse(await http.GetStringAsync("/api/stats")).RootElement.GetProperty("viewers_evicted").GetInt64() >= 1,
+                        Assert.True(JsonDocument.Parse(await http.GetStringAsync("/api/stats")).RootElement.GetProperty("viewers_evicted").GetInt64()
+                            >= 1,
                             $"a ninth viewer got {early.StatusCode} while eight held the slots");
                 }
                 // ...and gets frames once the stalled ones pass the write deadline.
@@ -103,14 +105,19 @@ public class SecurityAndFaultTests
     [Fact]
     public async Task A_lowercase_bearer_scheme_is_accepted_and_the_page_opened_with_header_auth_loads_its_own_stats()
     {
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --token s3cret-token", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve 127.0.0.1:0 --token s3cret-token",
+            async (p, ports) =>
         {
             var port = ports.Web;
             try
             {
                 for (var i = 0; i < 100 && !Engine.IsListening(port); i++) await Task.Delay(50);
                 var cookies = new CookieContainer();
-                using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies }) { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+                using var http = new HttpClient(new HttpClientHandler { CookieContainer = cookies })
+                {
+                    BaseAddress = new
+                    Uri($"http://127.0.0.1:{port}/")
+                };
                 using (var lower = new HttpRequestMessage(HttpMethod.Get, "/api/stats"))
                 {
                     lower.Headers.TryAddWithoutValidation("Authorization", "bearer s3cret-token");
@@ -176,7 +183,8 @@ public class SecurityAndFaultTests
     {
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
-        var summary = await TestPipelines.Create(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(), new CollectingEvents()).RunAsync();
+        var summary = await TestPipelines.Create(new DroppingLiveSource(), model, renderer, [], new PipelineOptions(),
+            new CollectingEvents()).RunAsync();
         Assert.True(summary.DroppedAtSource >= 7, $"dropped {summary.DroppedAtSource}");
         Assert.Equal(5, summary.Frames + summary.DroppedAtSource - 7);
     }
@@ -214,7 +222,11 @@ public class SecurityAndFaultTests
         using var model = new OnnxMtlModel(Engine.ShippedModel);
         using var renderer = new FrameRenderer(model.Info, new RenderOptions());
         var sink = new UnwatchedSink();
-        await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions { Frames = 20, Width = 96, Height = 72 });
+        await using var source = new Capture.Synthetic.SyntheticSource(new Capture.Synthetic.SyntheticOptions
+        {
+            Frames = 20, Width = 96,
+            Height = 72
+        });
         var summary = await TestPipelines.Create(source, model, renderer, [sink], new PipelineOptions(), new CollectingEvents()).RunAsync();
         Assert.Equal(20, summary.Frames);
         Assert.Equal(0, sink.Received);
@@ -271,7 +283,8 @@ public class SecurityAndFaultTests
         Assert.Equal(["a.png", "c.png"], sources);
         // Named after their inputs.
         foreach (var stem in new[] { "a", "c" })
-            foreach (var suffix in new[] { "_labels.png", "_depth.png", ".json" }) Assert.True(File.Exists(Path.Combine(raw, stem + suffix)), stem + suffix);
+            foreach (var suffix in new[] { "_labels.png", "_depth.png", ".json" }) Assert.True(File.Exists(Path.Combine(raw, stem + suffix)),
+                stem + suffix);
     }
 
     [Fact]

@@ -12,7 +12,11 @@ public class ServingTests
 
     internal static (int Code, string Output) RunTool(string exe, string args, string? workDir = null, int timeoutMs = 120_000)
     {
-        var psi = new ProcessStartInfo(exe, args) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir ?? Engine.Root };
+        var psi = new ProcessStartInfo(exe, args)
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workDir
+            ?? Engine.Root
+        };
         using var p = Process.Start(psi)!;
         var o = p.StandardOutput.ReadToEndAsync();
         var e = p.StandardError.ReadToEndAsync();
@@ -63,7 +67,8 @@ public class ServingTests
             Assert.Equal(mm.Length, depth.Length);
             // Invalid depth: 0 in the millimetre PNG, NaN in the float feed (REP 118).
             for (var i = 0; i < depth.Length; i++)
-                Assert.True(mm[i] == 0 ? float.IsNaN(depth[i]) : Math.Abs(depth[i] * 1000 - mm[i]) <= 0.51, $"frame {seq} pixel {i}: {depth[i]} m vs {mm[i]} mm");
+                Assert.True(mm[i] == 0 ? float.IsNaN(depth[i]) : Math.Abs(depth[i] * 1000 - mm[i]) <= 0.51,
+                    $"frame {seq} pixel {i}: {depth[i]} m vs {mm[i]} mm");
             compared++;
         }
         return compared;
@@ -75,14 +80,16 @@ public class ServingTests
         var python = "/usr/bin/python3";
         var node = Engine.Tool("node", "nodejs");
         var foxDir = Path.Combine(Engine.Root, "tests", "clients", "foxglove");
-        Assert.True(Directory.Exists(Path.Combine(foxDir, "node_modules", "@foxglove")), "npm client missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
+        Assert.True(Directory.Exists(Path.Combine(foxDir, "node_modules", "@foxglove")),
+            "npm client missing: ./rtmtl test installs it (npm ci in tests/clients/foxglove)");
         var work = Path.GetDirectoryName(Engine.Temp("x"))!;
         var raw = Path.Combine(work, "raw");
         (int, string) grpc = (-1, ""), foxglove = (-1, "");
         string metrics = "";
         // Port 0 everywhere: the engine binds free ports and prints them; nothing races for a port.
         var r = await Engine.ServeAsync(
-            $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove 127.0.0.1:0 ",
+            $"run --source synthetic:frames=100000,size=160x120 --realtime --save-raw {raw} --serve 127.0.0.1:0 --feed 127.0.0.1:0 --foxglove " +
+                $"127.0.0.1:0 ",
             async (p, ports) =>
             {
                 Assert.True(ports.Web > 0 && ports.Feed > 0 && ports.Foxglove > 0, $"bound ports not printed: {ports}");
@@ -95,7 +102,8 @@ public class ServingTests
                 Signals.Send(p.Id, 2);
             });
         Assert.True(r.Code == 0, r.Stderr);
-        Assert.True(grpc.Item1 == 0, grpc.Item2.Contains("No module named") ? "install python3-grpcio python3-grpc-tools: " + grpc.Item2 : grpc.Item2);
+        Assert.True(grpc.Item1 == 0, grpc.Item2.Contains("No module named") ? "install python3-grpcio python3-grpc-tools: " + grpc.Item2
+            : grpc.Item2);
         Assert.True(foxglove.Item1 == 0, foxglove.Item2);
         Assert.Equal(5, CompareWithRaw(Path.Combine(work, "grpc"), raw));
         // Describe carries the model's own metadata: architecture, depth range, classes with their palette.
@@ -114,7 +122,8 @@ public class ServingTests
         }
         Assert.True(CompareWithRaw(Path.Combine(work, "fox"), raw, namedByStamp: true) >= 5);
         var channels = File.ReadAllText(Path.Combine(work, "fox", "channels.json"));
-        foreach (var schema in new[] { "sensor_msgs/msg/CompressedImage", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo", "sensor_msgs/msg/PointCloud2", "tf2_msgs/msg/TFMessage" }) Assert.Contains(schema, channels);
+        foreach (var schema in new[] { "sensor_msgs/msg/CompressedImage", "sensor_msgs/msg/Image", "sensor_msgs/msg/CameraInfo",
+            "sensor_msgs/msg/PointCloud2", "tf2_msgs/msg/TFMessage" }) Assert.Contains(schema, channels);
         // ROS conventions (REP 105): the default frame is an optical frame; the CDR CameraInfo the client decoded is the frame's camera.
         Assert.All(File.ReadAllLines(Path.Combine(work, "fox", "frame_ids.txt")), id => Assert.Equal("camera_optical_frame", id));
         var info = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "fox", "camera_info.json"))).RootElement;
@@ -139,7 +148,8 @@ public class ServingTests
         Assert.True(samples["rtmtl_frames_total{camera=\"cam0\"}"] > 0);
         // Prometheus conventions: latencies in seconds (histograms), drops and errors as _total counters, a build_info gauge.
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_stage_latency_seconds_bucket{stage=\"model\""));
-        Assert.InRange(samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_sum{stage=\"model\"")).Value / samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_count{stage=\"model\"")).Value, 1e-5, 5);
+        Assert.InRange(samples.First(kv => kv.Key.StartsWith("rtmtl_stage_latency_seconds_sum{stage=\"model\"")).Value / samples.First(kv
+            => kv.Key.StartsWith("rtmtl_stage_latency_seconds_count{stage=\"model\"")).Value, 1e-5, 5);
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_dropped_frames_total{where=\"source\""));
         Assert.Contains(samples.Keys, k => k.StartsWith("rtmtl_build_info{") && k.Contains("onnxruntime=\"1."));
         Assert.DoesNotContain(samples.Keys, k => k.Contains("_ms"));
@@ -154,13 +164,18 @@ public class ServingTests
     {
         var chromium = Engine.Tool("chromium", "chromium");
         var record = Engine.Temp("recorded.mp4");
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:0 --layout side --record {record}", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=160x120 --realtime --serve 127.0.0.1:0 --layout side --record " +
+            $"{record}", async (p, ports) =>
         {
             var port = ports.Web;
             try
             {
                 using var playwright = await Playwright.CreateAsync();
-                await using var browser = await playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ["--no-sandbox", "--disable-gpu"] });
+                await using var browser = await playwright.Chromium.LaunchAsync(new()
+                {
+                    ExecutablePath = chromium, Headless = true,
+                    Args = ["--no-sandbox", "--disable-gpu"]
+                });
                 var page = await browser.NewPageAsync();
                 await page.GotoAsync($"http://127.0.0.1:{port}/");
                 var img = page.Locator("#stream");
@@ -213,7 +228,11 @@ public class ServingTests
 
                 async Task<HttpStatusCode> Post(string type, string? origin)
                 {
-                    using var req = new HttpRequestMessage(HttpMethod.Post, "/api/render") { Content = new StringContent("{\"layout\":\"overlay\"}", System.Text.Encoding.UTF8, type) };
+                    using var req = new HttpRequestMessage(HttpMethod.Post, "/api/render")
+                    {
+                        Content = new StringContent("{\"layout\":\"overlay\"}",
+                        System.Text.Encoding.UTF8, type)
+                    };
                     if (origin is not null) req.Headers.Add("Origin", origin);
                     return (await http.SendAsync(req)).StatusCode;
                 }
@@ -240,14 +259,16 @@ public class ServingTests
         Assert.Equal(0, ServeOptions.ParseEndpoint("127.0.0.1:0", 8080).Port);
         Assert.Equal(0, ServeOptions.ParseEndpoint(":0", 8080).Port);
         Assert.Equal(8080, ServeOptions.ParseEndpoint("127.0.0.1", 8080).Port);
-        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve :0 --token s3cret-token --max-viewers 1", async (p, ports) =>
+        var r = await Engine.ServeAsync($"run --source synthetic:frames=100000,size=96x72 --realtime --serve :0 --token s3cret-token --max-viewers 1",
+            async (p, ports) =>
         {
             var port = ports.Web;
             try
             {
                 // The listening socket is on 127.0.0.1 only (from /proc/net/tcp: 0100007F = 127.0.0.1, state 0A = LISTEN).
                 var hex = port.ToString("X4", CultureInfo.InvariantCulture);
-                var listeners = File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f => f[1].EndsWith(":" + hex) && f[3] == "0A").ToList();
+                var listeners = File.ReadLines("/proc/net/tcp").Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries)).Where(f
+                    => f[1].EndsWith(":" + hex) && f[3] == "0A").ToList();
                 Assert.Single(listeners);
                 Assert.Equal($"0100007F:{hex}", listeners[0][1]);
                 Assert.DoesNotContain(File.ReadLines("/proc/net/tcp6").Skip(1), l => l.Contains(":" + hex + " ") && l.Contains(" 0A "));
@@ -259,8 +280,10 @@ public class ServingTests
                 Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/../README.md?token=s3cret-token")).StatusCode);
                 var big = new StringContent(new string('x', 100_000), System.Text.Encoding.UTF8, "application/json");
                 Assert.Equal(HttpStatusCode.RequestEntityTooLarge, (await http.PostAsync("/api/render?token=s3cret-token", big)).StatusCode);
-                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
-                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{\"alpha\":7}", System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{not json",
+                    System.Text.Encoding.UTF8, "application/json"))).StatusCode);
+                Assert.Equal(HttpStatusCode.BadRequest, (await http.PostAsync("/api/render?token=s3cret-token", new StringContent("{\"alpha\":7}",
+                    System.Text.Encoding.UTF8, "application/json"))).StatusCode);
                 // Viewer cap: a second concurrent stream is refused while the first is open.
                 using var first = await http.GetAsync("/stream.mjpg?token=s3cret-token", HttpCompletionOption.ResponseHeadersRead);
                 Assert.Equal(HttpStatusCode.OK, first.StatusCode);

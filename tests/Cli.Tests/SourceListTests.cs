@@ -25,7 +25,8 @@ public class SourceListTests
         Assert.Contains("{name}", refused.Stderr);
         Assert.False(Directory.Exists(Path.Combine(work, "runs")));
 
-        var r = await Engine.RunAsync($"run --source clips/*.mp4 --save --record-mcap out/{{name}}.mcap -m {Engine.ShippedModel}", null, workingDirectory: work);
+        var r = await Engine.RunAsync($"run --source clips/*.mp4 --save --record-mcap out/{{name}}.mcap -m {Engine.ShippedModel}", null,
+            workingDirectory: work);
         Assert.Equal(3, r.Code); // broken.mp4 failed; the others ran
         // Natural order, with a progress line per file.
         var order = r.Stderr.Split('\n').Where(l => l.StartsWith("file ")).ToList();
@@ -63,7 +64,8 @@ public class SourceListTests
 
             yard=synthetic:seed=2,frames=6,size=64x48
             """);
-        var r = await Engine.RunAsync($"run --source site.streams --record out/{{camera}}.mp4 --json - --quiet -m {Engine.ShippedModel}", null, workingDirectory: work);
+        var r = await Engine.RunAsync($"run --source site.streams --record out/{{camera}}.mp4 --json - --quiet -m {Engine.ShippedModel}", null,
+            workingDirectory: work);
         Assert.True(r.Code == 0, r.Stderr);
         var cameras = JsonDocument.Parse(r.Stdout).RootElement.GetProperty("cameras").EnumerateArray().ToList();
         Assert.Equal(["cam0", "yard"], cameras.Select(c => c.GetProperty("camera").GetString()!).ToArray());

@@ -39,7 +39,9 @@ public class TestRunnerTests
         Assert.Equal("2 passed, 0 failed, 3 not run (test host crashed in CrashingHost.Tests)", last);
         // A crashed host runs once more, said so; it crashed again, so the crash counts.
         Assert.Contains("!! running CrashingHost.Tests once more (a crashed host, not a failed test)", output);
-        Assert.Matches(new Regex(@"crashed while running CrashingHost\.Tests\.CrashingTests\.(First|Second|Third|Fourth|Fifth); 3 of its 5 tests never ran"), output);
+        Assert.Matches(new
+            Regex(@"crashed while running CrashingHost\.Tests\.CrashingTests\.(First|Second|Third|Fourth|Fifth); 3 of its 5 tests never ran"),
+                output);
     }
 
     [Fact]

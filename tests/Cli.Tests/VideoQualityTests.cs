@@ -38,7 +38,8 @@ public class VideoQualityTests
         var shares = a.GetProperty("class_shares").EnumerateObject().Sum(p => p.Value.GetDouble());
         Assert.Equal(1.0, shares, 2);
         var p = a.GetProperty("depth_percentiles_m");
-        Assert.True(p.GetProperty("p5").GetDouble() <= p.GetProperty("p50").GetDouble() && p.GetProperty("p50").GetDouble() <= p.GetProperty("p95").GetDouble());
+        Assert.True(p.GetProperty("p5").GetDouble() <= p.GetProperty("p50").GetDouble() && p.GetProperty("p50").GetDouble() <=
+            p.GetProperty("p95").GetDouble());
         double fa = a.GetProperty("label_flicker").GetDouble(), fb = b.GetProperty("label_flicker").GetDouble();
         Assert.InRange(fa, 0.001, 1);
         // On a static camera, temporal filtering must cut the flicker (to under half here) and steady the depth.

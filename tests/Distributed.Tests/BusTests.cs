@@ -5,8 +5,8 @@ using NATS.Client.Core;
 using NATS.Net;
 using RealtimeMtl.Distributed.Jobs;
 using RealtimeMtl.Serving.Feed;
-using Xunit.Abstractions;
 using RealtimeMtl.Tests.Support;
+using Xunit.Abstractions;
 
 namespace RealtimeMtl.Distributed.Tests;
 
@@ -61,13 +61,16 @@ public class BusTests(ITestOutputHelper output)
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!arrivals.Any(a => a.At > killedAt.AddMilliseconds(200)) && DateTime.UtcNow < deadline) await Task.Delay(50);
         var firstAfter = arrivals.Where(a => a.At > killedAt.AddMilliseconds(200)).Min(a => a.At);
-        output.WriteLine($"camera take-over: last frame from {holder} to first frame from {survivor}: {(firstAfter - lastBefore).TotalSeconds:0.00} s (ack wait 3 s; redelivered {(rows[0].StartedAt!.Value.UtcDateTime - killedAt).TotalSeconds:0.00} s after the kill)");
+        output.WriteLine($"camera take-over: last frame from {holder} to first frame from {survivor}: " +
+            $"{(firstAfter - lastBefore).TotalSeconds:0.00} s (ack wait 3 s; redelivered " +
+                $"{(rows[0].StartedAt!.Value.UtcDateTime - killedAt).TotalSeconds:0.00} s after the kill)");
         Assert.All(arrivals, a => Assert.Equal("yard", a.Frame.Camera));
         stop.Cancel();
         await listener;
     }
 
-    /// <summary>Starts the shipped node consumer (clients/nats/consume.mjs, --json) and waits until it listens; its JSON lines collect in the queue.</summary>
+    /// <summary>Starts the shipped node consumer (clients/nats/consume.mjs, --json) and waits until it listens; its JSON lines collect in the
+    /// queue.</summary>
     private static async Task<(Process Consumer, ConcurrentQueue<string> Lines)> StartConsumerAsync(Cluster c, string args)
     {
         var script = Path.Combine(Rtmtl.Root, "clients", "nats", "consume.mjs");
@@ -92,7 +95,8 @@ public class BusTests(ITestOutputHelper output)
         var (consumer, lines) = await StartConsumerAsync(c, "--subject rtmtl.frames.front --max 8");
         using var _ = consumer;
 
-        var run = await c.RtmtlAsync($"run --source synthetic:frames=8,size=160x120 --publish {c.Server.Url} --nats-token {NatsServer.Token} --camera-name front --publish-maps --frame-id front_optical_frame");
+        var run = await c.RtmtlAsync($"run --source synthetic:frames=8,size=160x120 --publish {c.Server.Url} --nats-token {NatsServer.Token} " +
+            $"--camera-name front --publish-maps --frame-id front_optical_frame");
         Assert.True(run.Code == 0, run.Stderr);
         Assert.Contains("publishing: rtmtl.frames.front", run.Stderr);
         using var cts = new CancellationTokenSource(30_000);
@@ -145,7 +149,8 @@ public class BusTests(ITestOutputHelper output)
         var (consumer, lines) = await StartConsumerAsync(c, "--max 8");
         using var _ = consumer;
 
-        var run = await c.RtmtlAsync($"run --source front=synthetic:seed=1,frames=5,size=96x72 --source rear=synthetic:seed=2,frames=3,size=64x48 --publish {c.Server.Url} --nats-token {NatsServer.Token}");
+        var run = await c.RtmtlAsync($"run --source front=synthetic:seed=1,frames=5,size=96x72 --source rear=synthetic:seed=2,frames=3,size=64x48 " +
+            $"--publish {c.Server.Url} --nats-token {NatsServer.Token}");
         Assert.True(run.Code == 0, run.Stderr);
         Assert.Contains("publishing: rtmtl.frames.{front,rear}", run.Stderr);
         using var cts = new CancellationTokenSource(30_000);
@@ -176,7 +181,8 @@ public class BusTests(ITestOutputHelper output)
         await using var c = await Cluster.StartAsync();
         Clips.Make(Path.Combine(c.Inputs, "clip.mp4"), 7);
         var stage = Path.Combine(c.Dir, "stage");
-        var w = Rtmtl.Start($"worker {c.Auth} --input-root \"{c.Inputs}\" --results object-store --out-root \"{stage}\" --name store --threads 1", c.Dir);
+        var w = Rtmtl.Start($"worker {c.Auth} --input-root \"{c.Inputs}\" --results object-store --out-root \"{stage}\" --name store --threads 1",
+            c.Dir);
         await using var _ = w;
         await w.WaitForLineAsync(l => l.StartsWith("worker store: pulling jobs"));
         Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{Path.Combine(c.Inputs, "clip.mp4")}\"")).Code);

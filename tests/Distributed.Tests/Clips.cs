@@ -8,7 +8,8 @@ internal static class Clips
     public static string Tool(string name)
     {
         var p = Path.Combine("/usr/bin", name);
-        if (!File.Exists(p)) throw new InvalidOperationException($"{name} is missing: install the Debian package 'ffmpeg' (./rtmtl test installs it).");
+        if (!File.Exists(p)) throw new InvalidOperationException($"{name} is missing: install the Debian package 'ffmpeg' (./rtmtl test installs " +
+            $"it).");
         return p;
     }
 

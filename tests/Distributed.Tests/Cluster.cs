@@ -78,7 +78,8 @@ public sealed class Cluster : IAsyncDisposable
             catch (TimeoutException) { } // a listing that did not end: asked again
             await Task.Delay(200);
         }
-        throw new TimeoutException("the jobs did not reach the expected state: " + string.Join("; ", rows.Select(r => $"{r.Output}={r.State} {r.Reason}"))
+        throw new TimeoutException("the jobs did not reach the expected state: " + string.Join("; ", rows.Select(r
+            => $"{r.Output}={r.State} {r.Reason}"))
             + "\nworkers:\n" + string.Join("\n----\n", _processes.Select(p => p.Stderr)));
     }
 

@@ -52,7 +52,11 @@ public sealed partial class NatsServer : IAsyncDisposable
 
     private async Task StartProcessAsync(int port)
     {
-        var psi = new ProcessStartInfo(Executable(), $"-js -sd \"{Store}\" -a 127.0.0.1 -p {port} --auth {Token} {_extra}") { RedirectStandardError = true, RedirectStandardOutput = true };
+        var psi = new ProcessStartInfo(Executable(), $"-js -sd \"{Store}\" -a 127.0.0.1 -p {port} --auth {Token} {_extra}")
+        {
+            RedirectStandardError =
+            true, RedirectStandardOutput = true
+        };
         var ready = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
         var p = new Process { StartInfo = psi };
         DataReceivedEventHandler onLine = (_, e) =>

@@ -35,7 +35,11 @@ public sealed class Rtmtl : IAsyncDisposable
 
     private Rtmtl(string args, string workingDirectory)
     {
-        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory };
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = workingDirectory
+        };
         psi.Environment["RTMTL_MODEL"] = Path.Combine(Root, "models", "mtl_ssw_light.onnx");
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_stdout) _stdout.AppendLine(e.Data); };

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using RealtimeMtl.Distributed.Jobs;
-using Xunit.Abstractions;
 using RealtimeMtl.Tests.Support;
+using Xunit.Abstractions;
 
 namespace RealtimeMtl.Distributed.Tests;
 
@@ -53,7 +53,8 @@ public class WorkQueueTests(ITestOutputHelper output)
         Assert.Empty(PartialLeftovers(c.Results));
         Assert.All(rows, r => Assert.Equal(1, r.Attempts));
         var took = rows.Select(r => r.Worker).Distinct().ToList();
-        output.WriteLine($"workers that took part: {string.Join(", ", took)} ({string.Join(", ", rows.GroupBy(r => r.Worker).Select(g => $"{g.Key}: {g.Count()}"))})");
+        output.WriteLine($"workers that took part: {string.Join(", ", took)} " +
+            $"({string.Join(", ", rows.GroupBy(r => r.Worker).Select(g => $"{g.Key}: {g.Count()}"))})");
         Assert.True(took.Count > 1, "only one worker took jobs: " + string.Join(", ", took));
 
         // Submitting the same work again is skipped; rtmtl jobs --json shows the final states.
@@ -111,7 +112,8 @@ public class WorkQueueTests(ITestOutputHelper output)
         File.WriteAllBytes(Path.Combine(c.Inputs, "broken.mp4"), Enumerable.Range(0, 4096).Select(i => (byte)(i * 37)).ToArray());
         Clips.Make(Path.Combine(c.Inputs, "fine.mp4"), 5);
         var worker = await c.WorkerAsync("w1", "--retry-delay 0.5 --max-deliver 5");
-        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{Path.Combine(c.Inputs, "broken.mp4")}\" \"{Path.Combine(c.Inputs, "fine.mp4")}\"")).Code);
+        Assert.Equal(0, (await c.RtmtlAsync($"submit {c.Auth} --input-root \"{c.Inputs}\" \"{Path.Combine(c.Inputs, "broken.mp4")}\" " +
+            $"\"{Path.Combine(c.Inputs, "fine.mp4")}\"")).Code);
         var rows = await c.WaitForJobsAsync(r => r.Count == 2 && r.All(j => j.IsFinal));
         var broken = rows.Single(r => r.Output == "broken");
         Assert.Equal(JobState.Failed, broken.State);
@@ -150,7 +152,8 @@ public class WorkQueueTests(ITestOutputHelper output)
     public async Task Without_the_token_the_server_refuses_and_rtmtl_says_so_with_exit_2()
     {
         await using var c = await Cluster.StartAsync();
-        foreach (var cmd in new[] { $"worker --nats {c.Server.Url} --out-root \"{c.Results}\"", $"jobs --nats {c.Server.Url}", $"worker --nats {c.Server.Url} --token wrong-token --out-root \"{c.Results}\"" })
+        foreach (var cmd in new[] { $"worker --nats {c.Server.Url} --out-root \"{c.Results}\"", $"jobs --nats {c.Server.Url}",
+            $"worker --nats {c.Server.Url} --token wrong-token --out-root \"{c.Results}\"" })
         {
             var r = await c.RtmtlAsync(cmd);
             Assert.Equal(2, r.Code);
@@ -176,8 +179,13 @@ public class WorkQueueTests(ITestOutputHelper output)
         // A queue written by anyone else: the worker refuses what resolves outside its roots, and never retries it.
         var q = await c.QueueAsync();
         var o = new JobOptions();
-        JobSpec Job(string source, string outputName) => new() { Id = JobSpec.IdFor(source, JobKind.File, outputName, null, o), Source = source, Output = outputName, Options = o };
-        var jobs = new[] { Job("../private/secret.mp4", "escape1"), Job(secret, "escape2"), Job("link.mp4", "escape3"), Job("ok.mp4", "../outside"), Job("ok.mp4", "ok") };
+        JobSpec Job(string source, string outputName) => new()
+        {
+            Id = JobSpec.IdFor(source, JobKind.File, outputName, null, o), Source = source,
+            Output = outputName, Options = o
+        };
+        var jobs = new[] { Job("../private/secret.mp4", "escape1"), Job(secret, "escape2"), Job("link.mp4", "escape3"), Job("ok.mp4", "../outside"),
+            Job("ok.mp4", "ok") };
         foreach (var j in jobs) await q.PublishAsync(j);
         await c.WorkerAsync("guard");
         var rows = await c.WaitForJobsAsync(r => r.Count == jobs.Length && r.All(j => j.IsFinal));

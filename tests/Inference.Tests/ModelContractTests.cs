@@ -129,9 +129,11 @@ public class ModelContractTests
     }
 
     [Theory]
-    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such file or directory", "libcublasLt.so.13 not found")]
+    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libcublasLt.so.13: cannot open shared object file: No such " +
+        "file or directory", "libcublasLt.so.13 not found")]
     [InlineData("[ErrorCode:Fail] libnvinfer.so.10: cannot open shared object file: No such file or directory\nstack", "libnvinfer.so.10 not found")]
-    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libonnxruntime_providers_cuda.so: cannot open shared object file", "libonnxruntime_providers_cuda.so not found")]
+    [InlineData("Failed to load library libonnxruntime_providers_cuda.so with error: libonnxruntime_providers_cuda.so: cannot open shared object " +
+        "file", "libonnxruntime_providers_cuda.so not found")]
     [InlineData("CUDA failure 100: no CUDA-capable device is detected\n more", "CUDA failure 100: no CUDA-capable device is detected")]
     public void Provider_failures_are_reduced_to_the_missing_library(string message, string expected)
         => Assert.Equal(expected, ExecutionProviders.Cause(message));
@@ -170,7 +172,8 @@ public class ModelContractTests
             {
                 for (var i = 0; i < 3; i++)
                 {
-                    using var frame = new OpenCvSharp.Mat(24, 32, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(0, 100 * k + 3 * (run % 30) + i, 0));
+                    using var frame = new OpenCvSharp.Mat(24, 32, OpenCvSharp.MatType.CV_8UC3, new OpenCvSharp.Scalar(0, 100 * k + 3 * (run % 30) + i,
+                        0));
                     m.SetInput(i, frame);
                 }
                 m.RunBatch(3);
@@ -190,7 +193,11 @@ public class ModelContractTests
     public void A_gpu_request_that_falls_back_to_the_cpu_keeps_its_model_instances()
     {
         var events = new CollectingEvents();
-        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions { Device = ExecutionDevice.Cuda, Instances = 2, AvailableProviders = ["CPUExecutionProvider"] }, events);
+        using var model = new OnnxMtlModel(Write(TinyModel()), new ModelOptions
+        {
+            Device = ExecutionDevice.Cuda, Instances = 2,
+            AvailableProviders = ["CPUExecutionProvider"]
+        }, events);
         Assert.Equal(ExecutionDevice.Cpu, model.Device);
         Assert.Equal(2, model.Instances);
     }

@@ -20,7 +20,8 @@ public class ArchitectureTests
 
     /// <summary>Project names (RealtimeMtl.X -> X) a project references.</summary>
     private static HashSet<string> ProjectReferences(string folder) =>
-        Project(folder).Descendants("ProjectReference").Select(r => Path.GetFileNameWithoutExtension((string)r.Attribute("Include")!).Replace("RealtimeMtl.", "")).ToHashSet();
+        Project(folder).Descendants("ProjectReference").Select(r
+            => Path.GetFileNameWithoutExtension((string)r.Attribute("Include")!).Replace("RealtimeMtl.", "")).ToHashSet();
 
     private static HashSet<string> Packages(string folder)
     {
@@ -57,6 +58,20 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void Every_whole_file_write_under_src_goes_through_atomic_file()
+    {
+        // Common/Files/AtomicFile: a temporary file renamed over the target, so a crash or a full disk never leaves half
+        // a file or destroys the one that was there.
+        var direct = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)
+                && !f.EndsWith("AtomicFile.cs", StringComparison.Ordinal))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
+            .Where(t => System.Text.RegularExpressions.Regex.IsMatch(t.line, @"\bFile\.(WriteAll|AppendAll)"))
+            .Select(t => $"{Path.GetRelativePath(Root, t.f)}:{t.i + 1}").ToList();
+        Assert.True(direct.Count == 0, "whole-file writes outside AtomicFile: " + string.Join(", ", direct));
+    }
+
+    [Fact]
     public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
     {
         Assert.Equal(["Capture", "Common"], ProjectReferences("src/Pipeline").Order().ToArray());
@@ -67,7 +82,8 @@ public class ArchitectureTests
         Assert.Empty(Packages("src/Common"));
         // And the built assembly agrees: nothing of ASP.NET, gRPC or ONNX Runtime is referenced.
         var referenced = typeof(EnginePipeline).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
-        Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore") || n.StartsWith("Grpc") || n.StartsWith("Google.Protobuf") || n.StartsWith("Microsoft.ML.OnnxRuntime"));
+        Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore") || n.StartsWith("Grpc") || n.StartsWith("Google.Protobuf")
+            || n.StartsWith("Microsoft.ML.OnnxRuntime"));
         Assert.Contains("RealtimeMtl.Capture", referenced);
     }
 
@@ -76,12 +92,15 @@ public class ArchitectureTests
     {
         // Post-processing (upsampling, smoothing) belongs to the model's project: the core only declares the interface.
         var namespaces = typeof(EnginePipeline).Assembly.GetExportedTypes().Select(t => t.Namespace!).ToHashSet();
-        Assert.Equal(["RealtimeMtl.Pipeline.Imaging", "RealtimeMtl.Pipeline.Metrics", "RealtimeMtl.Pipeline.Model", "RealtimeMtl.Pipeline.Sinks", "RealtimeMtl.Pipeline.Stages"],
+        Assert.Equal(["RealtimeMtl.Pipeline.Imaging", "RealtimeMtl.Pipeline.Metrics", "RealtimeMtl.Pipeline.Model", "RealtimeMtl.Pipeline.Sinks",
+            "RealtimeMtl.Pipeline.Stages"],
             namespaces.Order().ToArray());
-        var stages = typeof(EnginePipeline).Assembly.GetExportedTypes().Where(t => t.Namespace == "RealtimeMtl.Pipeline.Stages" && t.IsClass && !t.IsAbstract)
+        var stages = typeof(EnginePipeline).Assembly.GetExportedTypes().Where(t => t.Namespace == "RealtimeMtl.Pipeline.Stages" && t.IsClass
+            && !t.IsAbstract)
             .Select(t => t.Name).ToHashSet();
         Assert.DoesNotContain(stages, n => n.Contains("Upsampl") || n.Contains("Smooth"));
-        Assert.Contains(typeof(EnginePipeline).GetMethod(nameof(EnginePipeline.AddCamera))!.GetParameters(), p => p.ParameterType == typeof(IPostProcessor));
+        Assert.Contains(typeof(EnginePipeline).GetMethod(nameof(EnginePipeline.AddCamera))!.GetParameters(),
+            p => p.ParameterType == typeof(IPostProcessor));
     }
 
     [Theory]
@@ -107,7 +126,8 @@ public class ArchitectureTests
     {
         Assert.Equal(["Pipeline", "Serving"], ProjectReferences("src/Distributed").Order().ToArray());
         Assert.Contains("Distributed", ProjectReferences("src/Cli"));
-        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference", "src/Serving", "src/Cli" })
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference", "src/Serving",
+            "src/Cli" })
             Assert.DoesNotContain(Packages(folder), p => p.StartsWith("NATS"));
     }
 
@@ -115,7 +135,8 @@ public class ArchitectureTests
     public void Onnx_files_are_written_by_training_through_onnxsharp_and_the_engine_reads_models_through_onnx_runtime_only()
     {
         Assert.Contains("OnnxSharp", Packages("src/Training"));
-        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Inference", "src/Render", "src/Sinks", "src/Serving", "src/Quality", "src/Distributed", "src/Cli" })
+        foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Inference", "src/Render", "src/Sinks", "src/Serving", "src/Quality",
+            "src/Distributed", "src/Cli" })
             Assert.DoesNotContain("OnnxSharp", Packages(folder));
         // No hand-written protobuf codec anywhere: ONNX through OnnxSharp's generated types, the feed through Grpc.Tools.
         var handWritten = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
@@ -148,7 +169,8 @@ public class ArchitectureTests
     [Fact]
     public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
     {
-        var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root, "src", d!), "*.csproj").Length > 0).Order().ToArray();
+        var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root,
+            "src", d!), "*.csproj").Length > 0).Order().ToArray();
         Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "Serving", "Sinks",
             "Training" }, projects);
         var readme = File.ReadAllText(Path.Combine(Root, "README.md"));

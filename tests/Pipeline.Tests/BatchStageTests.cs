@@ -18,7 +18,8 @@ public class BatchStageTests
     private sealed class BatchingModel(int maxBatch) : IMtlModel
     {
         private readonly Mat[] _inputs = Enumerable.Range(0, maxBatch).Select(_ => new Mat(6, 8, MatType.CV_8UC3)).ToArray();
-        private readonly ModelOutputs[] _outputs = Enumerable.Range(0, maxBatch).Select(_ => new ModelOutputs(new Mat(6, 8, MatType.CV_8UC1), new Mat(6, 8, MatType.CV_32FC1), null)).ToArray();
+        private readonly ModelOutputs[] _outputs = Enumerable.Range(0, maxBatch).Select(_ => new ModelOutputs(new Mat(6, 8, MatType.CV_8UC1),
+            new Mat(6, 8, MatType.CV_32FC1), null)).ToArray();
         public List<int> Runs { get; } = [];
 
         public ModelInfo Info { get; } = new()
@@ -76,7 +77,10 @@ public class BatchStageTests
         public List<(long Seq, long Set, int Size)> Seen { get; } = [];
         public string Name => "collect";
         public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket p, CancellationToken ct) { Seen.Add((p.Sequence, p.SetId, p.SetSize)); return ValueTask.CompletedTask; }
+        public ValueTask WriteAsync(FramePacket p, CancellationToken ct)
+        {
+            Seen.Add((p.Sequence, p.SetId, p.SetSize)); return ValueTask.CompletedTask;
+        }
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -96,7 +100,8 @@ public class BatchStageTests
         {
             var sink = new Collect();
             sinks.Add(sink);
-            engine.AddCamera(name, new StampedCamera(name, Enumerable.Range(0, n).Select(i => (0, (long)i * 100)).ToArray(), live: false), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(sink);
+            engine.AddCamera(name, new StampedCamera(name, Enumerable.Range(0, n).Select(i => (0, (long)i * 100)).ToArray(), live: false),
+                new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(sink);
         }
         var summary = await engine.RunAsync();
         Assert.Equal([12, 7, 9], sinks.Select(s => s.Seen.Count));
@@ -112,7 +117,11 @@ public class BatchStageTests
     {
         public string Name => "ordered";
         public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket p, CancellationToken ct) { lock (order) order.Add($"{camera}{p.Sequence}"); return ValueTask.CompletedTask; }
+        public ValueTask WriteAsync(FramePacket p, CancellationToken ct)
+        {
+            lock (order) order.Add($"{camera}{p.Sequence}"); return
+            ValueTask.CompletedTask;
+        }
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }
@@ -126,8 +135,10 @@ public class BatchStageTests
         // A file camera with 40 frames, one every 30 ms (done by 1.2 s), and a camera that gives one frame, then
         // nothing until 3 s. Were batches held for the silent camera, the file camera (which waits for room) would
         // stall with it, and its frames would come out after the silent camera's second one.
-        engine.AddCamera("f", new StampedCamera("f", Enumerable.Range(0, 40).Select(i => (30, (long)i * 30)).ToArray(), live: false), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(new Ordered("f", order));
-        engine.AddCamera("s", new StampedCamera("s", [(0, 0), (3000, 3000)]), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(new Ordered("s", order));
+        engine.AddCamera("f", new StampedCamera("f", Enumerable.Range(0, 40).Select(i => (30, (long)i * 30)).ToArray(), live: false),
+            new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(new Ordered("f", order));
+        engine.AddCamera("s", new StampedCamera("s", [(0, 0), (3000, 3000)]), new ResizePostProcessor(), new Copy(),
+            new PipelineStats()).Attach(new Ordered("s", order));
         await engine.RunAsync();
         Assert.Equal(42, order.Count);
         Assert.True(order.IndexOf("s1") == order.Count - 1, string.Join(" ", order));
@@ -143,8 +154,10 @@ public class BatchStageTests
         var b = new Collect();
         // Stamps (ms): a 0, 100, 200; b 5, 160, 205. Window 20 ms: {a0, b5} is a set; a100 and b160 are 60 ms apart,
         // so a100 goes on alone, then b160 (40 ms from a200); {a200, b205} is a set.
-        engine.AddCamera("a", new StampedCamera("a", [(0, 0), (60, 100), (60, 200)], live: false), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(a);
-        engine.AddCamera("b", new StampedCamera("b", [(0, 5), (60, 160), (60, 205)], live: false), new ResizePostProcessor(), new Copy(), new PipelineStats()).Attach(b);
+        engine.AddCamera("a", new StampedCamera("a", [(0, 0), (60, 100), (60, 200)], live: false), new ResizePostProcessor(), new Copy(),
+            new PipelineStats()).Attach(a);
+        engine.AddCamera("b", new StampedCamera("b", [(0, 5), (60, 160), (60, 205)], live: false), new ResizePostProcessor(), new Copy(),
+            new PipelineStats()).Attach(b);
         var summary = await engine.RunAsync();
         Assert.Equal([(0L, 0L, 2), (1, -1, 0), (2, 1, 2)], a.Seen);
         Assert.Equal([(0L, 0L, 2), (1, -1, 0), (2, 1, 2)], b.Seen);
@@ -251,7 +264,11 @@ public class BatchStageTests
         public List<(long Seq, float Depth)> Seen { get; } = [];
         public string Name => "depth-seen";
         public bool Lossless => true;
-        public ValueTask WriteAsync(FramePacket p, CancellationToken ct) { Seen.Add((p.Sequence, p.Depth.At<float>(0, 0))); return ValueTask.CompletedTask; }
+        public ValueTask WriteAsync(FramePacket p, CancellationToken ct)
+        {
+            Seen.Add((p.Sequence, p.Depth.At<float>(0,
+            0))); return ValueTask.CompletedTask;
+        }
         public ValueTask CompleteAsync() => ValueTask.CompletedTask;
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;
     }

@@ -15,10 +15,12 @@ public class RenderPropertyTests
 {
     private static readonly ModelInfo Info = new()
     {
-        Path = "p.onnx", Architecture = "p", Backbone = "p", Labels = LabelSet.Nyu13, InputWidth = 32, InputHeight = 32, DepthMin = 0, DepthMax = 10, HasConfidence = false,
+        Path = "p.onnx", Architecture = "p", Backbone = "p", Labels = LabelSet.Nyu13, InputWidth = 32, InputHeight = 32, DepthMin = 0, DepthMax = 10,
+        HasConfidence = false,
     };
 
-    private static readonly Gen<float> AnyDepth = Gen.OneOf(Gen.Float[-5f, 50f], Gen.Const(float.NaN), Gen.Const(float.PositiveInfinity), Gen.Const(float.NegativeInfinity), Gen.Const(0f));
+    private static readonly Gen<float> AnyDepth = Gen.OneOf(Gen.Float[-5f, 50f], Gen.Const(float.NaN), Gen.Const(float.PositiveInfinity),
+        Gen.Const(float.NegativeInfinity), Gen.Const(0f));
 
     [Fact]
     public void Any_label_map_and_depth_map_renders_without_throwing_in_every_layout()
@@ -35,7 +37,11 @@ public class RenderPropertyTests
         gen.Sample(t =>
         {
             var (w, h, labels, depth, layout, colormap, alpha, boundaries) = t;
-            using var renderer = new FrameRenderer(Info, new RenderOptions { Layout = layout, Colormap = colormap, Alpha = alpha, Boundaries = boundaries, AutoDepthRange = alpha > 0.5 });
+            using var renderer = new FrameRenderer(Info, new RenderOptions
+            {
+                Layout = layout, Colormap = colormap, Alpha = alpha,
+                Boundaries = boundaries, AutoDepthRange = alpha > 0.5
+            });
             var p = new FramePacket(new Frame(0, 0, new Mat(h, w, MatType.CV_8UC3, Scalar.All(100))));
             Mat.FromPixelData(h, w, MatType.CV_8UC1, labels).CopyTo(p.Labels);
             Mat.FromPixelData(h, w, MatType.CV_32FC1, depth).CopyTo(p.Depth);

@@ -220,7 +220,11 @@ public class RenderAllocationTests
             DepthMin = 0, DepthMax = 10, HasConfidence = false,
         };
         using var r = new FrameRenderer(info, new RenderOptions { Layout = layout, Boundaries = true });
-        var p = new FramePacket(new Frame(0, 0, new Mat(240, 320, MatType.CV_8UC3, new Scalar(40, 80, 120))) { Depth = new Mat(240, 320, MatType.CV_32FC1, Scalar.All(3f)) });
+        var p = new FramePacket(new Frame(0, 0, new Mat(240, 320, MatType.CV_8UC3, new Scalar(40, 80, 120)))
+        {
+            Depth = new Mat(240, 320,
+            MatType.CV_32FC1, Scalar.All(3f))
+        });
         p.Labels.Create(240, 320, MatType.CV_8UC1);
         p.Labels.SetTo(Scalar.All(4));
         using (var half = p.Labels.RowRange(0, 120)) half.SetTo(Scalar.All(11));

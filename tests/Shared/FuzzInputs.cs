@@ -31,7 +31,8 @@ public static class FuzzInputs
     /// valid result or an expected (clear) error; otherwise the input is saved to <paramref name="regressions"/> and the
     /// test fails naming the file.
     /// </summary>
-    public static bool EndsCleanly(string kind, byte[] input, Action<string> consume, string extension, Func<Exception, bool> clearError, string regressions, TimeSpan deadline)
+    public static bool EndsCleanly(string kind, byte[] input, Action<string> consume, string extension, Func<Exception, bool> clearError,
+        string regressions, TimeSpan deadline)
     {
         var dir = Directory.CreateTempSubdirectory("rtmtl-fuzz-").FullName;
         var path = Path.Combine(dir, "input" + extension);
@@ -52,7 +53,8 @@ public static class FuzzInputs
         Directory.CreateDirectory(regressions);
         var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(input))[..16].ToLowerInvariant();
         File.WriteAllBytes(Path.Combine(regressions, $"{kind}-{hash}.bin"), input);
-        throw new InvalidOperationException($"{kind} input saved as tests/fuzz-regressions/{kind}-{hash}.bin: " + (finished ? failure!.ToString() : $"no result within {deadline.TotalSeconds} s"));
+        throw new InvalidOperationException($"{kind} input saved as tests/fuzz-regressions/{kind}-{hash}.bin: " + (finished ? failure!.ToString()
+            : $"no result within {deadline.TotalSeconds} s"));
     }
 
     /// <summary>Replays every saved regression input of <paramref name="kind"/>.</summary>

@@ -247,9 +247,11 @@ public class DataFetchTests
         return Element(14, body);
     }
 
-    private static byte[] CharMatrix(string name, string text) => MatrixElement(name, 4, [1, text.Length], Element(4, Encoding.Unicode.GetBytes(text)));
+    private static byte[] CharMatrix(string name, string text) => MatrixElement(name, 4, [1, text.Length], Element(4,
+        Encoding.Unicode.GetBytes(text)));
 
-    private static byte[] Cell(string name, params string[] items) => MatrixElement(name, 1, [items.Length, 1], items.Select(t => CharMatrix("", t)).ToArray());
+    private static byte[] Cell(string name, params string[] items) => MatrixElement(name, 1, [items.Length, 1], items.Select(t => CharMatrix("",
+        t)).ToArray());
 
     /// <summary>A uint16 matrix (mxUINT16_CLASS) from row-major values, stored column-major as MATLAB does.</summary>
     private static byte[] UInt16Matrix(string name, int rows, int cols, ushort[] rowMajor)
@@ -341,14 +343,16 @@ public class DataFetchTests
             Assert.True(r.Code == 0, r.Stdout + r.Stderr);
             Assert.Contains("resuming", r.Stderr);
             Assert.Equal(archive, File.ReadAllBytes(Path.Combine(dir.FullName, "SUNRGBD.zip")));
-            Assert.Equal(["kv1_NYUdata_NYU0001", "kv2_align_kv2_2014-01-01_00-00-00_room"], File.ReadAllLines(Path.Combine(dir.FullName, "train.txt")));
+            Assert.Equal(["kv1_NYUdata_NYU0001", "kv2_align_kv2_2014-01-01_00-00-00_room"], File.ReadAllLines(Path.Combine(dir.FullName,
+                "train.txt")));
             Assert.Equal(["xtion_sun3ddata_scene3"], File.ReadAllLines(Path.Combine(dir.FullName, "test.txt")));
             Assert.Contains("2 train / 1 test images, 37 classes", r.Stdout);
             Assert.Contains("1 listed scenes not in the archive", r.Stdout);
             // The wall (left half, 96 px) and the night stand (top right, 42 px) carry classes; the mug and the last column do not: 138 / 192.
             Assert.Contains("71.9 % of pixels labelled", r.Stdout);
 
-            using var label = OpenCvSharp.Cv2.ImRead(Path.Combine(dir.FullName, "label", "kv1_NYUdata_NYU0001.png"), OpenCvSharp.ImreadModes.Unchanged);
+            using var label = OpenCvSharp.Cv2.ImRead(Path.Combine(dir.FullName, "label", "kv1_NYUdata_NYU0001.png"),
+                OpenCvSharp.ImreadModes.Unchanged);
             Assert.Equal(LabelSet.SunRgbd37.IndexOf("wall") + 1, label.At<byte>(5, 2));
             Assert.Equal(LabelSet.SunRgbd37.IndexOf("night_stand") + 1, label.At<byte>(2, 12));
             Assert.Equal(0, label.At<byte>(9, 12));

@@ -100,7 +100,8 @@ public class DatasetReaderTests
         try
         {
             WriteFolder(dir, sun);
-            var ds = new FolderDataset(dir, "train", 16, 12, sun ? FolderDataset.Format.SunRgbdRotated : FolderDataset.Format.NyuMillimetres, sun ? 37 : 40);
+            var ds = new FolderDataset(dir, "train", 16, 12, sun ? FolderDataset.Format.SunRgbdRotated : FolderDataset.Format.NyuMillimetres,
+                sun ? 37 : 40);
             Assert.Equal(2, ds.Count);
             var s = ds.Get(1);
             Assert.Equal(3.0f, s.Depth[20], 3);

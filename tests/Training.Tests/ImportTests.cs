@@ -15,12 +15,14 @@ public class ImportTests
     {
         var dir = Directory.CreateTempSubdirectory("rtmtl-import-").FullName;
         var python = "/usr/bin/python3";
-        string[] args = withIf ? [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir, "if"] : [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir];
+        string[] args = withIf ? [Path.Combine(Root, "tests", "clients", "torch_two_head.py"), dir, "if"] : [Path.Combine(Root, "tests", "clients",
+            "torch_two_head.py"), dir];
         using var p = Process.Start(new ProcessStartInfo(python, args) { RedirectStandardError = true, RedirectStandardOutput = true })!;
         var err = p.StandardError.ReadToEnd();
         p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        Assert.True(p.ExitCode == 0, err.Contains("No module named 'torch'") ? "install Debian's python3-torch (./rtmtl test installs it): " + err : err);
+        Assert.True(p.ExitCode == 0, err.Contains("No module named 'torch'") ? "install Debian's python3-torch (./rtmtl test installs it): " + err
+            : err);
         return dir;
     }
 
@@ -29,7 +31,8 @@ public class ImportTests
     {
         var dir = TorchExport();
         var wrapped = Path.Combine(dir, "wrapped.onnx");
-        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e --depth-range 0,10");
+        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e " +
+            $"--depth-range 0,10");
         Assert.True(r.Code == 0, r.Stderr);
         // An imported model converts to fp16 like an exported one (it has no rtmtl architecture to rebuild).
         var half = TrainProcess.Run($"export --onnx {wrapped} --precision fp16 --no-eval --out {dir}/wrapped.fp16.onnx");
@@ -45,7 +48,8 @@ public class ImportTests
         var source = OnnxGraph.Parse(File.ReadAllBytes(Path.Combine(dir, "model.onnx")));
         Assert.Contains(source.Nodes, n => n.Op == "If");
         var wrapped = Path.Combine(dir, "wrapped.onnx");
-        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e --depth-range 0,10");
+        var r = TrainProcess.Run($"import --onnx {dir}/model.onnx --out {wrapped} --seg-output logits --depth-output dist --classes a,b,c,d,e " +
+            $"--depth-range 0,10");
         Assert.True(r.Code == 0, r.Stderr);
         // The If node and both of its branches survive, renamed with the rest of the imported graph.
         var result = OnnxGraph.Parse(File.ReadAllBytes(wrapped));

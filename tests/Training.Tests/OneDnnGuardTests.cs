@@ -51,7 +51,8 @@ public class OneDnnGuardTests : IDisposable
     public void Missing_cache_information_caps_oneDNN_at_SSE41_without_running_the_check()
     {
         var checks = 0;
-        var d = OneDnnGuard.Decide(Machine(withCache: false), _ => { checks++; return KnownAnswerOutcome.Pass("unused"); }, mode: null, userIsa: null);
+        var d = OneDnnGuard.Decide(Machine(withCache: false), _ => { checks++; return KnownAnswerOutcome.Pass("unused"); }, mode: null,
+            userIsa: null);
         Assert.Equal("SSE41", d.MaxIsa);
         Assert.True(d.Constrained);
         Assert.Contains("no CPU cache information", d.Cause);
@@ -63,7 +64,8 @@ public class OneDnnGuardTests : IDisposable
     public void A_machine_with_cache_information_runs_the_check_and_stays_uncapped_when_it_passes()
     {
         var asked = new List<string?>();
-        var d = OneDnnGuard.Decide(Machine(withCache: true), isa => { asked.Add(isa); return KnownAnswerOutcome.Pass("5 convolutions match"); }, null, null);
+        var d = OneDnnGuard.Decide(Machine(withCache: true), isa => { asked.Add(isa); return KnownAnswerOutcome.Pass("5 convolutions match"); }, null,
+            null);
         Assert.Null(d.MaxIsa);
         Assert.False(d.Constrained);
         Assert.Equal([null], asked);

@@ -35,12 +35,16 @@ public class OnnxCheckerTests
         File.WriteAllBytes(path, model);
         try
         {
-            var psi = new ProcessStartInfo(python, ["-c", "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('ok', m.opset_import[0].version, len(m.graph.node), {p.key for p in m.metadata_props} >= {'rtmtl.classes','rtmtl.palette','rtmtl.input_size','rtmtl.depth_range','rtmtl.architecture'})", path])
+            var psi = new ProcessStartInfo(python, ["-c",
+                "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True); print('ok', " +
+                    "m.opset_import[0].version, len(m.graph.node), {p.key for p in m.metadata_props} >= " +
+                        "{'rtmtl.classes','rtmtl.palette','rtmtl.input_size','rtmtl.depth_range','rtmtl.architecture'})", path])
             { RedirectStandardOutput = true, RedirectStandardError = true };
             using var p = Process.Start(psi)!;
             var output = p.StandardOutput.ReadToEnd() + p.StandardError.ReadToEnd();
             p.WaitForExit();
-            Assert.True(p.ExitCode == 0, output.Contains("No module named 'onnx'") ? "python3-onnx is missing (apt-get install python3-onnx): " + output : output);
+            Assert.True(p.ExitCode == 0, output.Contains("No module named 'onnx'") ? "python3-onnx is missing (apt-get install python3-onnx): "
+                + output : output);
             Assert.StartsWith("ok 17", output.Trim());
             Assert.EndsWith("True", output.Trim());
         }

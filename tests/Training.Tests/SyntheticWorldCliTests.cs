@@ -57,7 +57,8 @@ public class SyntheticWorldCliTests
     }
 }
 
-/// <summary>rtmtl train without --out: a new runs/train/train-N each time, runs/train/latest linked to it; an explicit --out holding a run is not overwritten.</summary>
+/// <summary>rtmtl train without --out: a new runs/train/train-N each time, runs/train/latest linked to it; an explicit --out holding a run is not
+/// overwritten.</summary>
 public class TrainRunFolderTests
 {
     [Fact]

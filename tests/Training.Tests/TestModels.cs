@@ -57,7 +57,8 @@ internal static class TestModels
         using var _ = no_grad();
         var x = Preprocess.FromBgrBytes(image, n, c.InputHeight, c.InputWidth);
         var (seg, depth) = net.forward(x);
-        var labels = c.HasSegmentation ? seg.argmax(1).to_type(ScalarType.Byte).data<byte>().ToArray() : Enumerable.Repeat((byte)255, n * c.InputHeight * c.InputWidth).ToArray();
+        var labels = c.HasSegmentation ? seg.argmax(1).to_type(ScalarType.Byte).data<byte>().ToArray() : Enumerable.Repeat((byte)255,
+            n * c.InputHeight * c.InputWidth).ToArray();
         var d = c.HasDepth ? depth.clamp(0, c.MaxDepth).squeeze(1).data<float>().ToArray() : new float[n * c.InputHeight * c.InputWidth];
         return (labels, d);
     }
@@ -67,10 +68,12 @@ internal static class TestModels
         using var session = new InferenceSession(model);
         using var input = OrtValue.CreateTensorValueFromMemory(image, [n, h, w, 3]);
         using var results = session.Run(new RunOptions(), ["image"], [input], ["labels", "depth", "confidence"]);
-        return (results[0].GetTensorDataAsSpan<byte>().ToArray(), results[1].GetTensorDataAsSpan<float>().ToArray(), results[2].GetTensorDataAsSpan<float>().ToArray());
+        return (results[0].GetTensorDataAsSpan<byte>().ToArray(), results[1].GetTensorDataAsSpan<float>().ToArray(),
+            results[2].GetTensorDataAsSpan<float>().ToArray());
     }
 
     public static byte[] Export(MtlNet net) => ModelExporter.Export(net, new ExportInfo { Labels = LabelSetFor(net.Config) });
 
-    public static LabelSet LabelSetFor(ModelConfig c) => c.NumClasses == 13 ? LabelSet.Nyu13 : c.NumClasses == 40 ? LabelSet.Nyu40 : new LabelSet("test", Enumerable.Range(0, c.NumClasses).Select(i => $"c{i}").ToArray());
+    public static LabelSet LabelSetFor(ModelConfig c) => c.NumClasses == 13 ? LabelSet.Nyu13 : c.NumClasses == 40 ? LabelSet.Nyu40
+        : new LabelSet("test", Enumerable.Range(0, c.NumClasses).Select(i => $"c{i}").ToArray());
 }

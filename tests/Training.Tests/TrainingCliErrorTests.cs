@@ -130,7 +130,8 @@ public class TrainingCliErrorTests
         var dir = Directory.CreateTempSubdirectory("rtmtl-noeval-").FullName;
         try
         {
-            var r = TrainProcess.Run($"export --onnx {TrainProcess.ShippedModel} --precision fp16 --no-eval --out {Path.Combine(dir, "light16.onnx")}");
+            var r = TrainProcess.Run($"export --onnx {TrainProcess.ShippedModel} --precision fp16 --no-eval --out " +
+                $"{Path.Combine(dir, "light16.onnx")}");
             Assert.True(r.Code == 0, r.Stderr);
             Assert.DoesNotContain("evaluating", r.Stderr);
             Assert.True(File.Exists(Path.Combine(dir, "light16.onnx")));
@@ -181,7 +182,8 @@ internal static class TrainProcess
     }
 
     private static string Dll =>
-        new[] { "Release", "Debug" }.Select(c => Path.Combine(Root, "src", "Training", "bin", c, "net10.0", "rtmtl-train.dll")).FirstOrDefault(File.Exists)
+        new[] { "Release", "Debug" }.Select(c => Path.Combine(Root, "src", "Training", "bin", c, "net10.0",
+            "rtmtl-train.dll")).FirstOrDefault(File.Exists)
         ?? throw new InvalidOperationException("rtmtl-train.dll is not built; run ./rtmtl build");
 
     public sealed record Result(int Code, string Stdout, string Stderr);
@@ -194,17 +196,26 @@ internal static class TrainProcess
     /// </summary>
     private static readonly Lazy<bool> Prepared = new(() =>
     {
-        using var p = Process.Start(new ProcessStartInfo("dotnet", $"\"{Dll}\" --version") { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        using var p = Process.Start(new ProcessStartInfo("dotnet", $"\"{Dll}\" --version")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true
+        })!;
         p.StandardError.ReadToEndAsync();
         p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         return true;
     });
 
-    public static async Task<Result> RunAsync(string args, string? waitFor, Action<Process>? then, int timeoutMs = 300_000, string? workingDirectory = null)
+    public static async Task<Result> RunAsync(string args, string? waitFor, Action<Process>? then, int timeoutMs = 300_000,
+        string? workingDirectory = null)
     {
         _ = Prepared.Value;
-        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = workingDirectory ?? Root };
+        var psi = new ProcessStartInfo("dotnet", $"\"{Dll}\" {args}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true,
+            WorkingDirectory = workingDirectory ?? Root
+        };
         using var p = Process.Start(psi)!;
         var stdout = new StringBuilder();
         var stderr = new StringBuilder();
@@ -228,7 +239,8 @@ internal static class TrainProcess
         catch (OperationCanceledException) { p.Kill(true); throw new TimeoutException($"rtmtl-train {args} did not finish: {stderr}"); }
         p.WaitForExit();
         // rtmtl-train's start-up line on machines where it caps oneDNN is not part of any command's answer.
-        var errors = string.Join("", stderr.ToString().Split('\n').Where(l => !l.StartsWith("rtmtl-train: oneDNN ", StringComparison.Ordinal)).Select(l => l + "\n")).TrimEnd('\n');
+        var errors = string.Join("", stderr.ToString().Split('\n').Where(l => !l.StartsWith("rtmtl-train: oneDNN ",
+            StringComparison.Ordinal)).Select(l => l + "\n")).TrimEnd('\n');
         return new Result(p.ExitCode, stdout.ToString(), errors.Length > 0 ? errors + "\n" : "");
     }
 

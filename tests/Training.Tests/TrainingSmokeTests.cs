@@ -14,7 +14,8 @@ public class TrainingSmokeTests
         try
         {
             // The command a user types (at a smaller input size to keep the suite quick).
-            var code = Cli.TrainingCli.Run(["train", "--arch", "mtl_ssw", "--backbone", "resnet18-slim", "--dataset", "synthetic", "--epochs", "1", "--limit", "64",
+            var code = Cli.TrainingCli.Run(["train", "--arch", "mtl_ssw", "--backbone", "resnet18-slim", "--dataset", "synthetic", "--epochs", "1",
+                "--limit", "64",
                 "--input-size", "128x96", "--seed", "3", "--device", "cpu", "--quiet", "--out", dir]);
             Assert.Equal(0, code);
             var iters = File.ReadLines(Path.Combine(dir, "log.jsonl"))
@@ -31,7 +32,11 @@ public class TrainingSmokeTests
             Assert.Equal(1, config.GetProperty("schema_version").GetInt32());
             Assert.Equal("mtl_ssw", config.GetProperty("options").GetProperty("architecture").GetString());
             var manifest = RunManifest.Read(configText)!;
-            var legacy = JsonSerializer.Serialize(manifest, new JsonSerializerOptions { Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() } });
+            var legacy = JsonSerializer.Serialize(manifest, new JsonSerializerOptions
+            {
+                Converters = { new
+                System.Text.Json.Serialization.JsonStringEnumConverter() }
+            });
             Assert.Contains("\"Config\"", legacy);
             Assert.Equal(JsonSerializer.Serialize(manifest, RunManifest.Json), JsonSerializer.Serialize(RunManifest.Read(legacy), RunManifest.Json));
             var stateText = File.ReadAllText(Path.Combine(dir, "state.json"));
@@ -73,8 +78,10 @@ public class TrainingSmokeTests
         Console.SetOut(output);
         try { Assert.Equal(0, Cli.TrainingCli.Run(["train", "--help"])); }
         finally { Console.SetOut(previous); }
-        foreach (var option in new[] { "--arch", "--backbone", "--size", "--dataset", "--data", "--epochs", "--batch", "--lr", "--optimizer", "--weight-decay",
-                     "--seg-weight", "--depth-weight", "--seed", "--threads", "--limit", "--input-size", "--out", "--resume", "--device", "--sw-init", "Examples" })
+        foreach (var option in new[] { "--arch", "--backbone", "--size", "--dataset", "--data", "--epochs", "--batch", "--lr", "--optimizer",
+            "--weight-decay",
+                     "--seg-weight", "--depth-weight", "--seed", "--threads", "--limit", "--input-size", "--out", "--resume", "--device", "--sw-init",
+                         "Examples" })
             Assert.Contains(option, output.ToString());
     }
 

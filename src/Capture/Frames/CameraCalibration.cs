@@ -4,19 +4,25 @@ namespace RealtimeMtl.Capture.Frames;
 /// Reads a camera calibration as OpenCV's calibration tools and ROS <c>camera_calibration</c> write it, in YAML or
 /// JSON: <c>camera_matrix</c> (3x3), <c>distortion_coefficients</c> (4, 5, 8, ...), <c>image_width</c>,
 /// <c>image_height</c>, and where given <c>rectification_matrix</c> (3x3) and
-/// <c>projection_matrix</c> (3x4), which <c>--undistort</c> rectifies with as image_proc does. Matrices may be OpenCV matrices (<c>!!opencv-matrix</c>) or plain maps with <c>data</c>.
+/// <c>projection_matrix</c> (3x4), which <c>--undistort</c> rectifies with as image_proc does. Matrices may be OpenCV matrices
+/// (<c>!!opencv-matrix</c>) or plain maps with <c>data</c>.
 /// </summary>
 public static class CameraCalibration
 {
     public static CameraIntrinsics Read(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"--intrinsics '{path}' does not exist; pass a calibration file written by OpenCV or ROS camera_calibration (YAML or JSON).");
+        if (!File.Exists(path)) throw new FileNotFoundException($"--intrinsics '{path}' does not exist; pass a calibration file written by OpenCV " +
+            $"or ROS camera_calibration (YAML or JSON).");
         FileStorage fs;
         var text = File.ReadAllText(path);
         // ROS camera_calibration writes plain YAML; OpenCV's reader wants its "%YAML:1.0" directive first.
         var json = text.TrimStart().StartsWith('{');
         if (!json && !text.StartsWith("%YAML", StringComparison.Ordinal)) text = "%YAML:1.0\n" + text;
-        try { fs = new FileStorage(text, FileStorage.Modes.Read | FileStorage.Modes.Memory | (json ? FileStorage.Modes.FormatAuto : FileStorage.Modes.FormatYaml)); }
+        try
+        {
+            fs = new FileStorage(text, FileStorage.Modes.Read | FileStorage.Modes.Memory | (json ? FileStorage.Modes.FormatAuto
+            : FileStorage.Modes.FormatYaml));
+        }
         catch (Exception e) when (e is OpenCVException or OpenCvSharpException)
         {
             throw new InvalidDataException($"--intrinsics '{path}' is not a YAML or JSON file OpenCV can read: {e.Message.Split('\n')[0]}");
@@ -28,14 +34,17 @@ public static class CameraCalibration
             if (k.Length != 9) throw new InvalidDataException($"--intrinsics '{path}': camera_matrix must have 9 values (3x3), found {k.Length}.");
             var dn = fs["distortion_coefficients"];
             var d = dn is not null && !dn.Empty ? Numbers(dn, path, "distortion_coefficients") : [];
-            if (d.Length is not (0 or 4 or 5 or 8 or 12 or 14)) throw new InvalidDataException($"--intrinsics '{path}': distortion_coefficients must have 4, 5, 8, 12 or 14 values, found {d.Length}.");
+            if (d.Length is not (0 or 4 or 5 or 8 or 12 or 14)) throw new
+                InvalidDataException($"--intrinsics '{path}': distortion_coefficients must have 4, 5, 8, 12 or 14 values, found {d.Length}.");
             var w = Int(fs["image_width"], path, "image_width");
             var h = Int(fs["image_height"], path, "image_height");
-            if (k[0] <= 0 || k[4] <= 0) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths (camera_matrix[0], [4]) must be positive.");
+            if (k[0] <= 0 || k[4] <= 0) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths (camera_matrix[0], [4]) must be " +
+                $"positive.");
             // ROS camera_calibration also writes the rectification R (3x3) and projection P (3x4) that image_proc rectifies with.
             var r = Optional(fs["rectification_matrix"], path, "rectification_matrix", 9);
             var p = Optional(fs["projection_matrix"], path, "projection_matrix", 12);
-            if (p is not null && (p[0] <= 0 || p[5] <= 0)) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths of projection_matrix ([0], [5]) must be positive.");
+            if (p is not null && (p[0] <= 0 || p[5] <= 0)) throw new InvalidDataException($"--intrinsics '{path}': the focal lengths of " +
+                $"projection_matrix ([0], [5]) must be positive.");
             return new CameraIntrinsics(k[0], k[4], k[2], k[5], w, h) { Distortion = d, Rectification = r, Projection = p };
         }
     }
@@ -44,12 +53,14 @@ public static class CameraCalibration
     {
         if (node is null || node.Empty) return null;
         var values = Numbers(node, path, key);
-        return values.Length == count ? values : throw new InvalidDataException($"--intrinsics '{path}': {key} must have {count} values, found {values.Length}.");
+        return values.Length == count ? values : throw new InvalidDataException($"--intrinsics '{path}': {key} must have {count} values, found " +
+            $"{values.Length}.");
     }
 
     private static int Int(FileNode? node, string path, string key)
     {
-        if (node is null || node.Empty) throw new InvalidDataException($"--intrinsics '{path}' has no {key}; add the size of the images it was calibrated on.");
+        if (node is null || node.Empty) throw new InvalidDataException($"--intrinsics '{path}' has no {key}; add the size of the images it was " +
+            $"calibrated on.");
         var v = node.Type == FileNode.Types.Int ? node.ReadInt() : (int)Math.Round(node.ReadDouble());
         if (v < 1) throw new InvalidDataException($"--intrinsics '{path}': {key} must be positive.");
         return v;

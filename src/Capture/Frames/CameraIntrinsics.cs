@@ -26,15 +26,18 @@ public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy
     /// <summary>The rectification rotation R (3x3, row-major) of a ROS calibration; null: identity (a monocular camera).</summary>
     public double[]? Rectification { get; init; }
 
-    /// <summary>The projection P (3x4, row-major) of a ROS calibration, the camera of the rectified image; null: K with a zero fourth column.</summary>
+    /// <summary>The projection P (3x4, row-major) of a ROS calibration, the camera of the rectified image; null: K with a zero fourth
+    /// column.</summary>
     public double[]? Projection { get; init; }
 
     /// <summary>Whether rectifying changes the image: distortion, a rotation R, or a projection P other than K.</summary>
-    public bool NeedsRectifying => IsDistorted || (Rectification is { } r && !r.AsSpan().SequenceEqual(Identity)) || (Projection is { } p && !p.AsSpan().SequenceEqual(FromK));
+    public bool NeedsRectifying => IsDistorted || (Rectification is { } r && !r.AsSpan().SequenceEqual(Identity)) || (Projection is { } p
+        && !p.AsSpan().SequenceEqual(FromK));
 
     private static readonly double[] Identity = [1, 0, 0, 0, 1, 0, 0, 0, 1];
 
-    /// <summary>The camera of the rectified image (what image_proc publishes with image_rect): P's camera matrix, no distortion, R identity, P kept.</summary>
+    /// <summary>The camera of the rectified image (what image_proc publishes with image_rect): P's camera matrix, no distortion, R identity, P
+    /// kept.</summary>
     public CameraIntrinsics Rectified()
     {
         var p = P;
@@ -52,8 +55,13 @@ public sealed record CameraIntrinsics(double Fx, double Fy, double Cx, double Cy
     {
         if (width == Width && height == Height) return this;
         double sx = (double)width / Width, sy = (double)height / Height;
-        double[]? p = Projection is { } q ? [q[0] * sx, q[1] * sx, (q[2] + 0.5) * sx - 0.5, q[3] * sx, q[4] * sy, q[5] * sy, (q[6] + 0.5) * sy - 0.5, q[7] * sy, q[8], q[9], q[10], q[11]] : null;
-        return new CameraIntrinsics(Fx * sx, Fy * sy, (Cx + 0.5) * sx - 0.5, (Cy + 0.5) * sy - 0.5, width, height) { Distortion = Distortion, Rectification = Rectification, Projection = p };
+        double[]? p = Projection is { } q ? [q[0] * sx, q[1] * sx, (q[2] + 0.5) * sx - 0.5, q[3] * sx, q[4] * sy, q[5] * sy, (q[6] + 0.5) * sy - 0.5,
+            q[7] * sy, q[8], q[9], q[10], q[11]] : null;
+        return new CameraIntrinsics(Fx * sx, Fy * sy, (Cx + 0.5) * sx - 0.5, (Cy + 0.5) * sy - 0.5, width, height)
+        {
+            Distortion = Distortion,
+            Rectification = Rectification, Projection = p
+        };
     }
 
     /// <summary>The 3x3 camera matrix K, row-major.</summary>

@@ -22,7 +22,8 @@ public sealed class ClassStatistics(int classes)
     public void Add(Mat labels)
     {
         if (labels.Empty()) { Array.Clear(_counts); Valid = 0; return; }
-        if (labels.Type() != MatType.CV_8UC1 || !labels.IsContinuous()) throw new ArgumentException("labels must be a continuous CV_8UC1 image", nameof(labels));
+        if (labels.Type() != MatType.CV_8UC1 || !labels.IsContinuous()) throw new ArgumentException("labels must be a continuous CV_8UC1 image",
+            nameof(labels));
         unsafe { Add(new ReadOnlySpan<byte>((void*)labels.Data, labels.Rows * labels.Cols)); }
     }
 

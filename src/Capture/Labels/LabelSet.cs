@@ -31,7 +31,8 @@ public sealed class LabelSet
     public static bool TryParseHex(string s, out (byte B, byte G, byte R) colour)
     {
         colour = default;
-        if (s.Length != 7 || s[0] != '#' || !int.TryParse(s.AsSpan(1), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var rgb)) return false;
+        if (s.Length != 7 || s[0] != '#' || !int.TryParse(s.AsSpan(1), System.Globalization.NumberStyles.HexNumber,
+            System.Globalization.CultureInfo.InvariantCulture, out var rgb)) return false;
         colour = ((byte)(rgb & 0xff), (byte)((rgb >> 8) & 0xff), (byte)(rgb >> 16));
         return true;
     }

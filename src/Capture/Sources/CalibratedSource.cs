@@ -44,8 +44,16 @@ public sealed class CalibratedSource(IFrameSource inner, CameraIntrinsics calibr
         var image = new Mat();
         Cv2.Remap(frame.Image, image, m.Map1, m.Map2, InterpolationFlags.Linear, BorderTypes.Constant, Scalar.All(0));
         Mat? depth = null, labels = null;
-        if (frame.Depth is { } d) { depth = new Mat(); Cv2.Remap(d, depth, m.Map1, m.Map2, InterpolationFlags.Nearest, BorderTypes.Constant, Scalar.All(0)); }
-        if (frame.Labels is { } l) { labels = new Mat(); Cv2.Remap(l, labels, m.Map1, m.Map2, InterpolationFlags.Nearest, BorderTypes.Constant, Scalar.All(Labels.LabelSet.Ignore)); }
+        if (frame.Depth is { } d)
+        {
+            depth = new Mat(); Cv2.Remap(d, depth, m.Map1, m.Map2, InterpolationFlags.Nearest, BorderTypes.Constant,
+            Scalar.All(0));
+        }
+        if (frame.Labels is { } l)
+        {
+            labels = new Mat(); Cv2.Remap(l, labels, m.Map1, m.Map2, InterpolationFlags.Nearest, BorderTypes.Constant,
+            Scalar.All(Labels.LabelSet.Ignore));
+        }
         var result = frame.With(image, k.Rectified(), depth, labels);
         frame.Dispose();
         return result;

@@ -16,7 +16,8 @@ public sealed class CameraSource : IFrameSource
         {
             if (index < 0) throw new SourceException($"camera {device}: a camera index is 0 or more.");
             if (OperatingSystem.IsLinux() && !File.Exists($"/dev/video{index}"))
-                throw new SourceException($"camera {device}: there is no /dev/video{index}; plug the camera in or pick another index (ls /dev/video*), or try the built-in world: --source synthetic.");
+                throw new SourceException($"camera {device}: there is no /dev/video{index}; plug the camera in or pick another index (ls " +
+                    $"/dev/video*), or try the built-in world: --source synthetic.");
             _capture = new VideoCapture(index, VideoCaptureAPIs.V4L2);
         }
         else
@@ -40,7 +41,8 @@ public sealed class CameraSource : IFrameSource
         _capture.Set(VideoCaptureProperties.BufferSize, 1);
         var fps = _capture.Get(VideoCaptureProperties.Fps);
         NominalFps = fps > 0 ? fps : options.Fps;
-        _events.Info($"camera {device}: {_capture.Get(VideoCaptureProperties.FrameWidth)}x{_capture.Get(VideoCaptureProperties.FrameHeight)} at {NominalFps:0.#} FPS");
+        _events.Info($"camera {device}: {_capture.Get(VideoCaptureProperties.FrameWidth)}x{_capture.Get(VideoCaptureProperties.FrameHeight)} at " +
+            $"{NominalFps:0.#} FPS");
     }
 
     public string Description => $"camera {_name}";

@@ -16,7 +16,8 @@ public static class DepthImage
             return metres;
         }
         if (raw.Type() != MatType.CV_16UC1)
-            throw new SourceException($"depth image '{path}' is {Describe(raw.Type())}, not a 16-bit single-channel PNG; depth must be stored as PNG16.");
+            throw new SourceException($"depth image '{path}' is {Describe(raw.Type())}, not a 16-bit single-channel PNG; depth must be stored as " +
+                $"PNG16.");
         var result = new Mat();
         raw.ConvertTo(result, MatType.CV_32FC1, 1.0 / unitsPerMetre);
         return result;
@@ -34,5 +35,7 @@ public static class DepthImage
         return Cv2.CountNonZero(depth);
     }
 
-    private static string Describe(MatType t) => $"{t.Depth switch { MatType.CV_8U => "8-bit", MatType.CV_16U => "16-bit", MatType.CV_32F => "float", _ => "unsupported" }} with {t.Channels} channel(s)";
+    private static string Describe(MatType t)
+        => $"{t.Depth switch { MatType.CV_8U => "8-bit", MatType.CV_16U => "16-bit", MatType.CV_32F => "float", _ => "unsupported" }} with " +
+            $"{t.Channels} channel(s)";
 }

@@ -87,10 +87,13 @@ internal sealed class FfmpegStreamReader : IDisposable
     public static FfmpegStreamReader? Open(string url, TimeSpan openTimeout, TimeSpan readTimeout, TimeSpan? stallAfter = null, bool paced = false,
         CancellationToken cancellationToken = default, Action<string>? failed = null)
     {
-        var ffmpeg = ExternalTools.Find("ffmpeg") ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package 'ffmpeg'.");
+        var ffmpeg = ExternalTools.Find("ffmpeg")
+            ?? throw new SourceException("network streams are read through the ffmpeg program, which is missing; install the Debian package " +
+                "'ffmpeg'.");
         // Low-latency flags only for live protocols: with -fflags nobuffer ffmpeg 5.1 outputs nothing from an HTTP file.
         var input = IsLiveProtocol(url) ? "-fflags nobuffer -flags low_delay -probesize 65536 -analyzeduration 500000" : "";
-        var decoder = Start(ffmpeg, $"-nostdin -hide_banner -v info {input} {(paced ? "-re" : "")} {TimeoutArgs(url, readTimeout)} -i \"{url}\" -an -sn -map 0:v:0 -f rawvideo -pix_fmt bgr24 -", redirectOut: true);
+        var decoder = Start(ffmpeg, $"-nostdin -hide_banner -v info {input} {(paced ? "-re" : "")} {TimeoutArgs(url, readTimeout)} -i \"{url}\" " +
+            $"-an -sn -map 0:v:0 -f rawvideo -pix_fmt bgr24 -", redirectOut: true);
         var found = new TaskCompletionSource<(int W, int H, double? Fps)>(TaskCreationOptions.RunContinuationsAsynchronously);
         double? inputFps = null;
         TimeSpan? duration = null;
@@ -115,7 +118,8 @@ internal sealed class FfmpegStreamReader : IDisposable
                 return;
             }
             var m = SizePattern.Match(line);
-            if (m.Success) found.TrySetResult((int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), inputFps));
+            if (m.Success) found.TrySetResult((int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value,
+                CultureInfo.InvariantCulture), inputFps));
         };
         decoder.BeginErrorReadLine();
         // The wait for the first frame ends at once when the run stops (a stream reconnecting must not hold up Ctrl+C).

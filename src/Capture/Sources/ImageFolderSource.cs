@@ -15,7 +15,8 @@ public sealed class ImageFolderSource : IFrameSource
         Spec = pathOrGlob;
         _files = ListFiles(pathOrGlob);
         if (_files.Count == 0)
-            throw new SourceException($"image folder '{pathOrGlob}' holds no images ({string.Join(", ", Extensions)}); point at a folder or glob with images in it.");
+            throw new SourceException($"image folder '{pathOrGlob}' holds no images ({string.Join(", ", Extensions)}); point at a folder or glob " +
+                $"with images in it.");
     }
 
     public string Spec { get; }
@@ -61,7 +62,8 @@ public sealed class ImageFolderSource : IFrameSource
             if (image.Size() != first && !warnedSize)
             {
                 warnedSize = true;
-                _events.Warning($"images in '{Spec}' have mixed sizes ({first.Value.Width}x{first.Value.Height}, then {image.Width}x{image.Height} at {Path.GetFileName(file)}); each is processed at its own size.");
+                _events.Warning($"images in '{Spec}' have mixed sizes ({first.Value.Width}x{first.Value.Height}, then {image.Width}x{image.Height} " +
+                    $"at {Path.GetFileName(file)}); each is processed at its own size.");
             }
             yield return new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = _fps, SourceFile = Path.GetFileName(file) };
             if (sequence % 16 == 0) await Task.Yield();

@@ -29,7 +29,8 @@ public sealed class NetworkStreamSource : IFrameSource
         _events = events ?? TextEventLog.StandardError;
         Url = url;
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || !Schemes.Contains(uri.Scheme) || string.IsNullOrEmpty(uri.Host))
-            throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or udp://127.0.0.1:5000.");
+            throw new SourceException($"stream URL '{url}' is malformed; write it like rtsp://host:554/path, http://host/stream.mjpg or " +
+                $"udp://127.0.0.1:5000.");
         _capture = Open() ?? throw new SourceException(_openFailure is { } said
             ? $"stream {url} could not be read: ffmpeg says \"{said}\"; the server answered, so check that it serves video ffmpeg can read."
             : $"stream {url} could not be opened within {_options.OpenTimeout.TotalSeconds:0.#} s (refused, unreachable, or sending nothing); check "
@@ -37,7 +38,11 @@ public sealed class NetworkStreamSource : IFrameSource
         NominalFps = _capture.Fps;
         IsFile = !FfmpegStreamReader.IsLiveProtocol(url) && (_capture.Duration is not null || NamesAFile(uri));
         _latest = IsFile
-            ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true })
+            ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(4)
+            {
+                FullMode = BoundedChannelFullMode.Wait, SingleReader = true,
+                SingleWriter = true
+            })
             : Channel.CreateBounded<Frame>(new BoundedChannelOptions(1)
             {
                 FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true,
@@ -125,7 +130,8 @@ public sealed class NetworkStreamSource : IFrameSource
                     if (_downSince is { } since)
                     {
                         Outages++;
-                        _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(since).TotalSeconds:0.0} s outage ({_reconnectAttempts} attempts), {reader.Width}x{reader.Height}");
+                        _events.Warning($"stream {Url} back after {Stopwatch.GetElapsedTime(since).TotalSeconds:0.0} s outage " +
+                            $"({_reconnectAttempts} attempts), {reader.Width}x{reader.Height}");
                         _downSince = null;
                     }
                     var frame = new Frame(sequence++, Stopwatch.GetTimestamp(), image) { NominalFps = NominalFps };
@@ -139,7 +145,9 @@ public sealed class NetworkStreamSource : IFrameSource
                 {
                     // A file ends: that is the end of the run. A file that breaks off is a source fault, not an outage to wait out.
                     if (reader.EndedCleanly) break;
-                    throw new SourceException($"video {Url} broke off after frame {sequence}{(reader.Stalled ? $" (no data for {reader.StallAfter.TotalSeconds:0.#} s)" : "")}; check the server and start again.");
+                    throw new SourceException($"video {Url} broke off after frame " +
+                        $"{sequence}{(reader.Stalled ? $" (no data for {reader.StallAfter.TotalSeconds:0.#} s)" : "")}; check the server and start " +
+                            $"again.");
                 }
                 // An HTTP stream that ends (the server closed it at its end, not a dropped connection) is a file that ended:
                 // reading it again from the start would loop it forever.
@@ -175,7 +183,8 @@ public sealed class NetworkStreamSource : IFrameSource
             _reconnectAttempts++;
             token.ThrowIfCancellationRequested();
             if (Stopwatch.GetElapsedTime(lostAt) > _options.GiveUpAfter)
-                throw new SourceException($"stream {Url} has been down for {_options.GiveUpAfter.TotalSeconds:0} s and did not come back; check the stream and start again.");
+                throw new SourceException($"stream {Url} has been down for {_options.GiveUpAfter.TotalSeconds:0} s and did not come back; check " +
+                    $"the stream and start again.");
             token.WaitHandle.WaitOne(delay);
             _capture = Open();
             // "Back" is said when a frame arrives (GrabLoop), not when a connection opens.

@@ -25,14 +25,16 @@ public static class SourceFactory
     public static IFrameSource Open(string spec, SourceOptions? options = null)
     {
         options ??= new SourceOptions();
-        if (options.Undistort && options.Calibration is null) throw new SourceException("--undistort needs the camera's calibration: pass --intrinsics FILE.");
+        if (options.Undistort && options.Calibration is null) throw new
+            SourceException("--undistort needs the camera's calibration: pass --intrinsics FILE.");
         var source = OpenRaw(spec, options);
         return options.Calibration is { } k ? new CalibratedSource(source, k, options.Undistort) : source;
     }
 
     private static IFrameSource OpenRaw(string spec, SourceOptions options)
     {
-        if (string.IsNullOrWhiteSpace(spec)) throw new SourceException("no source given; pass --source (a camera index, a file, a URL, tum:PATH, nyu:PATH or synthetic).");
+        if (string.IsNullOrWhiteSpace(spec)) throw new
+            SourceException("no source given; pass --source (a camera index, a file, a URL, tum:PATH, nyu:PATH or synthetic).");
         spec = spec.Trim();
         Func<string, SourceOptions, IFrameSource>? scheme;
         lock (Schemes) scheme = Schemes.FirstOrDefault(kv => spec.StartsWith(kv.Key, StringComparison.Ordinal)).Value;
@@ -43,8 +45,10 @@ public static class SourceFactory
             return new SyntheticSource(ParseSynthetic(spec), options.Realtime);
         if (spec.StartsWith("tum:", StringComparison.Ordinal)) return new TumSequenceSource(spec[4..], realtime: options.Realtime);
         if (spec.StartsWith("nyu:", StringComparison.Ordinal)) return new NyuSequenceSource(spec[4..]);
-        if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network with { Realtime = options.Realtime }, options.Events);
-        if (spec.All(char.IsDigit) || spec.StartsWith("/dev/video", StringComparison.Ordinal)) return new CameraSource(spec, options.Camera, options.Events);
+        if (spec.Contains("://", StringComparison.Ordinal)) return new NetworkStreamSource(spec, options.Network with { Realtime = options.Realtime },
+            options.Events);
+        if (spec.All(char.IsDigit) || spec.StartsWith("/dev/video", StringComparison.Ordinal)) return new CameraSource(spec, options.Camera,
+            options.Events);
         if (Directory.Exists(spec) || spec.IndexOfAny(['*', '?']) >= 0) return new ImageFolderSource(spec, null, options.Events);
         return new VideoFileSource(spec, options.Realtime, options.Events);
     }
@@ -66,7 +70,8 @@ public static class SourceFactory
         foreach (var part in spec[(colon + 1)..].Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var kv = part.Split('=', 2);
-            if (kv.Length != 2) throw new SourceException($"synthetic option '{part}' is not key=value; e.g. synthetic:seed=3,frames=500,size=320x240.");
+            if (kv.Length != 2) throw new SourceException($"synthetic option '{part}' is not key=value; e.g. " +
+                $"synthetic:seed=3,frames=500,size=320x240.");
             var (key, value) = (kv[0].Trim(), kv[1].Trim());
             try
             {
@@ -76,11 +81,28 @@ public static class SourceFactory
                     "frames" => o with { Frames = int.Parse(value, CultureInfo.InvariantCulture) },
                     "fps" => o with { Fps = double.Parse(value, CultureInfo.InvariantCulture) },
                     "noise" => o with { DepthNoise = value is "1" or "true" or "on" },
-                    "world" => o with { Randomised = value switch { "randomised" or "randomized" => true, "classic" => false, _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.") } },
+                    "world" => o with
+                    {
+                        Randomised = value switch
+                        {
+                            "randomised" or "randomized" => true,
+                            "classic" => false,
+                            _ => throw new SourceException($"synthetic option world={value}: use world=classic or world=randomised.")
+                        }
+                    },
                     "motion" => o with { Motion = ParseMotion(value) },
                     "stall" => ParseStall(o, value),
-                    "cycle" => o with { Cycle = int.Parse(value, CultureInfo.InvariantCulture) is var k and >= 1 ? k : throw new SourceException($"synthetic option cycle={value}: give how many frames to render before replaying them, e.g. cycle=30.") },
-                    "fail" => o with { FailAtFrame = int.Parse(value, CultureInfo.InvariantCulture) is var f and >= 0 ? f : throw new SourceException($"synthetic option fail={value}: give the frame at which the camera fails, e.g. fail=30.") },
+                    "cycle" => o with
+                    {
+                        Cycle = int.Parse(value, CultureInfo.InvariantCulture) is var k and >= 1 ? k
+                        : throw new SourceException($"synthetic option cycle={value}: give how many frames to render before replaying them, e.g. " +
+                            $"cycle=30.")
+                    },
+                    "fail" => o with
+                    {
+                        FailAtFrame = int.Parse(value, CultureInfo.InvariantCulture) is var f and >= 0 ? f
+                        : throw new SourceException($"synthetic option fail={value}: give the frame at which the camera fails, e.g. fail=30.")
+                    },
                     "size" => ParseSize(o, value),
                     _ => throw new SourceException($"synthetic option '{key}' is unknown; known: seed, frames, size, fps, noise, "
                         + "world (classic or randomised), motion (walk, static or turns), stall (stall=FRAME:SECONDS), "

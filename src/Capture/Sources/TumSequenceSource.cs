@@ -26,9 +26,11 @@ public sealed class TumSequenceSource : IFrameSource
         var depth = ReadList(root, "depth.txt");
         if (depth.Count == 0) throw new SourceException($"TUM sequence '{root}' lists no depth images in depth.txt; the sequence is incomplete.");
         _pairs = Associate(rgb, depth);
-        if (_pairs.Count == 0) throw new SourceException($"TUM sequence '{root}': no colour image has a depth image within {MaxDifferenceSeconds * 1000:0} ms; check the timestamps.");
+        if (_pairs.Count == 0) throw new SourceException($"TUM sequence '{root}': no colour image has a depth image within " +
+            $"{MaxDifferenceSeconds * 1000:0} ms; check the timestamps.");
         var missing = _pairs.Select(p => p.Depth).FirstOrDefault(d => !File.Exists(Path.Combine(root, d)));
-        if (missing is not null) throw new SourceException($"TUM sequence '{root}' is missing depth file '{missing}' listed in depth.txt; restore the file or fix depth.txt.");
+        if (missing is not null) throw new SourceException($"TUM sequence '{root}' is missing depth file '{missing}' listed in depth.txt; restore " +
+            $"the file or fix depth.txt.");
         Intrinsics = intrinsics ?? new CameraIntrinsics(525.0, 525.0, 319.5, 239.5, 640, 480);
         var span = _pairs[^1].Time - _pairs[0].Time;
         NominalFps = _pairs.Count > 1 && span > 0 ? (_pairs.Count - 1) / span : null;
@@ -43,7 +45,8 @@ public sealed class TumSequenceSource : IFrameSource
     private static List<(double, string)> ReadList(string root, string name)
     {
         var path = Path.Combine(root, name);
-        if (!File.Exists(path)) throw new SourceException($"TUM sequence '{root}' has no {name}; a TUM folder holds rgb.txt, depth.txt, rgb/ and depth/.");
+        if (!File.Exists(path)) throw new SourceException($"TUM sequence '{root}' has no {name}; a TUM folder holds rgb.txt, depth.txt, rgb/ and " +
+            $"depth/.");
         var list = new List<(double, string)>();
         foreach (var line in File.ReadLines(path))
         {

@@ -17,14 +17,16 @@ public sealed class VideoFileSource : IFrameSource
         Path = path;
         _realtime = realtime;
         if (!File.Exists(path))
-            throw new SourceException($"video file '{path}' does not exist; check the path (or use --source synthetic for the built-in demo stream).");
+            throw new SourceException($"video file '{path}' does not exist; check the path (or use --source synthetic for the built-in demo " +
+                $"stream).");
         if (new FileInfo(path).Length == 0)
             throw new SourceException($"video file '{path}' is empty; give a video FFmpeg can read.");
         _capture = new VideoCapture(path, VideoCaptureAPIs.FFMPEG);
         if (!_capture.IsOpened())
         {
             _capture.Dispose();
-            throw new SourceException($"video file '{path}' could not be decoded (not a video, or a codec FFmpeg lacks); check the file with ffprobe.");
+            throw new SourceException($"video file '{path}' could not be decoded (not a video, or a codec FFmpeg lacks); check the file with " +
+                $"ffprobe.");
         }
         var fps = _capture.Get(VideoCaptureProperties.Fps);
         NominalFps = fps is > 0 and < 1000 ? fps : null;
@@ -78,7 +80,8 @@ public sealed class VideoFileSource : IFrameSource
                 // frames than it claims. Decoding that reached the container's end is a normal end, whatever the count.
                 var reachedEnd = Duration is not { } d || lastTime + 2 * period >= 0.95 * d;
                 if (FrameCount is { } total && sequence < total - 1 && !reachedEnd)
-                    _events.Warning($"video file '{Path}' ended after {sequence} of {total} frames, at {lastTime:0.0} of {Duration:0.0} s (truncated or corrupt); every decodable frame was read.");
+                    _events.Warning($"video file '{Path}' ended after {sequence} of {total} frames, at {lastTime:0.0} of {Duration:0.0} s " +
+                        $"(truncated or corrupt); every decodable frame was read.");
                 yield break;
             }
             failures = 0;

@@ -5,7 +5,8 @@ namespace RealtimeMtl.Capture.Synthetic;
 /// balance error, vignetting, lens or motion blur, shot and read noise, and JPEG compression. Only the colour image
 /// changes; depth and labels stay exact.
 /// </summary>
-public sealed record CameraEffects(double TargetMean, Vec3 WhiteBalance, double Vignette, double BlurSigma, double MotionBlur, double Noise, int JpegQuality)
+public sealed record CameraEffects(double TargetMean, Vec3 WhiteBalance, double Vignette, double BlurSigma, double MotionBlur, double Noise,
+    int JpegQuality)
 {
     /// <summary>No change at all (for tests).</summary>
     public static CameraEffects None { get; } = new(0, new Vec3(1, 1, 1), 0, 0, 0, 0, 0);

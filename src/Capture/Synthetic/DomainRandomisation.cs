@@ -35,7 +35,8 @@ public static class DomainRandomisation
             var onCeiling = rng.Chance(0.6);
             var position = onCeiling
                 ? new Vec3(rng.Range(0.3, room.Width - 0.3), room.Height - rng.Range(0.05, 0.4), rng.Range(0.5, room.Depth - 0.3))
-                : new Vec3(rng.Chance(0.5) ? rng.Range(0.2, 0.6) : room.Width - rng.Range(0.2, 0.6), rng.Range(0.6, 1.8), rng.Range(room.Depth * 0.3, room.Depth - 0.3));
+                : new Vec3(rng.Chance(0.5) ? rng.Range(0.2, 0.6) : room.Width - rng.Range(0.2, 0.6), rng.Range(0.6, 1.8), rng.Range(room.Depth * 0.3,
+                    room.Depth - 0.3));
             var colour = Light.ColourTemperature(rng.Range(2700, 6500));
             lights.Add(new Light(position, colour, rng.Range(2.0, 10.0) / Math.Sqrt(n), rng.Range(0.05, 0.45)));
         }
@@ -64,16 +65,20 @@ public static class DomainRandomisation
             switch (rng.Int(0, 3))
             {
                 case 0:
-                    boxes.Add(new SceneBox(new Vec3(cx, 0, cz), new Vec3(cx + s, rng.Range(0.05, 0.5) * scale, cz + s * rng.Range(0.5, 1.5)), SyntheticRoom.Objects, look));
+                    boxes.Add(new SceneBox(new Vec3(cx, 0, cz), new Vec3(cx + s, rng.Range(0.05, 0.5) * scale, cz + s * rng.Range(0.5, 1.5)),
+                        SyntheticRoom.Objects, look));
                     break;
                 case 1: // standing lamp: pole and shade
                     var top = rng.Range(1.1, 1.7);
-                    boxes.Add(new SceneBox(new Vec3(cx + s / 2 - 0.015, 0, cz + s / 2 - 0.015), new Vec3(cx + s / 2 + 0.015, top, cz + s / 2 + 0.015), SyntheticRoom.Objects, look));
-                    boxes.Add(new SceneBox(new Vec3(cx, top, cz), new Vec3(cx + s, top + s * 0.8, cz + s), SyntheticRoom.Objects, new Material(Pattern.Fabric, Muted(ref rng, 0.3, 0.6, 0.95), 0.02)));
+                    boxes.Add(new SceneBox(new Vec3(cx + s / 2 - 0.015, 0, cz + s / 2 - 0.015), new Vec3(cx + s / 2 + 0.015, top, cz + s / 2 + 0.015),
+                        SyntheticRoom.Objects, look));
+                    boxes.Add(new SceneBox(new Vec3(cx, top, cz), new Vec3(cx + s, top + s * 0.8, cz + s), SyntheticRoom.Objects,
+                        new Material(Pattern.Fabric, Muted(ref rng, 0.3, 0.6, 0.95), 0.02)));
                     break;
                 default: // plant: pot and foliage
                     var pot = s * 0.6;
-                    boxes.Add(new SceneBox(new Vec3(cx + (s - pot) / 2, 0, cz + (s - pot) / 2), new Vec3(cx + (s + pot) / 2, pot, cz + (s + pot) / 2), SyntheticRoom.Objects, look));
+                    boxes.Add(new SceneBox(new Vec3(cx + (s - pot) / 2, 0, cz + (s - pot) / 2), new Vec3(cx + (s + pot) / 2, pot, cz + (s + pot) / 2),
+                        SyntheticRoom.Objects, look));
                     boxes.Add(new SceneBox(new Vec3(cx, pot, cz), new Vec3(cx + s, pot + s * rng.Range(1, 2.5), cz + s), SyntheticRoom.Objects,
                         new Material(Pattern.Carpet, Hsv(rng.Range(0.22, 0.4), rng.Range(0.4, 0.9), rng.Range(0.15, 0.5)), rng.Range(0.02, 0.08))));
                     break;
@@ -86,8 +91,24 @@ public static class DomainRandomisation
         {
             var d = decals[i];
             decals[i] = d.Label == SyntheticRoom.Picture
-                ? d with { Material = new Material(Pattern.Procedural, Hsv(rng.Next(), rng.Range(0.2, 1), rng.Range(0.2, 1)), rng.Range(1.5, 12), rng.Int(0, 1 << 20), Hsv(rng.Next(), rng.Range(0.2, 1), rng.Range(0.1, 1))) }
-                : d with { Material = d.Material with { Color = rng.Int(0, 3) switch { 0 => new Vec3(0.95, 0.85, 0.7), 1 => new Vec3(0.5, 0.55, 0.9), _ => new Vec3(0.25, 0.12, 0.08) } * rng.Range(0.6, 1.1), Accent = Muted(ref rng, 0.3, 0.1, 0.95) } };
+                ? d with
+                {
+                    Material = new Material(Pattern.Procedural, Hsv(rng.Next(), rng.Range(0.2, 1), rng.Range(0.2, 1)), rng.Range(1.5, 12),
+                    rng.Int(0, 1 << 20), Hsv(rng.Next(), rng.Range(0.2, 1), rng.Range(0.1, 1)))
+                }
+                : d with
+                {
+                    Material = d.Material with
+                    {
+                        Color = rng.Int(0, 3) switch
+                        {
+                            0 => new Vec3(0.95, 0.85, 0.7),
+                            1 => new Vec3(0.5, 0.55, 0.9),
+                            _ => new Vec3(0.25, 0.12, 0.08)
+                        } * rng.Range(0.6, 1.1),
+                        Accent = Muted(ref rng, 0.3, 0.1, 0.95)
+                    }
+                };
         }
     }
 
@@ -104,12 +125,14 @@ public static class DomainRandomisation
             2 => new Material(Pattern.Paint, Muted(ref rng, 0.5, 0.1, 0.95), rng.Range(0.02, 0.1)),
             _ => new Material(Pattern.Plastic, Muted(ref rng, 0.8, 0.05, 0.95), 0.05),
         },
-        _ => new Material(rng.Int(0, 3) switch { 0 => Pattern.Plastic, 1 => Pattern.Fabric, _ => Pattern.Plaster }, Hsv(rng.Next(), rng.Range(0, 1), rng.Range(0.1, 0.95)), rng.Range(0.02, 0.2)),
+        _ => new Material(rng.Int(0, 3) switch { 0 => Pattern.Plastic, 1 => Pattern.Fabric, _ => Pattern.Plaster }, Hsv(rng.Next(), rng.Range(0, 1),
+            rng.Range(0.1, 0.95)), rng.Range(0.02, 0.2)),
     };
 
     /// <summary>Wood from pale birch to dark walnut, sometimes grey-washed.</summary>
     private static Vec3 Wood(ref Rng rng) =>
-        rng.Chance(0.15) ? Hsv(rng.Range(0.05, 0.12), rng.Range(0.05, 0.2), rng.Range(0.35, 0.8)) : Hsv(rng.Range(0.04, 0.11), rng.Range(0.35, 0.75), rng.Range(0.2, 0.85));
+        rng.Chance(0.15) ? Hsv(rng.Range(0.05, 0.12), rng.Range(0.05, 0.2), rng.Range(0.35, 0.8)) : Hsv(rng.Range(0.04, 0.11), rng.Range(0.35, 0.75),
+            rng.Range(0.2, 0.85));
 
     /// <summary>A colour of any hue with saturation at most <paramref name="maxSat"/> and value in [lo, hi].</summary>
     private static Vec3 Muted(ref Rng rng, double maxSat, double lo, double hi) => Hsv(rng.Next(), rng.Range(0, maxSat), rng.Range(lo, hi));
@@ -133,7 +156,8 @@ public static class DomainRandomisation
     {
         var fov = rng.Range(50, 75) * Math.PI / 180;
         var f = width / 2.0 / Math.Tan(fov / 2);
-        var k = new Frames.CameraIntrinsics(f, f, (width - 1) / 2.0 + rng.Range(-0.02, 0.02) * width, (height - 1) / 2.0 + rng.Range(-0.02, 0.02) * height, width, height);
+        var k = new Frames.CameraIntrinsics(f, f, (width - 1) / 2.0 + rng.Range(-0.02, 0.02) * width, (height - 1) / 2.0 + rng.Range(-0.02,
+            0.02) * height, width, height);
         var (x0, z0, x1, z1) = room.FreeArea;
         var pose = new CameraPose(
             new Vec3(rng.Range(x0, x1), Math.Min(rng.Range(0.8, 2.0), room.Height - 0.3), rng.Range(z0, z1)),

@@ -5,7 +5,8 @@ public struct Rng(ulong seed)
 {
     private ulong _state = seed;
 
-    public static Rng For(int seed, long stream) => new((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)stream * 0xD1B54A32D192ED03UL ^ 0x5851F42D4C957F2DUL);
+    public static Rng For(int seed, long stream) => new((ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)stream
+        * 0xD1B54A32D192ED03UL ^ 0x5851F42D4C957F2DUL);
 
     public ulong NextULong()
     {

@@ -31,7 +31,8 @@ public sealed record SyntheticOptions
     public void Validate()
     {
         if (Frames <= 0) throw new ArgumentException("synthetic: frames must be positive");
-        if (Width < 16 || Height < 16 || Width > 4096 || Height > 4096) throw new ArgumentException("synthetic: size must be between 16x16 and 4096x4096");
+        if (Width < 16 || Height < 16 || Width > 4096
+            || Height > 4096) throw new ArgumentException("synthetic: size must be between 16x16 and 4096x4096");
         if (Fps <= 0) throw new ArgumentException("synthetic: fps must be positive");
     }
 }

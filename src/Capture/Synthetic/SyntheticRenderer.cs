@@ -11,7 +11,8 @@ public static unsafe class SyntheticRenderer
     [ThreadStatic] private static int[]? _surface;
     [ThreadStatic] private static byte[]? _boxFace;
 
-    /// <summary>Renders into <paramref name="image"/> (CV_8UC3 BGR), <paramref name="depth"/> (CV_32FC1 m), <paramref name="labels"/> (CV_8UC1).</summary>
+    /// <summary>Renders into <paramref name="image"/> (CV_8UC3 BGR), <paramref name="depth"/> (CV_32FC1 m), <paramref name="labels"/>
+    /// (CV_8UC1).</summary>
     public static void Render(SyntheticRoom room, CameraPose pose, CameraIntrinsics k, Mat image, Mat depth, Mat labels)
     {
         int w = k.Width, h = k.Height;
@@ -82,14 +83,23 @@ public static unsafe class SyntheticRenderer
                 var i = py * w + px;
                 var cxv = (px - k.Cx) * invFx;
                 var t = depthPtr[i];
-                var p = new Vec3(o.X + t * (r.X * cxv + u.X * cyv + f.X), o.Y + t * (r.Y * cxv + u.Y * cyv + f.Y), o.Z + t * (r.Z * cxv + u.Z * cyv + f.Z));
+                var p = new Vec3(o.X + t * (r.X * cxv + u.X * cyv + f.X), o.Y + t * (r.Y * cxv + u.Y * cyv + f.Y), o.Z + t * (r.Z * cxv + u.Z * cyv
+                    + f.Z));
                 byte label;
                 Vec3 albedo, n;
                 var s = surface[i];
                 if (s < 0)
                 {
                     var face = -1 - s;
-                    n = face switch { 0 => new Vec3(1, 0, 0), 1 => new Vec3(-1, 0, 0), 2 => new Vec3(0, 1, 0), 3 => new Vec3(0, -1, 0), 4 => new Vec3(0, 0, 1), _ => new Vec3(0, 0, -1) };
+                    n = face switch
+                    {
+                        0 => new Vec3(1, 0, 0),
+                        1 => new Vec3(-1, 0, 0),
+                        2 => new Vec3(0, 1, 0),
+                        3 => new Vec3(0, -1, 0),
+                        4 => new Vec3(0, 0, 1),
+                        _ => new Vec3(0, 0, -1)
+                    };
                     var (a, bb) = FaceCoords(face >> 1, p);
                     label = face switch { 2 => SyntheticRoom.Floor, 3 => SyntheticRoom.Ceiling, _ => SyntheticRoom.Wall };
                     var material = face switch { 2 => room.FloorMaterial, 3 => room.CeilingMaterial, _ => room.WallMaterial };
@@ -119,7 +129,8 @@ public static unsafe class SyntheticRenderer
                 }
                 var shade = Shade(room, p, n, boxes, i);
                 var c = albedo.Mul(shade);
-                if (label == SyntheticRoom.Window || label == SyntheticRoom.Tv) c = albedo * (label == SyntheticRoom.Window ? 1.05 : 0.8 + 0.4 * (shade.X + shade.Y + shade.Z) / 3);
+                if (label == SyntheticRoom.Window || label == SyntheticRoom.Tv) c = albedo * (label == SyntheticRoom.Window ? 1.05 : 0.8 + 0.4
+                    * (shade.X + shade.Y + shade.Z) / 3);
                 imagePtr[i * 3] = ToByte(c.X);
                 imagePtr[i * 3 + 1] = ToByte(c.Y);
                 imagePtr[i * 3 + 2] = ToByte(c.Z);
@@ -169,7 +180,8 @@ public static unsafe class SyntheticRenderer
     private static bool Occluded(Vec3 from, Vec3 to, IReadOnlyList<SceneBox> boxes)
     {
         var d = to - from;
-        double lx = Math.Min(from.X, to.X), hx = Math.Max(from.X, to.X), ly = Math.Min(from.Y, to.Y), hy = Math.Max(from.Y, to.Y), lz = Math.Min(from.Z, to.Z), hz = Math.Max(from.Z, to.Z);
+        double lx = Math.Min(from.X, to.X), hx = Math.Max(from.X, to.X), ly = Math.Min(from.Y, to.Y), hy = Math.Max(from.Y, to.Y),
+            lz = Math.Min(from.Z, to.Z), hz = Math.Max(from.Z, to.Z);
         for (var b = 0; b < boxes.Count; b++)
         {
             var box = boxes[b];
@@ -301,7 +313,8 @@ public static unsafe class SyntheticRenderer
         switch (seed & 3)
         {
             case 0: // clouds: octaves of value noise
-                t = 0.5 * ValueNoise(u * s, v * s, seed) + 0.3 * ValueNoise(u * s * 2.7, v * s * 2.7, seed + 1) + 0.2 * ValueNoise(u * s * 7, v * s * 7, seed + 2);
+                t = 0.5 * ValueNoise(u * s, v * s, seed) + 0.3 * ValueNoise(u * s * 2.7, v * s * 2.7, seed + 1) + 0.2 * ValueNoise(u * s * 7,
+                    v * s * 7, seed + 2);
                 break;
             case 1: // stripes bent by noise
                 t = 0.5 + 0.5 * Math.Sin((u * Math.Cos(seed) + v * Math.Sin(seed)) * s * 6 + 4 * ValueNoise(u * 3, v * 3, seed));
@@ -363,7 +376,8 @@ public static unsafe class SyntheticRenderer
         var f = pose.Forward; var r = pose.Right; var u = pose.Up;
         for (var c = 0; c < 8; c++)
         {
-            var p = new Vec3((c & 1) == 0 ? box.Min.X : box.Max.X, (c & 2) == 0 ? box.Min.Y : box.Max.Y, (c & 4) == 0 ? box.Min.Z : box.Max.Z) - pose.Position;
+            var p = new Vec3((c & 1) == 0 ? box.Min.X : box.Max.X, (c & 2) == 0 ? box.Min.Y : box.Max.Y, (c & 4) == 0 ? box.Min.Z : box.Max.Z)
+                - pose.Position;
             var z = p.Dot(f);
             if (z < 0.05) { behind++; continue; }
             var x = k.Fx * p.Dot(r) / z + k.Cx;

@@ -137,7 +137,8 @@ public sealed class SyntheticRoom
         if (randomised) DomainRandomisation.Apply(this, Rng.For(seed, variant * 7919 + 4243));
     }
 
-    internal void SetLook(Material floor, Material wall, Material ceiling, IReadOnlyList<Light> lights, double ambient, Vec3 ambientColor, double skyLevel)
+    internal void SetLook(Material floor, Material wall, Material ceiling, IReadOnlyList<Light> lights, double ambient, Vec3 ambientColor,
+        double skyLevel)
     {
         FloorMaterial = floor; WallMaterial = wall; CeilingMaterial = ceiling;
         Lights = lights; Ambient = ambient; AmbientColor = ambientColor; SkyLevel = skyLevel;
@@ -158,7 +159,8 @@ public sealed class SyntheticRoom
         AddBox(new Vec3(x, 0, farZ - len), new Vec3(x + w, 0.3, farZ), Bed, frame);
         AddBox(new Vec3(x + 0.03, 0.3, farZ - len + 0.03), new Vec3(x + w - 0.03, 0.52, farZ - 0.05), Bed, sheet);
         AddBox(new Vec3(x, 0, farZ - 0.06), new Vec3(x + w, rng.Range(0.9, 1.2), farZ), Bed, frame);
-        if (rng.Chance(0.7)) AddBox(new Vec3(x + 0.15, 0.52, farZ - 0.5), new Vec3(x + w - 0.15, 0.64, farZ - 0.12), Bed, new Material(Pattern.Fabric, Pastel(ref rng), 0.02));
+        if (rng.Chance(0.7)) AddBox(new Vec3(x + 0.15, 0.52, farZ - 0.5), new Vec3(x + w - 0.15, 0.64, farZ - 0.12), Bed, new Material(Pattern.Fabric,
+            Pastel(ref rng), 0.02));
         return w;
     }
 
@@ -209,7 +211,8 @@ public sealed class SyntheticRoom
         {
             AddBox(min, new Vec3(max.X, max.Y, min.Z + t), Furniture, wood);
             AddBox(new Vec3(min.X, min.Y, max.Z - t), max, Furniture, wood);
-            AddBox(new Vec3(min.X < 0.01 ? min.X : max.X - t, min.Y, min.Z), new Vec3(min.X < 0.01 ? min.X + t : max.X, max.Y, max.Z), Furniture, wood);
+            AddBox(new Vec3(min.X < 0.01 ? min.X : max.X - t, min.Y, min.Z), new Vec3(min.X < 0.01 ? min.X + t : max.X, max.Y, max.Z), Furniture,
+                wood);
         }
         var rowH = (max.Y - min.Y) / rows;
         for (var r = 0; r <= rows; r++)
@@ -248,13 +251,15 @@ public sealed class SyntheticRoom
             var tw = Math.Min(w - 0.1, rng.Range(0.8, 1.3));
             var th = tw * 0.58;
             var tx = x + (w - tw) / 2;
-            AddBox(new Vec3(tx, h, farZ - 0.2), new Vec3(tx + tw, h + th, farZ - 0.12), Tv, new Material(Pattern.Screen, new Vec3(0.08, 0.07, 0.07), 1, rng.Int(0, 1000)));
+            AddBox(new Vec3(tx, h, farZ - 0.2), new Vec3(tx + tw, h + th, farZ - 0.12), Tv, new Material(Pattern.Screen, new Vec3(0.08, 0.07, 0.07),
+                1, rng.Int(0, 1000)));
         }
         else if (rng.Chance(0.7))
         {
             var s = rng.Range(0.1, 0.3);
             var ox = x + rng.Range(0.05, w - s - 0.05);
-            AddBox(new Vec3(ox, h, farZ - d + 0.1), new Vec3(ox + s, h + rng.Range(0.1, 0.35), farZ - d + 0.1 + s), Objects, RandomObjectMaterial(ref rng));
+            AddBox(new Vec3(ox, h, farZ - d + 0.1), new Vec3(ox + s, h + rng.Range(0.1, 0.35), farZ - d + 0.1 + s), Objects,
+                RandomObjectMaterial(ref rng));
         }
         return w;
     }
@@ -269,7 +274,8 @@ public sealed class SyntheticRoom
         if (rng.Chance(0.5))
         {
             var s = rng.Range(0.1, 0.25);
-            AddBox(new Vec3(x0 + 0.1, h, z + 0.2), new Vec3(x0 + 0.1 + s, h + rng.Range(0.1, 0.3), z + 0.2 + s), Objects, RandomObjectMaterial(ref rng));
+            AddBox(new Vec3(x0 + 0.1, h, z + 0.2), new Vec3(x0 + 0.1 + s, h + rng.Range(0.1, 0.3), z + 0.2 + s), Objects,
+                RandomObjectMaterial(ref rng));
         }
         return len;
     }
@@ -292,7 +298,8 @@ public sealed class SyntheticRoom
         var min = new Vec3(cx - tw / 2, 0, cz - td / 2);
         var max = new Vec3(cx + tw / 2, rng.Range(0.7, 0.78), cz + td / 2);
         AddTable(ref rng, min, max);
-        var chairMat = new Material(rng.Chance(0.5) ? Pattern.Wood : Pattern.Plastic, rng.Chance(0.5) ? RandomWood(ref rng) : RandomSaturated(ref rng) * 0.7, 0.08);
+        var chairMat = new Material(rng.Chance(0.5) ? Pattern.Wood : Pattern.Plastic, rng.Chance(0.5) ? RandomWood(ref rng) : RandomSaturated(ref rng)
+            * 0.7, 0.08);
         var chairs = rng.Int(1, 5);
         for (var i = 0; i < chairs; i++)
         {
@@ -322,7 +329,8 @@ public sealed class SyntheticRoom
             var s = rng.Range(0.08, 0.25);
             var ox = rng.Range(min.X + 0.05, max.X - s - 0.05);
             var oz = rng.Range(min.Z + 0.05, max.Z - s - 0.05);
-            AddBox(new Vec3(ox, max.Y, oz), new Vec3(ox + s, max.Y + rng.Range(0.05, 0.3), oz + s * rng.Range(0.5, 1.2)), Objects, RandomObjectMaterial(ref rng));
+            AddBox(new Vec3(ox, max.Y, oz), new Vec3(ox + s, max.Y + rng.Range(0.05, 0.3), oz + s * rng.Range(0.5, 1.2)), Objects,
+                RandomObjectMaterial(ref rng));
         }
     }
 
@@ -354,7 +362,8 @@ public sealed class SyntheticRoom
     private static Vec3 Pastel(ref Rng rng) => new(rng.Range(0.55, 0.9), rng.Range(0.55, 0.9), rng.Range(0.55, 0.9));
     private static Vec3 RandomSaturated(ref Rng rng) => new(rng.Range(0.05, 0.95), rng.Range(0.05, 0.95), rng.Range(0.05, 0.95));
     private static Vec3 Tint(ref Rng rng, Vec3 c, double amount) =>
-        new(Math.Clamp(c.X + rng.Range(-amount, amount), 0, 1), Math.Clamp(c.Y + rng.Range(-amount, amount), 0, 1), Math.Clamp(c.Z + rng.Range(-amount, amount), 0, 1));
+        new(Math.Clamp(c.X + rng.Range(-amount, amount), 0, 1), Math.Clamp(c.Y + rng.Range(-amount, amount), 0, 1), Math.Clamp(c.Z
+            + rng.Range(-amount, amount), 0, 1));
     private static Material RandomObjectMaterial(ref Rng rng) =>
         new(rng.Chance(0.5) ? Pattern.Plastic : Pattern.Fabric, RandomSaturated(ref rng), 0.03);
 }

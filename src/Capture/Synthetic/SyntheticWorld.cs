@@ -15,7 +15,8 @@ public static class SyntheticWorld
     /// random surfaces, lights with soft shadows, clutter, field of view, height, pitch, roll and camera effects.
     /// Depth and labels are exact in both. Returns the intrinsics the still was rendered with.
     /// </summary>
-    public static CameraIntrinsics RenderStill(int seed, long index, int width, int height, Mat image, Mat depth, Mat labels, bool depthNoise = false, bool randomised = false)
+    public static CameraIntrinsics RenderStill(int seed, long index, int width, int height, Mat image, Mat depth, Mat labels, bool depthNoise = false,
+        bool randomised = false)
     {
         var room = new SyntheticRoom(seed, index, randomised);
         var rng = Rng.For(seed, index * 31 + 5);

@@ -26,7 +26,8 @@ public sealed class AllocationProfile : EventListener
         if (!_recording || e.EventName is null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload is null) return;
         var type = e.PayloadNames?.IndexOf("TypeName") is int t and >= 0 ? e.Payload[t] as string ?? "?" : "?";
         // The listener's own event plumbing (allocated because it listens) is not the engine's.
-        if (type.StartsWith("System.Diagnostics.Tracing.", StringComparison.Ordinal) || type is "MoreEventInfo" || type.Contains("DisplayClass", StringComparison.Ordinal)) return;
+        if (type.StartsWith("System.Diagnostics.Tracing.", StringComparison.Ordinal) || type is "MoreEventInfo" || type.Contains("DisplayClass",
+            StringComparison.Ordinal)) return;
         var amount = e.PayloadNames?.IndexOf("AllocationAmount64") is int a and >= 0 && e.Payload[a] is ulong v ? (long)v : 100_000;
         _bytes.AddOrUpdate(type, amount, (_, old) => old + amount);
     }

@@ -6,6 +6,7 @@ using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Cli.Commands;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Inference;
@@ -27,7 +28,16 @@ public static class Bench
         if (b.Frames < 10 && !b.ModelOnly) { errors.WriteLine("error: --frames must be at least 10 (or use --model-only)"); return 2; }
         if (b.Frames < 1) { errors.WriteLine("error: --frames must be at least 1"); return 2; }
         OnnxMtlModel model;
-        try { model = new OnnxMtlModel(b.ModelPath, new ModelOptions { Threads = b.Threads, Device = b.Device, Gpu = new GpuOptions { Path = b.GpuPath } }, new TextEventLog(errors)); }
+        try
+        {
+            model = new OnnxMtlModel(b.ModelPath, new ModelOptions
+            {
+                Threads = b.Threads, Device = b.Device, Gpu = new GpuOptions
+                {
+                    Path = b.GpuPath
+                }
+            }, new TextEventLog(errors));
+        }
         catch (ModelContractException e) { errors.WriteLine($"error: {e.Message}"); return 2; }
         using var _ = model;
         var warmup = b.ModelOnly ? Math.Clamp(b.Frames / 10, 1, 10) : Math.Max(10, b.Frames / 10);
@@ -42,7 +52,7 @@ public static class Bench
             else
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-                await File.WriteAllTextAsync(path, result.ToJson(), ct);
+                AtomicFile.Write(path, result.ToJson());
             }
         }
         return 0;
@@ -57,7 +67,8 @@ public static class Bench
         var t = RepeatTiming.Measure(model.Run, warmup, b.Frames);
         return new BenchResult
         {
-            Device = new(b.Device.ToString().ToLowerInvariant(), model.DeviceName, model.GpuPath.ToString().ToLowerInvariant(), GpuInfo.Name() ?? "", ExecutionProviders.IsGpuBuild ? "gpu" : "cpu"),
+            Device = new(b.Device.ToString().ToLowerInvariant(), model.DeviceName, model.GpuPath.ToString().ToLowerInvariant(), GpuInfo.Name() ?? "",
+                ExecutionProviders.IsGpuBuild ? "gpu" : "cpu"),
             Model = new(model.Info.Name, $"{model.Info.InputWidth}x{model.Info.InputHeight}", t.Fps, t.P50Ms, t.P95Ms, warm.TotalMs, warm.Runs),
         };
     }
@@ -75,7 +86,14 @@ public static class Bench
             var t = RepeatTiming.Measure(dnn.Run, Math.Min(warmup, 5), frames);
             model.Run();
             dnn.Run();
-            peers.Add(dnnPeer with { Fps = t.Fps, P50Ms = t.P50Ms, P95Ms = t.P95Ms, OnnxRuntimeSpeedup = modelFps / t.Fps, LabelAgreement = dnn.LabelAgreement(model.Labels) });
+            peers.Add(dnnPeer with
+            {
+                Fps = t.Fps,
+                P50Ms = t.P50Ms,
+                P95Ms = t.P95Ms,
+                OnnxRuntimeSpeedup = modelFps / t.Fps,
+                LabelAgreement = dnn.LabelAgreement(model.Labels)
+            });
         }
         catch (Exception e) when (e is OpenCVException or InvalidOperationException)
         {
@@ -104,7 +122,8 @@ public static class Bench
     /// rendered before timing and replayed from memory, as a camera hands over buffers, so the figure is the
     /// engine's; a full spec (synthetic:frames=300) keeps the world's renderer in the loop.
     /// </summary>
-    private static async Task<BenchResult.PipelineFigures> MeasurePipelineAsync(BenchSettings b, OnnxMtlModel model, int warmup, double modelFps, CancellationToken ct)
+    private static async Task<BenchResult.PipelineFigures> MeasurePipelineAsync(BenchSettings b, OnnxMtlModel model, int warmup, double modelFps,
+        CancellationToken ct)
     {
         var replay = b.Source == "synthetic";
         var spec = replay ? $"synthetic:frames={b.Frames},size=320x240" : b.Source;
@@ -114,12 +133,14 @@ public static class Bench
             var synthetic = new SyntheticSource(new SyntheticOptions { Frames = b.Frames, Width = 320, Height = 240 });
             held = Enumerable.Range(0, Math.Min(b.Frames, 120)).Select(i => synthetic.RenderFrame(i)).ToList();
         }
-        IFrameSource Open(long count) => held is null ? SourceFactory.Open(spec) : new ReplaySource(held, count, $"synthetic RGB-D walk replayed from memory ({held.Count} frames, 320x240)");
+        IFrameSource Open(long count) => held is null ? SourceFactory.Open(spec) : new ReplaySource(held, count,
+            $"synthetic RGB-D walk replayed from memory ({held.Count} frames, 320x240)");
         var tmp = Path.Combine(Path.GetTempPath(), $"rtmtl-bench-{Environment.ProcessId}.mp4");
         try
         {
             using var renderer = new FrameRenderer(model.Info, new RenderOptions { Layout = Layout.Side });
-            await RunPipeline(model, renderer, held is null ? SourceFactory.Open(replay ? $"synthetic:frames={warmup},size=320x240,seed=2" : spec) : Open(warmup), tmp, warmup, ct);
+            await RunPipeline(model, renderer, held is null ? SourceFactory.Open(replay ? $"synthetic:frames={warmup},size=320x240,seed=2" : spec)
+                : Open(warmup), tmp, warmup, ct);
             GC.Collect();
             // The measured run: no event listener attached (listening to the runtime's allocation events allocates
             // about 1 KB per frame itself), steady-state bytes read by a sink at a fifth of the run and at its end.
@@ -134,9 +155,12 @@ public static class Bench
             profile.Stop();
             var byStage = held is null ? [] : await StageAllocationsAsync(model, renderer, held, tmp);
             var fps = summary.Fps ?? double.NaN;
-            return new BenchResult.PipelineFigures(replay ? "synthetic frames pre-rendered, replayed from memory" : spec, fps, summary.Frames, written, fps / modelFps,
-                summary.Stages.Where(s => s.Key != window.Name).ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95, s.Value.P99)),
-                window.BytesPerFrame, (double)allocated / Math.Max(1, summary.Frames), byStage, profile.Top(6).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
+            return new BenchResult.PipelineFigures(replay ? "synthetic frames pre-rendered, replayed from memory" : spec, fps, summary.Frames,
+                written, fps / modelFps,
+                summary.Stages.Where(s => s.Key != window.Name).ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95,
+                    s.Value.P99)),
+                window.BytesPerFrame, (double)allocated / Math.Max(1, summary.Frames), byStage, profile.Top(6).Select(t
+                    => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
         }
         finally
         {
@@ -149,7 +173,8 @@ public static class Bench
     /// Managed bytes per frame of each element alone, after a warm-up pass, on the calling thread where the element
     /// runs synchronously (the replay source over all threads): where the steady state's allocation comes from.
     /// </summary>
-    private static async Task<Dictionary<string, double>> StageAllocationsAsync(OnnxMtlModel model, FrameRenderer renderer, List<Frame> held, string record)
+    private static async Task<Dictionary<string, double>> StageAllocationsAsync(OnnxMtlModel model, FrameRenderer renderer, List<Frame> held,
+        string record)
     {
         const int n = 100;
         var result = new Dictionary<string, double>();
@@ -184,11 +209,13 @@ public static class Bench
         return result;
     }
 
-    private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record, int frames, CancellationToken ct, AllocationWindow? window = null)
+    private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record,
+        int frames, CancellationToken ct, AllocationWindow? window = null)
     {
         await using var source = opened;
         await using var recorder = new VideoRecorderSink(record, source.NominalFps ?? 30);
-        var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(), renderer, PipelineStats.For(source, model), new PipelineOptions { MaxFrames = frames }).Attach(recorder);
+        var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(), renderer, PipelineStats.For(source, model),
+            new PipelineOptions { MaxFrames = frames }).Attach(recorder);
         if (window is not null) pipeline.Attach(window);
         var summary = await pipeline.RunAsync(ct);
         return (summary, recorder.FramesWritten);
@@ -211,7 +238,8 @@ public static class Bench
         foreach (var p in r.Peers)
         {
             if (p.Problem is not null) sb.AppendLine($"| peer {p.Label} | not measured: {p.Problem} |");
-            else sb.AppendLine($"| peer {p.Label} FPS (ONNX Runtime speed-up) | {N(p.Fps)} (p50 {N(p.P50Ms, "0.00")} ms; ONNX Runtime {N(p.OnnxRuntimeSpeedup, "0.00")}x)"
+            else sb.AppendLine($"| peer {p.Label} FPS (ONNX Runtime speed-up) | {N(p.Fps)} (p50 {N(p.P50Ms, "0.00")} ms; ONNX Runtime " +
+                $"{N(p.OnnxRuntimeSpeedup, "0.00")}x)"
                 + (p.LabelAgreement is { } a ? $", labels agree with ONNX Runtime on {N(a, "0.0000")} of pixels |" : " |"));
         }
         if (r.Pipeline is { } pl)
@@ -220,9 +248,12 @@ public static class Bench
             sb.AppendLine($"| pipeline efficiency (pipeline / model-only) | {N(pl.Efficiency, "0.00")} |");
             foreach (var (stage, s) in pl.Stages)
                 sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N(s.P50Ms, "0.00")} / {N(s.P95Ms, "0.00")} / {N(s.P99Ms, "0.00")} |");
-            sb.AppendLine($"| managed bytes allocated per frame, steady state (frames {N(pl.Frames / 5.0, "0")}-{pl.Frames - 2}) / whole run | {N(pl.ManagedBytesPerFrame, "0")} / {N(pl.ManagedBytesPerFrameWholeRun, "0")} |");
-            if (pl.BytesPerFrameByStage.Count > 0) sb.AppendLine($"| allocation per frame by element (alone) | {string.Join(", ", pl.BytesPerFrameByStage.Select(kv => $"{kv.Key} {N(kv.Value, "0")} B"))} |");
-            if (pl.TopAllocatedTypes.Count > 0) sb.AppendLine($"| allocation profile (sampled types, separate run) | {string.Join(", ", pl.TopAllocatedTypes)} |");
+            sb.AppendLine($"| managed bytes allocated per frame, steady state (frames {N(pl.Frames / 5.0, "0")}-{pl.Frames - 2}) / whole run | " +
+                $"{N(pl.ManagedBytesPerFrame, "0")} / {N(pl.ManagedBytesPerFrameWholeRun, "0")} |");
+            if (pl.BytesPerFrameByStage.Count > 0) sb.AppendLine($"| allocation per frame by element (alone) | " +
+                $"{string.Join(", ", pl.BytesPerFrameByStage.Select(kv => $"{kv.Key} {N(kv.Value, "0")} B"))} |");
+            if (pl.TopAllocatedTypes.Count > 0) sb.AppendLine($"| allocation profile (sampled types, separate run) | " +
+                $"{string.Join(", ", pl.TopAllocatedTypes)} |");
         }
         sb.AppendLine($"| peak working set | {N(r.PeakWorkingSetMib)} MiB |");
         return sb.ToString();

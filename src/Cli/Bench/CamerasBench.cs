@@ -17,11 +17,13 @@ namespace RealtimeMtl.Cli.Bench;
 /// </summary>
 public static class CamerasBench
 {
-    public sealed record Row(int Cameras, string Mode, bool Paced, double AggregateFps, double PerCameraFps, double E2eP50Ms, double E2eP99Ms, double MeanBatch, long Dropped, long Frames);
+    public sealed record Row(int Cameras, string Mode, bool Paced, double AggregateFps, double PerCameraFps, double E2eP50Ms, double E2eP99Ms,
+        double MeanBatch, long Dropped, long Frames);
 
     /// <param name="source">"synthetic" (replayed synthetic frames, paced and unpaced), or any source spec every camera
     /// reads as a file (unpaced only).</param>
-    public static async Task<int> RunAsync(IReadOnlyList<int> counts, int frames, double fps, string model, int threads, string? jsonPath, TextWriter output, TextWriter errors, CancellationToken ct, string source = "synthetic", int repeat = 1)
+    public static async Task<int> RunAsync(IReadOnlyList<int> counts, int frames, double fps, string model, int threads, string? jsonPath,
+        TextWriter output, TextWriter errors, CancellationToken ct, string source = "synthetic", int repeat = 1)
     {
         var rows = new List<Row>();
         var synthetic = source == "synthetic";
@@ -31,18 +33,23 @@ public static class CamerasBench
                 var cams = Enumerable.Range(0, n).Select(i => synthetic
                     ? $"cam{i}=synthetic:seed={i + 1},frames={frames},size=320x240,fps={fps.ToString(CultureInfo.InvariantCulture)},cycle=30"
                     : $"cam{i}={source}").ToList();
-                var common = $"--model \"{model}\" --threads {threads} --quiet --stats-json -{(paced ? " --realtime" : "")}{(synthetic ? "" : $" --max-frames {frames}")}";
+                var common = $"--model \"{model}\" --threads {threads} --quiet --stats-json " +
+                    $"-{(paced ? " --realtime" : "")}{(synthetic ? "" : $" --max-frames {frames}")}";
                 // Every way once per trial, in turn, so that a slow spell of the machine falls on all of them alike.
                 var trials = new List<List<Row>>();
                 for (var t = 0; t < repeat; t++)
                 {
-                    errors.WriteLine($"bench: {n} camera(s), {(paced ? $"paced at {fps:0.#} FPS each" : "unpaced")}{(repeat > 1 ? $", trial {t + 1} of {repeat}" : "")} ...");
-                    var trial = new List<Row> { FromEngine(n, "batched", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " " + common, ct)) };
+                    errors.WriteLine($"bench: {n} camera(s), " +
+                        $"{(paced ? $"paced at {fps:0.#} FPS each" : "unpaced")}{(repeat > 1 ? $", trial {t + 1} of {repeat}" : "")} ...");
+                    var trial = new List<Row> { FromEngine(n, "batched", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}"))
+                        + " " + common, ct)) };
                     if (n > 1)
                     {
                         // The default overlaps two model runs on a CPU of 2 or more cores; this way shows what that gives.
-                        trial.Add(FromEngine(n, "batched, 1 instance", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " --model-instances 1 " + common, ct)));
-                        trial.Add(FromEngine(n, "batch 1", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}")) + " --batch 1 " + common, ct)));
+                        trial.Add(FromEngine(n, "batched, 1 instance", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}"))
+                            + " --model-instances 1 " + common, ct)));
+                        trial.Add(FromEngine(n, "batch 1", paced, await RunOneAsync(string.Join(' ', cams.Select(c => $"--source {c}"))
+                            + " --batch 1 " + common, ct)));
                         var each = await Task.WhenAll(cams.Select(c => RunOneAsync($"--source {c} {common}", ct)));
                         trial.Add(FromProcesses(n, paced, each));
                     }
@@ -94,7 +101,8 @@ public static class CamerasBench
     private static Row FromProcesses(int n, bool paced, JsonElement[] each)
     {
         var frames = each.Sum(s => s.GetProperty("frames").GetInt64());
-        return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("seconds").GetDouble()), each.Average(s => s.GetProperty("fps").GetDouble()),
+        return new Row(n, $"{n} processes", paced, frames / each.Max(s => s.GetProperty("seconds").GetDouble()), each.Average(s
+            => s.GetProperty("fps").GetDouble()),
             each.Max(s => E2e(s, "p50")), each.Max(s => E2e(s, "p99")), 1.0, each.Sum(s => s.GetProperty("dropped_at_source").GetInt64()), frames);
     }
 
@@ -103,15 +111,19 @@ public static class CamerasBench
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(source == "synthetic"
-            ? string.Create(c, $"cameras: {frames} replayed synthetic frames per camera at 320x240 (30 rendered, then copies); paced runs at {fps:0.#} FPS per camera (--realtime){(repeat > 1 ? $"; each row the median of {repeat} trials" : "")}")
+            ? string.Create(c, $"cameras: {frames} replayed synthetic frames per camera at 320x240 (30 rendered, then copies); paced runs at " +
+                $"{fps:0.#} FPS per camera (--realtime){(repeat > 1 ? $"; each row the median of {repeat} trials" : "")}")
             : string.Create(c, $"cameras: {frames} frames per camera, each camera reading {source}"));
-        sb.AppendLine("| cameras | way | paced | aggregate frames/s | per-camera FPS | end-to-end p50 ms | end-to-end p99 ms | mean batch | dropped | vs 1 camera | vs processes |");
+        sb.AppendLine("| cameras | way | paced | aggregate frames/s | per-camera FPS | end-to-end p50 ms | end-to-end p99 ms | mean batch | " +
+            "dropped | vs 1 camera | vs processes |");
         sb.AppendLine("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in rows)
         {
             var single = rows.FirstOrDefault(x => x.Cameras == 1 && x.Paced == r.Paced)?.AggregateFps;
             var procs = rows.FirstOrDefault(x => x.Cameras == r.Cameras && x.Paced == r.Paced && x.Mode.EndsWith("processes"))?.AggregateFps;
-            sb.AppendLine(string.Create(c, $"| {r.Cameras} | {r.Mode} | {(r.Paced ? "yes" : "no")} | {r.AggregateFps:0.0} | {r.PerCameraFps:0.0} | {r.E2eP50Ms:0} | {r.E2eP99Ms:0} | {r.MeanBatch:0.00} | {r.Dropped} | {(single is { } s1 ? $"{r.AggregateFps / s1:0.00}x" : "-")} | {(procs is { } pr && !r.Mode.EndsWith("processes") ? $"{r.AggregateFps / pr:0.00}x" : "-")} |"));
+            sb.AppendLine(string.Create(c, $"| {r.Cameras} | {r.Mode} | {(r.Paced ? "yes" : "no")} | {r.AggregateFps:0.0} | {r.PerCameraFps:0.0} | " +
+                $"{r.E2eP50Ms:0} | {r.E2eP99Ms:0} | {r.MeanBatch:0.00} | {r.Dropped} | {(single is { } s1 ? $"{r.AggregateFps / s1:0.00}x" : "-")} " +
+                    $"| {(procs is { } pr && !r.Mode.EndsWith("processes") ? $"{r.AggregateFps / pr:0.00}x" : "-")} |"));
         }
         return sb.ToString().TrimEnd();
     }

@@ -29,7 +29,8 @@ public static class TorchEagerPeer
         var trainer = FindTrainer();
         if (trainer is null) return (null, "rtmtl-train is not built (./rtmtl build builds it)");
         var json = Path.Combine(Path.GetTempPath(), $"rtmtl-eager-{Environment.ProcessId}.json");
-        var psi = new ProcessStartInfo("dotnet", $"\"{trainer}\" bench-eager --model \"{Path.GetFullPath(modelPath)}\" --frames {frames} --threads {threads} --json \"{json}\"")
+        var psi = new ProcessStartInfo("dotnet", $"\"{trainer}\" bench-eager --model \"{Path.GetFullPath(modelPath)}\" --frames {frames} --threads " +
+            $"{threads} --json \"{json}\"")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
         };

@@ -1,7 +1,7 @@
 using System.Text;
+using RealtimeMtl.Capture.Frames;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
-using RealtimeMtl.Capture.Frames;
 
 namespace RealtimeMtl.Cli.Commands;
 
@@ -22,7 +22,8 @@ public static class CameraFleet
 {
     public static List<NamedSource> Read(string path)
     {
-        if (!File.Exists(path)) throw new ArgumentException($"--cameras '{path}' does not exist; write a YAML or JSON file with a 'cameras' list (see ./rtmtl run --help)");
+        if (!File.Exists(path)) throw new ArgumentException($"--cameras '{path}' does not exist; write a YAML or JSON file with a 'cameras' list " +
+            $"(see ./rtmtl run --help)");
         // YAML 1.2 (JSON is YAML too): an unquoted "source: synthetic:frames=10" is the string it looks like.
         YamlNode root;
         try
@@ -36,7 +37,8 @@ public static class CameraFleet
             throw new ArgumentException($"--cameras '{path}' is not YAML or JSON: {e.Message.Split('\n')[0]}");
         }
         var folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string Local(string p) => Path.IsPathRooted(p) || p.Contains("://", StringComparison.Ordinal) || p.Contains(':', StringComparison.Ordinal) || p.All(char.IsDigit) ? p : Path.Combine(folder, p);
+        string Local(string p) => Path.IsPathRooted(p) || p.Contains("://", StringComparison.Ordinal) || p.Contains(':', StringComparison.Ordinal)
+            || p.All(char.IsDigit) ? p : Path.Combine(folder, p);
         if (root is not YamlMappingNode map || !map.Children.TryGetValue(new YamlScalarNode("cameras"),
             out var listNode) || listNode is not YamlSequenceNode list)
             throw new ArgumentException($"--cameras '{path}' has no 'cameras' list; give one entry per camera with at least 'source'");

@@ -26,7 +26,11 @@ internal static class DoctorCommand
                 {
                     schema_version = 1,
                     schema = "rtmtl.doctor/1",
-                    checks = checks.Select(c => new { area = c.Area, name = c.Name, status = c.Status.ToString().ToLowerInvariant(), detail = c.Detail, fix = c.Fix }),
+                    checks = checks.Select(c => new
+                    {
+                        area = c.Area, name = c.Name, status = c.Status.ToString().ToLowerInvariant(),
+                        detail = c.Detail, fix = c.Fix
+                    }),
                 }, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
@@ -41,7 +45,8 @@ internal static class DoctorCommand
                     Console.WriteLine($"  {mark} {c.Name,-20} {c.Detail}");
                     // Consecutive lines with the same fix (the CUDA libraries) say it once, after the last of them.
                     var next = i + 1 < lines.Count ? lines[i + 1] : null;
-                    if (c.Fix is not null && c.Status != DoctorStatus.Ok && !(next is not null && next.Status != DoctorStatus.Ok && next.Fix == c.Fix))
+                    if (c.Fix is not null && c.Status != DoctorStatus.Ok && !(next is not null && next.Status != DoctorStatus.Ok
+                        && next.Fix == c.Fix))
                         Console.WriteLine($"       {"",-20} fix: {c.Fix}");
                 }
             }

@@ -30,7 +30,8 @@ namespace RealtimeMtl.Cli.Commands;
 /// </summary>
 public static class EngineRunner
 {
-    public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default, EngineHooks? hooks = null)
+    public static async Task<int> RunAsync(EngineSettings s, TextWriter output, TextWriter errors, CancellationToken external = default,
+        EngineHooks? hooks = null)
     {
         hooks ??= new EngineHooks();
         // The elements whose sources open through SourceFactory by scheme (ros2:), registered before anything opens.
@@ -50,7 +51,8 @@ public static class EngineRunner
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
         // The first SIGINT or SIGTERM drains the pipeline and finalises the outputs; the second exits at once (130).
         using var signals = hooks.HandleSignals
-            ? new RealtimeMtl.Common.Commands.TwoStageStop(errors, "stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)", stop.Cancel)
+            ? new RealtimeMtl.Common.Commands.TwoStageStop(errors,
+                "stopping: draining the pipeline and finalising outputs (press Ctrl+C again to exit at once)", stop.Cancel)
             : null;
         try
         {
@@ -60,14 +62,21 @@ public static class EngineRunner
             // DDS before the model loads: a machine without Cyclone hears so at once, with the install line.
             if (s.Ros2 is not null) CycloneDds.EnsureAvailable("--ros2");
             if (s.Token is null && EngineOptionSet.Exposed(s.Serve, s.Foxglove, s.Feed, s.Metrics) is { Count: > 0 } open)
-                log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can watch and change the view.");
+                log.Warning($"serving without a token beyond loopback ({string.Join(", ", open)}, --allow-anonymous): anyone who can reach it can " +
+                    $"watch and change the view.");
             var maxBatch = Math.Max(1, s.Batch ?? cameras.Count);
             // Several cameras on a CPU of 2 or more cores: two runs in flight, one thread each on 2 cores, as Triton's
             // instance groups do (./rtmtl bench --cameras measures it); one camera stays one run at a time.
-            var instances = s.ModelInstances ?? (cameras.Count > 1 && s.Device == ExecutionDevice.Cpu && (s.Threads > 0 ? s.Threads : Environment.ProcessorCount) >= 2 ? 2 : 1);
-            model = new OnnxMtlModel(s.ModelPath, new ModelOptions { Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache, Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch, Instances = instances }, log);
+            var instances = s.ModelInstances ?? (cameras.Count > 1 && s.Device == ExecutionDevice.Cpu && (s.Threads > 0 ? s.Threads
+                : Environment.ProcessorCount) >= 2 ? 2 : 1);
+            model = new OnnxMtlModel(s.ModelPath, new ModelOptions
+            {
+                Device = s.Device, Threads = s.Threads, TensorRtCache = s.TrtCache,
+                Gpu = new GpuOptions { Path = s.GpuPath }, MaxBatch = maxBatch, Instances = instances
+            }, log);
             if (s.StrictDevice && s.Device is ExecutionDevice.Cuda or ExecutionDevice.TensorRt && model.Device != s.Device)
-                throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use {model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
+                throw new ArgumentException($"--device {s.Device.ToString().ToLowerInvariant()} could not start here (the run would use " +
+                    $"{model.Device.ToString().ToLowerInvariant()}; --strict-device refuses that); ./rtmtl doctor shows what is missing.");
             // Before the sources open: GPU initialisation, cuDNN's search, graph capture or a TensorRT build happen
             // here, so no statistic (and no live recording's clock) ever sees them.
             var warm = model.WarmUp();
@@ -79,7 +88,8 @@ public static class EngineRunner
                     if (size > 1 || k > 0) model.Instance(k).RunBatch(size);
             var pipeline = new EnginePipeline(model, new PipelineOptions
             {
-                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = s.Batch, BatchTimeout = s.BatchTimeout, StopOnCameraFailure = s.StopOnCameraFailure, Sync = s.Sync,
+                MaxFrames = s.MaxFrames, ForceLive = s.Realtime ? true : null, MaxBatch = s.Batch, BatchTimeout = s.BatchTimeout,
+                StopOnCameraFailure = s.StopOnCameraFailure, Sync = s.Sync,
             }, log);
             // Every source opens before any output exists: a bad source leaves no folder and no file behind.
             var engineCameras = new List<EngineCamera>();
@@ -87,12 +97,17 @@ public static class EngineRunner
             {
                 var c = s.ForCamera(camera);
                 IEventLog events = cameras.Count > 1 ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
-                var source = SourceFactory.Open(c.Source, new SourceOptions { Realtime = c.Realtime, Camera = c.Camera, Events = events, Calibration = c.Calibration, Undistort = c.Undistort });
+                var source = SourceFactory.Open(c.Source, new SourceOptions
+                {
+                    Realtime = c.Realtime, Camera = c.Camera, Events = events,
+                    Calibration = c.Calibration, Undistort = c.Undistort
+                });
                 var renderer = new FrameRenderer(model.Info, c.Render);
                 opened.Add((camera, source, renderer, []));
                 // The stats belong to this camera: the pipeline fills them, the servers and the HUD read them.
                 var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
-                engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats, c.Realtime ? true : null));
+                engineCameras.Add(pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats, c.Realtime ? true
+                    : null));
             }
             // Several cameras on the bus: each publishes its own results on rtmtl.frames.NAME, with its own frame id.
             // Connected before any output exists: a server that cannot be reached leaves no run folder behind.
@@ -111,7 +126,8 @@ public static class EngineRunner
                     sinks.Add(publisher); // attached below and disposed with the camera's other sinks
                     await publisher.StartAsync();
                 }
-                if (!s.Quiet) errors.WriteLine($"publishing: rtmtl.frames.{{{string.Join(",", cameras.Select(c => c.Name))}}} on {bus.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
+                if (!s.Quiet) errors.WriteLine($"publishing: rtmtl.frames.{{{string.Join(",", cameras.Select(c => c.Name))}}} on " +
+                    $"{bus.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
             }
             // The engine as a ROS 2 node: every camera's topics on one DDS participant, joined before any output exists.
             if (s.Ros2 is { } ros2Options)
@@ -134,7 +150,8 @@ public static class EngineRunner
                 var (camera, source, renderer, sinks) = opened[i];
                 var c = s.ForCamera(camera);
                 IEventLog events = cameras.Count > 1 ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
-                if (cameras.Count > 1 && c.Record is { } rec && Path.GetDirectoryName(Path.GetFullPath(rec)) is { } dir) Directory.CreateDirectory(dir);
+                if (cameras.Count > 1 && c.Record is { } rec && Path.GetDirectoryName(Path.GetFullPath(rec)) is { } dir)
+                    Directory.CreateDirectory(dir);
                 recorders.Add(AddWriters(c, source, model, sinks, stop, events));
                 if (i == 0 && hooks.Sinks is { } extra) sinks.AddRange(extra(model.Info));
                 if (cameras.Count == 1) await AddServersAsync(c, source, model, renderer, engineCameras[i].Stats, sinks, errors);
@@ -153,7 +170,8 @@ public static class EngineRunner
             // --metrics: /metrics alone, for every camera (a camera label each), with the batch sizes of several.
             if (s.Metrics is { } metricsAt)
             {
-                var alone = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion, cameras.Count > 1 ? pipeline.Batches : null);
+                var alone = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion,
+                    cameras.Count > 1 ? pipeline.Batches : null);
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(alone.Camera(i));
                 metricsServer = new MetricsServer(new ServeOptions { Endpoint = metricsAt, Token = s.Token }, alone);
                 await metricsServer.StartAsync();
@@ -162,12 +180,20 @@ public static class EngineRunner
             // Several cameras on one page (and one /metrics with a camera label and the batch sizes).
             if (cameras.Count > 1 && s.Serve is not null)
             {
-                var metrics = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion, pipeline.Batches);
-                web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout },
-                    engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(new FrameRenderer(model.Info, s.ForCamera(cameras[i]).Render)))).ToList(), model.Info.Labels, metrics);
+                var metrics = new EngineMetrics(engineCameras.Select(c => (c.Name, c.Stats)).ToList(), ExecutionProviders.RuntimeVersion,
+                    pipeline.Batches);
+                web = new WebViewServer(new ServeOptions
+                {
+                    Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers,
+                    WriteDeadline = s.ViewerTimeout
+                },
+                    engineCameras.Select((c, i) => new WebViewServer.Camera(c.Name, c.Stats, new RendererControl(new FrameRenderer(model.Info,
+                        s.ForCamera(cameras[i]).Render)))).ToList(), model.Info.Labels, metrics);
                 await web.StartAsync();
-                for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i)).Attach(web.ClassesSink(i));
-                errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (all {cameras.Count} cameras; streams /stream/NAME.mjpg, stats /api/stats, metrics /metrics)");
+                for (var i = 0; i < engineCameras.Count; i++)
+                    engineCameras[i].Attach(metrics.Camera(i)).Attach(web.CameraSink(i)).Attach(web.ClassesSink(i));
+                errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (all {cameras.Count} cameras; streams " +
+                    $"/stream/NAME.mjpg, stats /api/stats, metrics /metrics)");
             }
             // Several cameras in Foxglove: topics per camera, each with its own frame id.
             if (cameras.Count > 1 && s.Foxglove is not null)
@@ -176,16 +202,19 @@ public static class EngineRunner
                     cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList());
                 await fox.StartAsync();
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(fox.CameraSink(i));
-                errors.WriteLine($"foxglove: ws://{fox.Endpoint} (subprotocol {FoxgloveServer.SubProtocol}; topics /NAME/image, /NAME/labels, /NAME/depth, /NAME/camera_info, /NAME/points per camera)");
+                errors.WriteLine($"foxglove: ws://{fox.Endpoint} (subprotocol {FoxgloveServer.SubProtocol}; topics /NAME/image, /NAME/labels, " +
+                    $"/NAME/depth, /NAME/camera_info, /NAME/points per camera)");
             }
             // Several cameras on the gRPC feed: each frame names its camera, with its frame id; SubscribeSets with --sync-ms.
             if (cameras.Count > 1 && s.Feed is not null)
             {
-                feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, engineCameras[0].Stats, FeedOptions(s),
+                feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info,
+                    engineCameras[0].Stats, FeedOptions(s),
                     cameras.Select(c => (c.Name, c.FrameId ?? $"{c.Name}_optical_frame")).ToList(), s.Sync?.TotalMilliseconds);
                 await feed.StartAsync();
                 for (var i = 0; i < engineCameras.Count; i++) engineCameras[i].Attach(feed.CameraSink(i));
-                errors.WriteLine($"feed: gRPC (h2c) at {feed.Endpoint}, contract protos/rtmtl_feed.proto ({cameras.Count} cameras{(s.Sync is null ? "" : ", synchronised sets with SubscribeSets")})");
+                errors.WriteLine($"feed: gRPC (h2c) at {feed.Endpoint}, contract protos/rtmtl_feed.proto ({cameras.Count} " +
+                    $"cameras{(s.Sync is null ? "" : ", synchronised sets with SubscribeSets")})");
             }
             // --layout grid: one mosaic of every camera's overlay, recorded and/or shown.
             if (s.Grid && (s.GridRecord is not null || s.Show))
@@ -193,7 +222,11 @@ public static class EngineRunner
                 var outputs = new List<IFrameSink>();
                 if (s.GridRecord is { } gridPath)
                 {
-                    gridRecorder = new VideoRecorderSink(new RecorderOptions { Path = gridPath, Fps = opened[0].Source.NominalFps ?? 30, Codec = s.RecordCodec }, log);
+                    gridRecorder = new VideoRecorderSink(new RecorderOptions
+                    {
+                        Path = gridPath, Fps = opened[0].Source.NominalFps ?? 30,
+                        Codec = s.RecordCodec
+                    }, log);
                     outputs.Add(gridRecorder);
                 }
                 if (s.Show)
@@ -215,8 +248,16 @@ public static class EngineRunner
                     log.Info($"first frame out {started.Elapsed.TotalMilliseconds:0} ms after the start");
                     hooks.FirstFrame?.Invoke();
                 };
-            var over = cameras.Count == 1 ? opened[0].Source.Description : $"{cameras.Count} cameras ({string.Join(", ", opened.Select(o => $"{o.Camera.Name}: {o.Source.Description}"))}), batches of up to {pipeline.BatchSize}{(model.Instances > 1 ? $" on {model.Instances} model instances at once ({OnnxMtlModel.ThreadsPerInstance(s.Threads, model.Instances)} thread(s) each)" : "")}";
-            log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on {model.Device.ToString().ToLowerInvariant()}{(model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})")} over {over}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
+            var over = cameras.Count == 1 ? opened[0].Source.Description
+                : $"{cameras.Count} cameras ({string.Join(", ", opened.Select(o => $"{o.Camera.Name}: {o.Source.Description}"))}), batches of up " +
+                    $"to {pipeline.BatchSize}" + (model.Instances > 1
+                        ? $" on {model.Instances} model instances at once " +
+                            $"({OnnxMtlModel.ThreadsPerInstance(s.Threads, model.Instances)} thread(s) each)"
+                        : "");
+            log.Info($"running {model.Info.Name} ({model.Info.Architecture}, {model.Info.InputWidth}x{model.Info.InputHeight}) on " +
+                model.Device.ToString().ToLowerInvariant() +
+                (model.Device == ExecutionDevice.Cpu ? "" : $" ({model.GpuPath.ToString().ToLowerInvariant()})") +
+                $" over {over}; warm-up {warm.TotalMs:0} ms ({warm.Runs} runs)");
             var lengths = opened.Select(o => o.Source.FrameCount is { } fc ? Math.Min(fc, s.MaxFrames ?? long.MaxValue) : s.MaxFrames).ToList();
             long? length = lengths.Any(l => l is null) ? null : lengths.Sum(l => l!.Value);
             var all = pipeline.Cameras.Select(cam => cam.Stats).ToList();
@@ -230,12 +271,15 @@ public static class EngineRunner
             hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
             // The pipeline has completed the recorders (final name, index; a failure counted as a sink error).
             RunSummary.RecordingFigures? Figures(VideoRecorderSink? r) => r is null ? null
-                : new RunSummary.RecordingFigures(r.Path, r.Codec, r.RecordedFps, r.FramesInFile, r.FramesWritten, r.FramesRepeated, r.FramesSkipped, r.CapturedSeconds) { FramesRescaled = r.FramesRescaled };
+                : new RunSummary.RecordingFigures(r.Path, r.Codec, r.RecordedFps, r.FramesInFile, r.FramesWritten, r.FramesRepeated, r.FramesSkipped,
+                    r.CapturedSeconds)
+                { FramesRescaled = r.FramesRescaled };
             summary = summary.Cameras is { } each
                 ? summary with { Cameras = each.Select((cam, i) => cam with { Recording = Figures(recorders[i]) }).ToList() }
                 : summary with { Recording = Figures(recorders[0]) };
             if (gridRecorder is not null && mosaic is not null)
-                summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
+                summary.Notes.Add($"grid    {gridRecorder.Path}: {gridRecorder.FramesInFile} frames, a {mosaic.Size.Width}x{mosaic.Size.Height} " +
+                    $"mosaic of {cameras.Count} cameras ({gridRecorder.Codec})");
             // What went on the bus and what did not (a server away, a message over its limit).
             foreach (var publisher in opened.SelectMany(o => o.Sinks).OfType<RealtimeMtl.Distributed.Bus.NatsFramePublisher>())
                 summary.Notes.Add(publisher.Report());
@@ -284,7 +328,8 @@ public static class EngineRunner
     }
 
     /// <summary>The sinks that write or show frames: recorder, raw outputs, window, point clouds. Returns the recorder.</summary>
-    private static VideoRecorderSink? AddWriters(EngineSettings s, IFrameSource source, OnnxMtlModel model, List<IFrameSink> sinks, CancellationTokenSource stop, IEventLog log)
+    private static VideoRecorderSink? AddWriters(EngineSettings s, IFrameSource source, OnnxMtlModel model, List<IFrameSink> sinks,
+        CancellationTokenSource stop, IEventLog log)
     {
         VideoRecorderSink? recorder = null;
         if (s.Record is not null)
@@ -315,38 +360,52 @@ public static class EngineRunner
     }
 
     /// <summary>The sinks that serve: metrics and web view, Foxglove, the gRPC feed; each started and listening.</summary>
-    private static async Task AddServersAsync(EngineSettings s, IFrameSource source, OnnxMtlModel model, FrameRenderer renderer, PipelineStats stats, List<IFrameSink> sinks, TextWriter errors)
+    private static async Task AddServersAsync(EngineSettings s, IFrameSource source, OnnxMtlModel model, FrameRenderer renderer, PipelineStats stats,
+        List<IFrameSink> sinks, TextWriter errors)
     {
         if (s.Serve is not null)
         {
             var metrics = new EngineMetrics(stats, ExecutionProviders.RuntimeVersion);
             sinks.Add(metrics);
-            var web = new WebViewServer(new ServeOptions { Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers, WriteDeadline = s.ViewerTimeout }, stats, model.Info.Labels, new RendererControl(new FrameRenderer(model.Info, s.Render)), metrics);
+            var web = new WebViewServer(new ServeOptions
+            {
+                Endpoint = s.Serve, Token = s.Token, MaxViewers = s.MaxViewers,
+                WriteDeadline = s.ViewerTimeout
+            }, stats, model.Info.Labels, new RendererControl(new FrameRenderer(model.Info, s.Render)), metrics);
             await web.StartAsync();
             sinks.Add(web);
             sinks.Add(web.ClassesSink(0));
-            errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics /metrics)");
+            errors.WriteLine($"web view: {web.BaseUri}{(s.Token is null ? "" : "?token=...")}  (stream /stream.mjpg, stats /api/stats, metrics " +
+                $"/metrics)");
         }
         if (s.Foxglove is not null)
         {
-            var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels, FeedOptions(s));
+            var fox = new FoxgloveServer(new ServeOptions { Endpoint = s.Foxglove, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info.Labels,
+                FeedOptions(s));
             await fox.StartAsync();
             sinks.Add(fox);
             errors.WriteLine($"foxglove: ws://{fox.Endpoint} (subprotocol {FoxgloveServer.SubProtocol})");
         }
         if (s.Feed is not null)
         {
-            var feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, stats, FeedOptions(s));
+            var feed = new FeedServer(new ServeOptions { Endpoint = s.Feed, Token = s.Token, MaxViewers = s.MaxViewers }, model.Info, stats,
+                FeedOptions(s));
             await feed.StartAsync();
             sinks.Add(feed);
             errors.WriteLine($"feed: gRPC (h2c) at {feed.Endpoint}, contract protos/rtmtl_feed.proto");
         }
         if (s.Publish is { } publish)
         {
-            var publisher = new RealtimeMtl.Distributed.Bus.NatsFramePublisher(publish with { FrameId = s.FrameId, EveryFrame = !(source.IsLive || s.Realtime) }, model.Info.Labels);
+            var publisher = new RealtimeMtl.Distributed.Bus.NatsFramePublisher(publish with
+            {
+                FrameId = s.FrameId,
+                EveryFrame = !(source.IsLive
+                || s.Realtime)
+            }, model.Info.Labels);
             sinks.Add(publisher);
             await publisher.StartAsync();
-            if (!s.Quiet) errors.WriteLine($"publishing: {publisher.Subject} on {publish.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, protos/rtmtl_feed.proto)");
+            if (!s.Quiet) errors.WriteLine($"publishing: {publisher.Subject} on {publish.Endpoint?.Display} (message rtmtl.feed.v1.FeedFrame, " +
+                $"protos/rtmtl_feed.proto)");
         }
     }
 
@@ -360,7 +419,8 @@ public static class EngineRunner
         public void Progress(IReadOnlyList<PipelineStats> all, long? total)
         {
             if (!_progress.IsTerminal) return;
-            _progress.Show(() => ProgressLine.Format(all.Sum(s => s.FramesOut), total, all.Sum(s => s.RecentFps), all.Max(s => s.EndToEnd.Last), all.Sum(s => s.DroppedAtSource)));
+            _progress.Show(() => ProgressLine.Format(all.Sum(s => s.FramesOut), total, all.Sum(s => s.RecentFps), all.Max(s => s.EndToEnd.Last),
+                all.Sum(s => s.DroppedAtSource)));
         }
 
         public void EndProgress() => _progress.Interrupt();
@@ -372,7 +432,8 @@ public static class EngineRunner
         var (version, commit) = EngineMetrics.BuildVersion();
         var args = new Dictionary<string, object?>
         {
-            ["schema_version"] = 1, ["command"] = "run", ["version"] = version, ["commit"] = commit, ["working_directory"] = Environment.CurrentDirectory,
+            ["schema_version"] = 1, ["command"] = "run", ["version"] = version, ["commit"] = commit,
+            ["working_directory"] = Environment.CurrentDirectory,
             ["model"] = Path.GetFullPath(s.ModelPath), ["device"] = model.Device.ToString().ToLowerInvariant(), ["options"] = s.Args,
         };
         RealtimeMtl.Common.Files.AtomicFile.Write(Path.Combine(s.RunFolder!, "args.json"),

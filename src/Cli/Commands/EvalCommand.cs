@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Cli.Bench;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Model;
 
@@ -21,7 +22,11 @@ internal static partial class EvalCommand
     public static Command Build()
     {
         // Video mode (the engine).
-        var video = new Option<string?>("--video") { Description = "Video mode: a video file (or any source spec) to measure without labels", HelpName = "FILE" };
+        var video = new Option<string?>("--video")
+        {
+            Description = "Video mode: a video file (or any source spec) to measure without labels",
+            HelpName = "FILE"
+        };
         var model = new Option<string?>("--model", "-m") { Description = "Video mode: the ONNX model (default: the shipped model)" };
         var maxFrames = new Option<int>("--max-frames") { Description = "Video mode: stop after N frames", DefaultValueFactory = _ => 300 };
         var smooth = new Option<string?>("--smooth")
@@ -31,10 +36,17 @@ internal static partial class EvalCommand
         };
         // Labelled mode (rtmtl-train): declared here so that help and parse errors cover them; their values are checked there.
         var run = new Option<string?>("--run") { Description = "Labelled mode: a training run's folder (e.g. runs/train/latest)", HelpName = "DIR" };
-        var onnx = new Option<string?>("--onnx") { Description = "Labelled mode: an ONNX model in the engine's contract, run with ONNX Runtime", HelpName = "FILE" };
+        var onnx = new Option<string?>("--onnx")
+        {
+            Description = "Labelled mode: an ONNX model in the engine's contract, run with ONNX Runtime",
+            HelpName = "FILE"
+        };
         var checkpoint = new Option<string?>("--checkpoint") { Description = "Labelled mode: checkpoint of --run (default: the run's best.pt)" };
         var split = new Option<string?>("--split") { Description = "Labelled mode: val or test (default test)" };
-        var dataset = new Option<string?>("--dataset") { Description = "Labelled mode: synthetic, synthetic-dr, nyu-mat, nyu, sunrgbd (with --data)" };
+        var dataset = new Option<string?>("--dataset")
+        {
+            Description = "Labelled mode: synthetic, synthetic-dr, nyu-mat, nyu, sunrgbd (with --data)"
+        };
         var data = new Option<string?>("--data") { Description = "Labelled mode: path of the data set for nyu-mat, nyu, sunrgbd" };
         var samples = new Option<int?>("--samples") { Description = "Labelled mode: synthetic split size (default 200)" };
         var seed = new Option<int?>("--seed") { Description = "Labelled mode: seed of the synthetic split" };
@@ -63,9 +75,12 @@ internal static partial class EvalCommand
             var isVideo = given(video);
             var isLabelled = given(run) || given(onnx);
             if (isVideo && isLabelled) r.AddError("give --video FILE (footage) or --run DIR / --onnx FILE (a labelled split), not both");
-            else if (!isVideo && !isLabelled) r.AddError("say what to evaluate: --video FILE (footage), --run DIR (a training run) or --onnx FILE (a model on a labelled split)");
-            else if (isVideo && labelled.FirstOrDefault(given) is { } l) r.AddError($"{l.Name} belongs to the labelled mode (--run/--onnx), not to --video");
-            else if (isLabelled && videoOnly.FirstOrDefault(given) is { } v) r.AddError($"{v.Name} belongs to --video, not to the labelled mode (--run/--onnx)");
+            else if (!isVideo && !isLabelled) r.AddError("say what to evaluate: --video FILE (footage), --run DIR (a training run) or --onnx FILE " +
+                "(a model on a labelled split)");
+            else if (isVideo && labelled.FirstOrDefault(given) is { } l)
+                r.AddError($"{l.Name} belongs to the labelled mode (--run/--onnx), not to --video");
+            else if (isLabelled && videoOnly.FirstOrDefault(given) is { } v)
+                r.AddError($"{v.Name} belongs to --video, not to the labelled mode (--run/--onnx)");
         });
         cmd.SetAction(async (r, ct) =>
         {
@@ -81,8 +96,9 @@ internal static partial class EvalCommand
                 {
                     // The engine's JSON style: schema_version first, snake_case names.
                     var doc = new System.Text.Json.Nodes.JsonObject { ["schema_version"] = 1 };
-                    foreach (var (k, v) in JsonSerializer.SerializeToNode(result, RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions)!.AsObject().ToList()) doc[k] = v?.DeepClone();
-                    File.WriteAllText(path, doc.ToJsonString(RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions));
+                    foreach (var (k, v) in JsonSerializer.SerializeToNode(result,
+                        RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions)!.AsObject().ToList()) doc[k] = v?.DeepClone();
+                    AtomicFile.Write(path, doc.ToJsonString(RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions));
                 }
                 return 0;
             }
@@ -100,7 +116,8 @@ internal static partial class EvalCommand
     {
         if (TorchEagerPeer.FindTrainer() is not { } trainer)
         {
-            Console.Error.WriteLine("error: eval --run/--onnx runs in rtmtl-train, which is not built here: run ./rtmtl build (or use ./rtmtl eval, which builds it)");
+            Console.Error.WriteLine("error: eval --run/--onnx runs in rtmtl-train, which is not built here: run ./rtmtl build (or use ./rtmtl " +
+                "eval, which builds it)");
             return 2;
         }
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false };

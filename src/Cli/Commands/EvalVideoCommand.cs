@@ -11,7 +11,8 @@ using RealtimeMtl.Quality;
 namespace RealtimeMtl.Cli.Commands;
 
 /// <summary>
-/// rtmtl eval --video (the video mode of <see cref="EvalCommand"/>): label-free quality of a model on real footage, where no ground truth exists. On a static
+/// rtmtl eval --video (the video mode of <see cref="EvalCommand"/>): label-free quality of a model on real footage, where no ground truth exists. On
+/// a static
 /// camera a good model is steady: few pixels change class from frame to frame (flicker) and depth hardly moves.
 /// </summary>
 internal static class EvalVideoCommand
@@ -33,8 +34,10 @@ internal static class EvalVideoCommand
                 string.Create(c, $"video   {Video}: {Frames} frames, model {Model}, --smooth {Smooth}"),
                 string.Create(c, $"flicker {LabelFlicker * 100:0.00} % of pixels change class per frame; "
                     + $"along the optical flow {LabelFlickerAlongFlow * 100:0.00} %"),
-                string.Create(c, $"depth   median relative change per frame {DepthRelativeChange * 100:0.00} %; percentiles {string.Join(", ", DepthPercentilesM.Select(kv => $"{kv.Key} {kv.Value:0.00} m"))}"),
-                "classes " + string.Join(", ", ClassShares.Where(kv => kv.Value >= 0.005).OrderByDescending(kv => kv.Value).Select(kv => string.Create(c, $"{kv.Key} {kv.Value * 100:0.0} %"))),
+                string.Create(c, $"depth   median relative change per frame {DepthRelativeChange * 100:0.00} %; percentiles " +
+                    $"{string.Join(", ", DepthPercentilesM.Select(kv => $"{kv.Key} {kv.Value:0.00} m"))}"),
+                "classes " + string.Join(", ", ClassShares.Where(kv => kv.Value >= 0.005).OrderByDescending(kv => kv.Value).Select(kv
+                    => string.Create(c, $"{kv.Key} {kv.Value * 100:0.0} %"))),
             };
             if (MeanIoU is { } miou)
                 lines.Add(string.Create(c, $"truth   mIoU {miou * 100:0.00} %, depth RMSE {DepthRmse:0.0000} m, "
@@ -50,7 +53,11 @@ internal static class EvalVideoCommand
     public static async Task<(int Code, VideoQuality? Result)> RunAsync(string video, string modelPath, int maxFrames, SmoothMode smooth,
         TextWriter errors, CancellationToken ct)
     {
-        var settings = new EngineSettings { Source = video, Cameras = [new NamedSource("cam0", video)], ModelPath = modelPath, MaxFrames = maxFrames, Smooth = smooth, Quiet = true };
+        var settings = new EngineSettings
+        {
+            Source = video, Cameras = [new NamedSource("cam0", video)], ModelPath = modelPath, MaxFrames = maxFrames,
+            Smooth = smooth, Quiet = true
+        };
         StabilitySink? stability = null;
         var hooks = new EngineHooks { Sinks = info => [stability = new StabilitySink(info.Labels.Classes)] };
         var code = await EngineRunner.RunAsync(settings, TextWriter.Null, errors, ct, hooks);

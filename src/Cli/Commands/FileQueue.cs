@@ -18,13 +18,19 @@ public static class FileQueue
     {
         foreach (var (option, path) in outputs)
             if (path is not null && path != "-" && !path.Contains(Placeholder, StringComparison.Ordinal))
-                throw new ArgumentException($"{option} '{path}' would be written by each of the {files} files of the queue; put {Placeholder} in the path (the file's name), e.g. {option} 'out/{Placeholder}{(option == "--save-raw" ? "" : option == "--record-mcap" ? ".mcap" : option == "--stats-json" ? ".json" : ".mp4")}', or use --save");
+                throw new ArgumentException($"{option} '{path}' would be written by each of the {files} files of the queue; put {Placeholder} in " +
+                    $"the path (the file's name), e.g. {option} " +
+                        $"'out/{Placeholder}" +
+                        (option == "--save-raw" ? "" : option == "--record-mcap" ? ".mcap" : option == "--stats-json" ? ".json" : ".mp4") +
+                        "', or use --save");
     }
 
-    public static async Task<int> RunAsync(EngineSettings s, IReadOnlyList<string> files, TextWriter output, TextWriter errors, CancellationToken external)
+    public static async Task<int> RunAsync(EngineSettings s, IReadOnlyList<string> files, TextWriter output, TextWriter errors,
+        CancellationToken external)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(external);
-        using var signals = new RealtimeMtl.Common.Commands.TwoStageStop(errors, "stopping: finishing the file in progress, then ending the queue (press Ctrl+C again to exit at once)", stop.Cancel);
+        using var signals = new RealtimeMtl.Common.Commands.TwoStageStop(errors,
+            "stopping: finishing the file in progress, then ending the queue (press Ctrl+C again to exit at once)", stop.Cancel);
         string? dir = null;
         if (s.Save)
         {
@@ -66,7 +72,9 @@ public static class FileQueue
             else failed.Add($"{Path.GetFileName(file)} (exit {code})");
         }
         var skipped = files.Count - done - failed.Count;
-        output.WriteLine($"queue   {files.Count} files: {done} finished, {failed.Count} failed{(failed.Count > 0 ? ": " + string.Join(", ", failed) : "")}{(skipped > 0 ? $", {skipped} not started (stopped)" : "")}{(dir is null ? "" : $"; outputs in {dir}")}");
+        output.WriteLine($"queue   {files.Count} files: {done} finished, {failed.Count} " +
+            $"failed{(failed.Count > 0 ? ": " + string.Join(", ", failed) : "")}{(skipped > 0 ? $", {skipped} not started (stopped)" : "")}" +
+            $"{(dir is null ? "" : $"; outputs in {dir}")}");
         return failed.Count > 0 ? 3 : 0;
     }
 }

@@ -33,7 +33,11 @@ internal static class InfoCommand
                         model = path,
                         contract = new
                         {
-                            input = new { name = "image", type = "uint8", shape = new object[] { "N", i.InputHeight, i.InputWidth, 3 }, layout = "BGR" },
+                            input = new
+                            {
+                                name = "image", type = "uint8", shape = new object[] { "N", i.InputHeight, i.InputWidth, 3 },
+                                layout = "BGR"
+                            },
                             outputs = i.HasConfidence ? new[] { "labels", "depth", "confidence" } : new[] { "labels", "depth" },
                         },
                         architecture = i.Architecture,
@@ -47,13 +51,15 @@ internal static class InfoCommand
                     return 0;
                 }
                 Console.WriteLine($"model      {path}");
-                Console.WriteLine($"contract   ok: image uint8 [N,{i.InputHeight},{i.InputWidth},3] BGR -> labels uint8, depth float32 (m){(i.HasConfidence ? ", confidence float32" : "")}");
+                Console.WriteLine($"contract   ok: image uint8 [N,{i.InputHeight},{i.InputWidth},3] BGR -> labels uint8, depth float32 " +
+                    $"(m){(i.HasConfidence ? ", confidence float32" : "")}");
                 Console.WriteLine($"arch       {i.Architecture} ({i.Backbone})");
                 Console.WriteLine($"classes    {i.Labels.Name}: {string.Join(", ", i.Labels.Classes)}");
                 Console.WriteLine($"depth      {i.DepthMin}-{i.DepthMax} m");
                 Console.WriteLine($"trained on {i.Dataset}");
                 foreach (var (k, v) in i.Metadata.OrderBy(kv => kv.Key))
-                    if (k is ModelMetadataKeys.Metrics or ModelMetadataKeys.Recipe or ModelMetadataKeys.Parameters or ModelMetadataKeys.SelectiveWeights) Console.WriteLine($"{k[6..],-10} {v}");
+                    if (k is ModelMetadataKeys.Metrics or ModelMetadataKeys.Recipe or ModelMetadataKeys.Parameters or
+                        ModelMetadataKeys.SelectiveWeights) Console.WriteLine($"{k[6..],-10} {v}");
                 var card = Path.ChangeExtension(path, ".md");
                 if (File.Exists(card))
                 {

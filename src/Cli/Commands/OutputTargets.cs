@@ -42,7 +42,8 @@ public static class OutputTargets
                     throw new ArgumentException($"{outputs[i].Who}{outputs[i].Option} and {outputs[j].Who}{outputs[j].Option} name the same path "
                         + $"'{outputs[i].Path}'; give each output its own.");
         // A device, FIFO or /dev/stdout is written through at the end; only a regular file (or a new one) needs a writable folder.
-        if (s.StatsJson is { } stats && stats != "-" && PathIdentity.KindOf(stats) is PathIdentity.Kind.Missing or PathIdentity.Kind.Regular or PathIdentity.Kind.Directory)
+        if (s.StatsJson is { } stats && stats != "-" && PathIdentity.KindOf(stats) is PathIdentity.Kind.Missing or PathIdentity.Kind.Regular or
+            PathIdentity.Kind.Directory)
             RealtimeMtl.Common.Files.OutputFile.CheckWritable(PathIdentity.Resolve(stats), "--stats-json", "stats.json");
     }
 

@@ -1,6 +1,6 @@
-using RealtimeMtl.Serving;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
+using RealtimeMtl.Serving;
 
 namespace RealtimeMtl.Cli.Commands;
 

@@ -35,7 +35,8 @@ public static class RtmtlCli
         }
         // Response files are expanded above (loops and binary files refused); the parser takes the tokens as they are.
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
-        if (parse.Errors.Count > 0) return RealtimeMtl.Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message, CommandPath(parse));
+        if (parse.Errors.Count > 0) return RealtimeMtl.Common.Commands.CommandLineRules.ParseError(Console.Error, parse.Errors[0].Message,
+            CommandPath(parse));
         if (RealtimeMtl.Common.Commands.CommandLineRules.CheckArgsOnly) return 0;
         return await parse.InvokeAsync();
     }
@@ -45,9 +46,11 @@ public static class RtmtlCli
     {
         var (version, commit) = RealtimeMtl.Serving.EngineMetrics.BuildVersion();
         var ort = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
+        var flavour = RealtimeMtl.Inference.ExecutionProviders.IsGpuBuild ? "GPU" : "CPU";
+        var providers = string.Join(", ", ort.GetAvailableProviders());
         return $"""
             rtmtl {version} (commit {commit})
-            ONNX Runtime {ort.GetVersionString()} ({(RealtimeMtl.Inference.ExecutionProviders.IsGpuBuild ? "GPU" : "CPU")} build); providers: {string.Join(", ", ort.GetAvailableProviders())}
+            ONNX Runtime {ort.GetVersionString()} ({flavour} build); providers: {providers}
             .NET {Environment.Version}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}
             """;
     }

@@ -17,7 +17,8 @@ internal static class RunCommand
               ./rtmtl run --source tum:rgbd_dataset_freiburg1_desk --layout quad --stats-json desk.json
               ./rtmtl run --source nyu:data/walk --save-raw out/raw --max-frames 100
               ./rtmtl run --source synthetic:seed=3,frames=500 --device cuda       (falls back to CPU without a GPU)
-              ./rtmtl run --source clip.mp4 --save                                 (runs/run/run-N: annotated.mp4, recording.mcap, raw/, stats.json, args.json)
+              ./rtmtl run --source clip.mp4 --save                                 (runs/run/run-N: annotated.mp4, recording.mcap, raw/,
+                                                                                    stats.json, args.json)
               ./rtmtl run --source 'clips/*.mp4' --save                            (a queue: each file into runs/run/run-N/NAME/)
               ./rtmtl run --source cameras.streams --layout grid --record grid.mp4 (one camera per line of the file)
               ./rtmtl run --source 0 --intrinsics ost.yaml --undistort --feed 127.0.0.1:50051 --feed-image

@@ -20,7 +20,8 @@ public static class SourceList
             var eq = v.IndexOf('=');
             var path = eq > 0 && !v.Contains("://", StringComparison.Ordinal) ? v[(eq + 1)..] : v;
             if (!path.EndsWith(".streams", StringComparison.OrdinalIgnoreCase)) { all.Add(v); continue; }
-            if (!File.Exists(path)) throw new ArgumentException($"--source '{path}' does not exist; a .streams file lists one source (URL, camera or file) a line");
+            if (!File.Exists(path)) throw new ArgumentException($"--source '{path}' does not exist; a .streams file lists one source (URL, camera " +
+                $"or file) a line");
             var lines = File.ReadAllLines(path).Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')).ToList();
             if (lines.Count == 0) throw new ArgumentException($"--source '{path}' lists no source; write one URL, camera or file a line");
             all.AddRange(lines);
@@ -28,7 +29,8 @@ public static class SourceList
         return all;
     }
 
-    /// <summary>The videos of a folder or glob in natural order, when it holds videos and no images; else null (an image folder, a file, a URL).</summary>
+    /// <summary>The videos of a folder or glob in natural order, when it holds videos and no images; else null (an image folder, a file, a
+    /// URL).</summary>
     public static List<string>? VideoQueue(string spec)
     {
         if (spec.Contains("://", StringComparison.Ordinal) || spec.Contains(':') && !spec.StartsWith('/') && !spec.StartsWith('.')) return null;

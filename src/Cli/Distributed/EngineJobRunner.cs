@@ -52,7 +52,8 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         if (o.MaxFrames is <= 0) throw new ArgumentException("the job's max_frames must be positive");
         var camera = run.Job.Kind == JobKind.Camera;
         // A camera's recording is a new segment per worker that holds it (a fragmented MP4 plays after any stop).
-        var record = !o.Record ? null : camera ? Path.Combine(run.OutputFolder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{run.Worker}.mp4") : Path.Combine(run.OutputFolder, "annotated.mp4");
+        var record = !o.Record ? null : camera ? Path.Combine(run.OutputFolder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{run.Worker}.mp4")
+            : Path.Combine(run.OutputFolder, "annotated.mp4");
         return new EngineSettings
         {
             Source = run.Source, ModelPath = run.Model ?? DefaultModel.Path(), Threads = threads, Realtime = o.Realtime, MaxFrames = o.MaxFrames,

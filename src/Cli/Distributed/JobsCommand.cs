@@ -70,13 +70,18 @@ internal static class JobsCommand
         w.WriteLine($"{"ID",-16}  {"STATE",-8}  {"NAME",-24}  {"WORKER",-20}  {"PROGRESS",-16}  {"FPS",6}  {"ETA",7}  NOTE");
         foreach (var s in rows)
         {
-            var progress = s.FramesTotal is { } t && t > 0 ? $"{s.FramesDone}/{t} ({100.0 * s.FramesDone / t:0}%)" : s.FramesDone > 0 ? $"{s.FramesDone}" : "";
+            var progress = s.FramesTotal is { } t && t > 0 ? $"{s.FramesDone}/{t} ({100.0 * s.FramesDone / t:0}%)" : s.FramesDone > 0
+                ? $"{s.FramesDone}" : "";
             var fps = s.Fps is { } f && double.IsFinite(f) && s.State == JobState.Running ? f.ToString("0.0", CultureInfo.InvariantCulture) : "";
-            var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(e).ToString(e >= 3600 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture) : "";
-            var note = s.State is JobState.Failed or JobState.Retrying or JobState.Queued ? s.Reason ?? "" : s.State == JobState.Done ? s.Results ?? "" : s.Kind == JobKind.Camera ? "camera" : "";
-            w.WriteLine($"{s.Id,-16}  {s.State.ToString().ToLowerInvariant(),-8}  {Clip(s.Output, 24),-24}  {Clip(s.Worker ?? "", 20),-20}  {progress,-16}  {fps,6}  {eta,7}  {note}");
+            var eta = s.EtaSeconds is { } e ? TimeSpan.FromSeconds(e).ToString(e >= 3600 ? @"h\:mm\:ss" : @"m\:ss", CultureInfo.InvariantCulture)
+                : "";
+            var note = s.State is JobState.Failed or JobState.Retrying or JobState.Queued ? s.Reason ?? "" : s.State == JobState.Done ? s.Results
+                ?? "" : s.Kind == JobKind.Camera ? "camera" : "";
+            w.WriteLine($"{s.Id,-16}  {s.State.ToString().ToLowerInvariant(),-8}  {Clip(s.Output, 24),-24}  {Clip(s.Worker ?? "", 20),-20}  " +
+                $"{progress,-16}  {fps,6}  {eta,7}  {note}");
         }
-        var counts = string.Join(", ", rows.GroupBy(x => x.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"));
+        var counts = string.Join(", ", rows.GroupBy(x => x.State).OrderBy(g => g.Key).Select(g
+            => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}"));
         w.Write($"{rows.Count} jobs on queue '{queue}'{(rows.Count > 0 ? $": {counts}" : "")}; {depth} waiting or unacknowledged on the stream");
         return w.ToString();
     }

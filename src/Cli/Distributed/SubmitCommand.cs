@@ -12,18 +12,40 @@ internal static class SubmitCommand
     public static Command Build()
     {
         var nats = new NatsOptionSet();
-        var files = new Argument<string[]>("files") { Description = "Video files or folders of videos (searched recursively), under --input-root", Arity = ArgumentArity.ZeroOrMore };
-        var sources = new Option<string[]>("--source") { Description = "A live camera or stream, optionally named: --source front=rtsp://10.0.0.7/stream1 (held by one worker while it runs)", AllowMultipleArgumentsPerToken = false };
-        var inputRoot = new Option<string?>("--input-root") { Description = "The shared folder the workers' --input-root points at; files are given to them relative to it (default: the current folder)" };
+        var files = new Argument<string[]>("files")
+        {
+            Description = "Video files or folders of videos (searched recursively), under --input-root",
+            Arity = ArgumentArity.ZeroOrMore
+        };
+        var sources = new Option<string[]>("--source")
+        {
+            Description =
+            "A live camera or stream, optionally named: --source front=rtsp://10.0.0.7/stream1 (held by one worker while it runs)",
+            AllowMultipleArgumentsPerToken = false
+        };
+        var inputRoot = new Option<string?>("--input-root")
+        {
+            Description =
+            "The shared folder the workers' --input-root points at; files are given to them relative to it (default: the current folder)"
+        };
         var model = new Option<string?>("--model", "-m") { Description = "ONNX model under --input-root (default: the workers' shipped model)" };
         var layout = new Option<string>("--layout") { Description = "overlay | side | quad", DefaultValueFactory = _ => "side" };
-        var record = new Option<string>("--record") { Description = "auto (files yes, cameras no), yes or no: write annotated.mp4 (cameras: a segment per worker that holds them)", DefaultValueFactory = _ => "auto" };
+        var record = new Option<string>("--record")
+        {
+            Description =
+            "auto (files yes, cameras no), yes or no: write annotated.mp4 (cameras: a segment per worker that holds them)", DefaultValueFactory = _
+                => "auto"
+        };
         var saveRaw = new Option<bool>("--save-raw") { Description = "Also write per-frame labels, depth and JSON (raw/)" };
         var smooth = new Option<bool>("--smooth") { Description = "Temporal filtering for steady cameras" };
         var maxFrames = new Option<long?>("--max-frames") { Description = "Stop each job after N frames" };
         var depthRange = new Option<string?>("--depth-range") { Description = "'min,max' in metres, 'auto' or 'model'" };
         var realtime = new Option<bool>("--realtime") { Description = "Pace sources at their native rate and treat them as live" };
-        var publishMaps = new Option<bool>("--publish-maps") { Description = "Publish labels (PNG) and depth (PNG16) with each frame's results on rtmtl.frames.{name}" };
+        var publishMaps = new Option<bool>("--publish-maps")
+        {
+            Description =
+            "Publish labels (PNG) and depth (PNG16) with each frame's results on rtmtl.frames.{name}"
+        };
         var force = new Option<bool>("--force") { Description = "Run jobs again that are already done or failed (a new run of the same job id)" };
         var json = new Option<bool>("--json") { Description = "Print the jobs as JSON (id, source, output, action)" };
         var cmd = new Command("submit", """
@@ -39,7 +61,8 @@ internal static class SubmitCommand
             """);
         nats.AddTo(cmd);
         cmd.Arguments.Add(files);
-        foreach (var o in new Option[] { sources, inputRoot, model, layout, record, saveRaw, smooth, maxFrames, depthRange, realtime, publishMaps, force, json }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { sources, inputRoot, model, layout, record, saveRaw, smooth, maxFrames, depthRange, realtime, publishMaps,
+            force, json }) cmd.Options.Add(o);
         cmd.SetAction(async (r, ct) =>
         {
             List<JobSpec> jobs;
@@ -54,12 +77,15 @@ internal static class SubmitCommand
                 Commands.EngineOptionSet.ParseDepthRange(r.GetValue(depthRange));
                 Render.Drawing.RenderOptions.ParseLayout(r.GetValue(layout)!);
                 if (r.GetValue(maxFrames) is <= 0) throw new ArgumentException("--max-frames must be positive");
-                var recordMode = r.GetValue(record) is "auto" or "yes" or "no" ? r.GetValue(record)! : throw new ArgumentException($"--record '{r.GetValue(record)}' must be auto, yes or no");
+                var recordMode = r.GetValue(record) is "auto" or "yes" or "no" ? r.GetValue(record)!
+                    : throw new ArgumentException($"--record '{r.GetValue(record)}' must be auto, yes or no");
                 string? modelRel = r.GetValue(model) is { } m ? Relative(root, m, "--model") : null;
                 JobOptions Options(JobKind kind) => new()
                 {
-                    Layout = r.GetValue(layout)!, Record = recordMode == "yes" || (recordMode == "auto" && kind == JobKind.File), SaveRaw = r.GetValue(saveRaw),
-                    Smooth = r.GetValue(smooth), MaxFrames = r.GetValue(maxFrames), DepthRange = r.GetValue(depthRange), Realtime = r.GetValue(realtime),
+                    Layout = r.GetValue(layout)!, Record = recordMode == "yes" || (recordMode == "auto" && kind == JobKind.File),
+                    SaveRaw = r.GetValue(saveRaw),
+                    Smooth = r.GetValue(smooth), MaxFrames = r.GetValue(maxFrames), DepthRange = r.GetValue(depthRange),
+                    Realtime = r.GetValue(realtime),
                     PublishMaps = r.GetValue(publishMaps),
                 };
                 jobs = [];
@@ -68,18 +94,27 @@ internal static class SubmitCommand
                     var rel = Relative(root, file, "file");
                     var output = Path.ChangeExtension(rel, null).Replace('\\', '/');
                     var o = Options(JobKind.File);
-                    jobs.Add(new JobSpec { Id = JobSpec.IdFor(rel, JobKind.File, output, modelRel, o), Source = rel, Kind = JobKind.File, Output = output, Model = modelRel, Options = o });
+                    jobs.Add(new JobSpec
+                    {
+                        Id = JobSpec.IdFor(rel, JobKind.File, output, modelRel, o), Source = rel, Kind = JobKind.File,
+                        Output = output, Model = modelRel, Options = o
+                    });
                 }
                 var index = 0;
                 foreach (var spec in r.GetValue(sources) ?? [])
                 {
                     var (camName, url) = CameraSpec(spec, index++);
                     var o = Options(JobKind.Camera) with { Realtime = r.GetValue(realtime) || url.StartsWith("synthetic", StringComparison.Ordinal) };
-                    jobs.Add(new JobSpec { Id = JobSpec.IdFor(url, JobKind.Camera, camName, modelRel, o), Source = url, Kind = JobKind.Camera, Output = camName, Model = modelRel, Options = o });
+                    jobs.Add(new JobSpec
+                    {
+                        Id = JobSpec.IdFor(url, JobKind.Camera, camName, modelRel, o), Source = url, Kind = JobKind.Camera,
+                        Output = camName, Model = modelRel, Options = o
+                    });
                 }
                 if (jobs.Count == 0) throw new ArgumentException("nothing to submit: give video files or folders, or --source URL for a live camera");
                 var dup = jobs.GroupBy(j => j.Output).FirstOrDefault(g => g.Count() > 1);
-                if (dup is not null) throw new ArgumentException($"two jobs would write the same result folder '{dup.Key}'; name them apart (--source NAME=URL) or submit them from distinct folders");
+                if (dup is not null) throw new ArgumentException($"two jobs would write the same result folder '{dup.Key}'; name them apart " +
+                    $"(--source NAME=URL) or submit them from distinct folders");
             }
             catch (ArgumentException e)
             {
@@ -98,7 +133,12 @@ internal static class SubmitCommand
                 var toQueue = job;
                 if (existing is not null && !r.GetValue(force))
                 {
-                    action = existing.State switch { JobState.Done => "skipped (done)", JobState.Failed => "skipped (failed)", _ => $"skipped ({existing.State.ToString().ToLowerInvariant()})" };
+                    action = existing.State switch
+                    {
+                        JobState.Done => "skipped (done)",
+                        JobState.Failed => "skipped (failed)",
+                        _ => $"skipped ({existing.State.ToString().ToLowerInvariant()})"
+                    };
                     skipped++;
                 }
                 else
@@ -111,8 +151,11 @@ internal static class SubmitCommand
                 rows.Add(new { id = job.Id, source = job.Source, output = job.Output, kind = job.Kind.ToString().ToLowerInvariant(), action });
                 if (!r.GetValue(json)) Console.WriteLine($"{job.Id}  {action,-17} {job.Source} -> {job.Output}");
             }
-            if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { schema_version = 1, queue = queueName, jobs = rows }, JobJson.Indented));
-            else Console.WriteLine($"{queued} queued, {skipped} skipped{(skipped > 0 ? " (already queued, done or failed; --force runs them again)" : "")} on queue '{queueName}'; follow with ./rtmtl jobs --nats {endpoint.Display} --watch");
+            if (r.GetValue(json)) Console.WriteLine(JsonSerializer.Serialize(new { schema_version = 1, queue = queueName, jobs = rows },
+                JobJson.Indented));
+            else Console.WriteLine($"{queued} queued, {skipped} " +
+                $"skipped{(skipped > 0 ? " (already queued, done or failed; --force runs them again)" : "")} on queue '{queueName}'; follow with " +
+                    $"./rtmtl jobs --nats {endpoint.Display} --watch");
             return 0;
         });
         return cmd;
@@ -130,7 +173,8 @@ internal static class SubmitCommand
                 foreach (var f in found) yield return f;
             }
             else if (File.Exists(item)) yield return item;
-            else if (item.Contains("://", StringComparison.Ordinal)) throw new ArgumentException($"'{item}' is a URL: give live sources with --source {item}");
+            else if (item.Contains("://", StringComparison.Ordinal)) throw new ArgumentException($"'{item}' is a URL: give live sources with " +
+                $"--source {item}");
             else throw new ArgumentException($"'{item}' does not exist; give video files or folders under --input-root");
         }
     }
@@ -140,7 +184,8 @@ internal static class SubmitCommand
     {
         var canonical = SafePaths.Canonical(Path.GetFullPath(path)) ?? throw new ArgumentException($"{what} '{path}' does not exist");
         if (!SafePaths.IsUnder(canonical, root) || canonical == root)
-            throw new ArgumentException($"{what} '{path}' is not under --input-root ({root}); workers can only read inputs under their --input-root. Pass --input-root (the shared folder)");
+            throw new ArgumentException($"{what} '{path}' is not under --input-root ({root}); workers can only read inputs under their " +
+                $"--input-root. Pass --input-root (the shared folder)");
         return Path.GetRelativePath(root, canonical).Replace('\\', '/');
     }
 
@@ -152,9 +197,11 @@ internal static class SubmitCommand
         if (eq > 0 && (colon < 0 || eq < colon)) (name, url) = (spec[..eq], spec[(eq + 1)..]);
         else (name, url) = ($"cam{index}", spec);
         if (!(url.Contains("://", StringComparison.Ordinal) || url.StartsWith("synthetic", StringComparison.Ordinal)))
-            throw new ArgumentException($"--source '{spec}' must be a stream URL (rtsp://, http://, udp://, srt://, ...) or synthetic:...; video files are given as arguments");
+            throw new ArgumentException($"--source '{spec}' must be a stream URL (rtsp://, http://, udp://, srt://, ...) or synthetic:...; video " +
+                $"files are given as arguments");
         if (name.Length == 0 || name.Any(c => !(char.IsLetterOrDigit(c) || c is '-' or '_')))
-            throw new ArgumentException($"--source name '{name}' must be letters, digits, '-' or '_' (it names the result folder and the bus subject)");
+            throw new ArgumentException($"--source name '{name}' must be letters, digits, '-' or '_' (it names the result folder and the bus " +
+                $"subject)");
         return (name, url);
     }
 }

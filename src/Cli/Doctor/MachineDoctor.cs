@@ -34,7 +34,8 @@ public static class MachineDoctor
         checks.Add(new("cpu", "processor", DoctorStatus.Ok, $"{cpu.Model}, {cpu.LogicalCores} logical cores, best vector ISA {cpu.BestIsa}"));
         checks.Add(cpu.HasCacheInfo
             ? new("cpu", "cache information", DoctorStatus.Ok, $"present ({cpu.CachePath})")
-            : new("cpu", "cache information", DoctorStatus.Note, $"missing ({cpu.CachePath}): a virtual machine that hides it; LibTorch's oneDNN is unsafe here",
+            : new("cpu", "cache information", DoctorStatus.Note,
+                $"missing ({cpu.CachePath}): a virtual machine that hides it; LibTorch's oneDNN is unsafe here",
                 "nothing to do: rtmtl-train caps oneDNN at SSE41 by itself (see the oneDNN line)"));
         checks.Add(OneDnn());
 
@@ -42,7 +43,8 @@ public static class MachineDoctor
         var providers = ort.GetAvailableProviders();
         checks.Add(new("inference", "ONNX Runtime", DoctorStatus.Ok,
             $"{ort.GetVersionString()} ({(ExecutionProviders.IsGpuBuild ? "GPU" : "CPU")} build); providers: {string.Join(", ", providers)}",
-            ExecutionProviders.IsGpuBuild ? null : "for --device cuda/tensorrt build the GPU flavour: ./rtmtl build --gpu, then RTMTL_GPU=1 ./rtmtl run ..."));
+            ExecutionProviders.IsGpuBuild ? null : "for --device cuda/tensorrt build the GPU flavour: ./rtmtl build --gpu, then RTMTL_GPU=1 " +
+                "./rtmtl run ..."));
         var gpu = GpuInfo.Name();
         foreach (var (lib, what) in GpuLibraries)
         {
@@ -56,7 +58,8 @@ public static class MachineDoctor
         }
         checks.Add(gpu is not null
             ? new("gpu", "NVIDIA GPU", DoctorStatus.Ok, gpu)
-            : new("gpu", "NVIDIA GPU", DoctorStatus.Note, "none found (nvidia-smi missing or no device)", "the engine runs on the CPU; a GPU needs the NVIDIA driver"));
+            : new("gpu", "NVIDIA GPU", DoctorStatus.Note, "none found (nvidia-smi missing or no device)",
+                "the engine runs on the CPU; a GPU needs the NVIDIA driver"));
 
         checks.AddRange(Ffmpeg(gpu is not null));
         var display = Environment.GetEnvironmentVariable("DISPLAY") is { Length: > 0 } d ? $"X11 DISPLAY={d}"
@@ -87,17 +90,24 @@ public static class MachineDoctor
             using var p = Process.Start(psi)!;
             var stdout = p.StandardOutput.ReadToEndAsync();
             var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(4))) { p.Kill(true); return new("cpu", "oneDNN (training)", DoctorStatus.Missing, "rtmtl-train onednn did not answer in 4 minutes"); }
+            if (!p.WaitForExit(TimeSpan.FromMinutes(4)))
+            {
+                p.Kill(true); return new("cpu", "oneDNN (training)", DoctorStatus.Missing,
+                "rtmtl-train onednn did not answer in 4 minutes");
+            }
             p.WaitForExit();
             var line = stdout.Result.Split('\n').LastOrDefault(l => l.StartsWith('{'));
             if (p.ExitCode != 0 || line is null)
-                return new("cpu", "oneDNN (training)", DoctorStatus.Missing, $"rtmtl-train onednn failed (exit {p.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}", "./rtmtl build, then ./rtmtl doctor again");
+                return new("cpu", "oneDNN (training)", DoctorStatus.Missing,
+                    $"rtmtl-train onednn failed (exit {p.ExitCode}): {stderr.Result.Trim().Split('\n').LastOrDefault()}",
+                        "./rtmtl build, then ./rtmtl doctor again");
             using var doc = JsonDocument.Parse(line);
             var isa = doc.RootElement.GetProperty("max_isa").GetString();
             var cause = doc.RootElement.GetProperty("cause").GetString();
             return isa is null
                 ? new("cpu", "oneDNN (training)", DoctorStatus.Ok, $"uncapped: {cause}")
-                : new("cpu", "oneDNN (training)", DoctorStatus.Note, $"capped to {isa}: {cause}", "none needed: training is correct, at about half the speed (docs/onednn.md)");
+                : new("cpu", "oneDNN (training)", DoctorStatus.Note, $"capped to {isa}: {cause}",
+                    "none needed: training is correct, at about half the speed (docs/onednn.md)");
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException or KeyNotFoundException)
         {
@@ -128,7 +138,8 @@ public static class MachineDoctor
         var ffmpeg = ExternalTools.Find("ffmpeg");
         if (ffmpeg is null)
         {
-            yield return new("output", "ffmpeg", DoctorStatus.Missing, "not on PATH: recordings fall back to MPEG-4 Part 2 through OpenCV, network streams cannot be read",
+            yield return new("output", "ffmpeg", DoctorStatus.Missing,
+                "not on PATH: recordings fall back to MPEG-4 Part 2 through OpenCV, network streams cannot be read",
                 "sudo apt-get install ffmpeg");
             yield break;
         }
@@ -139,11 +150,13 @@ public static class MachineDoctor
         {
             var has = encoders.Split('\n').Any(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [_, var name, ..] && name == enc);
             if (has && enc == "h264_nvenc" && !hasGpu)
-                yield return new("output", enc, DoctorStatus.Note, $"{what}: in this ffmpeg build, but there is no NVIDIA GPU to run it", "none: libx264 is used");
+                yield return new("output", enc, DoctorStatus.Note, $"{what}: in this ffmpeg build, but there is no NVIDIA GPU to run it",
+                    "none: libx264 is used");
             else yield return has
                 ? new("output", enc, DoctorStatus.Ok, $"{what}: available")
                 : new("output", enc, enc == "libx264" ? DoctorStatus.Missing : DoctorStatus.Note, $"{what}: not in this ffmpeg build",
-                    enc == "libx264" ? "install Debian's ffmpeg (it has libx264)" : "needs an ffmpeg built with NVENC and an NVIDIA driver; libx264 is used instead");
+                    enc == "libx264" ? "install Debian's ffmpeg (it has libx264)"
+                        : "needs an ffmpeg built with NVENC and an NVIDIA driver; libx264 is used instead");
         }
     }
 
@@ -156,7 +169,8 @@ public static class MachineDoctor
             var free = drive.AvailableFreeSpace / (1024.0 * 1024 * 1024);
             var detail = $"{free:0.0} GiB free for {Path.GetFullPath(runsDir)}";
             return free < 1
-                ? new("output", "disk space", DoctorStatus.Missing, detail, "free some space: a minute of 640x480 H.264 with raw outputs takes tens of MB")
+                ? new("output", "disk space", DoctorStatus.Missing, detail,
+                    "free some space: a minute of 640x480 H.264 with raw outputs takes tens of MB")
                 : new("output", "disk space", DoctorStatus.Ok, detail);
         }
         catch (Exception e) when (e is IOException or ArgumentException or UnauthorizedAccessException)
@@ -169,7 +183,11 @@ public static class MachineDoctor
     {
         try
         {
-            using var p = Process.Start(new ProcessStartInfo(tool, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false })!;
+            using var p = Process.Start(new ProcessStartInfo(tool, args)
+            {
+                RedirectStandardOutput = true, RedirectStandardError = true,
+                UseShellExecute = false
+            })!;
             var err = p.StandardError.ReadToEndAsync();
             var text = p.StandardOutput.ReadToEnd();
             p.WaitForExit(10_000);

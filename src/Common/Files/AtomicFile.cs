@@ -18,7 +18,8 @@ public static class AtomicFile
             stream.Flush();
             return;
         }
-        var temp = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
+        var temp = Path.Combine(Path.GetDirectoryName(target)!,
+            $".{Path.GetFileName(target)}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp");
         try
         {
             using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
@@ -35,4 +36,8 @@ public static class AtomicFile
     }
 
     public static void Write(string path, string text) => Write(path, System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Each line followed by a newline, as <see cref="File.WriteAllLines(string, IEnumerable{string})"/> writes them.</summary>
+    public static void WriteLines(string path, IEnumerable<string> lines)
+        => Write(path, string.Concat(lines.Select(l => l + Environment.NewLine)));
 }

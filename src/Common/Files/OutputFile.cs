@@ -6,7 +6,8 @@ public static class OutputFile
     /// <summary>The folder exists, the path is not a folder, and a new file can be created beside it; else one clear error.</summary>
     public static void CheckWritable(string path, string option, string example)
     {
-        if (Directory.Exists(path)) throw new ArgumentException($"{option} '{path}' is a folder; give a file name such as {Path.Combine(path, example)}.");
+        if (Directory.Exists(path)) throw new ArgumentException($"{option} '{path}' is a folder; give a file name such as " +
+            $"{Path.Combine(path, example)}.");
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         if (!Directory.Exists(dir)) throw new ArgumentException($"{option} '{path}': folder '{dir}' does not exist; create it or write elsewhere.");
         var probe = Path.Combine(dir, $".rtmtl-probe-{Environment.ProcessId}-{Guid.NewGuid():N}");

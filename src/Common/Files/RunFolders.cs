@@ -30,7 +30,8 @@ public static class RunFolders
             foreach (var d in Directory.EnumerateFileSystemEntries(root, prefix + "-*"))
             {
                 var name = Path.GetFileName(d);
-                if (int.TryParse(name.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)) highest = Math.Max(highest, n);
+                if (int.TryParse(name.AsSpan(prefix.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture,
+                    out var n)) highest = Math.Max(highest, n);
             }
         }
         return Path.Combine(root, $"{prefix}-{highest + 1}");

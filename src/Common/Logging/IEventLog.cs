@@ -18,7 +18,8 @@ public interface IEventLog
     void Info(string message);
 }
 
-/// <summary>Writes events as lines to a writer (null: standard error, as it is at each call): warnings as "warning: ...", information unless quiet.</summary>
+/// <summary>Writes events as lines to a writer (null: standard error, as it is at each call): warnings as "warning: ...", information unless
+/// quiet.</summary>
 public sealed class TextEventLog(TextWriter? writer, bool quiet = false) : IEventLog
 {
     /// <summary>Standard error, as the command lines write it.</summary>

@@ -9,7 +9,8 @@ public static class ProgressLine
     public static string Format(long done, long? total, double fps, double e2eMs, long dropped)
     {
         var c = CultureInfo.InvariantCulture;
-        var rate = string.Create(c, $"{(double.IsFinite(fps) ? fps : 0):0.0} FPS  e2e {(double.IsFinite(e2eMs) ? e2eMs : 0):0.0} ms  dropped {dropped}");
+        var rate = string.Create(c, $"{(double.IsFinite(fps) ? fps : 0):0.0} FPS  e2e {(double.IsFinite(e2eMs) ? e2eMs : 0):0.0} ms  dropped " +
+            $"{dropped}");
         if (total is not { } t || t <= 0) return string.Create(c, $"{done} frames  {rate}");
         var share = Math.Clamp((double)done / t, 0, 1);
         var eta = fps > 0 && done < t ? (t - done) / fps : 0;

@@ -29,14 +29,17 @@ public static class RosMessages
         ("std_msgs/Header", Header), ("builtin_interfaces/Time", Time)));
 
     public static RosSchema CameraInfo { get; } = new("sensor_msgs/msg/CameraInfo", Definition(
-        "std_msgs/Header header\nuint32 height\nuint32 width\nstring distortion_model\nfloat64[] d\nfloat64[9] k\nfloat64[9] r\nfloat64[12] p\nuint32 binning_x\nuint32 binning_y\nsensor_msgs/RegionOfInterest roi\n",
+        "std_msgs/Header header\nuint32 height\nuint32 width\nstring distortion_model\nfloat64[] d\nfloat64[9] k\nfloat64[9] r\nfloat64[12] " +
+            "p\nuint32 binning_x\nuint32 binning_y\nsensor_msgs/RegionOfInterest roi\n",
         ("std_msgs/Header", Header), ("builtin_interfaces/Time", Time),
         ("sensor_msgs/RegionOfInterest", "uint32 x_offset\nuint32 y_offset\nuint32 height\nuint32 width\nbool do_rectify\n")));
 
     public static RosSchema PointCloud2 { get; } = new("sensor_msgs/msg/PointCloud2", Definition(
-        "std_msgs/Header header\nuint32 height\nuint32 width\nsensor_msgs/PointField[] fields\nbool is_bigendian\nuint32 point_step\nuint32 row_step\nuint8[] data\nbool is_dense\n",
+        "std_msgs/Header header\nuint32 height\nuint32 width\nsensor_msgs/PointField[] fields\nbool is_bigendian\nuint32 point_step\nuint32 " +
+            "row_step\nuint8[] data\nbool is_dense\n",
         ("std_msgs/Header", Header), ("builtin_interfaces/Time", Time),
-        ("sensor_msgs/PointField", "uint8 INT8=1\nuint8 UINT8=2\nuint8 INT16=3\nuint8 UINT16=4\nuint8 INT32=5\nuint8 UINT32=6\nuint8 FLOAT32=7\nuint8 FLOAT64=8\nstring name\nuint32 offset\nuint8 datatype\nuint32 count\n")));
+        ("sensor_msgs/PointField", "uint8 INT8=1\nuint8 UINT8=2\nuint8 INT16=3\nuint8 UINT16=4\nuint8 INT32=5\nuint8 UINT32=6\nuint8 " +
+            "FLOAT32=7\nuint8 FLOAT64=8\nstring name\nuint32 offset\nuint8 datatype\nuint32 count\n")));
 
     public static RosSchema TFMessage { get; } = new("tf2_msgs/msg/TFMessage", Definition(
         "geometry_msgs/TransformStamped[] transforms\n",
@@ -48,7 +51,8 @@ public static class RosMessages
 
     public static RosSchema String { get; } = new("std_msgs/msg/String", "string data\n");
 
-    /// <summary>The rotation from a camera's body frame (x forward, z up; REP 103) to its optical frame (z forward, x right, y down; REP 105).</summary>
+    /// <summary>The rotation from a camera's body frame (x forward, z up; REP 103) to its optical frame (z forward, x right, y down; REP
+    /// 105).</summary>
     public static readonly (double X, double Y, double Z, double W) BodyToOptical = (-0.5, 0.5, -0.5, 0.5);
 
     private static void WriteHeader(CdrWriter w, long unixNs, string frameId)
@@ -91,7 +95,8 @@ public static class RosMessages
     }
 
     /// <summary>sensor_msgs/CameraInfo; roi all zero (the full image), binning 0 (none).</summary>
-    public static byte[] WriteCameraInfo(long unixNs, string frameId, int width, int height, string distortionModel, ReadOnlySpan<double> d, ReadOnlySpan<double> k, ReadOnlySpan<double> r, ReadOnlySpan<double> p)
+    public static byte[] WriteCameraInfo(long unixNs, string frameId, int width, int height, string distortionModel, ReadOnlySpan<double> d,
+        ReadOnlySpan<double> k, ReadOnlySpan<double> r, ReadOnlySpan<double> p)
     {
         var w = new CdrWriter(512);
         WriteCameraInfo(w, unixNs, frameId, width, height, distortionModel, d, k, r, p);
@@ -116,8 +121,10 @@ public static class RosMessages
         w.UInt32(0); w.UInt32(0); w.UInt32(0); w.UInt32(0); w.Bool(false);
     }
 
-    /// <summary>sensor_msgs/PointCloud2, unorganised (height 1): <paramref name="data"/> holds the points, <paramref name="pointStep"/> bytes each.</summary>
-    public static byte[] WritePointCloud2(long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep, ReadOnlySpan<byte> data, bool dense)
+    /// <summary>sensor_msgs/PointCloud2, unorganised (height 1): <paramref name="data"/> holds the points, <paramref name="pointStep"/> bytes
+    /// each.</summary>
+    public static byte[] WritePointCloud2(long unixNs, string frameId, IReadOnlyList<PointField> fields, int pointStep, ReadOnlySpan<byte> data,
+        bool dense)
     {
         var w = new CdrWriter(256 + data.Length);
         WritePointCloud2(w, unixNs, frameId, fields, pointStep, data, dense);

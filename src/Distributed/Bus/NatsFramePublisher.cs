@@ -24,7 +24,8 @@ public sealed class NatsFramePublisher : IFrameSink
     private NatsConnection? _connection;
     private long _published, _lost;
 
-    /// <summary>Publishes on <paramref name="connection"/> (a worker's), or connects to <see cref="PublisherOptions.Endpoint"/> in <see cref="StartAsync"/>.</summary>
+    /// <summary>Publishes on <paramref name="connection"/> (a worker's), or connects to <see cref="PublisherOptions.Endpoint"/> in <see
+    /// cref="StartAsync"/>.</summary>
     public NatsFramePublisher(PublisherOptions options, LabelSet labels)
     {
         _options = options;
@@ -105,7 +106,11 @@ public sealed class NatsFramePublisher : IFrameSink
         {
             Sequence = payload.Sequence, ReceiveTimeUnixNs = payload.ReceiveUnixNs, Width = (uint)payload.Width, Height = (uint)payload.Height,
             MediaTimeS = payload.MediaTimeSeconds, Camera = _options.Camera,
-            Header = new Header { FrameId = payload.FrameId, StampUnixNs = payload.StampUnixNs, StampSource = payload.StampFromSensor ? StampSource.StampSensor : StampSource.StampReceive },
+            Header = new Header
+            {
+                FrameId = payload.FrameId, StampUnixNs = payload.StampUnixNs, StampSource = payload.StampFromSensor
+                ? StampSource.StampSensor : StampSource.StampReceive
+            },
             DepthSummary = Summary(payload.Depth),
         };
         m.Classes.AddRange(payload.Classes);

@@ -41,7 +41,8 @@ public sealed record JobSpec
         try
         {
             var job = JsonSerializer.Deserialize<JobSpec>(utf8, JobJson.Options) ?? throw new InvalidDataException("the job is empty (null)");
-            if (job.Schema != SchemaVersion) throw new InvalidDataException($"job schema {job.Schema} is not {SchemaVersion}; submit it with this version of rtmtl");
+            if (job.Schema != SchemaVersion) throw new
+                InvalidDataException($"job schema {job.Schema} is not {SchemaVersion}; submit it with this version of rtmtl");
             if (string.IsNullOrWhiteSpace(job.Source)) throw new InvalidDataException("the job has no source");
             return job;
         }

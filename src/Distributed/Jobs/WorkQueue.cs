@@ -96,8 +96,12 @@ public sealed partial class WorkQueue
     }
 
     /// <summary>Jobs waiting on the queue (published, not yet acknowledged).</summary>
-    public async Task<long> DepthAsync(CancellationToken ct = default) => (long)(await JetStream.GetStreamAsync(StreamName, cancellationToken: ct)).Info.State.Messages;
+    public async Task<long> DepthAsync(CancellationToken ct = default) => (long)(await JetStream.GetStreamAsync(StreamName,
+        cancellationToken: ct)).Info.State.Messages;
 
     public async Task<INatsObjStore> ResultsStoreAsync(CancellationToken ct = default) =>
-        await _connection.CreateObjectStoreContext().CreateObjectStoreAsync(new NatsObjConfig(ResultsBucketName) { Storage = NatsObjStorageType.File }, ct);
+        await _connection.CreateObjectStoreContext().CreateObjectStoreAsync(new NatsObjConfig(ResultsBucketName)
+        {
+            Storage = NatsObjStorageType.File
+        }, ct);
 }

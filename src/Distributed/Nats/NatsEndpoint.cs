@@ -13,7 +13,8 @@ public sealed record NatsEndpoint
     public string? CredsFile { get; init; }
     public string? CaFile { get; init; }
 
-    /// <summary>Reads <c>--nats</c>, <c>--token</c>, <c>--creds</c> and <c>--tls-ca</c>; throws <see cref="ArgumentException"/> naming the input.</summary>
+    /// <summary>Reads <c>--nats</c>, <c>--token</c>, <c>--creds</c> and <c>--tls-ca</c>; throws <see cref="ArgumentException"/> naming the
+    /// input.</summary>
     public static NatsEndpoint Parse(string url, string? token = null, string? credsFile = null, string? caFile = null)
     {
         if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("nats" or "tls") || string.IsNullOrEmpty(uri.Host))
@@ -22,7 +23,8 @@ public sealed record NatsEndpoint
             throw new ArgumentException("--nats: put the credentials in --token or --creds FILE, not in the URL (it is printed in logs)");
         if (token is not null && credsFile is not null) throw new ArgumentException("give either --token or --creds, not both");
         if (token is { Length: 0 }) throw new ArgumentException("--token is empty");
-        if (credsFile is not null && !File.Exists(credsFile)) throw new ArgumentException($"--creds '{credsFile}' does not exist; give the .creds file that nsc or your NATS operator issued");
+        if (credsFile is not null && !File.Exists(credsFile)) throw new
+            ArgumentException($"--creds '{credsFile}' does not exist; give the .creds file that nsc or your NATS operator issued");
         if (caFile is not null && !File.Exists(caFile)) throw new ArgumentException($"--tls-ca '{caFile}' does not exist");
         if (caFile is not null && uri.Scheme != "tls") throw new ArgumentException("--tls-ca applies to tls:// servers; use tls://HOST:PORT");
         return new NatsEndpoint { Url = url, Token = token, CredsFile = credsFile, CaFile = caFile };
@@ -65,11 +67,16 @@ public sealed record NatsEndpoint
     private string Explain(Exception e)
     {
         var text = e.ToString();
-        if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) || text.Contains("authorization", StringComparison.OrdinalIgnoreCase))
-            return $"the NATS server at {Display} refused us (authorisation): {(Token is null && CredsFile is null ? "it needs credentials; give --token TOKEN or --creds FILE" : "check --token or --creds")}";
+        if (text.Contains("Authorization Violation", StringComparison.OrdinalIgnoreCase) || text.Contains("authorization",
+            StringComparison.OrdinalIgnoreCase))
+            return $"the NATS server at {Display} refused us (authorisation): " +
+                $"{(Token is null && CredsFile is null ? "it needs credentials; give --token TOKEN or --creds FILE" : "check --token or --creds")}";
         if (text.Contains("AuthenticationException", StringComparison.Ordinal) || text.Contains("RemoteCertificate", StringComparison.Ordinal))
-            return $"the NATS server at {Display} has a TLS certificate we do not trust{(CaFile is null ? "; give its CA with --tls-ca FILE" : $" (checked against --tls-ca {CaFile})")}";
-        if (e is TimeoutException) return $"no NATS server answered at {Display} within 15 s; start one (nats-server -js -sd DIR) or check the address";
-        return $"could not reach the NATS server at {Display} ({e.GetBaseException().Message}); start one (nats-server -js -sd DIR) or check the address";
+            return $"the NATS server at {Display} has a TLS certificate we do not " +
+                $"trust{(CaFile is null ? "; give its CA with --tls-ca FILE" : $" (checked against --tls-ca {CaFile})")}";
+        if (e is TimeoutException) return $"no NATS server answered at {Display} within 15 s; start one (nats-server -js -sd DIR) or check the " +
+            $"address";
+        return $"could not reach the NATS server at {Display} ({e.GetBaseException().Message}); start one (nats-server -js -sd DIR) or check the " +
+            $"address";
     }
 }

@@ -36,7 +36,8 @@ public sealed class JobWorker
     public int Completed => Volatile.Read(ref _completed);
     public int FailedJobs => Volatile.Read(ref _failed);
 
-    /// <summary>Runs until <see cref="RequestStop"/> (or <see cref="WorkerOptions.MaxJobs"/>); returns when every slot has answered its job.</summary>
+    /// <summary>Runs until <see cref="RequestStop"/> (or <see cref="WorkerOptions.MaxJobs"/>); returns when every slot has answered its
+    /// job.</summary>
     public async Task RunAsync()
     {
         Directory.CreateDirectory(_options.OutRoot);
@@ -61,7 +62,8 @@ public sealed class JobWorker
                     _log.Info($"worker: finishing job {a.Job.Id} ({a.Job.Output}): about {l.TotalSeconds:0.0} s left");
                 else
                 {
-                    _log.Info($"worker: returning job {a.Job.Id} ({a.Job.Output}) to the queue after its current frame{(p is null ? "" : $" ({p.FramesDone}{(p.FramesTotal is { } tt ? $"/{tt}" : "")} frames done)")}");
+                    _log.Info($"worker: returning job {a.Job.Id} ({a.Job.Output}) to the queue after its current " +
+                        $"frame{(p is null ? "" : $" ({p.FramesDone}{(p.FramesTotal is { } tt ? $"/{tt}" : "")} frames done)")}");
                     a.Stop.Cancel();
                 }
             }
@@ -77,13 +79,15 @@ public sealed class JobWorker
             try
             {
                 var consumer = await _queue.ConsumerAsync(_pulling.Token);
-                msg = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(5) }, cancellationToken: _pulling.Token);
+                msg = await consumer.NextAsync<byte[]>(opts: new NatsJSNextOpts { Expires = TimeSpan.FromSeconds(5) },
+                    cancellationToken: _pulling.Token);
                 if (Interlocked.Exchange(ref _outage, 0) == 1) _log.Info("worker: the NATS server is back; pulling jobs again");
             }
             catch (OperationCanceledException) when (_pulling.IsCancellationRequested) { break; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (Interlocked.Exchange(ref _outage, 1) == 0) _log.Info($"worker: lost the NATS server ({e.GetBaseException().Message}); reconnecting");
+                if (Interlocked.Exchange(ref _outage, 1) == 0) _log.Info($"worker: lost the NATS server ({e.GetBaseException().Message}); " +
+                    $"reconnecting");
                 try { await Task.Delay(500, _pulling.Token); } catch (OperationCanceledException) { break; }
                 continue;
             }
@@ -121,7 +125,14 @@ public sealed class JobWorker
             {
                 _log.Info($"worker: job {job.Id} ({job.Output}) is already committed; acknowledging");
                 _results.RemoveStale(job, attempt);
-                await Finish(msg, status with { State = JobState.Done, Results = status.Results ?? final, FinishedAt = status.FinishedAt ?? DateTimeOffset.UtcNow, Reason = null });
+                await Finish(msg, status with
+                {
+                    State = JobState.Done,
+                    Results = status.Results ?? final,
+                    FinishedAt = status.FinishedAt
+                    ?? DateTimeOffset.UtcNow,
+                    Reason = null
+                });
                 return;
             }
             source = job.Kind == JobKind.Camera ? job.Source : SafePaths.Input(_options.InputRoot, job.Source);
@@ -197,12 +208,14 @@ public sealed class JobWorker
                 // A redelivery ran beside a live attempt (a server outage hid that attempt's acks) and the other
                 // attempt committed the job: it is done, and nothing of ours may overwrite that.
                 DeleteQuietly(partial);
-                _log.Info($"worker: job {job.Id} was committed by another worker meanwhile; ours ended ({outcome.Kind.ToString().ToLowerInvariant()})");
+                _log.Info($"worker: job {job.Id} was committed by another worker meanwhile; ours ended " +
+                    $"({outcome.Kind.ToString().ToLowerInvariant()})");
                 await Finish(msg, ((await TryGetStatus(job.Id)) ?? status) with { State = JobState.Done, Results = final, Reason = null });
                 break;
             case OutcomeKind.Stopped:
                 DeleteQuietly(partial);
-                var reason = $"returned to the queue: worker {_options.Name} stopped at {outcome.Frames}{(status.FramesTotal is { } t ? $"/{t}" : "")} frames";
+                var reason = $"returned to the queue: worker {_options.Name} stopped at " +
+                    $"{outcome.Frames}{(status.FramesTotal is { } t ? $"/{t}" : "")} frames";
                 await TryPut(status with { State = JobState.Queued, Reason = reason, Worker = null });
                 await Answer(() => msg.NakAsync(cancellationToken: CancellationToken.None), "return");
                 break;
@@ -234,7 +247,14 @@ public sealed class JobWorker
                 catch (Exception e) when (e is not OperationCanceledException) { } // the server is away; it redelivers if we stay silent too long
             }
             if (active.LastProgress is { } p)
-                await TryPut(status() with { FramesDone = p.FramesDone, FramesTotal = p.FramesTotal, Fps = double.IsFinite(p.Fps) ? p.Fps : null, FirstFrameAt = active.FirstFrameAt, UpdatedAt = DateTimeOffset.UtcNow });
+                await TryPut(status() with
+                {
+                    FramesDone = p.FramesDone,
+                    FramesTotal = p.FramesTotal,
+                    Fps = double.IsFinite(p.Fps) ? p.Fps : null,
+                    FirstFrameAt = active.FirstFrameAt,
+                    UpdatedAt = DateTimeOffset.UtcNow
+                });
         }
     }
 
@@ -265,7 +285,10 @@ public sealed class JobWorker
         // A terminated message stays in a work-queue stream (nats-server 2.9); the table keeps the reason, the queue lets go.
         if (msg.Metadata?.Sequence.Stream is { } seq)
         {
-            try { await _queue.JetStream.DeleteMessageAsync(_queue.StreamName, new NATS.Client.JetStream.Models.StreamMsgDeleteRequest { Seq = seq }); }
+            try
+            {
+                await _queue.JetStream.DeleteMessageAsync(_queue.StreamName, new NATS.Client.JetStream.Models.StreamMsgDeleteRequest { Seq = seq });
+            }
             catch (Exception e) when (e is not OperationCanceledException) { }
         }
     }
@@ -278,7 +301,8 @@ public sealed class JobWorker
             await Fail(msg, status, $"gave up after {attempt} attempts: {reason}");
             return;
         }
-        _log.Info($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0.#} s (attempt {attempt} of {_options.Queue.MaxDeliver})");
+        _log.Info($"worker: job {status.Id} failed ({reason}); redelivered in {_options.RetryDelay.TotalSeconds:0.#} s (attempt {attempt} of " +
+            $"{_options.Queue.MaxDeliver})");
         await TryPut(status with { State = JobState.Retrying, Reason = reason, Worker = null });
         await Answer(() => msg.NakAsync(new AckOpts { NakDelay = _options.RetryDelay }, CancellationToken.None), "retry");
     }
@@ -320,7 +344,8 @@ public sealed class JobWorker
             try { await answer(); return; }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                if (i == 2) _log.Info($"worker: could not {what} a job on the server ({e.GetBaseException().Message}); JetStream redelivers it after the ack wait");
+                if (i == 2) _log.Info($"worker: could not {what} a job on the server ({e.GetBaseException().Message}); JetStream redelivers it " +
+                    $"after the ack wait");
                 else await Task.Delay(1000);
             }
         }

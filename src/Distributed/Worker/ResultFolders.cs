@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Distributed.Jobs;
 
 namespace RealtimeMtl.Distributed.Worker;
@@ -34,7 +35,7 @@ public sealed class ResultFolders(string outRoot)
     public bool Commit(JobSpec job, string partial, string worker, int attempt)
     {
         var final = Final(job);
-        File.WriteAllBytes(Path.Combine(partial, Marker), JsonSerializer.SerializeToUtf8Bytes(
+        AtomicFile.Write(Path.Combine(partial, Marker), JsonSerializer.SerializeToUtf8Bytes(
             new CommitMarker(job.Id, job.Run, job.Source, worker, DateTimeOffset.UtcNow), JobJson.Indented));
         Directory.CreateDirectory(Path.GetDirectoryName(final)!);
         for (var tries = 0; ; tries++)

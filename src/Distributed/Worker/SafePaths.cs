@@ -34,16 +34,20 @@ public static partial class SafePaths
         var resolved = Canonical(joined);
         // Refuse before saying whether it exists: a queue must not learn about files outside the root either.
         if (!IsUnder(resolved ?? joined, canonicalRoot))
-            throw new JobRefusedException($"the job's {what} '{relativeOrAbsolute}' resolves outside the worker's --input-root ({canonicalRoot}); refused");
-        if (resolved is null) throw new JobRefusedException($"the job's {what} '{relativeOrAbsolute}' does not exist under the worker's --input-root ({canonicalRoot})");
+            throw new JobRefusedException($"the job's {what} '{relativeOrAbsolute}' resolves outside the worker's --input-root ({canonicalRoot}); " +
+                $"refused");
+        if (resolved is null) throw new JobRefusedException($"the job's {what} '{relativeOrAbsolute}' does not exist under the worker's " +
+            $"--input-root ({canonicalRoot})");
         return resolved;
     }
 
     /// <summary>The result folder for <paramref name="output"/> under <paramref name="root"/>, refusing names that climb out.</summary>
     public static string Output(string root, string output)
     {
-        if (string.IsNullOrWhiteSpace(output) || Path.IsPathRooted(output) || output.Split('/', '\\').Any(p => p is ".." or "." or "" || p.StartsWith(".rtmtl", StringComparison.Ordinal)))
-            throw new JobRefusedException($"the job's output '{output}' must be a relative folder name without '..' (it goes under the worker's --out-root)");
+        if (string.IsNullOrWhiteSpace(output) || Path.IsPathRooted(output) || output.Split('/', '\\').Any(p => p is ".." or "." or ""
+            || p.StartsWith(".rtmtl", StringComparison.Ordinal)))
+            throw new JobRefusedException($"the job's output '{output}' must be a relative folder name without '..' (it goes under the worker's " +
+                $"--out-root)");
         var canonicalRoot = Canonical(root) ?? throw new JobRefusedException($"the worker's --out-root '{root}' does not exist");
         var full = Path.GetFullPath(Path.Combine(canonicalRoot, output));
         // The deepest existing ancestor must be under the root too (a symbolic link inside the root could point out).

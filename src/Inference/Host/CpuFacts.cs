@@ -9,7 +9,8 @@ namespace RealtimeMtl.Inference.Host;
 public sealed record CpuFacts(string Model, IReadOnlySet<string> Flags, bool HasCacheInfo, string CachePath, int LogicalCores)
 {
     /// <summary>The best vector instruction set the flags announce, in the names users know.</summary>
-    public string BestIsa => Flags.Contains("avx512f") ? (Flags.Contains("avx512_vnni") || Flags.Contains("avx512vnni") ? "AVX-512 (VNNI)" : "AVX-512")
+    public string BestIsa => Flags.Contains("avx512f") ? (Flags.Contains("avx512_vnni") || Flags.Contains("avx512vnni") ? "AVX-512 (VNNI)"
+        : "AVX-512")
         : Flags.Contains("avx2") ? "AVX2"
         : Flags.Contains("avx") ? "AVX"
         : Flags.Contains("sse4_1") ? "SSE4.1"

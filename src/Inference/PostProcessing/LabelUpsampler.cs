@@ -13,7 +13,8 @@ public static class LabelUpsampler
     // Per output column: the two source columns and the weight of the second (rebuilt when the sizes change).
     [ThreadStatic] private static (int Src, int Dst, int[] A, int[] B, float[] W)? _columns;
 
-    /// <summary>Upsamples CV_8UC1 <paramref name="labels"/> (with CV_32FC1 <paramref name="confidence"/>, or equal confidence when null) into <paramref name="dst"/> of <paramref name="size"/>.</summary>
+    /// <summary>Upsamples CV_8UC1 <paramref name="labels"/> (with CV_32FC1 <paramref name="confidence"/>, or equal confidence when null) into
+    /// <paramref name="dst"/> of <paramref name="size"/>.</summary>
     public static unsafe void Upsample(Mat labels, Mat? confidence, Size size, Mat dst)
     {
         dst.Create(size, MatType.CV_8UC1);

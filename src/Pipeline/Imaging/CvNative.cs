@@ -58,7 +58,11 @@ public static class CvNative
     public static void MorphologyEx(Mat src, Mat dst, MorphTypes op, Mat kernel)
     {
         var i = In(src); var k = In(kernel); var o = Out(dst);
-        try { NativeMethods.HandleException(NativeMethods.imgproc_morphologyEx(i, o, (int)op, k, new Point(-1, -1), 1, (int)BorderTypes.Constant, Scalar.All(double.MaxValue))); }
+        try
+        {
+            NativeMethods.HandleException(NativeMethods.imgproc_morphologyEx(i, o, (int)op, k, new Point(-1, -1), 1, (int)BorderTypes.Constant,
+            Scalar.All(double.MaxValue)));
+        }
         finally { Free(i, o); Free(k, IntPtr.Zero); GC.KeepAlive(src); GC.KeepAlive(dst); GC.KeepAlive(kernel); }
     }
 
@@ -80,7 +84,8 @@ public static class CvNative
     /// <summary>Copies <paramref name="src"/> into the <paramref name="area"/> of <paramref name="dst"/> (same type; no ROI Mat header).</summary>
     public static unsafe void CopyInto(Mat src, Mat dst, Rect area)
     {
-        if (src.Type() != dst.Type() || src.Width != area.Width || src.Height != area.Height || area.X < 0 || area.Y < 0 || area.Right > dst.Width || area.Bottom > dst.Height)
+        if (src.Type() != dst.Type() || src.Width != area.Width || src.Height != area.Height || area.X < 0 || area.Y < 0 || area.Right > dst.Width
+            || area.Bottom > dst.Height)
             throw new ArgumentException($"cannot copy {src.Width}x{src.Height} {src.Type()} into {area} of {dst.Width}x{dst.Height} {dst.Type()}");
         var bytes = (int)src.ElemSize();
         var row = area.Width * bytes;

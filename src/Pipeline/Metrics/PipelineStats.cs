@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Pipeline.Metrics;
@@ -114,7 +114,8 @@ public sealed class PipelineStats
 
     private readonly List<Action<LatencyRecorder>> _sinkHooks = [];
 
-    /// <summary>Calls <paramref name="hook"/> for every sink's write-time recorder: those there now and each one created later (a sink's first frame).</summary>
+    /// <summary>Calls <paramref name="hook"/> for every sink's write-time recorder: those there now and each one created later (a sink's first
+    /// frame).</summary>
     public void OnSinkRecorder(Action<LatencyRecorder> hook)
     {
         lock (_sinkGate)
@@ -145,7 +146,8 @@ public sealed class PipelineStats
     public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
 }
 
-public readonly record struct ResourceSample(long Frame, [property: System.Text.Json.Serialization.JsonPropertyName("working_set_mib")] double WorkingSetMiB, int Handles, long LivePackets)
+public readonly record struct ResourceSample(long Frame, [property: System.Text.Json.Serialization.JsonPropertyName("working_set_mib")] double
+    WorkingSetMiB, int Handles, long LivePackets)
 {
     public static ResourceSample Now(long frame)
     {

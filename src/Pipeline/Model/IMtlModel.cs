@@ -39,7 +39,8 @@ public interface IMtlModel
     /// Instance <paramref name="k"/> of <see cref="Instances"/>: the same network with its own input and output buffers,
     /// so runs on different instances may overlap. Instance 0 is this model.
     /// </summary>
-    IMtlModel Instance(int k) => k == 0 ? this : throw new ArgumentOutOfRangeException(nameof(k), $"this model runs one batch at a time (instance {k})");
+    IMtlModel Instance(int k) => k == 0 ? this : throw new ArgumentOutOfRangeException(nameof(k),
+        $"this model runs one batch at a time (instance {k})");
 
     /// <summary>Resizes and copies a BGR frame into item <paramref name="index"/> of the next batch.</summary>
     void SetInput(int index, Mat bgr)
@@ -57,8 +58,10 @@ public interface IMtlModel
 
     /// <summary>The outputs of item <paramref name="index"/> of the last run, valid until the next run.</summary>
     ModelOutputs Output(int index) =>
-        index == 0 ? new ModelOutputs(Labels, Depth, Confidence) : throw new ArgumentOutOfRangeException(nameof(index), $"this model takes one frame per run (index {index})");
+        index == 0 ? new ModelOutputs(Labels, Depth, Confidence) : throw new ArgumentOutOfRangeException(nameof(index),
+            $"this model takes one frame per run (index {index})");
 }
 
-/// <summary>One frame's outputs at model resolution: labels (CV_8UC1), depth in metres (CV_32FC1), confidence (CV_32FC1) when the model has it.</summary>
+/// <summary>One frame's outputs at model resolution: labels (CV_8UC1), depth in metres (CV_32FC1), confidence (CV_32FC1) when the model has
+/// it.</summary>
 public readonly record struct ModelOutputs(Mat Labels, Mat Depth, Mat? Confidence);

@@ -19,14 +19,20 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
 {
     public string FrameId { get; } = frameId;
 
-    /// <summary>The body frame of the camera: camera_optical_frame hangs from camera_link, front_optical_frame from front_link, x from x_link.</summary>
-    public string ParentFrame { get; } = frameId.EndsWith("_optical_frame", StringComparison.Ordinal) ? frameId[..^"_optical_frame".Length] + "_link" : frameId + "_link";
+    /// <summary>The body frame of the camera: camera_optical_frame hangs from camera_link, front_optical_frame from front_link, x from
+    /// x_link.</summary>
+    public string ParentFrame { get; } = frameId.EndsWith("_optical_frame", StringComparison.Ordinal) ? frameId[..^"_optical_frame".Length] + "_link"
+        : frameId + "_link";
 
     /// <summary>The class map as JSON: {"schema_version":1,"classes":[{"id","name","color"}]}.</summary>
     public string ClassMapJson() => JsonSerializer.Serialize(new Dictionary<string, object>
     {
         ["schema_version"] = 1,
-        ["classes"] = labels.Classes.Select((n, i) => new Dictionary<string, object> { ["id"] = i, ["name"] = n, ["color"] = labels.Hex(i) }).ToArray(),
+        ["classes"] = labels.Classes.Select((n, i) => new Dictionary<string, object>
+        {
+            ["id"] = i, ["name"] = n,
+            ["color"] = labels.Hex(i)
+        }).ToArray(),
     });
 
     public byte[] ClassMap() => RosMessages.WriteString(ClassMapJson());
@@ -88,9 +94,11 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
             k.P);
     }
 
-    /// <summary>The fields of <see cref="PointCloud"/>: x, y, z float32, rgba uint8 x4 (as one float32 "rgba" is unusual: kept as bytes), label uint8; 17 bytes a point.</summary>
+    /// <summary>The fields of <see cref="PointCloud"/>: x, y, z float32, rgba uint8 x4 (as one float32 "rgba" is unusual: kept as bytes), label
+    /// uint8; 17 bytes a point.</summary>
     public static IReadOnlyList<PointField> PointFields { get; } =
-        [new("x", 0, 7), new("y", 4, 7), new("z", 8, 7), new("red", 12, 2), new("green", 13, 2), new("blue", 14, 2), new("alpha", 15, 2), new("label", 16, 2)];
+        [new("x", 0, 7), new("y", 4, 7), new("z", 8, 7), new("red", 12, 2), new("green", 13, 2), new("blue", 14, 2), new("alpha", 15, 2), new("label",
+            16, 2)];
 
     /// <summary>Every 4th pixel in each direction with a valid depth, back-projected with the frame's camera, in the optical frame.</summary>
     public unsafe byte[] PointCloud(FramePacket p, long unixNs)
@@ -118,7 +126,8 @@ public sealed class RosFrameMessages(LabelSet labels, string frameId)
 
     private static byte[] Bgr(Mat image, long unixNs, string frameId) => Raw(image, unixNs, frameId, "bgr8", 3, null);
 
-    /// <summary>A Mat (8UC1, 8UC3 or 32FC1) as sensor_msgs/Image, row by row (a Mat need not be continuous); <paramref name="fix"/> may change each copied row.</summary>
+    /// <summary>A Mat (8UC1, 8UC3 or 32FC1) as sensor_msgs/Image, row by row (a Mat need not be continuous); <paramref name="fix"/> may change each
+    /// copied row.</summary>
     private static byte[] Raw(Mat m, long unixNs, string frameId, string encoding, int bytesPerPixel, SpanFix? fix)
     {
         var w = new CdrWriter(64 + frameId.Length + m.Rows * m.Cols * bytesPerPixel);

@@ -30,7 +30,11 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
     {
         public const int Buffers = 3;
         public Channel<(FramePacket Packet, ModelOutputs Outputs, double PreMs, long ModelStart, long ModelEnd)> Queue { get; } =
-            Channel.CreateBounded<(FramePacket, ModelOutputs, double, long, long)>(new BoundedChannelOptions(Buffers) { SingleReader = true, SingleWriter = true });
+            Channel.CreateBounded<(FramePacket, ModelOutputs, double, long, long)>(new BoundedChannelOptions(Buffers)
+            {
+                SingleReader = true,
+                SingleWriter = true
+            });
         public Channel<ModelOutputs> Free { get; } = Channel.CreateUnbounded<ModelOutputs>();
         public Task Task { get; set; } = Task.CompletedTask;
         public readonly List<ModelOutputs> All = [];
@@ -108,7 +112,11 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
                 {
                     packets[k][i] = batch[i].Lane.Infer.Packet(batch[i].Frame);
                     packets[k][i].InferStartTicks = t0;
-                    if (_pendingSet is { } set) { packets[k][i].SetId = set.Id; packets[k][i].SetSize = set.Size; packets[k][i].SetSpreadNs = set.SpreadNs; }
+                    if (_pendingSet is { } set)
+                    {
+                        packets[k][i].SetId = set.Id; packets[k][i].SetSize = set.Size; packets[k][i].SetSpreadNs =
+                        set.SpreadNs;
+                    }
                 }
                 _pendingSet = null;
                 var after = previous;
@@ -243,7 +251,8 @@ public sealed class BatchStage(IMtlModel model, int maxBatch, TimeSpan timeout, 
         return 1;
     }
 
-    private async Task RunBatchAsync(IMtlModel instance, (Lane Lane, Frame Frame)[] batch, FramePacket[] packets, int n, Task after, StageFault fault, Channel<int> free, int slot)
+    private async Task RunBatchAsync(IMtlModel instance, (Lane Lane, Frame Frame)[] batch, FramePacket[] packets, int n, Task after, StageFault fault,
+        Channel<int> free, int slot)
     {
         var pre = new double[n];
         var handed = 0;

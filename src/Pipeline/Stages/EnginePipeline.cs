@@ -37,7 +37,8 @@ public sealed class EnginePipeline
     }
 
     /// <summary>The engine with one camera, "cam0".</summary>
-    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, PipelineOptions? options = null, IEventLog? log = null)
+    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats,
+        PipelineOptions? options = null, IEventLog? log = null)
         : this(model, options, log) => AddCamera("cam0", source, post, renderer, stats);
 
     /// <summary>The first camera's stats (the only camera's, in a single-camera run).</summary>
@@ -53,10 +54,12 @@ public sealed class EnginePipeline
     /// Adds a camera with its own post-processing (state such as smoothing is per camera), renderer and stats;
     /// <paramref name="live"/> overrides whether it is treated as live (null: <see cref="PipelineOptions.ForceLive"/>, else the source).
     /// </summary>
-    public EngineCamera AddCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, bool? live = null)
+    public EngineCamera AddCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats,
+        bool? live = null)
     {
         if (_started) throw new InvalidOperationException($"camera {name}: add cameras before RunAsync");
-        if (_cameras.Any(c => c.Name == name)) throw new ArgumentException($"two cameras are named '{name}'; give each --source its own name (NAME=SOURCE)");
+        if (_cameras.Any(c => c.Name == name)) throw new
+            ArgumentException($"two cameras are named '{name}'; give each --source its own name (NAME=SOURCE)");
         var camera = new EngineCamera(name, source, post, renderer, stats, live ?? _options.ForceLive ?? source.IsLive);
         _cameras.Add(camera);
         return camera;
@@ -69,7 +72,8 @@ public sealed class EnginePipeline
     /// </summary>
     public int BatchSize => Math.Clamp(
         _options.Sync is not null ? _cameras.Count
-        : _options.MaxBatch ?? (_model.Instances > 1 && _cameras.Any(c => c.IsLive) ? (_cameras.Count + _model.Instances - 1) / _model.Instances : _cameras.Count),
+        : _options.MaxBatch ?? (_model.Instances > 1 && _cameras.Any(c => c.IsLive) ? (_cameras.Count + _model.Instances - 1) / _model.Instances
+            : _cameras.Count),
         1, Math.Max(1, _model.MaxBatch));
 
     /// <summary>Adds a sink to the first camera; only before the run starts.</summary>
@@ -115,7 +119,8 @@ public sealed class EnginePipeline
             tasks.AddRange(run.FanOut.Start());
         }
         var muxer = new BatchStage(_model, maxBatch, timeout, Batches, _options.Sync);
-        tasks.Add(Task.Run(() => muxer.RunAsync(runs.Select(r => new BatchStage.Lane(r.Camera.Name, r.Frames.Reader, r.Infer, r.Rendered.Writer)).ToList(), fault)));
+        tasks.Add(Task.Run(() => muxer.RunAsync(runs.Select(r => new BatchStage.Lane(r.Camera.Name, r.Frames.Reader, r.Infer,
+            r.Rendered.Writer)).ToList(), fault)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var interrupted = stop.IsCancellationRequested;
         var summaries = new List<RunSummary>();
@@ -132,9 +137,11 @@ public sealed class EnginePipeline
             });
         }
         if (FramePacket.OverReleased - overReleasedBefore is > 0 and var over)
-            _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please report it");
+            _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please " +
+                $"report it");
         if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
-            _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); please report it");
+            _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); " +
+                $"please report it");
         return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout, _options.Sync, _model.Instances);
     }
 
@@ -153,10 +160,22 @@ public sealed class EnginePipeline
             Camera = camera;
             IEventLog named = prefix ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
             Frames = camera.IsLive
-                ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.LiveCapacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+                ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.LiveCapacity)
+                {
+                    FullMode = BoundedChannelFullMode.DropOldest,
+                    SingleReader = true, SingleWriter = true
+                },
                     dropped => { dropped.Dispose(); camera.Stats.SourceDrop(); })
-                : Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.FileCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
-            Rendered = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true });
+                : Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.FileCapacity)
+                {
+                    FullMode = BoundedChannelFullMode.Wait,
+                    SingleReader = true, SingleWriter = true
+                });
+            Rendered = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2)
+            {
+                FullMode = BoundedChannelFullMode.Wait, SingleReader = true,
+                SingleWriter = true
+            });
             Capture = new CaptureStage(camera.Source, camera.Stats, camera.IsLive, options.MaxFrames, named);
             Infer = new InferStage(model, camera.Post, camera.Stats, options.MeasureQuality ? camera.Stats.Quality : null);
             Render = new RenderStage(camera.Renderer, camera.Stats, named) { FirstFrameOut = camera.RaiseFirstFrameOut };

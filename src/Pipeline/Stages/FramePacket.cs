@@ -145,7 +145,8 @@ public sealed class FramePacket
         {
             Interlocked.Increment(ref _refs);
             Interlocked.Increment(ref _overReleased);
-            if (StrictRelease) throw new InvalidOperationException("a FramePacket was released more often than it was referenced: a stale Release would recycle another frame's packet");
+            if (StrictRelease) throw new InvalidOperationException("a FramePacket was released more often than it was referenced: a stale Release " +
+                "would recycle another frame's packet");
             return;
         }
         if (refs != 0) return;

@@ -9,6 +9,7 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// </summary>
 public interface IPostProcessor
 {
-    /// <summary>Fills <see cref="FramePacket.Labels"/>, <see cref="FramePacket.Depth"/> and, where the model has one, <see cref="FramePacket.Confidence"/> from one frame's outputs.</summary>
+    /// <summary>Fills <see cref="FramePacket.Labels"/>, <see cref="FramePacket.Depth"/> and, where the model has one, <see
+    /// cref="FramePacket.Confidence"/> from one frame's outputs.</summary>
     void Apply(ModelOutputs outputs, FramePacket packet);
 }

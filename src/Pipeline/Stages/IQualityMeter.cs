@@ -1,7 +1,8 @@
 namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>Running quality against the source's ground truth (src/Quality implements it); NaN where nothing was scored.</summary>
-public readonly record struct QualityFigures(double MeanIoU, double PixelAccuracy, double Rmse, double AbsRel, double Delta1, long SegPixels, long DepthPixels)
+public readonly record struct QualityFigures(double MeanIoU, double PixelAccuracy, double Rmse, double AbsRel, double Delta1, long SegPixels,
+    long DepthPixels)
 {
     public static QualityFigures None { get; } = new(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0);
 }

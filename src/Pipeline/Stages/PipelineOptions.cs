@@ -20,7 +20,8 @@ public sealed record PipelineOptions
     /// <summary>--batch: frames per model run at most (null: the number of cameras; the model may allow fewer).</summary>
     public int? MaxBatch { get; init; }
 
-    /// <summary>--batch-timeout-ms: how long a batch waits for more cameras after its first frame (null: half the fastest camera's frame interval).</summary>
+    /// <summary>--batch-timeout-ms: how long a batch waits for more cameras after its first frame (null: half the fastest camera's frame
+    /// interval).</summary>
     public TimeSpan? BatchTimeout { get; init; }
 
     /// <summary>--sync-ms: group frames whose stamps lie within this window into one set, batched together (null: no sets).</summary>

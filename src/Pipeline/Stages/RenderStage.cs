@@ -44,7 +44,8 @@ public sealed class RenderStage(IFrameRenderer renderer, PipelineStats stats, IE
                     if (Interlocked.Increment(ref _failures) == 1)
                     {
                         _first = $"frame {packet.Sequence}: {e.Message.Split('\n')[0].Trim()}";
-                        log.Warning($"render failed on frame {packet.Sequence}: {e.Message}; such frames are left out of the outputs, counted, and the run will exit 3");
+                        log.Warning($"render failed on frame {packet.Sequence}: {e.Message}; such frames are left out of the outputs, counted, and " +
+                            $"the run will exit 3");
                     }
                     packet.Release();
                     continue;

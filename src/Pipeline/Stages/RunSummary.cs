@@ -49,7 +49,8 @@ public sealed record RunSummary
     public sealed record StageFigures(double P50, double P95, double P99, double Mean, long Count);
 
     /// <summary>What the recording holds: frames in the file at its rate; processed frames written, slots repeated, frames skipped.</summary>
-    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated, long FramesSkipped, double CapturedSeconds)
+    public sealed record RecordingFigures(string Path, string Codec, double Fps, long FramesInFile, long FramesWritten, long FramesRepeated,
+        long FramesSkipped, double CapturedSeconds)
     {
         /// <summary>Frames of another size than the first, scaled to the recording's (absent from the JSON when none).</summary>
         [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingDefault)]
@@ -74,7 +75,8 @@ public sealed record RunSummary
     public BatchFigures? Batching { get; init; }
 
     /// <summary>Model runs, frames per run (mean and by size), model time per run and per frame.</summary>
-    public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50, double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs)
+    public sealed record BatchFigures(long ModelRuns, double MeanBatch, Dictionary<string, long> RunsByBatchSize, double ModelMsPerBatchP50,
+        double ModelMsPerBatchMean, double ModelMsPerFrame, double TimeoutMs)
     {
         /// <summary>With --sync-ms: its window, the sets run together, and per camera the frames that went on without a complete set.</summary>
         public double? SyncMs { get; init; }
@@ -85,7 +87,8 @@ public sealed record RunSummary
     }
 
     /// <summary>The run of several cameras as one: totals at the top, each camera in <see cref="Cameras"/>.</summary>
-    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout, TimeSpan? sync = null, int instances = 1)
+    public static RunSummary Combine(List<RunSummary> cameras, BatchStats batches, string? stageError, TimeSpan timeout, TimeSpan? sync = null,
+        int instances = 1)
     {
         var seconds = cameras.Max(c => c.Seconds);
         var frames = cameras.Sum(c => c.Frames);
@@ -103,7 +106,8 @@ public sealed record RunSummary
         {
             Source = $"{cameras.Count} cameras: " + string.Join(", ", cameras.Select(c => c.Camera)),
             Model = cameras[0].Model, Device = cameras[0].Device,
-            Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), FramesNotDrawn = cameras.Sum(c => c.FramesNotDrawn), DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
+            Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), FramesNotDrawn = cameras.Sum(c => c.FramesNotDrawn),
+            DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
             DroppedAtViewers = cameras.Sum(c => c.DroppedAtViewers), ViewersEvicted = cameras.Sum(c => c.ViewersEvicted),
             Fps = seconds > 0 && frames > 1 ? frames / seconds : null, Seconds = seconds,
             Stages = stages, StageError = stageError ?? cameras.Select(c => c.StageError).FirstOrDefault(e => e is not null),
@@ -112,8 +116,10 @@ public sealed record RunSummary
                 ? string.Join("; ", cameras.Where(c => c.SourceError is not null).Select(c => $"camera {c.Camera}: {c.SourceError}")) : null,
             Cameras = cameras,
             Batching = new BatchFigures(batches.Runs, batches.MeanBatch,
-                Enumerable.Range(1, hist.Length - 1).Where(i => hist[i] > 0).ToDictionary(i => i.ToString(CultureInfo.InvariantCulture), i => hist[i]),
-                p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames, timeout.TotalMilliseconds)
+                Enumerable.Range(1, hist.Length - 1).Where(i => hist[i] > 0).ToDictionary(i => i.ToString(CultureInfo.InvariantCulture),
+                    i => hist[i]),
+                p[0], batches.ModelPerBatch.Mean, batches.Frames == 0 ? double.NaN : batches.ModelPerBatch.Mean * batches.Runs / batches.Frames,
+                    timeout.TotalMilliseconds)
             {
                 SyncMs = sync?.TotalMilliseconds, Sets = sync is null ? null : batches.Sets, Instances = Math.Max(1, instances),
                 IncompleteSets = sync is null ? null : cameras.ToDictionary(c => c.Camera!, c => batches.IncompleteSets.GetValueOrDefault(c.Camera!)),
@@ -135,10 +141,12 @@ public sealed record RunSummary
         return new RunSummary
         {
             Source = s.SourceName, Model = s.ModelName, Device = s.Device, Frames = s.FramesOut, FramesIn = s.FramesIn,
-            DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, ViewersEvicted = s.ViewersEvicted, Fps = double.IsFinite(s.Fps) ? s.Fps : null, Seconds = s.Elapsed.TotalSeconds,
+            DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, ViewersEvicted = s.ViewersEvicted,
+            Fps = double.IsFinite(s.Fps) ? s.Fps : null, Seconds = s.Elapsed.TotalSeconds,
             Stages = stages,
             MeanIoU = q.SegPixels > 0 ? q.MeanIoU : null, PixelAccuracy = q.SegPixels > 0 ? q.PixelAccuracy : null,
-            DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0 ? q.Delta1 : null,
+            DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0
+                ? q.Delta1 : null,
             SinkErrors = new Dictionary<string, long>(s.SinkErrors), SourceError = sourceError, Interrupted = interrupted,
             Resources = [.. s.Resources],
             FramesNotDrawn = s.FramesNotDrawn,
@@ -152,19 +160,29 @@ public sealed record RunSummary
         if (Cameras is { } cams && Batching is { } b)
         {
             sb.AppendLine(string.Create(c, $"source  {Source}"));
-            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: {string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} ms{(b.Instances > 1 ? $", {b.Instances} instances running at once" : "")}"));
-            sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per frame{(Interrupted ? " (interrupted)" : "")}"));
+            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: " +
+                $"{string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} " +
+                    $"ms{(b.Instances > 1 ? $", {b.Instances} instances running at once" : "")}"));
+            sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} " +
+                $"s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per " +
+                    $"frame{(Interrupted ? " (interrupted)" : "")}"));
             if (b.SyncMs is { } sync)
-                sb.AppendLine(string.Create(c, $"sets    {b.Sets} synchronised sets (stamps within {sync:0.#} ms); frames that went on without a complete set: {string.Join(", ", b.IncompleteSets!.Select(kv => $"{kv.Key} {kv.Value}"))}"));
-            if (WarmUpMs is { } wu) sb.AppendLine(string.Create(c, $"warm-up {wu:0} ms over {WarmUpRuns} runs before the sources opened (in no other figure)"));
+                sb.AppendLine(string.Create(c, $"sets    {b.Sets} synchronised sets (stamps within {sync:0.#} ms); frames that went on without a " +
+                    $"complete set: {string.Join(", ", b.IncompleteSets!.Select(kv => $"{kv.Key} {kv.Value}"))}"));
+            if (WarmUpMs is { } wu) sb.AppendLine(string.Create(c,
+                $"warm-up {wu:0} ms over {WarmUpRuns} runs before the sources opened (in no other figure)"));
             foreach (var cam in cams)
             {
                 var ce = cam.Stages.GetValueOrDefault("end-to-end");
-                sb.AppendLine(string.Create(c, $"camera  {cam.Camera}: {cam.Frames} frames, {cam.DroppedAtSource} dropped, {(cam.Fps is { } cf ? $"{cf:0.0} FPS" : "- FPS")}, end-to-end p50 {ce?.P50 ?? double.NaN:0.0} / p95 {ce?.P95 ?? double.NaN:0.0} / p99 {ce?.P99 ?? double.NaN:0.0} ms ({cam.Source})"));
-                foreach (var (sink, n) in cam.SinkErrors) sb.AppendLine(string.Create(c, $"fault   camera {cam.Camera} sink {sink}: {n} error(s); the other sinks kept running"));
+                sb.AppendLine(string.Create(c, $"camera  {cam.Camera}: {cam.Frames} frames, {cam.DroppedAtSource} dropped, " +
+                    $"{(cam.Fps is { } cf ? $"{cf:0.0} FPS" : "- FPS")}, end-to-end p50 {ce?.P50 ?? double.NaN:0.0} / p95 " +
+                        $"{ce?.P95 ?? double.NaN:0.0} / p99 {ce?.P99 ?? double.NaN:0.0} ms ({cam.Source})"));
+                foreach (var (sink, n) in cam.SinkErrors) sb.AppendLine(string.Create(c,
+                    $"fault   camera {cam.Camera} sink {sink}: {n} error(s); the other sinks kept running"));
                 if (cam.SourceError is not null) sb.AppendLine($"camera error: {cam.Camera}: {cam.SourceError} (the other cameras went on)");
                 if (cam.Recording is { } cr)
-                    sb.AppendLine(string.Create(c, $"record  {cr.Path}: {cr.FramesInFile} frames at {cr.Fps:0.##} FPS ({cr.Codec}); {cr.FramesWritten} processed frames written, {cr.FramesRepeated} repeated, {cr.FramesSkipped} skipped"));
+                    sb.AppendLine(string.Create(c, $"record  {cr.Path}: {cr.FramesInFile} frames at {cr.Fps:0.##} FPS ({cr.Codec}); " +
+                        $"{cr.FramesWritten} processed frames written, {cr.FramesRepeated} repeated, {cr.FramesSkipped} skipped"));
             }
             if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
             foreach (var note in Notes) sb.AppendLine(note);
@@ -173,19 +191,25 @@ public sealed record RunSummary
         }
         sb.AppendLine(string.Create(c, $"source  {Source}"));
         sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
-        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}{(ViewersEvicted > 0 ? $", {ViewersEvicted} stalled viewer(s) evicted" : "")}{(Interrupted ? " (interrupted)" : "")}"));
-        sb.AppendLine(Fps is { } fps ? string.Create(c, $"rate    {fps:0.0} FPS over {Seconds:0.00} s") : string.Create(c, $"rate    - (a rate needs two frames) over {Seconds:0.00} s"));
-        if (WarmUpMs is { } w) sb.AppendLine(string.Create(c, $"warm-up {w:0} ms over {WarmUpRuns} runs before the source opened (in no other figure)"));
+        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the " +
+            $"source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}" +
+            $"{(ViewersEvicted > 0 ? $", {ViewersEvicted} stalled viewer(s) evicted" : "")}{(Interrupted ? " (interrupted)" : "")}"));
+        sb.AppendLine(Fps is { } fps ? string.Create(c, $"rate    {fps:0.0} FPS over {Seconds:0.00} s") : string.Create(c,
+            $"rate    - (a rate needs two frames) over {Seconds:0.00} s"));
+        if (WarmUpMs is { } w) sb.AppendLine(string.Create(c,
+            $"warm-up {w:0} ms over {WarmUpRuns} runs before the source opened (in no other figure)"));
         if (Stages.TryGetValue("end-to-end", out var e2e))
             sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
         var parts = Stages.Where(kv => kv.Key != "end-to-end").Select(kv => string.Create(c, $"{kv.Key} {kv.Value.P50:0.0}"));
         sb.AppendLine("stages  p50 ms: " + string.Join(", ", parts));
-        if (FramesNotDrawn > 0) sb.AppendLine(string.Create(c, $"render  {FramesNotDrawn} of {Frames} frames not drawn: no output showed them (no recording, window or viewer)"));
+        if (FramesNotDrawn > 0) sb.AppendLine(string.Create(c,
+            $"render  {FramesNotDrawn} of {Frames} frames not drawn: no output showed them (no recording, window or viewer)"));
         if (MeanIoU is not null || DepthRmse is not null)
         {
             var q = new List<string>();
             if (MeanIoU is { } m) q.Add(string.Create(c, $"mIoU {m * 100:0.00} %, pixel acc {PixelAccuracy * 100:0.00} %"));
-            if (DepthRmse is { } r) q.Add(string.Create(c, $"depth RMSE {r:0.000} m, abs rel {DepthAbsRel:0.000}, delta<1.25 {DepthDelta1 * 100:0.0} %"));
+            if (DepthRmse is { } r) q.Add(string.Create(c,
+                $"depth RMSE {r:0.000} m, abs rel {DepthAbsRel:0.000}, delta<1.25 {DepthDelta1 * 100:0.0} %"));
             sb.AppendLine("quality " + string.Join("; ", q) + " (vs the source's ground truth)");
         }
         if (Resources.Count >= 3)
@@ -193,13 +217,17 @@ public sealed record RunSummary
             // From the first sample after warm-up (10 % of the run) to the end.
             var start = Resources[Math.Min(Resources.Count - 2, Math.Max(1, Resources.Count / 10))];
             var end = Resources[^1];
-            sb.AppendLine(string.Create(c, $"memory  working set {start.WorkingSetMiB:0} MiB at frame {start.Frame} -> {end.WorkingSetMiB:0} MiB at the end (max {Resources.Max(r => r.WorkingSetMiB):0}); handles {start.Handles} -> {end.Handles}; live frames {end.LivePackets}"));
+            sb.AppendLine(string.Create(c, $"memory  working set {start.WorkingSetMiB:0} MiB at frame {start.Frame} -> {end.WorkingSetMiB:0} MiB " +
+                $"at the end (max {Resources.Max(r => r.WorkingSetMiB):0}); handles {start.Handles} -> {end.Handles}; live frames " +
+                    $"{end.LivePackets}"));
         }
         foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
         if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
         if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
         if (Recording is { } rec)
-            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS ({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, {rec.FramesSkipped} skipped{(rec.FramesRescaled > 0 ? $", {rec.FramesRescaled} of another size scaled" : "")}"));
+            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS " +
+                $"({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, " +
+                    $"{rec.FramesSkipped} skipped{(rec.FramesRescaled > 0 ? $", {rec.FramesRescaled} of another size scaled" : "")}"));
         foreach (var note in Notes) sb.AppendLine(note);
         AppendOutputs(sb);
         return sb.ToString().TrimEnd();
@@ -211,10 +239,15 @@ public sealed record RunSummary
     }
 
     /// <summary>JSON numbers are numbers or null: a figure that is not finite is written as null, never as a string.</summary>
-    /// <remarks>snake_case names, as /api/stats, the raw outputs and every other JSON of the engine; dictionary keys (stage and camera names) as they are.</remarks>
+    /// <remarks>snake_case names, as /api/stats, the raw outputs and every other JSON of the engine; dictionary keys (stage and camera names) as they
+    /// are.</remarks>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
-    public static JsonSerializerOptions JsonOptions { get; } = new() { WriteIndented = true, PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, Converters = { new FiniteOrNull() } };
+    public static JsonSerializerOptions JsonOptions { get; } = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, Converters = { new FiniteOrNull() }
+    };
 
     private sealed class FiniteOrNull : System.Text.Json.Serialization.JsonConverter<double>
     {

@@ -25,8 +25,16 @@ public sealed class SinkFanOut
         _stats = stats;
         _log = log;
         _channels = sinks.Select(s => s.Lossless
-            ? Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(losslessCapacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true, SingleWriter = true })
-            : Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true, SingleWriter = true },
+            ? Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(losslessCapacity)
+            {
+                FullMode = BoundedChannelFullMode.Wait,
+                SingleReader = true, SingleWriter = true
+            })
+            : Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(1)
+            {
+                FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true,
+                SingleWriter = true
+            },
                 dropped => { dropped.Release(); stats.ViewerDrop(); })).ToArray();
     }
 

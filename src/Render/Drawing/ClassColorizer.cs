@@ -1,7 +1,7 @@
-using RealtimeMtl.Pipeline.Stages;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Imaging;
+using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Render.Drawing;
 

@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using OpenCvSharp;
-using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Common.Measuring;
+using RealtimeMtl.Pipeline.Imaging;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Render.Drawing;
@@ -160,8 +160,10 @@ public sealed class DepthColormap : IDisposable
         {
             var v = max - (max - min) * t / 4f;
             var y = area.Y + (int)((area.Height - 1) * t / 4f);
-            CvNative.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + (int)(3 * ui), y), Scalar.White, Math.Max(1, (int)ui));
-            Text.Draw(dst, TickLabel(v), new Point(area.X + bar.Width + (int)(5 * ui), Math.Clamp(y + (int)(4 * ui), (int)(8 * ui), dst.Height - 2)), 0.35 * ui);
+            CvNative.Line(dst, new Point(area.X + bar.Width, y), new Point(area.X + bar.Width + (int)(3 * ui), y), Scalar.White, Math.Max(1,
+                (int)ui));
+            Text.Draw(dst, TickLabel(v), new Point(area.X + bar.Width + (int)(5 * ui), Math.Clamp(y + (int)(4 * ui), (int)(8 * ui), dst.Height - 2)),
+                0.35 * ui);
         }
     }
 

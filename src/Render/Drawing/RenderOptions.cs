@@ -13,7 +13,8 @@ public sealed record RenderOptions
     public DepthColormapKind Colormap { get; init; } = DepthColormapKind.Turbo;
     /// <summary>A fixed depth range in metres for the colormap (--depth-range MIN,MAX); null = automatic or the model's range.</summary>
     public (float Min, float Max)? DepthRange { get; init; }
-    /// <summary>The default: the 2nd-98th percentile of each scene's depth, smoothed over time. False with no fixed range = the model's whole range.</summary>
+    /// <summary>The default: the 2nd-98th percentile of each scene's depth, smoothed over time. False with no fixed range = the model's whole
+    /// range.</summary>
     public bool AutoDepthRange { get; init; } = true;
     public bool Hud { get; init; } = true;
     public bool Legend { get; init; } = true;
@@ -38,6 +39,7 @@ public sealed record RenderOptions
     public void Validate()
     {
         if (Alpha is < 0 or > 1 || double.IsNaN(Alpha)) throw new ArgumentException($"--alpha {Alpha} must be between 0 and 1");
-        if (DepthRange is { } r && !(r.Max > r.Min && r.Min >= 0)) throw new ArgumentException("--depth-range must be 'min,max' metres with 0 <= min < max, or 'auto' or 'model'");
+        if (DepthRange is { } r && !(r.Max > r.Min
+            && r.Min >= 0)) throw new ArgumentException("--depth-range must be 'min,max' metres with 0 <= min < max, or 'auto' or 'model'");
     }
 }

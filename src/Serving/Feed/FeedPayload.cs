@@ -44,7 +44,8 @@ public sealed class FeedPayload
         float[]? conf = null;
         if (p.Confidence is { } c) { conf = new float[n]; Marshal.Copy(c.Data, conf, 0, n); }
         byte[]? jpeg = null;
-        if (image) OpenCvSharp.Cv2.ImEncode(".jpg", p.Frame.Image, out jpeg, new OpenCvSharp.ImageEncodingParam(OpenCvSharp.ImwriteFlags.JpegQuality, 90));
+        if (image) OpenCvSharp.Cv2.ImEncode(".jpg", p.Frame.Image, out jpeg, new OpenCvSharp.ImageEncodingParam(OpenCvSharp.ImwriteFlags.JpegQuality,
+            90));
         var (stamp, sensor) = FrameTime.Stamp(p.Frame);
         return new FeedPayload
         {
@@ -120,13 +121,18 @@ public sealed class FeedPayload
         {
             Sequence = Sequence, ReceiveTimeUnixNs = ReceiveUnixNs, Width = (uint)Width, Height = (uint)Height,
             Labels = ByteString.CopyFrom(Labels), DepthEncoding = encoding, MediaTimeS = MediaTimeSeconds,
-            Header = new Header { FrameId = FrameId, StampUnixNs = StampUnixNs, StampSource = StampFromSensor ? StampSource.StampSensor : StampSource.StampReceive },
+            Header = new Header
+            {
+                FrameId = FrameId, StampUnixNs = StampUnixNs, StampSource = StampFromSensor ? StampSource.StampSensor
+                : StampSource.StampReceive
+            },
             Camera = Camera,
         };
         if (encoding == DepthEncoding.DepthUint16Millimetres)
         {
             var mm = new ushort[Depth.Length];
-            for (var i = 0; i < mm.Length; i++) mm[i] = Depth[i] > 0 && float.IsFinite(Depth[i]) ? (ushort)Math.Min(65535, Math.Round(Depth[i] * 1000)) : (ushort)0;
+            for (var i = 0; i < mm.Length; i++) mm[i] = Depth[i] > 0 && float.IsFinite(Depth[i]) ? (ushort)Math.Min(65535, Math.Round(Depth[i]
+                * 1000)) : (ushort)0;
             m.Depth = ByteString.CopyFrom(MemoryMarshal.AsBytes(mm.AsSpan()));
         }
         else

@@ -35,7 +35,8 @@ public sealed class FeedServer : IFrameSink
     private bool _completed;
     private Capture.Frames.CameraIntrinsics? _camera;
 
-    public FeedServer(ServeOptions options, RealtimeMtl.Pipeline.Model.ModelInfo model, PipelineStats stats, FeedOptions? feed = null) : this(options, model.Labels, stats, feed)
+    public FeedServer(ServeOptions options, RealtimeMtl.Pipeline.Model.ModelInfo model, PipelineStats stats, FeedOptions? feed = null) : this(options,
+        model.Labels, stats, feed)
     {
         _model = model;
     }
@@ -56,7 +57,8 @@ public sealed class FeedServer : IFrameSink
     /// for some cameras only, and with <paramref name="syncMs"/> SubscribeSets gives whole synchronised sets.
     /// This object is the first camera's sink; <see cref="CameraSink"/> gives the others'.
     /// </summary>
-    public FeedServer(ServeOptions options, RealtimeMtl.Pipeline.Model.ModelInfo model, PipelineStats stats, FeedOptions feed, IReadOnlyList<(string Name, string FrameId)> cameras, double? syncMs)
+    public FeedServer(ServeOptions options, RealtimeMtl.Pipeline.Model.ModelInfo model, PipelineStats stats, FeedOptions feed,
+        IReadOnlyList<(string Name, string FrameId)> cameras, double? syncMs)
         : this(options, model, stats, feed)
     {
         _cameras = [.. cameras];
@@ -66,7 +68,8 @@ public sealed class FeedServer : IFrameSink
     public double? SyncMs { get; }
 
     /// <summary>The sink of camera <paramref name="index"/> (this object for camera 0).</summary>
-    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted, usesPicture: false);
+    public IFrameSink CameraSink(int index) => index == 0 ? this : new CameraSink(Name, false, p => Publish(p, index), () => Wanted,
+        usesPicture: false);
 
     public FeedOptions Feed { get; }
 
@@ -228,9 +231,11 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
 {
     public override async Task Subscribe(SubscribeRequest request, IServerStreamWriter<FeedFrame> responseStream, ServerCallContext context)
     {
-        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
+        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated,
+            "this feed needs the engine's --token"));
         CheckCameras(request);
-        var ch = server.Subscribe(request.IncludeImage, request.Cameras) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many subscribers"));
+        var ch = server.Subscribe(request.IncludeImage, request.Cameras) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted,
+            "too many subscribers"));
         try
         {
             var sent = 0u;
@@ -241,7 +246,8 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
                 // Camera info on the first frame and whenever the camera or the size changes; with several cameras, on every frame.
                 var newCamera = payload.Intrinsics is { } k && (several || !k.SameCamera(camera));
                 if (newCamera) camera = payload.Intrinsics;
-                await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage, newCamera), context.CancellationToken);
+                await responseStream.WriteAsync(payload.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage, newCamera),
+                    context.CancellationToken);
                 if (request.MaxFrames > 0 && ++sent >= request.MaxFrames) break;
             }
         }
@@ -251,8 +257,10 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
 
     public override async Task SubscribeSets(SubscribeRequest request, IServerStreamWriter<FrameSet> responseStream, ServerCallContext context)
     {
-        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
-        if (server.SyncMs is null) throw new RpcException(new Status(StatusCode.FailedPrecondition, "this engine makes no synchronised sets: run it with several cameras and --sync-ms"));
+        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated,
+            "this feed needs the engine's --token"));
+        if (server.SyncMs is null) throw new RpcException(new Status(StatusCode.FailedPrecondition,
+            "this engine makes no synchronised sets: run it with several cameras and --sync-ms"));
         CheckCameras(request);
         var ch = server.SubscribeSets(request.Cameras) ?? throw new RpcException(new Status(StatusCode.ResourceExhausted, "too many subscribers"));
         try
@@ -262,7 +270,8 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
             {
                 if (frames.Length == 0) continue;
                 var set = new FrameSet { Set = (ulong)frames[0].SetId, StampSpreadNs = frames[0].SetSpreadNs };
-                foreach (var f in frames) set.Frames.Add(f.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage, cameraInfo: true));
+                foreach (var f in frames) set.Frames.Add(f.ToMessage(request.DepthEncoding, request.IncludeConfidence, request.IncludeImage,
+                    cameraInfo: true));
                 await responseStream.WriteAsync(set, context.CancellationToken);
                 if (request.MaxFrames > 0 && ++sent >= request.MaxFrames) break;
             }
@@ -282,7 +291,8 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
 
     public override Task<FeedDescription> Describe(DescribeRequest request, ServerCallContext context)
     {
-        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated, "this feed needs the engine's --token"));
+        if (!server.Authorised(context, request.Token)) throw new RpcException(new Status(StatusCode.Unauthenticated,
+            "this feed needs the engine's --token"));
         return Task.FromResult(server.Describe());
     }
 }

@@ -27,7 +27,8 @@ public static class FoxgloveProtocol
         ["op"] = "advertise",
         ["channels"] = new JsonArray(channels.Select(c => (JsonNode)new JsonObject
         {
-            ["id"] = c.Id, ["topic"] = c.Topic, ["encoding"] = "cdr", ["schemaName"] = c.Schema.Name, ["schema"] = c.Schema.Definition, ["schemaEncoding"] = "ros2msg",
+            ["id"] = c.Id, ["topic"] = c.Topic, ["encoding"] = "cdr", ["schemaName"] = c.Schema.Name, ["schema"] = c.Schema.Definition,
+            ["schemaEncoding"] = "ros2msg",
         }).ToArray()),
     });
 

@@ -38,7 +38,8 @@ public sealed class FoxgloveServer : IFrameSink
         _channels = FoxgloveChannel.Table(new FoxgloveEncoders(labels, feed?.FrameId ?? "camera_optical_frame"));
     }
 
-    /// <summary>Several cameras: topics per camera (see <see cref="FoxgloveChannel.Table(IReadOnlyList{ValueTuple{string, FoxgloveEncoders}})"/>), each with its own frame id.</summary>
+    /// <summary>Several cameras: topics per camera (see <see cref="FoxgloveChannel.Table(IReadOnlyList{ValueTuple{string, FoxgloveEncoders}})"/>),
+    /// each with its own frame id.</summary>
     public FoxgloveServer(ServeOptions options, LabelSet labels, IReadOnlyList<(string Camera, string FrameId)> cameras)
     {
         _options = options;
@@ -72,7 +73,11 @@ public sealed class FoxgloveServer : IFrameSink
             if (ctx.Request.Path != "/" || !ctx.WebSockets.IsWebSocketRequest) { ctx.Response.StatusCode = 404; return; }
             if (RequestGuard.Refusal(ctx, Endpoint, _options.Token) is { } refused) { ctx.Response.StatusCode = refused; return; }
             if (!AccessToken.Allows(ctx, _options.Token)) { ctx.Response.StatusCode = 401; return; }
-            if (!ctx.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol)) { ctx.Response.StatusCode = 400; await ctx.Response.WriteAsync($"use subprotocol {SubProtocol}"); return; }
+            if (!ctx.WebSockets.WebSocketRequestedProtocols.Contains(SubProtocol))
+            {
+                ctx.Response.StatusCode = 400; await
+                ctx.Response.WriteAsync($"use subprotocol {SubProtocol}"); return;
+            }
             if (_clients.Count >= _options.MaxViewers) { ctx.Response.StatusCode = 503; return; }
             using var socket = await ctx.WebSockets.AcceptWebSocketAsync(SubProtocol);
             await Serve(new Client(socket), ctx.RequestAborted);

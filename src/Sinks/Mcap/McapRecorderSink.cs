@@ -62,7 +62,8 @@ public sealed class McapRecorderSink : IFrameSink
         _labels = labels;
         _log = log;
         var ext = System.IO.Path.GetExtension(path);
-        _temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, System.IO.Path.GetFileNameWithoutExtension(path) + ".recording" + (ext.Length == 0 ? ".mcap" : ext));
+        _temp = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!,
+            System.IO.Path.GetFileNameWithoutExtension(path) + ".recording" + (ext.Length == 0 ? ".mcap" : ext));
         // The temporary file is this run's while it runs: an exclusive lock (flock, freed by the kernel if the process
         // dies), taken before anything is truncated, refuses a second run that names the same file.
         try { _file = new FileStream(_temp, FileMode.OpenOrCreate, FileAccess.Write, FileShare.None, 1 << 16); }
@@ -78,7 +79,8 @@ public sealed class McapRecorderSink : IFrameSink
         _tf = _writer.AddChannel(tf, "/tf_static", latched: true);
         _classes = _writer.AddChannel(text, "/rtmtl/classes", latched: true);
         _cameras = cameras.Select(c => new Camera(new RosFrameMessages(labels, c.FrameId),
-            _writer.AddChannel(image, $"/{c.Prefix}/image"), _writer.AddChannel(image, $"/{c.Prefix}/overlay"), _writer.AddChannel(image, $"/{c.Prefix}/labels"),
+            _writer.AddChannel(image, $"/{c.Prefix}/image"), _writer.AddChannel(image, $"/{c.Prefix}/overlay"), _writer.AddChannel(image,
+                $"/{c.Prefix}/labels"),
             _writer.AddChannel(image, $"/{c.Prefix}/depth"), _writer.AddChannel(info, $"/{c.Prefix}/camera_info"))).ToArray();
         _file.Flush();
     }
@@ -101,7 +103,10 @@ public sealed class McapRecorderSink : IFrameSink
         lock (_gate)
         {
             if (_finished) return ValueTask.CompletedTask;
-            if (!_classesWritten) { _writer.Write(_classes, t, new RosFrameMessages(_labels, c.Messages.FrameId).ClassMap()); _classesWritten = true; }
+            if (!_classesWritten)
+            {
+                _writer.Write(_classes, t, new RosFrameMessages(_labels, c.Messages.FrameId).ClassMap()); _classesWritten = true;
+            }
             if (!c.TfWritten) { _writer.Write(_tf, t, c.Messages.StaticTransform(t)); c.TfWritten = true; }
             if (_chunkOpenedTicks == 0) _chunkOpenedTicks = Environment.TickCount64;
             _writer.Write(c.Image, t, c.ImageCdr.Written);
@@ -142,7 +147,8 @@ public sealed class McapRecorderSink : IFrameSink
             catch (IOException e)
             {
                 _file.Dispose();
-                _log.Warning($"the MCAP recording could not be finished ({e.Message}); what was written is in '{_temp}' and reads up to its last chunk.");
+                _log.Warning($"the MCAP recording could not be finished ({e.Message}); what was written is in '{_temp}' and reads up to its last " +
+                    $"chunk.");
             }
         }
     }

@@ -76,13 +76,18 @@ public sealed class McapWriter : IDisposable
     public ushort AddSchema(RosSchema schema)
     {
         var id = (ushort)(_schemas.Count + 1);
-        var body = Body(w => { U16(w, id); Str(w, schema.Name); Str(w, "ros2msg"); var data = Encoding.UTF8.GetBytes(schema.Definition); U32(w, (uint)data.Length); w.Write(data); });
+        var body = Body(w =>
+        {
+            U16(w, id); Str(w, schema.Name); Str(w, "ros2msg"); var data = Encoding.UTF8.GetBytes(schema.Definition); U32(w,
+            (uint)data.Length); w.Write(data);
+        });
         _schemas.Add(Framed(OpSchema, body));
         Put(_schemas[^1]);
         return id;
     }
 
-    /// <summary>Declares a CDR channel on <paramref name="topic"/>; <paramref name="latched"/> marks it transient-local, as rosbag2 records /tf_static.</summary>
+    /// <summary>Declares a CDR channel on <paramref name="topic"/>; <paramref name="latched"/> marks it transient-local, as rosbag2 records
+    /// /tf_static.</summary>
     public ushort AddChannel(ushort schemaId, string topic, bool latched = false)
     {
         var id = (ushort)(_channels.Count + 1);
@@ -264,7 +269,9 @@ public sealed class McapWriter : IDisposable
 
     /// <summary>rosbag2's offered_qos_profiles for a channel: reliable, and transient-local (latched) or volatile.</summary>
     private static string Qos(bool latched) =>
-        $"- history: 3\n  depth: 0\n  reliability: 1\n  durability: {(latched ? 1 : 2)}\n  deadline:\n    sec: 2147483647\n    nsec: 4294967295\n  lifespan:\n    sec: 2147483647\n    nsec: 4294967295\n  liveliness: 1\n  liveliness_lease_duration:\n    sec: 2147483647\n    nsec: 4294967295\n  avoid_ros_namespace_conventions: false\n";
+        $"- history: 3\n  depth: 0\n  reliability: 1\n  durability: {(latched ? 1 : 2)}\n  deadline:\n    sec: 2147483647\n    nsec: 4294967295\n  " +
+            $"lifespan:\n    sec: 2147483647\n    nsec: 4294967295\n  liveliness: 1\n  liveliness_lease_duration:\n    sec: 2147483647\n    nsec: " +
+                $"4294967295\n  avoid_ros_namespace_conventions: false\n";
 
     private void Put(ReadOnlySpan<byte> bytes) { _out.Write(bytes); _position += bytes.Length; }
     private void Record(byte op, Action<BinaryWriter> write) => Put(Framed(op, Body(write)));

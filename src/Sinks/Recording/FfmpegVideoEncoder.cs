@@ -37,7 +37,8 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         var container = matroska ?? Path.GetExtension(path).ToLowerInvariant() == ".mkv"
             ? "-f matroska -cluster_time_limit 1000"
             : "-f mp4 -movflags +frag_keyframe+empty_moov+default_base_moof -frag_duration 1000000";
-        var args = string.Create(c, $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {size.Width}x{size.Height} -r {fps} -i pipe:0 {codec} -pix_fmt yuv420p {container} \"{path}\"");
+        var args = string.Create(c, $"-hide_banner -loglevel error -y -f rawvideo -pix_fmt bgr24 -s {size.Width}x{size.Height} -r {fps} -i pipe:0 " +
+            $"{codec} -pix_fmt yuv420p {container} \"{path}\"");
         // In a session of its own: a Ctrl+C at the terminal reaches rtmtl, which closes the file; never the encoder mid-file.
         var start = RealtimeMtl.Common.Commands.ChildProcesses.OwnSession(ffmpeg, args);
         start.RedirectStandardInput = true;
@@ -46,7 +47,10 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         start.UseShellExecute = false;
         _process = Process.Start(start) ?? throw new IOException("could not start ffmpeg");
         // The encoder yields to inference and rendering when the cores are busy; its buffers absorb the wait.
-        try { _process.PriorityClass = ProcessPriorityClass.BelowNormal; } catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception) { }
+        try { _process.PriorityClass = ProcessPriorityClass.BelowNormal; }
+        catch (Exception e) when (e is InvalidOperationException or
+            System.ComponentModel.Win32Exception)
+        { }
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_stderr) _stderr.AppendLine(e.Data); };
         _process.BeginErrorReadLine();
         _stdin = _process.StandardInput.BaseStream;
@@ -133,7 +137,8 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
         if (ffmpeg is null) return false;
         try
         {
-            using var p = Process.Start(new ProcessStartInfo(ffmpeg, "-hide_banner -loglevel error -f lavfi -i color=size=256x256:rate=1 -frames:v 1 -c:v h264_nvenc -f null -")
+            using var p = Process.Start(new ProcessStartInfo(ffmpeg,
+                "-hide_banner -loglevel error -f lavfi -i color=size=256x256:rate=1 -frames:v 1 -c:v h264_nvenc -f null -")
             { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false });
             if (p is null) return false;
             p.StandardError.ReadToEnd();
@@ -148,7 +153,8 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     /// <summary>Rewrites a finished fragmented MP4 as a normal one with its index first (seekable, starts at once).</summary>
     public static bool Faststart(string ffmpeg, string fragmented, string output)
     {
-        using var p = Process.Start(new ProcessStartInfo(ffmpeg, $"-hide_banner -loglevel error -y -i \"{fragmented}\" -c copy -movflags +faststart -f mp4 \"{output}\"")
+        using var p = Process.Start(new ProcessStartInfo(ffmpeg,
+            $"-hide_banner -loglevel error -y -i \"{fragmented}\" -c copy -movflags +faststart -f mp4 \"{output}\"")
         { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false });
         if (p is null) return false;
         p.StandardError.ReadToEnd();

@@ -28,7 +28,8 @@ internal sealed class OpenCvVideoEncoder : IVideoEncoder
     public void Finish()
     {
         _writer.Release();
-        if (!File.Exists(_path) || new FileInfo(_path).Length == 0) throw new IOException($"OpenCV wrote nothing to '{_path}' (disk full or not writable)");
+        if (!File.Exists(_path) || new FileInfo(_path).Length == 0) throw new
+            IOException($"OpenCV wrote nothing to '{_path}' (disk full or not writable)");
     }
 
     public void Dispose() => _writer.Dispose();

@@ -71,7 +71,8 @@ public sealed class VideoRecorderSink : IFrameSink
         try { return new FileStream(temp, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None); }
         catch (IOException)
         {
-            throw new ArgumentException($"--record '{target}': another run is recording to it now ({System.IO.Path.GetFileName(temp)} is locked); wait for it to finish or choose another file.");
+            throw new ArgumentException($"--record '{target}': another run is recording to it now ({System.IO.Path.GetFileName(temp)} is locked); " +
+                $"wait for it to finish or choose another file.");
         }
     }
 
@@ -98,7 +99,8 @@ public sealed class VideoRecorderSink : IFrameSink
     public static string TempPath(string path)
     {
         var full = System.IO.Path.GetFullPath(path);
-        return System.IO.Path.Combine(System.IO.Path.GetDirectoryName(full)!, System.IO.Path.GetFileNameWithoutExtension(full) + ".recording" + System.IO.Path.GetExtension(full));
+        return System.IO.Path.Combine(System.IO.Path.GetDirectoryName(full)!, System.IO.Path.GetFileNameWithoutExtension(full) + ".recording"
+            + System.IO.Path.GetExtension(full));
     }
 
     /// <summary>Fails early, before any frame, when the target cannot be written; never touches an existing target.</summary>
@@ -180,7 +182,8 @@ public sealed class VideoRecorderSink : IFrameSink
                     _o.PreferNvenc && FfmpegVideoEncoder.HasNvenc,
                     matroska: ext == ".mkv");
             }
-            _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for H.264.");
+            _log?.Warning("the ffmpeg program was not found, so the recording is mp4v through OpenCV (browsers do not play it); install ffmpeg for " +
+                "H.264.");
             codec = ext == ".avi" ? RecordCodec.Mjpg : RecordCodec.Mp4v;
         }
         // OpenCV's MJPG and mp4v writers would drop an odd last row or column without a word: pad it, and say so.
@@ -209,7 +212,8 @@ public sealed class VideoRecorderSink : IFrameSink
         {
             var scale = Math.Min((double)MaxH264Width / w, (double)MaxH264Height / h);
             (w, h) = (Math.Max(1, (int)(w * scale)), Math.Max(1, (int)(h * scale)));
-            log?.Warning($"{frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is scaled down to {w}x{h}.");
+            log?.Warning($"{frame.Width}x{frame.Height} frames are larger than H.264 allows ({MaxH264Width}x{MaxH264Height}); the recording is " +
+                $"scaled down to {w}x{h}.");
         }
         return EvenSize(new Size(w, h), "H.264", log);
     }
@@ -288,7 +292,8 @@ public sealed class VideoRecorderSink : IFrameSink
             Kept = false;
             FramesWritten = FramesRepeated = 0;
             File.Delete(_temp);
-            if (!(_failed || faulted)) _log?.Warning($"the recording produced no playable video; {(File.Exists(_o.Path) ? $"'{_o.Path}' was left as it was" : "no file was written")}.");
+            if (!(_failed || faulted)) _log?.Warning($"the recording produced no playable video; " +
+                $"{(File.Exists(_o.Path) ? $"'{_o.Path}' was left as it was" : "no file was written")}.");
             return;
         }
         var source = _temp;
@@ -310,7 +315,8 @@ public sealed class VideoRecorderSink : IFrameSink
         try
         {
             var psi = new ProcessStartInfo(ffprobe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (var a in new[] { "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of", "csv=p=0", path })
+            foreach (var a in new[] { "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries", "stream=nb_read_frames", "-of",
+                "csv=p=0", path })
                 psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var text = p.StandardOutput.ReadToEnd();

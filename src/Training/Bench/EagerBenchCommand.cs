@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Training.Models;
@@ -39,7 +40,7 @@ internal static class EagerBenchCommand
             set_num_threads(t > 0 ? t : Environment.ProcessorCount);
             var figures = Measure(path, n);
             var text = JsonSerializer.Serialize(figures, new JsonSerializerOptions { WriteIndented = true });
-            if (r.GetValue(json) is { } j) File.WriteAllText(j, text);
+            if (r.GetValue(json) is { } j) AtomicFile.Write(j, text);
             Console.WriteLine(text);
             return 0;
         });
@@ -79,7 +80,8 @@ internal static class EagerBenchCommand
             ["torch.frames"] = frames,
             ["torch.threads"] = get_num_threads(),
             ["torch.version"] = typeof(torch).Assembly.GetName().Version?.ToString() ?? "?",
-            ["torch.architecture"] = $"{config.ArchitectureName} {ModelConfig.BackboneName(config.Backbone)}-os{config.OutputStride} {config.InputWidth}x{config.InputHeight}",
+            ["torch.architecture"] = $"{config.ArchitectureName} {ModelConfig.BackboneName(config.Backbone)}-os{config.OutputStride} " +
+                $"{config.InputWidth}x{config.InputHeight}",
             ["torch.parameters"] = net.ParameterCount,
         };
     }

@@ -1,12 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Data.Fetch;
 
 namespace RealtimeMtl.Training.Cli;
 
-/// <summary><c>rtmtl data fetch nyu|sun</c>: download the official NYUD-v2 or SUN RGB-D files and lay them out for <c>--dataset nyu-mat</c> or <c>--dataset sunrgbd</c>.</summary>
+/// <summary><c>rtmtl data fetch nyu|sun</c>: download the official NYUD-v2 or SUN RGB-D files and lay them out for <c>--dataset nyu-mat</c> or
+/// <c>--dataset sunrgbd</c>.</summary>
 internal static class DataCommand
 {
     /// <summary>The labeled NYUD-v2 release (Silberman et al., ECCV 2012), its 795/654 split, and Gupta et al.'s 894-to-40 class map.</summary>
@@ -34,10 +36,25 @@ internal static class DataCommand
 
     public static Command Build()
     {
-        var dataset = new Argument<string>("dataset") { Description = "nyu (NYUD-v2 labeled: 1449 RGB-D images, 795 train / 654 test, 40 classes) or sun (SUN RGB-D: 10335 RGB-D images, 5285 train / 5050 test, 37 classes)" };
+        var dataset = new Argument<string>("dataset")
+        {
+            Description =
+            "nyu (NYUD-v2 labeled: 1449 RGB-D images, 795 train / 654 test, 40 classes) or sun (SUN RGB-D: 10335 RGB-D images, 5285 train / 5050 " +
+                "test, 37 classes)"
+        };
         var to = new Option<string>("--to") { Description = "Folder to download into and prepare (created if missing)", Required = true };
-        var url = new Option<string?>("--url") { Description = "A mirror holding the same file names (nyu: nyu_depth_v2_labeled.mat, splits.mat, classMapping40.mat; sun: SUNRGBD.zip, SUNRGBDtoolbox.zip) instead of the official servers" };
-        var sha = new Option<string?>("--sha256") { Description = "The SHA-256 the main file (nyu: the labeled .mat; sun: SUNRGBD.zip) must have (the official sites publish none; without it the computed hash is recorded in SHA256SUMS and checked on later runs)" };
+        var url = new Option<string?>("--url")
+        {
+            Description =
+            "A mirror holding the same file names (nyu: nyu_depth_v2_labeled.mat, splits.mat, classMapping40.mat; sun: SUNRGBD.zip, " +
+                "SUNRGBDtoolbox.zip) instead of the official servers"
+        };
+        var sha = new Option<string?>("--sha256")
+        {
+            Description =
+            "The SHA-256 the main file (nyu: the labeled .mat; sun: SUNRGBD.zip) must have (the official sites publish none; without it the " +
+                "computed hash is recorded in SHA256SUMS and checked on later runs)"
+        };
         var size = new Option<long?>("--size") { Description = "The size in bytes the main file must have" };
         var fetch = new Command("fetch", """
             Download a public RGB-D data set and prepare it for ./rtmtl train. Partial downloads resume (Range requests,
@@ -70,7 +87,9 @@ internal static class DataCommand
             {
                 var result = SunRgbdConverter.Prepare(folder, TextEventLog.StandardError);
                 var missing = result.Missing > 0 ? $"; {result.Missing} listed scenes not in the archive" : "";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"SUN RGB-D ready in {folder}: {result.Train} train / {result.Test} test images, 37 classes; {result.LabelledShare:P1} of pixels labelled ({result.MatchedObjectShare:P1} of objects carry a class name){missing}"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"SUN RGB-D ready in {folder}: {result.Train} train / {result.Test} test images, 37 classes; {result.LabelledShare:P1} of " +
+                        $"pixels labelled ({result.MatchedObjectShare:P1} of objects carry a class name){missing}"));
                 Console.WriteLine($"train with: ./rtmtl train --dataset sunrgbd --data {folder}");
                 return 0;
             }
@@ -92,15 +111,18 @@ internal static class DataCommand
         var splits = MatV5Reader.Read(Path.Combine(folder, "splits.mat"));
         var mapping = MatV5Reader.Read(Path.Combine(folder, "classMapping40.mat"));
         double[] Need(Dictionary<string, MatV5Reader.Variable> vars, string file, string name) =>
-            vars.TryGetValue(name, out var v) ? v.Values : throw new InvalidDataException($"'{Path.Combine(folder, file)}' has no numeric variable '{name}' (found: {string.Join(", ", vars.Keys)})");
+            vars.TryGetValue(name, out var v) ? v.Values
+                : throw new InvalidDataException($"'{Path.Combine(folder, file)}' has no numeric variable '{name}' (found: " +
+                    $"{string.Join(", ", vars.Keys)})");
         static IEnumerable<string> Ints(double[] v) => v.Select(x => ((long)x).ToString(CultureInfo.InvariantCulture));
         var trainIdx = Need(splits, "splits.mat", "trainNdxs");
         var testIdx = Need(splits, "splits.mat", "testNdxs");
         var map = Need(mapping, "classMapping40.mat", "mapClass");
-        if (map.Any(x => x < 0 || x > 40)) throw new InvalidDataException($"'{Path.Combine(folder, "classMapping40.mat")}': mapClass must hold classes 0-40");
-        File.WriteAllLines(Path.Combine(folder, "train.txt"), Ints(trainIdx));
-        File.WriteAllLines(Path.Combine(folder, "test.txt"), Ints(testIdx));
-        File.WriteAllLines(Path.Combine(folder, "nyu40_mapping.txt"), Ints(map));
+        if (map.Any(x => x < 0 || x > 40)) throw new InvalidDataException($"'{Path.Combine(folder, "classMapping40.mat")}': mapClass must hold " +
+            $"classes 0-40");
+        AtomicFile.WriteLines(Path.Combine(folder, "train.txt"), Ints(trainIdx));
+        AtomicFile.WriteLines(Path.Combine(folder, "test.txt"), Ints(testIdx));
+        AtomicFile.WriteLines(Path.Combine(folder, "nyu40_mapping.txt"), Ints(map));
         var mat = Path.Combine(folder, "nyu_depth_v2_labeled.mat");
         using var a = new NyuMatDataset(mat, "train", 64, 48);
         using var b = new NyuMatDataset(mat, "test", 64, 48);

@@ -16,17 +16,37 @@ internal static class ImportCommand
 {
     public static Command Build()
     {
-        var input = new Option<string>("--onnx") { Description = "The ONNX file to wrap (float32 NCHW input, fixed H and W; opset 13 or newer)", Required = true };
+        var input = new Option<string>("--onnx")
+        {
+            Description = "The ONNX file to wrap (float32 NCHW input, fixed H and W; opset 13 or newer)",
+            Required = true
+        };
         var output = new Option<string>("--out") { Description = "Where to write the wrapped model", Required = true };
-        var mean = new Option<string>("--mean") { Description = "Per-channel mean R,G,B of the [0,1] input (ImageNet: 0.485,0.456,0.406)", DefaultValueFactory = _ => "0.485,0.456,0.406" };
-        var std = new Option<string>("--std") { Description = "Per-channel std R,G,B (ImageNet: 0.229,0.224,0.225)", DefaultValueFactory = _ => "0.229,0.224,0.225" };
+        var mean = new Option<string>("--mean")
+        {
+            Description = "Per-channel mean R,G,B of the [0,1] input (ImageNet: 0.485,0.456,0.406)",
+            DefaultValueFactory = _ => "0.485,0.456,0.406"
+        };
+        var std = new Option<string>("--std")
+        {
+            Description = "Per-channel std R,G,B (ImageNet: 0.229,0.224,0.225)", DefaultValueFactory = _
+            => "0.229,0.224,0.225"
+        };
         var bgr = new Option<bool>("--bgr") { Description = "The model takes BGR channel order (default RGB)" };
         var seg = new Option<string>("--seg-output") { Description = "Name of the segmentation logits output [N,C,h,w]", Required = true };
         var depth = new Option<string>("--depth-output") { Description = "Name of the depth output [N,1,h,w] or [N,h,w]", Required = true };
         var classes = new Option<string?>("--classes") { Description = "Class names a,b,... in logit order" };
         var labelset = new Option<string?>("--labelset") { Description = "Or a known label set: nyu13, nyu40, sunrgbd37" };
-        var scale = new Option<double>("--depth-scale") { Description = "Multiply the depth output by this to get metres", DefaultValueFactory = _ => 1.0 };
-        var range = new Option<string>("--depth-range") { Description = "Valid depth MIN,MAX in metres (the output is clipped to it)", DefaultValueFactory = _ => "0,10" };
+        var scale = new Option<double>("--depth-scale")
+        {
+            Description = "Multiply the depth output by this to get metres", DefaultValueFactory = _
+            => 1.0
+        };
+        var range = new Option<string>("--depth-range")
+        {
+            Description = "Valid depth MIN,MAX in metres (the output is clipped to it)",
+            DefaultValueFactory = _ => "0,10"
+        };
         var cmd = new Command("import", """
             Wrap an ONNX model exported from PyTorch (or elsewhere) into the engine's contract, so that rtmtl run uses it.
             Example:
@@ -55,7 +75,8 @@ internal static class ImportCommand
             var outPath = r.GetValue(output)!;
             OutputFolder.EnsureParent(outPath, "--out");
             RealtimeMtl.Common.Files.AtomicFile.Write(outPath, wrapped.ToModel());
-            Console.WriteLine($"wrote {outPath}: {labels.Count} classes ({labels.Name}), input {wrapped.Metadata[ModelMetadataKeys.InputSize]}, depth {depthRange[0]}-{depthRange[1]} m; run it with ./rtmtl run --model {outPath}");
+            Console.WriteLine($"wrote {outPath}: {labels.Count} classes ({labels.Name}), input {wrapped.Metadata[ModelMetadataKeys.InputSize]}, " +
+                $"depth {depthRange[0]}-{depthRange[1]} m; run it with ./rtmtl run --model {outPath}");
             return 0;
         });
         return cmd;
@@ -65,13 +86,15 @@ internal static class ImportCommand
     {
         var p = text.Split(',');
         var v = new float[p.Length];
-        if (p.Length != count || p.Where((s, i) => !float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) || !float.IsFinite(v[i])).Any())
+        if (p.Length != count || p.Where((s, i) => !float.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i])
+            || !float.IsFinite(v[i])).Any())
             throw new ArgumentException($"{option} '{text}' must be {count} comma-separated numbers");
         return v;
     }
 }
 
-internal sealed record ImportOptions(float[] Mean, float[] Std, bool Bgr, string SegOutput, string DepthOutput, LabelSet Labels, float DepthScale, float DepthMin, float DepthMax);
+internal sealed record ImportOptions(float[] Mean, float[] Std, bool Bgr, string SegOutput, string DepthOutput, LabelSet Labels, float DepthScale,
+    float DepthMin, float DepthMax);
 
 /// <summary>The graph surgery behind rtmtl import.</summary>
 internal static class ModelImport
@@ -80,18 +103,22 @@ internal static class ModelImport
     {
         if (source.Opset < 13) throw new ArgumentException($"'{path}' uses ONNX opset {source.Opset}; export it with opset_version 13 or newer.");
         var graphInputs = source.Inputs.Where(i => source.Initializers.All(t => t.Name != i.Name)).ToList();
-        if (graphInputs.Count != 1) throw new ArgumentException($"'{path}' has {graphInputs.Count} inputs; import takes a model with one image input.");
+        if (graphInputs.Count != 1) throw new ArgumentException($"'{path}' has {graphInputs.Count} inputs; import takes a model with one image " +
+            $"input.");
         var (inName, inType, inDims) = graphInputs[0];
         if (inType != OnnxType.Float) throw new ArgumentException($"'{path}': input '{inName}' is {inType}; import expects float32 NCHW.");
         if (inDims is not { Length: 4 } || inDims[2] is not long h || inDims[3] is not long w || inDims[1] is not long c3 || c3 != 3)
-            throw new ArgumentException($"'{path}': input '{inName}' must be [N,3,H,W] with fixed H and W (export with a fixed input size), found [{string.Join(",", inDims ?? [])}].");
+            throw new ArgumentException($"'{path}': input '{inName}' must be [N,3,H,W] with fixed H and W (export with a fixed input size), found " +
+                $"[{string.Join(",", inDims ?? [])}].");
         var seg = source.Outputs.FirstOrDefault(x => x.Name == o.SegOutput);
         var dep = source.Outputs.FirstOrDefault(x => x.Name == o.DepthOutput);
         var names = string.Join(", ", source.Outputs.Select(x => x.Name));
         if (seg.Name is null) throw new ArgumentException($"'{path}' has no output '{o.SegOutput}' (--seg-output); its outputs are: {names}.");
         if (dep.Name is null) throw new ArgumentException($"'{path}' has no output '{o.DepthOutput}' (--depth-output); its outputs are: {names}.");
-        if (seg.Dims is { Length: not 4 }) throw new ArgumentException($"'{path}': --seg-output '{seg.Name}' must be logits [N,C,h,w], found rank {seg.Dims.Length}.");
-        if (dep.Dims is { Length: not (3 or 4) }) throw new ArgumentException($"'{path}': --depth-output '{dep.Name}' must be [N,1,h,w] or [N,h,w], found rank {dep.Dims.Length}.");
+        if (seg.Dims is { Length: not 4 }) throw new
+            ArgumentException($"'{path}': --seg-output '{seg.Name}' must be logits [N,C,h,w], found rank {seg.Dims.Length}.");
+        if (dep.Dims is { Length: not (3 or 4) }) throw new
+            ArgumentException($"'{path}': --depth-output '{dep.Name}' must be [N,1,h,w] or [N,h,w], found rank {dep.Dims.Length}.");
         if (dep.Dims is { Length: 4 } && dep.Dims[1] is long dc && dc != 1)
             throw new ArgumentException($"'{path}': --depth-output '{dep.Name}' must be [N,1,h,w] or [N,h,w], found {dc} channels.");
         if (seg.Dims is { Length: 4 } && seg.Dims[1] is long classes && classes != o.Labels.Count)
@@ -119,7 +146,8 @@ internal static class ModelImport
                 Inputs = n.Inputs.Select(Rename).ToArray(),
                 Outputs = n.Outputs.Select(Rename).ToArray(),
                 Name = Rename(n.Name),
-                Attributes = n.Attributes.Select(a => a.Value is global::Onnx.AttributeProto kept ? a with { Value = RenameInSubgraphs(kept, Rename) } : a).ToArray(),
+                Attributes = n.Attributes.Select(a => a.Value is global::Onnx.AttributeProto kept ? a with { Value = RenameInSubgraphs(kept, Rename) }
+                    : a).ToArray(),
             });
         // Back: resize to the input size, argmax / max softmax for labels / confidence, depth in metres clipped to its range.
         string Resize(string value, string name)
@@ -133,7 +161,8 @@ internal static class ModelImport
                 OnnxAttribute.Of("mode", "linear"), OnnxAttribute.Of("coordinate_transformation_mode", "half_pixel"));
         }
         var logits = Resize(Rename(seg.Name), "seg");
-        var labels = g.Node("Cast", [g.Node("ArgMax", [logits], "argmax", OnnxAttribute.Of("axis", 1L), OnnxAttribute.Of("keepdims", 0L))], "labels_u8",
+        var labels = g.Node("Cast", [g.Node("ArgMax", [logits], "argmax", OnnxAttribute.Of("axis", 1L), OnnxAttribute.Of("keepdims", 0L))],
+            "labels_u8",
             OnnxAttribute.Of("to", (long)OnnxType.UInt8));
         g.Identity(labels, "labels");
         var probs = g.Node("Softmax", [logits], "softmax", OnnxAttribute.Of("axis", 1L));
@@ -160,7 +189,9 @@ internal static class ModelImport
         g.Metadata[ModelMetadataKeys.DepthRange] = string.Create(c, $"{o.DepthMin},{o.DepthMax}");
         g.Metadata[ModelMetadataKeys.Dataset] = "imported";
         g.Metadata[ModelMetadataKeys.Source] = Path.GetFileName(path);
-        g.Metadata[ModelMetadataKeys.Import] = string.Create(c, $"mean {string.Join(",", o.Mean)}; std {string.Join(",", o.Std)}; {(o.Bgr ? "BGR" : "RGB")}; seg '{o.SegOutput}', depth '{o.DepthOutput}' x {o.DepthScale}");
+        g.Metadata[ModelMetadataKeys.Import] = string.Create(c,
+            $"mean {string.Join(",", o.Mean)}; std {string.Join(",", o.Std)}; {(o.Bgr ? "BGR" : "RGB")}; seg '{o.SegOutput}', depth " +
+                $"'{o.DepthOutput}' x {o.DepthScale}");
         return g;
     }
 

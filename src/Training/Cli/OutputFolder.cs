@@ -28,7 +28,8 @@ internal static class OutputFolder
         if (e is UnauthorizedAccessException) return "permission denied";
         var parent = new DirectoryInfo(Path.GetFullPath(path));
         while (parent is not null && !parent.Exists) parent = parent.Parent;
-        if (parent is not null && parent.FullName is var p && (p == "/proc" || p.StartsWith("/proc/", StringComparison.Ordinal) || p == "/sys" || p.StartsWith("/sys/", StringComparison.Ordinal)))
+        if (parent is not null && parent.FullName is var p && (p == "/proc" || p.StartsWith("/proc/", StringComparison.Ordinal) || p == "/sys"
+            || p.StartsWith("/sys/", StringComparison.Ordinal)))
             return $"{p} is a kernel file system that takes no new files";
         if (e.Message.Contains("Read-only file system", StringComparison.OrdinalIgnoreCase)) return "read-only file system";
         if (e.Message.Contains("No space left", StringComparison.OrdinalIgnoreCase)) return "no space left on the device";

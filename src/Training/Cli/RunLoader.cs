@@ -10,7 +10,8 @@ internal static class RunLoader
     public static (MtlNet Net, RunManifest Manifest) Load(string runDir, string? checkpoint)
     {
         var cfgPath = Path.Combine(runDir, "config.json");
-        if (!File.Exists(cfgPath)) throw new FileNotFoundException($"run directory '{runDir}' has no config.json; pass the --out folder of a training run.");
+        if (!File.Exists(cfgPath)) throw new FileNotFoundException($"run directory '{runDir}' has no config.json; pass the --out folder of a " +
+            $"training run.");
         var manifest = RunManifest.Read(File.ReadAllText(cfgPath))
             ?? throw new InvalidDataException($"{cfgPath} is not a run manifest");
         var ckpt = checkpoint ?? Path.Combine(runDir, File.Exists(Path.Combine(runDir, "best.pt")) ? "best.pt" : "last.pt");

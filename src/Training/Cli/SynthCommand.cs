@@ -9,13 +9,22 @@ internal static class SynthCommand
     public static Command Build()
     {
         var outDir = new Option<string?>("--out") { Description = "Folder to write (image/, depth/ PNG16 mm, labels/ PNG8): an nyu: sequence" };
-        var grid = new Option<string?>("--grid") { Description = "Instead: write a picture grid of --count random stills (4 per row) to this PNG, for judging realism" };
+        var grid = new Option<string?>("--grid")
+        {
+            Description =
+            "Instead: write a picture grid of --count random stills (4 per row) to this PNG, for judging realism"
+        };
         var count = new Option<int>("--count") { Description = "Number of frames", DefaultValueFactory = _ => 100 };
         var size = new Option<string>("--size") { Description = "WxH", DefaultValueFactory = _ => "320x240" };
         var seed = new Option<int>("--seed") { Description = "World seed", DefaultValueFactory = _ => 1 };
         var walk = new Option<bool>("--walk") { Description = "A camera walk through one room (default: independent stills)" };
         var noise = new Option<bool>("--noise") { Description = "Sensor-like depth noise and holes" };
-        var world = new Option<string>("--world") { Description = "classic (NYU's camera, one lamp) or randomised (domain randomisation for sim-to-real training: surfaces, lights, soft shadows, clutter, field of view, camera pose, lens and sensor effects)", DefaultValueFactory = _ => "randomised" };
+        var world = new Option<string>("--world")
+        {
+            Description =
+            "classic (NYU's camera, one lamp) or randomised (domain randomisation for sim-to-real training: surfaces, lights, soft shadows, " +
+                "clutter, field of view, camera pose, lens and sensor effects)", DefaultValueFactory = _ => "randomised"
+        };
         var cmd = new Command("synth", """
             Write synthetic RGB-D frames in the NYU folder layout (read back with --source nyu:DIR).
             Examples:
@@ -30,11 +39,20 @@ internal static class SynthCommand
                 throw new ArgumentException($"--size '{r.GetValue(size)}' must look like 320x240 (from 16x16 to 4096x4096)");
             var n = r.GetValue(count);
             if (n < 1) throw new ArgumentException("--count must be at least 1");
-            var randomised = r.GetValue(world) switch { "randomised" => true, "classic" => false, var v => throw new ArgumentException($"--world '{v}': use classic or randomised") };
+            var randomised = r.GetValue(world) switch
+            {
+                "randomised" => true,
+                "classic" => false,
+                var v => throw new ArgumentException($"--world '{v}': use classic or randomised")
+            };
             if (r.GetValue(grid) is { } gridPath) return Grid(gridPath, n, w, h, r.GetValue(seed), r.GetValue(noise), randomised);
             var dir = r.GetValue(outDir) ?? throw new ArgumentException("give --out DIR (a sequence) or --grid FILE.png (a picture of stills)");
             foreach (var sub in new[] { "image", "depth", "labels" }) OutputFolder.Ensure(Path.Combine(dir, sub), "--out");
-            var src = r.GetValue(walk) ? new SyntheticSource(new SyntheticOptions { Seed = r.GetValue(seed), Frames = n, Width = w, Height = h, DepthNoise = r.GetValue(noise), Randomised = randomised }) : null;
+            var src = r.GetValue(walk) ? new SyntheticSource(new SyntheticOptions
+            {
+                Seed = r.GetValue(seed), Frames = n, Width = w, Height = h,
+                DepthNoise = r.GetValue(noise), Randomised = randomised
+            }) : null;
             for (var i = 0; i < n; i++)
             {
                 using var image = new Mat(); using var depth = new Mat(); using var labels = new Mat();
@@ -74,7 +92,8 @@ internal static class SynthCommand
             image.CopyTo(cell);
         }
         Cv2.ImWrite(path, canvas);
-        Console.WriteLine($"wrote {path}: {count} stills of the {(randomised ? "randomised" : "classic")} world ({w}x{h}, seed {seed}), {perRow} per row");
+        Console.WriteLine($"wrote {path}: {count} stills of the {(randomised ? "randomised" : "classic")} world ({w}x{h}, seed {seed}), {perRow} " +
+            $"per row");
         return 0;
     }
 }

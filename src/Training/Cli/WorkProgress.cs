@@ -15,7 +15,8 @@ internal sealed class WorkProgress(string what, int total)
     public void Report(int done) => _printer.Show(() =>
     {
         var eta = done > 0 ? _clock.Elapsed.TotalSeconds / done * (total - done) : 0;
-        return string.Create(CultureInfo.InvariantCulture, $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{what} {done}/{total} ({100.0 * done / total:0} %), ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
     }, final: done >= total && _clock.Elapsed >= TimeSpan.FromSeconds(1));
 
     public void Done() => _printer.Done();

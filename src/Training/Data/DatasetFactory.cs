@@ -26,9 +26,11 @@ public static class DatasetFactory
             case "nyu-mat":
                 return new NyuMatDataset(Required(o), split == Split.Train ? "train" : "test", width, height);
             case "nyu":
-                return new FolderDataset(Required(o), split == Split.Train ? "train" : "test", width, height, FolderDataset.Format.NyuMillimetres, 40);
+                return new FolderDataset(Required(o), split == Split.Train ? "train" : "test", width, height, FolderDataset.Format.NyuMillimetres,
+                    40);
             case "sunrgbd":
-                return new FolderDataset(Required(o), split == Split.Train ? "train" : "test", width, height, FolderDataset.Format.SunRgbdRotated, 37);
+                return new FolderDataset(Required(o), split == Split.Train ? "train" : "test", width, height, FolderDataset.Format.SunRgbdRotated,
+                    37);
             default:
                 throw new ArgumentException($"unknown dataset '{o.Dataset}'");
         }

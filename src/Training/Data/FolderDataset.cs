@@ -21,7 +21,8 @@ public sealed class FolderDataset : ISegDepthDataset
 
     public FolderDataset(string root, string split, int width, int height, Format format, int classes)
     {
-        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"data set folder '{root}' does not exist; pass the folder holding image/, depth/, label/ and {split}.txt with --data.");
+        if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"data set folder '{root}' does not exist; pass the folder holding " +
+            $"image/, depth/, label/ and {split}.txt with --data.");
         var listPath = Path.Combine(root, split + ".txt");
         if (!File.Exists(listPath)) throw new FileNotFoundException($"data set folder '{root}' has no {split}.txt listing its {split} files.");
         _stems = File.ReadAllLines(listPath).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
@@ -69,7 +70,8 @@ public sealed class FolderDataset : ISegDepthDataset
             mm.ConvertTo(depth, MatType.CV_32FC1, 1 / 1000.0);
         }
         var labelPath = Path.Combine(_root, "label", stem + ".png");
-        using var labels = File.Exists(labelPath) ? Cv2.ImRead(labelPath, ImreadModes.Unchanged) : new Mat(image.Size(), MatType.CV_8UC1, Scalar.All(0));
+        using var labels = File.Exists(labelPath) ? Cv2.ImRead(labelPath, ImreadModes.Unchanged) : new Mat(image.Size(), MatType.CV_8UC1,
+            Scalar.All(0));
         if (labels.Type() != MatType.CV_8UC1) throw new InvalidDataException($"label image '{labelPath}' must be an 8-bit PNG of class ids");
         // 0 = unlabelled -> 255; k -> k - 1; ids beyond the label set are ignored too.
         using var zeroBased = new Mat();

@@ -26,7 +26,8 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
 
     public NyuMatDataset(string matPath, string split, int width, int height)
     {
-        if (!File.Exists(matPath)) throw new FileNotFoundException($"NYUD-v2 file '{matPath}' does not exist; download nyu_depth_v2_labeled.mat elsewhere and pass its path with --data.");
+        if (!File.Exists(matPath)) throw new FileNotFoundException($"NYUD-v2 file '{matPath}' does not exist; download nyu_depth_v2_labeled.mat " +
+            $"elsewhere and pass its path with --data.");
         var dir = Path.GetDirectoryName(Path.GetFullPath(matPath))!;
         _map = ReadMapping(Path.Combine(dir, "nyu40_mapping.txt"));
         _indices = ReadIndices(Path.Combine(dir, split + ".txt"));
@@ -42,7 +43,8 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
             throw new InvalidDataException($"'{matPath}' is not a readable NYUD-v2 labeled .mat (HDF5 with images, depths, labels): {e.Message}", e);
         }
         var dims = _images.Space.Dimensions;
-        if (dims.Length != 4 || dims[1] != 3) throw new InvalidDataException($"'{matPath}': images must be [N,3,W,H], found [{string.Join(",", dims)}]");
+        if (dims.Length != 4 || dims[1] != 3) throw new InvalidDataException($"'{matPath}': images must be [N,3,W,H], found " +
+            $"[{string.Join(",", dims)}]");
         _rawW = (int)dims[2];
         _rawH = (int)dims[3];
         foreach (var i in _indices)
@@ -68,13 +70,15 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
             {
                 rgb = _images.Read<byte[]>(fileSelection: new HyperslabSelection(4, [n, 0, 0, 0], [1, 3, w, h]));
                 var ds = new HyperslabSelection(3, [n, 0, 0], [1, w, h]);
-                depth = _depths.Type.Size == 8 ? _depths.Read<double[]>(fileSelection: ds).Select(v => (float)v).ToArray() : _depths.Read<float[]>(fileSelection: ds);
+                depth = _depths.Type.Size == 8 ? _depths.Read<double[]>(fileSelection: ds).Select(v => (float)v).ToArray()
+                    : _depths.Read<float[]>(fileSelection: ds);
                 raw = _labels.Read<ushort[]>(fileSelection: new HyperslabSelection(3, [n, 0, 0], [1, w, h]));
             }
             catch (Exception e) when (e is not InvalidDataException)
             {
                 // Whatever the HDF5 reader trips over inside a damaged file, the user's answer is the same.
-                throw new InvalidDataException($"'{Name}': image {n + 1} of the .mat file cannot be read (damaged or truncated file): {e.Message.Split('\n')[0]}", e);
+                throw new InvalidDataException($"'{Name}': image {n + 1} of the .mat file cannot be read (damaged or truncated file): " +
+                    $"{e.Message.Split('\n')[0]}", e);
             }
             if (rgb.Length != 3 * (int)(w * h) || depth.Length != (int)(w * h) || raw.Length != (int)(w * h))
                 throw new InvalidDataException($"'{Name}': image {n + 1} of the .mat file has the wrong size (damaged file)");
@@ -106,7 +110,8 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
     /// <summary>Raw class k (1-based line k) to 0-based 40-class id; 0 in the file = unlabelled = 255 here.</summary>
     private static byte[] ReadMapping(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"NYUD-v2 class mapping '{path}' is missing; supply the 894->40 mapping, one 40-class id per line.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"NYUD-v2 class mapping '{path}' is missing; supply the 894->40 mapping, one " +
+            $"40-class id per line.");
         var lines = File.ReadAllLines(path).Where(l => l.Trim().Length > 0).ToArray();
         var map = new byte[lines.Length + 1];
         map[0] = 255;
@@ -121,7 +126,8 @@ public sealed class NyuMatDataset : ISegDepthDataset, IDisposable
 
     private static int[] ReadIndices(string path)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"NYUD-v2 split file '{path}' is missing; supply train.txt and test.txt with 1-based image indices.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"NYUD-v2 split file '{path}' is missing; supply train.txt and test.txt with " +
+            $"1-based image indices.");
         return File.ReadAllLines(path).Where(l => l.Trim().Length > 0).Select(l => int.Parse(l.Trim(), CultureInfo.InvariantCulture)).ToArray();
     }
 

@@ -17,7 +17,8 @@ public static class ConfigFromMetadata
     {
         if (md.TryGetValue(ModelMetadataKeys.Config, out var json) && json.Length > 0)
             return JsonSerializer.Deserialize<ModelConfig>(json, Json) ?? throw new InvalidDataException($"model '{path}': rtmtl.config is empty");
-        string Need(string key) => md.TryGetValue(key, out var v) && v.Length > 0 ? v : throw new InvalidDataException($"model '{path}' has no '{key}' metadata; export it with rtmtl-train export.");
+        string Need(string key) => md.TryGetValue(key, out var v) && v.Length > 0 ? v
+            : throw new InvalidDataException($"model '{path}' has no '{key}' metadata; export it with rtmtl-train export.");
         var variant = ModelConfig.ParseVariant(Need(ModelMetadataKeys.Architecture).Replace("(seg)", "_seg").Replace("(depth)", "_depth"));
         var backbone = Need(ModelMetadataKeys.Backbone);
         var os = 16;
@@ -31,7 +32,9 @@ public static class ConfigFromMetadata
         var classes = Need(ModelMetadataKeys.Classes).Split(',').Length;
         var size = Need(ModelMetadataKeys.InputSize).Split('x');
         var range = Need(ModelMetadataKeys.DepthRange).Split(',');
-        var baseConfig = kind == BackboneKind.ResNet18Slim ? ModelConfig.Light(variant, classes) : ModelConfig.Paper(variant, classes) with { Backbone = kind };
+        var baseConfig = kind == BackboneKind.ResNet18Slim ? ModelConfig.Light(variant, classes) : ModelConfig.Paper(variant,
+            classes) with
+        { Backbone = kind };
         return baseConfig with
         {
             OutputStride = os,

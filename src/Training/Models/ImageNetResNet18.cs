@@ -43,7 +43,8 @@ public static class ImageNetResNet18
     {
         onnxPath ??= DefaultPath();
         if (!File.Exists(onnxPath))
-            throw new FileNotFoundException($"the ImageNet ResNet-18 weights '{onnxPath}' are missing; the build restores them from NuGet ({PackageId} {PackageVersion}): run ./rtmtl build, or train with --pretrained none.");
+            throw new FileNotFoundException($"the ImageNet ResNet-18 weights '{onnxPath}' are missing; the build restores them from NuGet " +
+                $"({PackageId} {PackageVersion}): run ./rtmtl build, or train with --pretrained none.");
         var graph = OnnxGraph.Parse(File.ReadAllBytes(onnxPath));
         var init = graph.Initializers.ToDictionary(i => i.Name);
         var consumers = graph.Nodes.SelectMany(n => n.Inputs.Select(i => (i, n))).ToLookup(x => x.i, x => x.n);
@@ -75,7 +76,8 @@ public static class ImageNetResNet18
             for (var b = 0; b < Blocks[layer]; b++)
             {
                 var prefix = $"layer{layer + 1}.{b}";
-                if (!state.ContainsKey($"{prefix}.conv1.weight")) throw new InvalidOperationException($"backbone has no {prefix}: build it with the ImageNet topology [2,2,2,3]");
+                if (!state.ContainsKey($"{prefix}.conv1.weight")) throw new
+                    InvalidOperationException($"backbone has no {prefix}: build it with the ImageNet topology [2,2,2,3]");
                 Put($"{prefix}.conv1", main[k]); PutBn($"{prefix}.bn1", main[k].Bn); k++;
                 Put($"{prefix}.conv2", main[k]); PutBn($"{prefix}.bn2", main[k].Bn); k++;
                 if (b == 0 && layer > 0)
@@ -119,7 +121,8 @@ public static class ImageNetResNet18
         var t = full;
         for (var d = 0; d < target.dim(); d++)
         {
-            if (target.shape[d] > t.shape[d]) throw new InvalidDataException($"{name}: target {string.Join("x", target.shape)} is wider than the pretrained {string.Join("x", source.Dims)}");
+            if (target.shape[d] > t.shape[d]) throw new
+                InvalidDataException($"{name}: target {string.Join("x", target.shape)} is wider than the pretrained {string.Join("x", source.Dims)}");
             if (target.shape[d] < t.shape[d]) t = t.narrow(d, 0, target.shape[d]);
         }
         target.copy_(t.contiguous());

@@ -78,7 +78,8 @@ public sealed record ModelConfig
         _ => throw new ArgumentException($"unknown architecture '{name}'; choose one of: {string.Join(", ", AllNames)}"),
     };
 
-    public static readonly string[] AllNames = ["stl_aspp_seg", "stl_aspp_depth", "mtl", "mtl_se", "mtl_pp", "mtl_spp", "mtl_ssw", "mtl_se+aspp", "mtl_sw+pp"];
+    public static readonly string[] AllNames = ["stl_aspp_seg", "stl_aspp_depth", "mtl", "mtl_se", "mtl_pp", "mtl_spp", "mtl_ssw", "mtl_se+aspp",
+        "mtl_sw+pp"];
 
     public static BackboneKind ParseBackbone(string name) => name.ToLowerInvariant() switch
     {
@@ -141,7 +142,8 @@ public sealed record ModelConfig
     public void Validate()
     {
         if (NumClasses is < 2 or > 254) throw new ArgumentException("classes must be between 2 and 254");
-        if (InputWidth % 32 != 0 || InputHeight % 32 != 0) throw new ArgumentException($"input size {InputWidth}x{InputHeight} must be a multiple of 32");
+        if (InputWidth % 32 != 0 || InputHeight % 32 != 0) throw new
+            ArgumentException($"input size {InputWidth}x{InputHeight} must be a multiple of 32");
         if (Sw != SwPlacement.None && Tasks != TaskSet.Both) throw new ArgumentException("selective weights need both tasks");
     }
 }

@@ -38,7 +38,8 @@ public sealed class MtlNet : Module<Tensor, (Tensor Seg, Tensor Depth)>
         (BlockList?, Module<Tensor, Tensor>, SkipDecoder?, Conv2d) Branch(long outputs)
         {
             BlockList? se = config.SeBlocks > 0
-                ? new BlockList(Enumerable.Range(0, config.SeBlocks).Select(_ => new ResidualBlock(c, c / 4, bottleneck: true, seReduction: config.SeReduction, width: config.SeWidth)))
+                ? new BlockList(Enumerable.Range(0, config.SeBlocks).Select(_ => new ResidualBlock(c, c / 4, bottleneck: true,
+                    seReduction: config.SeReduction, width: config.SeWidth)))
                 : null;
             Module<Tensor, Tensor> head = config.Head switch
             {
@@ -87,7 +88,8 @@ public sealed class MtlNet : Module<Tensor, (Tensor Seg, Tensor Depth)>
         if (depth_head is not null) d = depth_head.forward(depth_se is null ? depthF : depth_se.forward(depthF));
         if (Config.Sw == SwPlacement.Head) (s, d) = sw!.forward(s!, d!);
         Tensor Finish(Tensor f, SkipDecoder? dec, Conv2d cls) =>
-            functional.interpolate(cls.forward(dec is null ? f : dec.forward(f, low)), [h, w], mode: InterpolationMode.Bilinear, align_corners: false);
+            functional.interpolate(cls.forward(dec is null ? f : dec.forward(f, low)), [h, w], mode: InterpolationMode.Bilinear,
+                align_corners: false);
         var seg = s is null ? empty(0) : Finish(s, seg_decoder, seg_classifier!);
         var depth = d is null ? empty(0) : Finish(d, depth_decoder, depth_classifier!);
         return (seg.MoveToOuterDisposeScope(), depth.MoveToOuterDisposeScope());

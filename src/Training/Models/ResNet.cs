@@ -113,5 +113,6 @@ public sealed class BlockList : Module<Tensor, Tensor>, IOnnxExportable
 
 public static class ExportExtensions
 {
-    public static (string Value, long H, long W) Export(this BlockList b, OnnxGraph g, (string Value, long H, long W) x) => b.Export(g, x.Value, x.H, x.W);
+    public static (string Value, long H, long W) Export(this BlockList b, OnnxGraph g, (string Value, long H, long W) x) => b.Export(g, x.Value, x.H,
+        x.W);
 }

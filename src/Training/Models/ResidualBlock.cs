@@ -21,7 +21,8 @@ public sealed class ResidualBlock : Module<Tensor, Tensor>, IOnnxExportable
     private readonly long _stride, _dilation;
     private readonly bool _bottleneck;
 
-    public ResidualBlock(long inplanes, long planes, bool bottleneck, long stride = 1, long dilation = 1, long firstDilation = -1, long seReduction = 0, long width = -1)
+    public ResidualBlock(long inplanes, long planes, bool bottleneck, long stride = 1, long dilation = 1, long firstDilation = -1,
+        long seReduction = 0, long width = -1)
         : base(bottleneck ? "Bottleneck" : "BasicBlock")
     {
         _bottleneck = bottleneck;

@@ -48,8 +48,10 @@ public sealed class SelectiveWeights : Module<Tensor, Tensor, (Tensor Seg, Tenso
         string Scale(string x, float v) => g.Node("Mul", [x, g.Initializer("sw_w", [v])]);
         var guideSeg = seg_from_depth.Export(g, depth, h, w).Value;
         var guideDepth = depth_from_seg.Export(g, seg, h, w).Value;
-        var s = seg_fuse.Export(g, g.Node("Concat", [Scale(seg, m[0]), Scale(guideSeg, m[1])], "sw_concat", OnnxAttribute.Of("axis", 1L)), h, w).Value;
-        var d = depth_fuse.Export(g, g.Node("Concat", [Scale(depth, m[2]), Scale(guideDepth, m[3])], "sw_concat", OnnxAttribute.Of("axis", 1L)), h, w).Value;
+        var s = seg_fuse.Export(g, g.Node("Concat", [Scale(seg, m[0]), Scale(guideSeg, m[1])], "sw_concat", OnnxAttribute.Of("axis", 1L)), h,
+            w).Value;
+        var d = depth_fuse.Export(g, g.Node("Concat", [Scale(depth, m[2]), Scale(guideDepth, m[3])], "sw_concat", OnnxAttribute.Of("axis", 1L)), h,
+            w).Value;
         return (s, d);
     }
 }

@@ -6,7 +6,8 @@ using static TorchSharp.torch.nn;
 namespace RealtimeMtl.Training.Native;
 
 /// <summary>One convolution shape of the known-answer check and how far LibTorch strayed from the plain reference.</summary>
-public sealed record ConvolutionCase(string Name, int Batch, int InChannels, int OutChannels, int Height, int Width, int Kernel, int Stride, int Dilation)
+public sealed record ConvolutionCase(string Name, int Batch, int InChannels, int OutChannels, int Height, int Width, int Kernel, int Stride,
+    int Dilation)
 {
     public int Padding => Dilation * (Kernel - 1) / 2;
     public int OutHeight => (Height + 2 * Padding - Dilation * (Kernel - 1) - 1) / Stride + 1;
@@ -49,7 +50,8 @@ public static class ConvolutionKnownAnswer
                 // The functional form: no module, so no draw from LibTorch's global generator (tests seed it per model).
                 using var weight = Models.TensorFrom.Array(w, c.OutChannels, c.InChannels, c.Kernel, c.Kernel);
                 using var input = Models.TensorFrom.Array(x, c.Batch, c.InChannels, c.Height, c.Width);
-                using var y = functional.conv2d(input, weight, null, [c.Stride, c.Stride], [c.Padding, c.Padding], [c.Dilation, c.Dilation]).contiguous();
+                using var y = functional.conv2d(input, weight, null, [c.Stride, c.Stride], [c.Padding, c.Padding], [c.Dilation,
+                    c.Dilation]).contiguous();
                 actual = y.data<float>().ToArray();
             }
             var maxRef = expected.Max(MathF.Abs);
@@ -85,7 +87,8 @@ public static class ConvolutionKnownAnswer
                             {
                                 var ix = xx * c.Stride - c.Padding + kx * c.Dilation;
                                 if (ix < 0 || ix >= c.Width) continue;
-                                sum += x[((b * c.InChannels + i) * c.Height + iy) * c.Width + ix] * (double)w[((o * c.InChannels + i) * k + ky) * k + kx];
+                                sum += x[((b * c.InChannels + i) * c.Height + iy) * c.Width + ix] * (double)w[((o * c.InChannels + i) * k + ky) * k
+                                    + kx];
                             }
                         }
                     y[(bo * oh + yy) * ow + xx] = (float)sum;
@@ -98,13 +101,18 @@ public static class ConvolutionKnownAnswer
     public static int RunChild(TextWriter output)
     {
         var results = Run();
-        output.WriteLine(JsonSerializer.Serialize(new { ok = results.All(r => r.Ok), isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA"), cases = results },
+        output.WriteLine(JsonSerializer.Serialize(new
+        {
+            ok = results.All(r => r.Ok), isa = Environment.GetEnvironmentVariable("ONEDNN_MAX_CPU_ISA"),
+            cases = results
+        },
             new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower }));
         return results.All(r => r.Ok) ? 0 : 1;
     }
 
     public static string Describe(ConvolutionCaseResult r) =>
-        $"{r.Name}: max |difference| {r.MaxAbsDiff.ToString("G3", CultureInfo.InvariantCulture)} (tolerance {r.Tolerance.ToString("G3", CultureInfo.InvariantCulture)})";
+        $"{r.Name}: max |difference| {r.MaxAbsDiff.ToString("G3", CultureInfo.InvariantCulture)} (tolerance " +
+            $"{r.Tolerance.ToString("G3", CultureInfo.InvariantCulture)})";
 
     private static float[] Random(Random rng, int n)
     {

@@ -57,7 +57,8 @@ public static class KnownAnswerChild
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             var last = stderr.Result.Trim().Split('\n').LastOrDefault() ?? "";
-            return new KnownAnswerOutcome(false, true, code, $"the check process exited {code} without an answer{(last.Length > 0 ? ": " + last : "")}");
+            return new KnownAnswerOutcome(false, true, code,
+                $"the check process exited {code} without an answer{(last.Length > 0 ? ": " + last : "")}");
         }
     }
 

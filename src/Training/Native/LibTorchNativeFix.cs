@@ -35,11 +35,13 @@ public static class LibTorchNativeFix
             {
                 if (!PatchFile(lib)) continue;
                 changed++;
-                (log ?? TextEventLog.StandardError).Info($"rtmtl-train: marked {MissingVersion} weak in {lib} (this host's libstdc++ lacks it; TorchSharp loads now)");
+                (log ?? TextEventLog.StandardError).Info($"rtmtl-train: marked {MissingVersion} weak in {lib} (this host's libstdc++ lacks it; " +
+                    $"TorchSharp loads now)");
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
             {
-                (log ?? TextEventLog.StandardError).Warning($"could not patch {lib} for this host's libstdc++ ({e.Message}); TorchSharp may fail to load.");
+                (log ?? TextEventLog.StandardError).Warning($"could not patch {lib} for this host's libstdc++ ({e.Message}); TorchSharp may fail " +
+                    $"to load.");
             }
         }
         return changed;
@@ -47,7 +49,8 @@ public static class LibTorchNativeFix
 
     public static IEnumerable<string> CandidateLibraries(string appDir)
     {
-        foreach (var rel in new[] { "libLibTorchSharp.so", "runtimes/linux-x64/native/libLibTorchSharp.so", "cpu/libLibTorchSharp.so", "cuda/libLibTorchSharp.so" })
+        foreach (var rel in new[] { "libLibTorchSharp.so", "runtimes/linux-x64/native/libLibTorchSharp.so", "cpu/libLibTorchSharp.so",
+            "cuda/libLibTorchSharp.so" })
         {
             var path = Path.Combine(appDir, rel);
             if (File.Exists(path)) yield return path;

@@ -52,7 +52,8 @@ public static class OneDnnGuard
     /// </summary>
     public static OneDnnDecision Decide(CpuFacts cpu, Func<string?, KnownAnswerOutcome> check, string? mode, string? userIsa)
     {
-        var evidence = new List<string> { $"CPU {cpu.Model}, {cpu.BestIsa}", cpu.HasCacheInfo ? $"cache information present ({cpu.CachePath})" : $"no cache information ({cpu.CachePath} is missing or empty)" };
+        var evidence = new List<string> { $"CPU {cpu.Model}, {cpu.BestIsa}", cpu.HasCacheInfo ? $"cache information present ({cpu.CachePath})"
+            : $"no cache information ({cpu.CachePath} is missing or empty)" };
         if (userIsa is { Length: > 0 })
             return new OneDnnDecision(userIsa, $"ONEDNN_MAX_CPU_ISA={userIsa} set by the user", evidence, ChosenByUser: true);
         mode = (mode ?? "auto").Trim();
@@ -62,7 +63,8 @@ public static class OneDnnGuard
             return new OneDnnDecision(mode.ToUpperInvariant(), $"RTMTL_ONEDNN={mode} asked for this cap", evidence);
         if (!cpu.HasCacheInfo)
             return new OneDnnDecision(SafeIsa,
-                $"this machine exposes no CPU cache information ({cpu.CachePath}), and oneDNN's convolutions then give wrong results or crash (SIGFPE); training stays correct at about half the speed (docs/onednn.md)",
+                $"this machine exposes no CPU cache information ({cpu.CachePath}), and oneDNN's convolutions then give wrong results or crash " +
+                    $"(SIGFPE); training stays correct at about half the speed (docs/onednn.md)",
                 evidence);
         var outcome = check(null);
         evidence.Add($"known-answer check: {outcome.Detail}");
@@ -82,7 +84,11 @@ public static class OneDnnGuard
         {
             try
             {
-                if (JsonSerializer.Deserialize<KnownAnswerOutcome>(File.ReadAllText(file)) is { } cached) return cached with { Detail = cached.Detail + " (cached)" };
+                if (JsonSerializer.Deserialize<KnownAnswerOutcome>(File.ReadAllText(file)) is { } cached) return cached with
+                {
+                    Detail = cached.Detail
+                    + " (cached)"
+                };
             }
             catch (JsonException) { }
         }

@@ -1,9 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using RealtimeMtl.Capture.Labels;
-using RealtimeMtl.Training.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Training.Models;
 
 namespace RealtimeMtl.Training.Onnx;
 
@@ -75,7 +75,8 @@ public static class ModelExporter
             // Depth-only model: every pixel carries the ignore label, confidence 0.
             var zero = g.Node("Mul", [depthOut, g.Initializer("zero", [0f])]);
             confidence = zero;
-            labels = g.Node("Cast", [g.Node("Add", [zero, g.Initializer("ignore", [255f])])], "labels_ignore", OnnxAttribute.Of("to", (long)OnnxType.UInt8));
+            labels = g.Node("Cast", [g.Node("Add", [zero, g.Initializer("ignore", [255f])])], "labels_ignore", OnnxAttribute.Of("to",
+                (long)OnnxType.UInt8));
         }
         g.Identity(labels, "labels");
         g.Identity(depthOut, "depth");
@@ -88,7 +89,12 @@ public static class ModelExporter
         md[ModelMetadataKeys.Contract] = ContractVersion;
         md[ModelMetadataKeys.Architecture] = cfg.ArchitectureName;
         md[ModelMetadataKeys.Backbone] = ModelConfig.BackboneName(cfg.Backbone) + $"-os{cfg.OutputStride}";
-        md[ModelMetadataKeys.Tasks] = cfg.Tasks switch { TaskSet.Both => "segmentation,depth", TaskSet.SegmentationOnly => "segmentation", _ => "depth" };
+        md[ModelMetadataKeys.Tasks] = cfg.Tasks switch
+        {
+            TaskSet.Both => "segmentation,depth",
+            TaskSet.SegmentationOnly => "segmentation",
+            _ => "depth"
+        };
         md[ModelMetadataKeys.LabelSet] = info.Labels.Name;
         md[ModelMetadataKeys.Classes] = string.Join(",", info.Labels.Classes);
         md[ModelMetadataKeys.Palette] = string.Join(",", info.Labels.HexPalette());
@@ -97,7 +103,8 @@ public static class ModelExporter
         md[ModelMetadataKeys.Dataset] = info.Dataset;
         md[ModelMetadataKeys.Config] = JsonSerializer.Serialize(cfg, ConfigFromMetadata.Json);
         md[ModelMetadataKeys.Parameters] = net.ParameterCount.ToString(CultureInfo.InvariantCulture);
-        if (net.SelectiveWeightsModule is { } sw) md[ModelMetadataKeys.SelectiveWeights] = string.Join(",", sw.WeightMatrix.Select(v => v.ToString("0.####", CultureInfo.InvariantCulture)));
+        if (net.SelectiveWeightsModule is { } sw) md[ModelMetadataKeys.SelectiveWeights] = string.Join(",", sw.WeightMatrix.Select(v
+            => v.ToString("0.####", CultureInfo.InvariantCulture)));
         if (info.Metrics is not null) md[ModelMetadataKeys.Metrics] = JsonSerializer.Serialize(info.Metrics, Train.Trainer.JsonLines);
         if (info.Recipe is not null) md[ModelMetadataKeys.Recipe] = JsonSerializer.Serialize(info.Recipe);
         return g.ToModel();

@@ -190,7 +190,11 @@ public sealed class OnnxGraph
         {
             var shape = new TensorShapeProto();
             foreach (var d in dims)
-                shape.Dim.Add(d is string s ? new TensorShapeProto.Types.Dimension { DimParam = s } : new TensorShapeProto.Types.Dimension { DimValue = Convert.ToInt64(d) });
+                shape.Dim.Add(d is string s ? new TensorShapeProto.Types.Dimension { DimParam = s } : new TensorShapeProto.Types.Dimension
+                {
+                    DimValue
+                    = Convert.ToInt64(d)
+                });
             tensorType.Shape = shape;
         }
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = tensorType } };
@@ -225,7 +229,8 @@ public sealed class OnnxGraph
         ModelProto model;
         try { model = ModelProto.Parser.ParseFrom(bytes); }
         catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"not an ONNX model ({e.Message})", e); }
-        if (model.Graph is null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0)) throw new InvalidDataException("not an ONNX model (no graph)");
+        if (model.Graph is null || (model.Graph.Node.Count == 0 && model.Graph.Output.Count == 0)) throw new
+            InvalidDataException("not an ONNX model (no graph)");
         var g = new OnnxGraph { IrVersion = model.IrVersion };
         foreach (var o in model.OpsetImport)
         {
@@ -238,7 +243,11 @@ public sealed class OnnxGraph
         foreach (var n in graph.Node)
         {
             var attributes = n.Attribute.Select(FromAttribute).ToArray();
-            if (n.OpType == "Constant" && n.Domain.Length == 0 && n.Output.Count == 1 && attributes is [{ Name: "value", Value: OnnxInitializer constant }])
+            if (n.OpType == "Constant" && n.Domain.Length == 0 && n.Output.Count == 1 && attributes is [
+                {
+                    Name: "value",
+                    Value: OnnxInitializer constant
+                }])
             {
                 // A Constant node is an initializer by another name: read it as one.
                 g.AddParsed(constant with { Name = n.Output[0] });
@@ -264,7 +273,8 @@ public sealed class OnnxGraph
     private static OnnxInitializer FromTensor(TensorProto t)
     {
         if (t.DataLocation == TensorProto.Types.DataLocation.External || t.ExternalData.Count > 0)
-            throw new InvalidDataException($"tensor '{t.Name}' keeps its data in an external file; save the model with its weights inside (onnx.save_model(..., save_as_external_data=False))");
+            throw new InvalidDataException($"tensor '{t.Name}' keeps its data in an external file; save the model with its weights inside " +
+                $"(onnx.save_model(..., save_as_external_data=False))");
         var type = (OnnxType)t.DataType;
         byte[] raw;
         if (!t.RawData.IsEmpty) raw = t.RawData.ToByteArray();

@@ -10,7 +10,8 @@ public static class OnnxOps
     public static float[] ToFloats(Tensor t) => t.detach().cpu().to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
 
     /// <summary>Conv with BatchNorm folded in: w' = w * g / sqrt(v + eps), b' = beta + (b - mean) * g / sqrt(v + eps).</summary>
-    public static string ConvBn(OnnxGraph g, string x, Conv2d conv, BatchNorm2d? bn, string name, long stride, long padding, long dilation, long groups = 1)
+    public static string ConvBn(OnnxGraph g, string x, Conv2d conv, BatchNorm2d? bn, string name, long stride, long padding, long dilation,
+        long groups = 1)
     {
         // Temporaries are freed here, on this thread, not later by the finalizer while LibTorch runs elsewhere.
         using var scope = NewDisposeScope();

@@ -34,7 +34,8 @@ public static class QdqQuantizer
     /// Runs the float model on <paramref name="images"/> (uint8 BGR at the model's input size) and returns each
     /// activation's range: the mean over frames of the per-frame minimum and maximum.
     /// </summary>
-    public static Dictionary<string, (float Min, float Max)> Calibrate(OnnxGraph g, IEnumerable<byte[]> images, int width, int height, Action<int>? progress = null)
+    public static Dictionary<string, (float Min, float Max)> Calibrate(OnnxGraph g, IEnumerable<byte[]> images, int width, int height,
+        Action<int>? progress = null)
     {
         var tensors = ActivationTensors(g);
         var probe = OnnxGraph.Parse(g.ToModel());

@@ -17,7 +17,8 @@ public static class DeviceSelection
                 try { available = cuda.is_available(); }
                 catch (Exception) { available = false; }
                 if (available) { log.Info("device: cuda"); return CUDA; }
-                if (requested == "cuda") log.Warning("CUDA requested but not available (CPU build of LibTorch or no GPU); training on CPU. Build with -p:RtmtlGpu=true on a CUDA machine.");
+                if (requested == "cuda") log.Warning("CUDA requested but not available (CPU build of LibTorch or no GPU); training on CPU. Build " +
+                    "with -p:RtmtlGpu=true on a CUDA machine.");
                 return CPU;
             default:
                 throw new ArgumentException($"unknown device '{requested}'; use cpu, cuda or auto");

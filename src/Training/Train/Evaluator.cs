@@ -49,7 +49,8 @@ public static class Evaluator
     }
 
     /// <summary>Trivial baselines on a split: predict the majority training class everywhere; predict the mean training depth everywhere.</summary>
-    public static (EvalResult Majority, int MajorityClass, double MeanDepth) Baselines(ISegDepthDataset train, ISegDepthDataset test, int classes, int? limit = null)
+    public static (EvalResult Majority, int MajorityClass, double MeanDepth) Baselines(ISegDepthDataset train, ISegDepthDataset test, int classes,
+        int? limit = null)
     {
         var counts = new long[classes];
         double sum = 0; long valid = 0;

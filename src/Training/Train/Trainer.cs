@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
@@ -22,7 +23,8 @@ public sealed class Trainer
     private readonly IEventLog _log;
     private readonly CancellationToken _stop;
 
-    /// <param name="stop">Ctrl+C: the trainer saves a resumable checkpoint at the next iteration and throws <see cref="TrainingInterruptedException"/>.</param>
+    /// <param name="stop">Ctrl+C: the trainer saves a resumable checkpoint at the next iteration and throws <see
+    /// cref="TrainingInterruptedException"/>.</param>
     public Trainer(TrainOptions options, IEventLog? log = null, CancellationToken stop = default)
     {
         _o = options;
@@ -30,7 +32,8 @@ public sealed class Trainer
         _stop = stop;
     }
 
-    public sealed record Result(EvalResult Best, int BestEpoch, IReadOnlyList<double> EpochLosses, string CheckpointPath, ModelConfig Config, double SecondsPerIteration);
+    public sealed record Result(EvalResult Best, int BestEpoch, IReadOnlyList<double> EpochLosses, string CheckpointPath, ModelConfig Config,
+        double SecondsPerIteration);
 
     public static ModelConfig ConfigFor(TrainOptions o, int classes)
     {
@@ -50,7 +53,8 @@ public sealed class Trainer
         if (o.Pretrained.Equals("none", StringComparison.OrdinalIgnoreCase)) return false;
         if (c.Backbone is BackboneKind.ResNet18 or BackboneKind.ResNet18Slim) return true;
         if (o.Pretrained.Equals("imagenet", StringComparison.OrdinalIgnoreCase)) return false; // the default: only where weights exist
-        throw new ArgumentException($"--pretrained '{o.Pretrained}': ImageNet weights exist here only for resnet18 and resnet18-slim; use --pretrained none with {ModelConfig.BackboneName(c.Backbone)}");
+        throw new ArgumentException($"--pretrained '{o.Pretrained}': ImageNet weights exist here only for resnet18 and resnet18-slim; use " +
+            $"--pretrained none with {ModelConfig.BackboneName(c.Backbone)}");
     }
 
     /// <summary>Called once the run folder exists (inputs checked), before the long work.</summary>
@@ -117,7 +121,8 @@ public sealed class Trainer
         // After the inputs are known to open, before any long work: an unwritable --out fails now.
         Cli.OutputFolder.Ensure(_o.OutDir, "--out");
         FolderReady?.Invoke(_o.OutDir);
-        _log.Info($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on {train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
+        _log.Info($"training {config.ArchitectureName} ({ModelConfig.BackboneName(config.Backbone)}, {config.InputWidth}x{config.InputHeight}) on " +
+            $"{train.Name}: {trainCount} train / {valCount} val samples, device {device.type}, {get_num_threads()} threads");
         if (train is SyntheticDataset st)
         {
             var sw = Stopwatch.StartNew();
@@ -131,9 +136,10 @@ public sealed class Trainer
         {
             var path = _o.Pretrained.Equals("imagenet", StringComparison.OrdinalIgnoreCase) ? null : _o.Pretrained;
             var n = net.LoadImageNetBackbone(path);
-            _log.Info($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from scratch");
+            _log.Info($"backbone: ImageNet ResNet-18 ({n} tensors from {path ?? ImageNetResNet18.DefaultPath()}); --pretrained none trains from " +
+                $"scratch");
         }
-        File.WriteAllText(Path.Combine(_o.OutDir, "config.json"), JsonSerializer.Serialize(new RunManifest(config, _o), RunManifest.Json));
+        AtomicFile.Write(Path.Combine(_o.OutDir, "config.json"), JsonSerializer.Serialize(new RunManifest(config, _o), RunManifest.Json));
         var itersPerEpoch = (trainCount + _o.BatchSize - 1) / _o.BatchSize;
         var run = new RunContext
         {
@@ -178,7 +184,7 @@ public sealed class Trainer
                 // The weights so far become last.pt; the interrupted epoch starts again on --resume.
                 _progress?.Interrupt();
                 net.save(run.LastPath);
-                File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), RunState.Json));
+                AtomicFile.Write(run.StatePath, JsonSerializer.Serialize(new RunState(epoch, run.BestEpoch, run.Best), RunState.Json));
                 run.Log.WriteLine(JsonSerializer.Serialize(new { type = "interrupted", epoch = epoch + 1, iter = globalIter }, JsonLines));
                 run.Log.Flush();
                 throw new TrainingInterruptedException(_o.OutDir, epoch, _o.Epochs);
@@ -186,9 +192,14 @@ public sealed class Trainer
             var (loss, segLoss, depthLoss) = Step(run, idx);
             epochLoss += loss; epochSeg += segLoss; epochDepth += depthLoss;
             run.ItersDone++;
-            Progress(epoch, it + 1, run.ItersPerEpoch, epochLoss / (it + 1), epochSeg / (it + 1), epochDepth / (it + 1), run.ItersDone / run.Timer.Elapsed.TotalSeconds,
+            Progress(epoch, it + 1, run.ItersPerEpoch, epochLoss / (it + 1), epochSeg / (it + 1), epochDepth / (it + 1), run.ItersDone
+                / run.Timer.Elapsed.TotalSeconds,
                 (run.TotalIters - globalIter - 1) * (run.Timer.Elapsed.TotalSeconds / run.ItersDone));
-            run.Log.WriteLine(JsonSerializer.Serialize(new { type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss, depth_loss = depthLoss, lr }, JsonLines));
+            run.Log.WriteLine(JsonSerializer.Serialize(new
+            {
+                type = "iter", epoch = epoch + 1, iter = globalIter + 1, loss, seg_loss = segLoss,
+                depth_loss = depthLoss, lr
+            }, JsonLines));
         }
         _progress?.Done();
         return epochLoss / run.ItersPerEpoch;
@@ -230,15 +241,25 @@ public sealed class Trainer
         var improved = run.BestEpoch < 0 || eval.Score > run.Best.Score;
         run.Net.save(run.LastPath);
         if (improved) { run.Best = eval; run.BestEpoch = epoch + 1; run.Net.save(run.BestPath); }
-        File.WriteAllText(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), RunState.Json));
-        run.Log.WriteLine(JsonSerializer.Serialize(new { type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds, val = eval.ToDictionary(), best = improved }, JsonLines));
+        AtomicFile.Write(run.StatePath, JsonSerializer.Serialize(new RunState(epoch + 1, run.BestEpoch, run.Best), RunState.Json));
+        run.Log.WriteLine(JsonSerializer.Serialize(new
+        {
+            type = "epoch", epoch = epoch + 1, loss = meanLoss, seconds, val = eval.ToDictionary(),
+            best = improved
+        }, JsonLines));
         run.Log.Flush();
         _log.Info(string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE {eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 {eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{seconds:0} s]"));
+            $"epoch {epoch + 1}/{_o.Epochs}: loss {meanLoss:0.0000}  val mIoU {eval.MeanIoU:P2}  pixacc {eval.PixelAccuracy:P2}  RMSE " +
+                $"{eval.Rmse:0.0000} m  logRMSE {eval.LogRmse:0.0000}  absrel {eval.AbsRel:0.0000}  d1 " +
+                    $"{eval.Delta1:P2}{(improved ? "  (best)" : "")}  [{seconds:0} s]"));
     }
 
     /// <summary>NaN metrics (a task the model does not have) are written as "NaN", not refused.</summary>
-    public static readonly JsonSerializerOptions JsonLines = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+    public static readonly JsonSerializerOptions JsonLines = new()
+    {
+        NumberHandling =
+        System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals
+    };
 
     private RealtimeMtl.Common.Measuring.ProgressPrinter? _progress;
 
@@ -249,7 +270,8 @@ public sealed class Trainer
         const int width = 24;
         var filled = (int)(width * iter / (double)iters);
         _progress.Show(() => string.Create(CultureInfo.InvariantCulture,
-            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg {seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(etaSeconds)}"),
+            $"epoch {epoch + 1}/{_o.Epochs} [{new string('#', filled)}{new string('.', width - filled)}] {iter}/{iters} loss {loss:0.000} (seg " +
+                $"{seg:0.000}, depth {depth:0.000}) {itPerSec:0.00} it/s ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(etaSeconds)}"),
             final: iter == iters);
     }
 }
@@ -262,7 +284,8 @@ public sealed record RunState(int EpochsDone, int BestEpoch, EvalResult? Best)
 
     public static readonly JsonSerializerOptions Json = new()
     {
-        PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
     public static RunState Read(string text) =>
@@ -278,7 +301,8 @@ public sealed record RunManifest(ModelConfig Config, TrainOptions Options)
 
     public static readonly JsonSerializerOptions Json = new()
     {
-        WriteIndented = true, PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase, Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
+        WriteIndented = true, PropertyNamingPolicy = RealtimeMtl.Common.Files.JsonStyle.SnakeCase,
+        Converters = { new System.Text.Json.Serialization.JsonStringEnumConverter() },
     };
 
     /// <summary>The PascalCase config.json of runs trained before the names became snake_case.</summary>

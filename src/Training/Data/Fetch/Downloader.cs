@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Data.Fetch;
@@ -51,8 +52,10 @@ public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
                 // A user can fix this (the address, the network): one clear line, exit 2, and a .part named only if it exists.
                 if (attempt >= attempts)
                     throw new InvalidDataException(have > 0
-                        ? $"downloading {file.Url} failed after {attempts} tries ({e.Message}); {have:N0} bytes are kept in '{part}': run the same command again to resume."
-                        : $"could not download {file.Url} after {attempts} tries ({e.Message}); check the address (--url) and the network, then run again.", e);
+                        ? $"downloading {file.Url} failed after {attempts} tries ({e.Message}); {have:N0} bytes are kept in '{part}': run the same " +
+                            $"command again to resume."
+                        : $"could not download {file.Url} after {attempts} tries ({e.Message}); check the address (--url) and the network, then " +
+                            $"run again.", e);
                 log.Info($"{file.Name}: interrupted at {have:N0} bytes ({e.Message}); resuming (try {attempt + 1} of {attempts})");
                 await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), ct).ConfigureAwait(false);
             }
@@ -61,17 +64,20 @@ public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
         if (file.Size is { } size && got != size)
         {
             File.Delete(part);
-            throw new InvalidDataException($"{file.Url} gave {got:N0} bytes, not the {size:N0} expected; the download was removed. Check --url and run again.");
+            throw new InvalidDataException($"{file.Url} gave {got:N0} bytes, not the {size:N0} expected; the download was removed. Check --url and " +
+                $"run again.");
         }
         var hash = await HashAsync(part, ct).ConfigureAwait(false);
         if (expected is not null && hash != expected)
         {
             File.Delete(part);
-            throw new InvalidDataException($"{file.Name}: SHA-256 {hash} does not match the expected {expected}: the download is corrupt and was removed. Run again, or check --url.");
+            throw new InvalidDataException($"{file.Name}: SHA-256 {hash} does not match the expected {expected}: the download is corrupt and was " +
+                $"removed. Run again, or check --url.");
         }
         File.Move(part, target);
         RecordSum(folder, file.Name, hash);
-        log.Info($"{file.Name}: {got:N0} bytes, SHA-256 {hash}{(expected is null ? " (recorded in " + SumsFile + "; no published checksum to compare)" : " (verified)")}");
+        log.Info($"{file.Name}: {got:N0} bytes, SHA-256 " +
+            $"{hash}{(expected is null ? " (recorded in " + SumsFile + "; no published checksum to compare)" : " (verified)")}");
         return target;
     }
 
@@ -150,7 +156,7 @@ public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
         var sums = ReadSums(folder);
         if (sums.GetValueOrDefault(name) == hash) return;
         sums[name] = hash;
-        File.WriteAllLines(Path.Combine(folder, SumsFile), sums.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Value}  {kv.Key}"));
+        AtomicFile.WriteLines(Path.Combine(folder, SumsFile), sums.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Value}  {kv.Key}"));
     }
 
     /// <summary>A byte counter on stderr: done / total, percentage, rate and ETA when the length is known.</summary>
@@ -164,7 +170,9 @@ public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
             var rate = (done - start) / Math.Max(1e-3, _clock.Elapsed.TotalSeconds);
             if (total is not { } t || t <= 0) return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} MB, {Mb((long)rate)} MB/s");
             var eta = rate > 0 ? (t - done) / rate : 0;
-            return string.Create(CultureInfo.InvariantCulture, $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA {RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
+            return string.Create(CultureInfo.InvariantCulture,
+                $"{what} {Mb(done)} / {Mb(t)} MB ({100.0 * done / t:0} %), {Mb((long)rate)} MB/s, ETA " +
+                    $"{RealtimeMtl.Common.Measuring.ProgressLine.Eta(eta)}");
         });
 
         public void Done() => _printer.Done();

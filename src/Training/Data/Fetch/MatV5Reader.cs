@@ -105,7 +105,14 @@ public static class MatV5Reader
         // Classes 6-15 are double, single, int8 ... uint64; others (struct 2, object 3, sparse 5) are skipped.
         if (cls is < 6 or > 15 || complex || p3 >= end) return null;
         var (type, count, dataAt, _) = Tag(b, p3, path);
-        var width = type switch { MiInt8 or MiUInt8 => 1, MiInt16 or MiUInt16 => 2, MiInt32 or MiUInt32 or MiSingle => 4, MiDouble or MiInt64 or MiUInt64 => 8, _ => 0 };
+        var width = type switch
+        {
+            MiInt8 or MiUInt8 => 1,
+            MiInt16 or MiUInt16 => 2,
+            MiInt32 or MiUInt32 or MiSingle => 4,
+            MiDouble or MiInt64 or MiUInt64 => 8,
+            _ => 0
+        };
         if (width == 0) throw new InvalidDataException($"'{path}': variable {name} has data of unknown type {type}");
         var n = count / width;
         long expected = 1;

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Training.Data.Fetch;
@@ -36,7 +37,8 @@ public static class SunRgbdConverter
             for (var i = 0; i < scenes.Count; i++)
             {
                 var rel = Relative(scenes[i]);
-                if (!scenesInZip.TryGetValue(rel, out var scene) || scene.Image is null || (scene.DepthFilled ?? scene.Depth) is not { } depth || scene.Seg is not { } seg)
+                if (!scenesInZip.TryGetValue(rel, out var scene) || scene.Image is null || (scene.DepthFilled ?? scene.Depth) is not { } depth
+                    || scene.Seg is not { } seg)
                 {
                     missing++;
                     continue;
@@ -49,13 +51,14 @@ public static class SunRgbdConverter
                 stems.Add(stem);
                 if ((i + 1) % 500 == 0) log.Info($"sunrgbd: {split} {i + 1}/{scenes.Count}");
             }
-            File.WriteAllLines(Path.Combine(folder, split + ".txt"), stems);
+            AtomicFile.WriteLines(Path.Combine(folder, split + ".txt"), stems);
             return stems;
         }
         var a = Convert(train, "train");
         var b = Convert(test, "test");
         if (a.Count == 0 || b.Count == 0)
-            throw new InvalidDataException($"'{Path.Combine(folder, Archive)}' holds none of the {(a.Count == 0 ? "train" : "test")} images that allsplit.mat lists; is it the SUNRGBD.zip of rgbd.cs.princeton.edu?");
+            throw new InvalidDataException($"'{Path.Combine(folder, Archive)}' holds none of the {(a.Count == 0 ? "train" : "test")} images that " +
+                $"allsplit.mat lists; is it the SUNRGBD.zip of rgbd.cs.princeton.edu?");
         return new Result(a.Count, b.Count, missing, pixels == 0 ? 0 : (double)labelled / pixels, objects == 0 ? 0 : (double)matched / objects);
     }
 
@@ -94,14 +97,16 @@ public static class SunRgbdConverter
     {
         using var zip = ZipFile.OpenRead(toolbox);
         var entry = zip.Entries.FirstOrDefault(e => e.FullName.EndsWith("traintestSUNRGBD/allsplit.mat", StringComparison.Ordinal))
-            ?? throw new InvalidDataException($"'{toolbox}' has no traintestSUNRGBD/allsplit.mat; is it the SUNRGBDtoolbox.zip of rgbd.cs.princeton.edu?");
+            ?? throw new InvalidDataException($"'{toolbox}' has no traintestSUNRGBD/allsplit.mat; is it the SUNRGBDtoolbox.zip of " +
+                $"rgbd.cs.princeton.edu?");
         var tmp = Path.GetTempFileName();
         try
         {
             entry.ExtractToFile(tmp, overwrite: true);
             var vars = MatV5Reader.Read(tmp);
             IReadOnlyList<string> Need(string name) => vars.TryGetValue(name, out var v) && v.Strings is { Count: > 0 } s ? s
-                : throw new InvalidDataException($"'{toolbox}': allsplit.mat has no cell array '{name}' of scene paths (found: {string.Join(", ", vars.Keys)})");
+                : throw new InvalidDataException($"'{toolbox}': allsplit.mat has no cell array '{name}' of scene paths (found: " +
+                    $"{string.Join(", ", vars.Keys)})");
             return (Need("alltrain"), Need("alltest"));
         }
         finally { File.Delete(tmp); }
@@ -116,13 +121,16 @@ public static class SunRgbdConverter
     }
 
     /// <summary>"Night_Stand", "night stand" and "night-stand" are the same name.</summary>
-    public static string Normalise(string name) => string.Join(' ', name.ToLowerInvariant().Replace('_', ' ').Replace('-', ' ').Split(' ', StringSplitOptions.RemoveEmptyEntries));
+    public static string Normalise(string name) => string.Join(' ', name.ToLowerInvariant().Replace('_', ' ').Replace('-', ' ').Split(' ',
+        StringSplitOptions.RemoveEmptyEntries));
 
     private static Dictionary<string, int> ClassIndex(LabelSet set) =>
         set.Classes.Select((c, i) => (Normalise(c), i)).ToDictionary(p => p.Item1, p => p.i);
 
-    /// <summary>seg.mat to a label PNG (0 unlabelled, k = class k of the 37); returns labelled and total pixels, objects and matched objects.</summary>
-    private static (long Labelled, long Pixels, int Objects, int Matched) WriteLabels(ZipArchiveEntry seg, string png, Dictionary<string, int> classIndex, string folder)
+    /// <summary>seg.mat to a label PNG (0 unlabelled, k = class k of the 37); returns labelled and total pixels, objects and matched
+    /// objects.</summary>
+    private static (long Labelled, long Pixels, int Objects, int Matched) WriteLabels(ZipArchiveEntry seg, string png, Dictionary<string,
+        int> classIndex, string folder)
     {
         var tmp = Path.Combine(folder, ".seg.mat.tmp");
         seg.ExtractToFile(tmp, overwrite: true);

@@ -49,9 +49,13 @@ public sealed class FlowFusion
         /// from its own by at most this many levels (0..255; 255 turns the check off): where a cell straddles a motion
         /// boundary, its pixels that moved otherwise take the new frame.</summary>
         public float PixelTolerance { get; init; } = 25f;
+        /// <summary>On a moving camera (the cell's flow over half a model pixel), a pixel on an edge of the model's new
+        /// labels carries this share of its evidence: the model places a boundary in the current frame better than a flow
+        /// at a quarter of its size can carry it there (1 turns this off).</summary>
+        public float EdgeWeight { get; init; } = 0.8f;
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
-        /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=4,stride=4,level=2,fb=2,pixel=25</c>).</summary>
+        /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=4,stride=4,level=2,fb=2,pixel=25,edge=0.8</c>).</summary>
         public static Settings FromEnvironment()
         {
             var s = new Settings();
@@ -75,8 +79,9 @@ public sealed class FlowFusion
                     "level" => s with { FlowLevel = (int)v },
                     "pixel" => s with { PixelTolerance = v },
                     "fb" => s with { ForwardBackwardSlack = v },
+                    "edge" => s with { EdgeWeight = v },
                     _ => throw new ArgumentException(
-                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level, fb, pixel"),
+                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level, fb, pixel, edge"),
                 };
             }
             return s;
@@ -88,7 +93,7 @@ public sealed class FlowFusion
     private MotionField _motion;
     private GrayPyramid _current = new(), _previous = new();
     private readonly Mat _small = new(), _grayFull = new(), _modelGray = new();
-    private byte[] _gray = [], _labels = [], _labelsNext = [], _pixels = [], _pixelsBefore = [];
+    private byte[] _gray = [], _labels = [], _labelsNext = [], _pixels = [], _pixelsBefore = [], _fresh = [];
     private float[] _evidence = [], _evidenceNext = [], _logDepth = [], _logDepthNext = [], _logNew = [];
     private int _w, _h, _levels;
 
@@ -118,7 +123,8 @@ public sealed class FlowFusion
         if (fresh)
         {
             _w = w; _h = h; _levels = GrayPyramid.LevelsFor(w, h, 8);
-            _gray = new byte[n]; _pixels = new byte[n]; _pixelsBefore = new byte[n]; _labels = new byte[n]; _labelsNext = new byte[n];
+            _gray = new byte[n]; _pixels = new byte[n]; _pixelsBefore = new byte[n]; _fresh = new byte[n];
+            _labels = new byte[n]; _labelsNext = new byte[n];
             _evidence = new float[n]; _evidenceNext = new float[n]; _logDepth = new float[n]; _logDepthNext = new float[n];
             _logNew = new float[n];
             // The motion is estimated at the flow's finest level; a model too small for it to have one uses its own size.
@@ -153,6 +159,7 @@ public sealed class FlowFusion
         var n = w * h;
         // Untrusted pixels take the new frame: start from it, then fuse the trusted ones.
         labelsSpan.CopyTo(_labelsNext);
+        labelsSpan.CopyTo(_fresh);
         if (confidence.IsEmpty) _evidenceNext.AsSpan(0, n).Fill(1f); else confidence.CopyTo(_evidenceNext);
         _logNew.AsSpan(0, n).CopyTo(_logDepthNext);
         var state = new State
@@ -163,9 +170,9 @@ public sealed class FlowFusion
         fixed (byte* l = labelsSpan, trusted = _motion.Trusted, kept = _labels, labelsNext = _labelsNext)
         fixed (float* fx = _motion.FlowX, fy = _motion.FlowY, ev = _evidence, evNext = _evidenceNext, zOld = _logDepth, zNext = _logDepthNext)
         fixed (float* zNew = _logNew)
-        fixed (byte* grayNew = _pixels, grayOld = _pixelsBefore)
+        fixed (byte* grayNew = _pixels, grayOld = _pixelsBefore, fresh = _fresh)
         {
-            state.Gray = grayNew; state.GrayBefore = grayOld;
+            state.Gray = grayNew; state.GrayBefore = grayOld; state.Fresh = fresh; state.EdgeWeight = _s.EdgeWeight;
             state.Labels = l; state.Kept = kept; state.LabelsNext = labelsNext; state.Evidence = ev; state.EvidenceNext = evNext;
             state.LogDepth = zOld; state.LogDepthNext = zNext; state.LogNew = zNew;
             for (var y = 0; y < h; y++)
@@ -179,7 +186,8 @@ public sealed class FlowFusion
                     if (trusted[k] == 0) { x = end; continue; }
                     float dx = scale * fx[k], dy = scale * fy[k];
                     var py = Math.Clamp(y + dy, 0, h - 1);
-                    for (; x < end; x++) state.Pixel(y * w + x, Math.Clamp(x + dx, 0, w - 1), py);
+                    var moving = dx * dx + dy * dy > 0.25f;
+                    for (; x < end; x++) state.Pixel(y * w + x, Math.Clamp(x + dx, 0, w - 1), py, moving);
                 }
             }
         }
@@ -188,7 +196,8 @@ public sealed class FlowFusion
     /// <summary>The fusion's arrays, pinned, and its weights, for <see cref="Pixel"/>.</summary>
     private unsafe struct State
     {
-        public byte* Labels, Kept, LabelsNext, Gray, GrayBefore;
+        public byte* Labels, Kept, LabelsNext, Gray, GrayBefore, Fresh;
+        public float EdgeWeight;
         public float* Evidence, EvidenceNext, LogDepth, LogDepthNext, LogNew;
         public float Decay, MaxEvidence, DepthWeight, Outlier;
         public int W, H, PixelTolerance;
@@ -196,7 +205,7 @@ public sealed class FlowFusion
         /// <summary>One trusted pixel: its label and evidence against those carried from (px, py), and its log-depth
         /// against the carried one (bilinear where all four neighbours have depth, else the nearest).</summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public readonly void Pixel(int i, float px, float py)
+        public readonly void Pixel(int i, float px, float py, bool moving)
         {
             var j = (int)(py + 0.5f) * W + (int)(px + 0.5f);
             if (Math.Abs(Gray[i] - GrayBefore[j]) > PixelTolerance) return;
@@ -204,6 +213,14 @@ public sealed class FlowFusion
             var label = Labels[i];
             var carriedLabel = Kept[j];
             var carried = Decay * Evidence[j];
+            if (moving && EdgeWeight < 1f)
+            {
+                var y = i / W; var x = i - y * W;
+                var f = Fresh[i];
+                var edge = (x > 0 && Fresh[i - 1] != f) || (x + 1 < W && Fresh[i + 1] != f)
+                    || (y > 0 && Fresh[i - W] != f) || (y + 1 < H && Fresh[i + W] != f);
+                if (edge) carried *= EdgeWeight;
+            }
             float evidence;
             if (carriedLabel == label) evidence = Math.Min(MaxEvidence, carried + conf);
             else if (conf > carried) evidence = conf - carried;

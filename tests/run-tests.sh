@@ -63,7 +63,7 @@ run_project() {
 # fixes what the first lists.
 if [ -z "${RTMTL_TEST_PROJECTS:-}" ]; then
   echo "== style (dotnet format --verify-no-changes; lines of at most 150 columns)"
-  long="$(cd "$ROOT" && find src tests bench -name '*.cs' -not -path '*/obj/*' -not -path '*/bin/*' -print0 \
+  long="$(cd "$ROOT" && find src tests bench -name '*.cs' -not -path '*/obj/*' -not -path '*/obj-*/*' -not -path '*/bin/*' -not -path '*/bin-*/*' -print0 \
     | xargs -0 awk 'length > 150 { print FILENAME ":" FNR ": " length " columns" }')"
   if style_log="$(dotnet format "$ROOT/RealtimeMtl.sln" --verify-no-changes -v q 2>&1)" && [ -z "$long" ]; then
     passed=$((passed + 1))

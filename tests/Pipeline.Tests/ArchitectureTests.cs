@@ -63,7 +63,7 @@ public class ArchitectureTests
         // Common/Files/AtomicFile: a temporary file renamed over the target, so a crash or a full disk never leaves half
         // a file or destroys the one that was there.
         var direct = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains("/obj/", StringComparison.Ordinal) && !f.Contains("/bin/", StringComparison.Ordinal)
+            .Where(f => !System.Text.RegularExpressions.Regex.IsMatch(f, "/(obj|bin)(-[a-z]+)?/")
                 && !f.EndsWith("AtomicFile.cs", StringComparison.Ordinal))
             .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
             .Where(t => System.Text.RegularExpressions.Regex.IsMatch(t.line, @"\bFile\.(WriteAll|AppendAll)"))

@@ -156,7 +156,8 @@ public sealed class Downloader(HttpClient http, IEventLog log, int attempts = 4)
         var sums = ReadSums(folder);
         if (sums.GetValueOrDefault(name) == hash) return;
         sums[name] = hash;
-        AtomicFile.WriteLines(Path.Combine(folder, SumsFile), sums.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Value}  {kv.Key}"));
+        AtomicFile.WriteLines(Path.Combine(folder, SumsFile),
+            sums.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => $"{kv.Value}  {kv.Key}"));
     }
 
     /// <summary>A byte counter on stderr: done / total, percentage, rate and ETA when the length is known.</summary>

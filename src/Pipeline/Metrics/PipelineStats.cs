@@ -70,7 +70,12 @@ public sealed class PipelineStats
         _lastOutTicks = ticks;
     }
 
-    /// <summary>Frames rendered per second over the run so far.</summary>
+    /// <summary>Stopwatch ticks of the first and the latest frame out (0 before the first).</summary>
+    public long FirstOutTicks => _firstOutTicks;
+    public long LastOutTicks => _lastOutTicks;
+
+    /// <summary>Frames rendered per second over the run so far: the frames after the first, over the time from the first
+    /// frame out to the latest (<see cref="Stages.RunSummary.Fps"/> says the same of several cameras).</summary>
     public double Fps
     {
         get

@@ -22,8 +22,12 @@ public sealed record RunSummary
     public long DroppedAtSource { get; init; }
     public long DroppedAtViewers { get; init; }
     public long ViewersEvicted { get; init; }
-    /// <summary>Frames per second between the first and last output frame; null when fewer than two frames came out.</summary>
+    /// <summary>Frames per second between the first and last output frame: the frames after the first over the time from
+    /// the first frame out to the last, of one camera or of all cameras together; null when fewer than two came out.</summary>
     public double? Fps { get; init; }
+    /// <summary>Stopwatch ticks of the first and last frame out (for <see cref="Combine"/>); not written out.</summary>
+    [System.Text.Json.Serialization.JsonIgnore] public long FirstOutTicks { get; init; }
+    [System.Text.Json.Serialization.JsonIgnore] public long LastOutTicks { get; init; }
     public double Seconds { get; init; }
     /// <summary>Model warm-up before the source opened (not part of any other figure).</summary>
     public double? WarmUpMs { get; init; }
@@ -109,7 +113,9 @@ public sealed record RunSummary
             Frames = frames, FramesIn = cameras.Sum(c => c.FramesIn), FramesNotDrawn = cameras.Sum(c => c.FramesNotDrawn),
             DroppedAtSource = cameras.Sum(c => c.DroppedAtSource),
             DroppedAtViewers = cameras.Sum(c => c.DroppedAtViewers), ViewersEvicted = cameras.Sum(c => c.ViewersEvicted),
-            Fps = seconds > 0 && frames > 1 ? frames / seconds : null, Seconds = seconds,
+            Fps = FpsOver(cameras, frames), Seconds = seconds,
+            FirstOutTicks = cameras.Where(c => c.Frames > 0).Select(c => c.FirstOutTicks).DefaultIfEmpty().Min(),
+            LastOutTicks = cameras.Where(c => c.Frames > 0).Select(c => c.LastOutTicks).DefaultIfEmpty().Max(),
             Stages = stages, StageError = stageError ?? cameras.Select(c => c.StageError).FirstOrDefault(e => e is not null),
             Interrupted = cameras.Any(c => c.Interrupted),
             SourceError = cameras.Any(c => c.SourceError is not null)
@@ -125,6 +131,16 @@ public sealed record RunSummary
                 IncompleteSets = sync is null ? null : cameras.ToDictionary(c => c.Camera!, c => batches.IncompleteSets.GetValueOrDefault(c.Camera!)),
             },
         };
+    }
+
+    /// <summary>One definition for one camera and several: frames after the first, per second from the first frame out
+    /// (of any camera) to the last.</summary>
+    private static double? FpsOver(List<RunSummary> cameras, long frames)
+    {
+        var withFrames = cameras.Where(c => c.Frames > 0).ToList();
+        if (frames < 2 || withFrames.Count == 0) return null;
+        var seconds = (withFrames.Max(c => c.LastOutTicks) - withFrames.Min(c => c.FirstOutTicks)) / (double)System.Diagnostics.Stopwatch.Frequency;
+        return seconds > 0 ? (frames - 1) / seconds : null;
     }
 
     public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)
@@ -143,6 +159,7 @@ public sealed record RunSummary
             Source = s.SourceName, Model = s.ModelName, Device = s.Device, Frames = s.FramesOut, FramesIn = s.FramesIn,
             DroppedAtSource = s.DroppedAtSource, DroppedAtViewers = s.DroppedAtViewers, ViewersEvicted = s.ViewersEvicted,
             Fps = double.IsFinite(s.Fps) ? s.Fps : null, Seconds = s.Elapsed.TotalSeconds,
+            FirstOutTicks = s.FirstOutTicks, LastOutTicks = s.LastOutTicks,
             Stages = stages,
             MeanIoU = q.SegPixels > 0 ? q.MeanIoU : null, PixelAccuracy = q.SegPixels > 0 ? q.PixelAccuracy : null,
             DepthRmse = q.DepthPixels > 0 ? q.Rmse : null, DepthAbsRel = q.DepthPixels > 0 ? q.AbsRel : null, DepthDelta1 = q.DepthPixels > 0

@@ -10,6 +10,8 @@ namespace RealtimeMtl.Pipeline.Stages;
 /// <summary>
 /// Reads the source into the capture channel. Live sources write without waiting (the channel drops the oldest);
 /// files wait for room, so nothing is lost. Ends at the end of the source, at MaxFrames, on stop or on a stage fault.
+/// The "capture" time of a frame is how long the source took to deliver it once asked: reading and decoding, or waiting
+/// for a live camera's next frame; the wait for room in the channel is not in it.
 /// </summary>
 public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool live, long? maxFrames, IEventLog log)
 {
@@ -23,9 +25,7 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
             var last = Stopwatch.GetTimestamp();
             await foreach (var frame in source.ReadAllAsync(stop).ConfigureAwait(false))
             {
-                var now = Stopwatch.GetTimestamp();
-                stats.Capture.Add(Stopwatch.GetElapsedTime(last, now).TotalMilliseconds);
-                last = now;
+                stats.Capture.Add(Stopwatch.GetElapsedTime(last).TotalMilliseconds);
                 stats.FrameIn();
                 if (live) writer.TryWrite(frame);
                 else
@@ -38,6 +38,7 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
                 }
                 if (maxFrames is { } max && stats.FramesIn >= max) break;
                 if (stop.IsCancellationRequested) break;
+                last = Stopwatch.GetTimestamp();
             }
         }
         catch (OperationCanceledException) { }

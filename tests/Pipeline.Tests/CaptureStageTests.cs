@@ -1,8 +1,5 @@
-using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Stages;
@@ -13,32 +10,12 @@ namespace RealtimeMtl.Pipeline.Tests;
 /// <summary>The "capture" stage time is the source's own time to deliver a frame, not the engine's pace.</summary>
 public class CaptureStageTests
 {
-    /// <summary>A file source that hands over each frame at once.</summary>
-    private sealed class InstantFile(int frames) : IFrameSource
-    {
-        public string Description => "instant";
-        public bool IsLive => false;
-        public double? NominalFps => 30;
-        public long? FrameCount => frames;
-
-        public async IAsyncEnumerable<Frame> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-        {
-            for (var i = 0; i < frames; i++)
-            {
-                await Task.Yield();
-                yield return new Frame(i, System.Diagnostics.Stopwatch.GetTimestamp(), new Mat(4, 4, MatType.CV_8UC3));
-            }
-        }
-
-        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
-    }
-
     [Fact]
     public async Task A_source_that_delivers_at_once_captures_in_no_time_however_slowly_the_engine_takes_its_frames()
     {
         var stats = new PipelineStats();
         var channel = Channel.CreateBounded<Frame>(new BoundedChannelOptions(1) { SingleReader = true, SingleWriter = true });
-        var stage = new CaptureStage(new InstantFile(12), stats, live: false, maxFrames: null, new NullEventLog());
+        var stage = new CaptureStage(new NumberedCamera(12), stats, live: false, maxFrames: null, new NullEventLog());
         using var fault = new StageFault();
         var run = stage.RunAsync(channel.Writer, CancellationToken.None, fault);
         // The engine takes a frame every 40 ms: the source waits for room in between, which is not capture.

@@ -159,7 +159,7 @@ public sealed class FlowFusion
         var n = w * h;
         // Untrusted pixels take the new frame: start from it, then fuse the trusted ones.
         labelsSpan.CopyTo(_labelsNext);
-        labelsSpan.CopyTo(_fresh);
+        if (_s.EdgeWeight < 1f) labelsSpan.CopyTo(_fresh);
         if (confidence.IsEmpty) _evidenceNext.AsSpan(0, n).Fill(1f); else confidence.CopyTo(_evidenceNext);
         _logNew.AsSpan(0, n).CopyTo(_logDepthNext);
         var state = new State

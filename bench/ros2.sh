@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev and gcc installed:
+# ROS 2 over DDS, measured (docs/robots.md has the figures). After ./rtmtl build, with cyclonedds-dev, cyclonedds-tools (idlc) and gcc:
 #   bench/ros2.sh [TRIALS=3]      SIZES="640x480" bench/ros2.sh 3 runs one size; FRAMES=600 runs longer (default 120);
 #                                 PROFILE=1 adds where the robot case's CPU goes (perf); PIN=1 runs the engine on
 #                                 core 0 and the subscriber on core 1 (taskset), as on a robot whose planner has cores

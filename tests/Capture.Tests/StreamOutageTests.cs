@@ -108,7 +108,7 @@ public class StreamOutageTests
             {
                 RedirectStandardError = true
             })!)
-                await make.WaitForExitAsync();
+                await make.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
             var bytes = await File.ReadAllBytesAsync(clip);
             var port = Tools.FreePort();
             using var listener = new HttpListener();

@@ -273,8 +273,8 @@ public class NewPathsTests
     {
         var psi = new ProcessStartInfo("bash", $"-c \"dotnet '{Engine.Dll}' {args} > /dev/full\"") { RedirectStandardError = true };
         using var p = Process.Start(psi)!;
-        var stderr = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
+        var stderr = await p.StandardError.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         Assert.True(p.ExitCode == 3, stderr);
         Assert.Contains("error: standard output could not be written", stderr);
         Assert.DoesNotContain("Unhandled exception", stderr);

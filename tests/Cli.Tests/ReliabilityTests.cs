@@ -71,7 +71,7 @@ public class ReliabilityTests
             {
                 await Engine.Until(() => Engine.RawFrames(raw) >= 20, "20 frames at the first size");
                 server.Kill(true);
-                await server.WaitForExitAsync();
+                await server.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
                 await Engine.Until(() => stderr().Contains("dropped after frame"), "the engine to notice the drop");
                 server = ServeTestPattern(port, "240x180");
             });

@@ -37,7 +37,7 @@ public class BusTests(ITestOutputHelper output)
             }
             catch (OperationCanceledException) { }
         });
-        await subscribed.Task;
+        await subscribed.Task.WaitAsync(TimeSpan.FromSeconds(30));
         var submit = await c.RtmtlAsync($"submit {c.Auth} --source yard=synthetic:seed=2,frames=100000,size=160x120,fps=10");
         Assert.True(submit.Code == 0, submit.Stderr);
         var rows = await c.WaitForJobsAsync(r => r.Count == 1 && r[0].State == JobState.Running && r[0].FramesDone >= 5);

@@ -91,7 +91,7 @@ public sealed partial class NatsServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_process is { HasExited: false } p) { p.Kill(); await p.WaitForExitAsync(); }
+        if (_process is { HasExited: false } p) { p.Kill(); await p.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30)); }
         try { Directory.Delete(Store, recursive: true); } catch (IOException) { }
     }
 }

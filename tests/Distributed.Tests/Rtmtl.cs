@@ -106,7 +106,7 @@ public sealed class Rtmtl : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill(true);
-            await _process.WaitForExitAsync();
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
         _process.Dispose();
     }

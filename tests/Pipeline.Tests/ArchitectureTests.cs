@@ -72,6 +72,18 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void The_engine_is_assembled_in_one_place()
+    {
+        // src/Cli/Composition/EngineBuilder: every command (and bench) builds its engine there.
+        var built = Directory.GetFiles(Path.Combine(Root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !System.Text.RegularExpressions.Regex.IsMatch(f, "/(obj|bin)(-[a-z]+)?/"))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (f, i, line)))
+            .Where(t => t.line.Contains("new EnginePipeline(", StringComparison.Ordinal))
+            .Select(t => Path.GetRelativePath(Root, t.f)).ToList();
+        Assert.Equal(["src/Cli/Composition/EngineBuilder.cs"], built);
+    }
+
+    [Fact]
     public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
     {
         Assert.Equal(["Capture", "Common"], ProjectReferences("src/Pipeline").Order().ToArray());

@@ -6,6 +6,7 @@ using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Cli.Commands;
+using RealtimeMtl.Cli.Composition;
 using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Measuring;
@@ -212,13 +213,15 @@ public static class Bench
     private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record,
         int frames, CancellationToken ct, AllocationWindow? window = null)
     {
-        await using var source = opened;
-        await using var recorder = new VideoRecorderSink(record, source.NominalFps ?? 30);
-        var pipeline = new EnginePipeline(source, model, new ModelPostProcessor(), renderer, PipelineStats.For(source, model),
-            new PipelineOptions { MaxFrames = frames }).Attach(recorder);
-        if (window is not null) pipeline.Attach(window);
-        var summary = await pipeline.RunAsync(ct);
-        return (summary, recorder.FramesWritten);
+        // The engine as every command builds it, on the bench's warmed model and renderer: the annotated recording its one output.
+        var settings = new EngineSettings
+        {
+            Source = opened.Description, ModelPath = model.Info.Name, Record = record, MaxFrames = frames, Quiet = true
+        };
+        await using var engine = await new EngineBuilder(settings, new ConsoleEvents(Console.Error, quiet: true), TextWriter.Null)
+            .UseModel(model).UseSource(opened, renderer).AddSinks(_ => window is null ? [] : [window]).BuildAsync();
+        var summary = (await engine.RunAsync(ct)).Summary!;
+        return (summary, summary.Recording?.FramesWritten ?? 0);
     }
 
     /// <summary>The figures as a Markdown table.</summary>

@@ -25,14 +25,15 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         var output = new StringWriter();
         var errors = new LineCapture(log, job.Id);
         long frames = 0;
-        var code = await EngineRunner.RunAsync(settings, output, errors, stop, new EngineHooks
+        var result = await EngineRunner.RunForResultAsync(settings, output, errors, stop, new EngineHooks
         {
             HandleSignals = false,
             Progress = (done, total, fps) => { frames = done; run.Progress(new JobProgress(done, total, fps)); },
             FirstFrame = () => run.Progress(new JobProgress(1, null, double.NaN)),
         });
         if (stop.IsCancellationRequested) return new JobOutcome(OutcomeKind.Stopped, frames);
-        var reason = errors.LastError;
+        var reason = result.Failure;
+        var code = result.ExitCode;
         return code switch
         {
             0 => new JobOutcome(OutcomeKind.Completed, frames),
@@ -64,11 +65,10 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
         };
     }
 
-    /// <summary>The run's messages go to the worker's log, prefixed with the job; the last "error:" line is the job's reason.</summary>
+    /// <summary>The run's messages go to the worker's log, prefixed with the job.</summary>
     private sealed class LineCapture(IEventLog log, string id) : TextWriter
     {
         private readonly System.Text.StringBuilder _line = new();
-        public string? LastError { get; private set; }
         public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
 
         public override void Write(char value)
@@ -78,7 +78,6 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
             var text = _line.ToString();
             _line.Clear();
             if (text.Length == 0) return;
-            if (text.StartsWith("error: ", StringComparison.Ordinal)) LastError = text[7..];
             log.Info($"  [{id}] {text}");
         }
     }

@@ -18,7 +18,8 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
     /// <summary>The source's own error (a camera unplugged, a stream gone), reported once; the run still finalises.</summary>
     public string? SourceError { get; private set; }
 
-    public async Task RunAsync(ChannelWriter<Frame> writer, CancellationToken stop, StageFault fault)
+    /// <summary>Reads until the end; <paramref name="ready"/> (the muxer's) is set after every frame and at the end.</summary>
+    public async Task RunAsync(ChannelWriter<Frame> writer, CancellationToken stop, StageFault fault, ReadySignal? ready = null)
     {
         try
         {
@@ -27,13 +28,14 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
             {
                 stats.Capture.Add(Stopwatch.GetElapsedTime(last).TotalMilliseconds);
                 stats.FrameIn();
-                if (live) writer.TryWrite(frame);
+                if (live) { writer.TryWrite(frame); ready?.Set(); }
                 else
                 {
                     // Files wait for room (nothing lost), not for Ctrl+C. After a fault the infer stage drains the
                     // channel, so the wait always ends. No token: the channel reuses its one writer operation.
                     try { await writer.WriteAsync(frame).ConfigureAwait(false); }
                     catch (ChannelClosedException) { frame.Dispose(); break; }
+                    ready?.Set();
                     if (fault.IsFaulted) break;
                 }
                 if (maxFrames is { } max && stats.FramesIn >= max) break;
@@ -50,6 +52,7 @@ public sealed class CaptureStage(IFrameSource source, PipelineStats stats, bool 
         finally
         {
             writer.TryComplete();
+            ready?.Set();
         }
     }
 }

@@ -9,11 +9,13 @@ using RealtimeMtl.Pipeline.Sinks;
 namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
-/// The engine, for one camera or many: per camera capture -> (the stream muxer, <see cref="BatchStage"/>, shared by
-/// all cameras) -> render -> sink fan-out, one task per stage, bounded channels between them.
-///   capture channel: live sources drop the oldest frame (counted); files wait (nothing lost).
-///   render channel:  waits (inference output is never thrown away).
-///   sink channels:   one per sink; lossless sinks wait, viewers drop the oldest.
+/// The engine, for one camera or many, one task per stage and bounded channels between them:
+///   per camera: capture --Captured--> (shared by all cameras: the stream muxer, <see cref="StreamMuxer"/>, and the
+///   model runner, <see cref="ModelRunner"/>) --ModelResults--> post --Inferred--> render --> sink fan-out.
+///   Captured:     live sources drop the oldest frame (counted); files wait (nothing lost).
+///   ModelResults: a camera's model results, in its order, each in one of its post stage's three output buffers.
+///   Inferred:     waits (inference output is never thrown away).
+///   sink channels: one per sink; lossless sinks wait, viewers drop the oldest.
 /// One camera is the same engine with N = 1 (a batch of one, run at once). Cameras are added with
 /// <see cref="AddCamera"/> and sinks with <see cref="Attach(IFrameSink)"/> before <see cref="RunAsync"/>.
 /// A camera whose source fails ends alone (reported once, its sinks finalised; <see cref="PipelineOptions.StopOnCameraFailure"/>
@@ -47,7 +49,7 @@ public sealed class EnginePipeline
     public IReadOnlyList<IFrameSink> Sinks => _cameras[0].Sinks;
     public IReadOnlyList<EngineCamera> Cameras => _cameras;
 
-    /// <summary>The stream muxer's figures (model runs, batch sizes), filled by the run.</summary>
+    /// <summary>The muxer's and model runner's figures (model runs, batch sizes, sets), filled by the run.</summary>
     public BatchStats Batches { get; } = new();
 
     /// <summary>
@@ -103,32 +105,36 @@ public sealed class EnginePipeline
         var overReleasedBefore = FramePacket.OverReleased;
         var changedBefore = FramePacket.ChangedWhileShared;
         var runs = _cameras.Select(c => new CameraRun(c, _model, _options, _log, prefix: _cameras.Count > 1)).ToList();
+        using var ready = new ReadySignal();
         var tasks = new List<Task>();
         foreach (var run in runs)
         {
             tasks.Add(Task.Run(async () =>
             {
-                await run.Capture.RunAsync(run.Frames.Writer, captureStop.Token, fault).ConfigureAwait(false);
+                await run.Capture.RunAsync(run.Captured.Writer, captureStop.Token, fault, ready).ConfigureAwait(false);
                 if (run.Capture.SourceError is not null && _options.StopOnCameraFailure && runs.Count > 1)
                 {
                     _log.Warning($"camera {run.Camera.Name} failed; --on-camera-failure stop ends every camera");
                     await captureStop.CancelAsync().ConfigureAwait(false);
                 }
             }));
-            tasks.Add(Task.Run(() => run.Render.RunAsync(run.Rendered.Reader, run.FanOut)));
+            tasks.Add(Task.Run(() => run.Post.RunAsync(run.Inferred.Writer, fault)));
+            tasks.Add(Task.Run(() => run.Render.RunAsync(run.Inferred.Reader, run.FanOut)));
             tasks.AddRange(run.FanOut.Start());
         }
-        var muxer = new BatchStage(_model, maxBatch, timeout, Batches, _options.Sync);
-        tasks.Add(Task.Run(() => muxer.RunAsync(runs.Select(r => new BatchStage.Lane(r.Camera.Name, r.Frames.Reader, r.Infer,
-            r.Rendered.Writer)).ToList(), fault)));
+        var muxer = new StreamMuxer(runs.Select(r => new StreamMuxer.Input(r.Camera.Name, r.Captured.Reader, r.Camera.IsLive)).ToList(), maxBatch,
+            timeout, Batches, _options.Sync, ready);
+        var runner = new ModelRunner(_model, maxBatch, Batches);
+        tasks.Add(Task.Run(() => runner.RunAsync(muxer, runs.Select(r => r.Post).ToList(), fault)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var interrupted = stop.IsCancellationRequested;
         var summaries = new List<RunSummary>();
         foreach (var run in runs)
         {
             // Frames a source queued after a fault never reached inference: release them.
-            while (run.Frames.Reader.TryRead(out var left)) left.Dispose();
-            run.Infer.ClearPool();
+            while (run.Captured.Reader.TryRead(out var left)) left.Dispose();
+            run.Post.Infer.ClearPool();
+            run.Post.Dispose();
             run.Camera.Stats.SampleResources(run.Camera.Stats.FramesOut);
             summaries.Add(RunSummary.From(run.Camera.Stats, run.Capture.SourceError, interrupted) with
             {
@@ -159,7 +165,7 @@ public sealed class EnginePipeline
         {
             Camera = camera;
             IEventLog named = prefix ? new PrefixedEventLog($"camera {camera.Name}: ", log) : log;
-            Frames = camera.IsLive
+            Captured = camera.IsLive
                 ? Channel.CreateBounded<Frame>(new BoundedChannelOptions(options.LiveCapacity)
                 {
                     FullMode = BoundedChannelFullMode.DropOldest,
@@ -171,22 +177,24 @@ public sealed class EnginePipeline
                     FullMode = BoundedChannelFullMode.Wait,
                     SingleReader = true, SingleWriter = true
                 });
-            Rendered = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2)
+            Inferred = Channel.CreateBounded<FramePacket>(new BoundedChannelOptions(2)
             {
                 FullMode = BoundedChannelFullMode.Wait, SingleReader = true,
                 SingleWriter = true
             });
             Capture = new CaptureStage(camera.Source, camera.Stats, camera.IsLive, options.MaxFrames, named);
-            Infer = new InferStage(model, camera.Post, camera.Stats, options.MeasureQuality ? camera.Stats.Quality : null);
+            Post = new PostStage(new InferStage(model, camera.Post, camera.Stats, options.MeasureQuality ? camera.Stats.Quality : null));
             Render = new RenderStage(camera.Renderer, camera.Stats, named) { FirstFrameOut = camera.RaiseFirstFrameOut };
             FanOut = new SinkFanOut(camera.Sinks, options.FileCapacity, camera.Stats, named);
         }
 
         public EngineCamera Camera { get; }
-        public Channel<Frame> Frames { get; }
-        public Channel<FramePacket> Rendered { get; }
+        /// <summary>Frames from the capture stage to the muxer.</summary>
+        public Channel<Frame> Captured { get; }
+        /// <summary>Post-processed packets from the post stage to the render stage.</summary>
+        public Channel<FramePacket> Inferred { get; }
         public CaptureStage Capture { get; }
-        public InferStage Infer { get; }
+        public PostStage Post { get; }
         public RenderStage Render { get; }
         public SinkFanOut FanOut { get; }
     }

@@ -7,8 +7,9 @@ namespace RealtimeMtl.Pipeline.Stages;
 
 /// <summary>
 /// One camera's side of inference: its packet pool, post-processing (the injected <see cref="IPostProcessor"/>),
-/// scoring against the frame's ground truth and stage times. The model itself is run by the <see cref="BatchStage"/>
-/// for every camera at once; <see cref="Process"/> runs it for one frame (tools, tests).
+/// scoring against the frame's ground truth and stage times. The model itself is run by the <see cref="ModelRunner"/>
+/// for every camera at once and <see cref="Complete"/> is called on the camera's <see cref="PostStage"/>;
+/// <see cref="Process"/> runs the model for one frame (tools, tests).
 /// </summary>
 public sealed class InferStage(IMtlModel model, IPostProcessor post, PipelineStats stats, IQualityMeter? quality = null)
 {

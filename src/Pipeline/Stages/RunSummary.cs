@@ -74,6 +74,12 @@ public sealed record RunSummary
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public List<RunSummary>? Cameras { get; init; }
 
+    /// <summary>With --publish: the messages that went on the bus and those that did not (a server away, a message over its limit).</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public BusFigures? Bus { get; init; }
+
+    public sealed record BusFigures(long Published, long Lost);
+
     /// <summary>The stream muxer's figures, in a run of several cameras.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public BatchFigures? Batching { get; init; }

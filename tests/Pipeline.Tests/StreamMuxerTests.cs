@@ -12,7 +12,7 @@ using RealtimeMtl.Tests.Support;
 namespace RealtimeMtl.Pipeline.Tests;
 
 /// <summary>The stream muxer with fake cameras and a fake batching model: batches, stalls and synchronised sets.</summary>
-public class BatchStageTests
+public class StreamMuxerTests
 {
     /// <summary>A model that takes batches: labels = the item's index, depth = the input's blue channel / 25.5.</summary>
     private sealed class BatchingModel(int maxBatch) : IMtlModel
@@ -153,10 +153,11 @@ public class BatchStageTests
         var a = new Collect();
         var b = new Collect();
         // Stamps (ms): a 0, 100, 200; b 5, 160, 205. Window 20 ms: {a0, b5} is a set; a100 and b160 are 60 ms apart,
-        // so a100 goes on alone, then b160 (40 ms from a200); {a200, b205} is a set.
-        engine.AddCamera("a", new StampedCamera("a", [(0, 0), (60, 100), (60, 200)], live: false), new ResizePostProcessor(), new Copy(),
+        // so a100 goes on alone, then b160 (40 ms from a200); {a200, b205} is a set. File cameras are waited for, so
+        // the sets follow the stamps alone: b's first frame arrives 80 ms late (four windows) and still joins a0.
+        engine.AddCamera("a", new StampedCamera("a", [(0, 0), (10, 100), (10, 200)], live: false), new ResizePostProcessor(), new Copy(),
             new PipelineStats()).Attach(a);
-        engine.AddCamera("b", new StampedCamera("b", [(0, 5), (60, 160), (60, 205)], live: false), new ResizePostProcessor(), new Copy(),
+        engine.AddCamera("b", new StampedCamera("b", [(80, 5), (10, 160), (10, 205)], live: false), new ResizePostProcessor(), new Copy(),
             new PipelineStats()).Attach(b);
         var summary = await engine.RunAsync();
         Assert.Equal([(0L, 0L, 2), (1, -1, 0), (2, 1, 2)], a.Seen);

@@ -1,11 +1,11 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Inference.PostProcessing;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Imaging;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;

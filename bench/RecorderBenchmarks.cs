@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Sinks.Recording;
 

@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Common.Motion;
 using RealtimeMtl.Inference.PostProcessing;
+using RealtimeMtl.Pipeline.Frames;
 
 namespace RealtimeMtl.Bench;
 

@@ -46,30 +46,36 @@ public sealed class SegmentationMetrics
     /// <summary>IoU per class, NaN for classes absent from both truth and prediction.</summary>
     public double[] ClassIoU()
     {
-        var k = Classes;
-        var iou = new double[k];
-        for (var c = 0; c < k; c++)
-        {
-            long tp = _confusion[c * k + c], fn = 0, fp = 0;
-            for (var j = 0; j < k; j++)
-            {
-                if (j == c) continue;
-                fn += _confusion[c * k + j];
-                fp += _confusion[j * k + c];
-            }
-            var union = tp + fn + fp;
-            iou[c] = union == 0 ? double.NaN : (double)tp / union;
-        }
+        var iou = new double[Classes];
+        for (var c = 0; c < Classes; c++) iou[c] = IoU(c);
         return iou;
     }
 
+    /// <summary>The mean of <see cref="ClassIoU"/> over the classes present, without allocating (a live HUD reads it).</summary>
     public double MeanIoU
     {
         get
         {
-            var present = ClassIoU().Where(v => !double.IsNaN(v)).ToArray();
-            return present.Length == 0 ? double.NaN : present.Average();
+            double sum = 0;
+            var present = 0;
+            for (var c = 0; c < Classes; c++)
+                if (IoU(c) is var v && !double.IsNaN(v)) { sum += v; present++; }
+            return present == 0 ? double.NaN : sum / present;
         }
+    }
+
+    private double IoU(int c)
+    {
+        var k = Classes;
+        long tp = _confusion[c * k + c], fn = 0, fp = 0;
+        for (var j = 0; j < k; j++)
+        {
+            if (j == c) continue;
+            fn += _confusion[c * k + j];
+            fp += _confusion[j * k + c];
+        }
+        var union = tp + fn + fp;
+        return union == 0 ? double.NaN : (double)tp / union;
     }
 
     public double PixelAccuracy

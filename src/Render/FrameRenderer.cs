@@ -157,23 +157,41 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
 
     private List<string> HudLines(PipelineStats s)
     {
+        // One list, reused; each line formatted straight into its string (no string per number).
         var c = CultureInfo.InvariantCulture;
-        var lines = new List<string>
-        {
-            string.Create(c, $"{Fmt(s.RecentFps, "0.0")} FPS  e2e {Fmt(s.EndToEnd.Last, "0.0")} ms"),
-            string.Create(c, $"pre {Fmt(s.Pre.Last, "0.0")} model {Fmt(s.Model.Last, "0.0")} post {Fmt(s.Post.Last, "0.0")} render " +
-                $"{Fmt(s.Render.Last, "0.0")} ms"),
-            $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}",
-        };
+        var lines = _hud ?? [];
+        lines.Clear();
+        lines.Add(string.Create(c, $"{new Figure(s.RecentFps)} FPS  e2e {new Figure(s.EndToEnd.Last)} ms"));
+        lines.Add(string.Create(c, $"pre {new Figure(s.Pre.Last)} model {new Figure(s.Model.Last)} post {new Figure(s.Post.Last)} render " +
+            $"{new Figure(s.Render.Last)} ms"));
+        lines.Add(string.Create(c, $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}"));
         var q = s.QualitySnapshot();
         if (q.SegPixels > 0 || q.DepthPixels > 0)
-            lines.Add(string.Create(c, $"live mIoU {Fmt(q.MeanIoU * 100, "0.0")}%  RMSE {Fmt(q.Rmse, "0.00")} m"));
+            lines.Add(string.Create(c, $"live mIoU {new Figure(q.MeanIoU * 100)}%  RMSE {new Figure(q.Rmse, 2)} m"));
         return lines;
     }
 
-    private static void CopyInto(Mat src, Mat dst, Rect area) => RealtimeMtl.Pipeline.Imaging.CvNative.CopyInto(src, dst, area);
+    /// <summary>A figure as the HUD shows it: fixed decimals, "-" when not finite; formatted in place, with no string of its own.</summary>
+    private readonly record struct Figure(double Value, int Decimals = 1) : ISpanFormattable
+    {
+        public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
+        {
+            if (!double.IsFinite(Value))
+            {
+                charsWritten = 0;
+                if (destination.IsEmpty) return false;
+                destination[0] = '-';
+                charsWritten = 1;
+                return true;
+            }
+            return Value.TryFormat(destination, out charsWritten, Decimals == 2 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
+        }
 
-    private static string Fmt(double v, string f) => double.IsFinite(v) ? v.ToString(f, CultureInfo.InvariantCulture) : "-";
+        public string ToString(string? format, IFormatProvider? formatProvider) => double.IsFinite(Value)
+            ? Value.ToString(Decimals == 2 ? "0.00" : "0.0", CultureInfo.InvariantCulture) : "-";
+    }
+
+    private static void CopyInto(Mat src, Mat dst, Rect area) => RealtimeMtl.Pipeline.Imaging.CvNative.CopyInto(src, dst, area);
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Ros2.Capture;
 using RealtimeMtl.Ros2.Dds;
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;

@@ -1,5 +1,5 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 

@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 

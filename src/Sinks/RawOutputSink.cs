@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Common.Files;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 

@@ -2,6 +2,7 @@ using OpenCvSharp;
 using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Frames;
 
 namespace RealtimeMtl.Capture.Tests;
 

@@ -1,4 +1,5 @@
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Capture.Tests;
 

@@ -1,6 +1,7 @@
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Capture.Tests;
 
@@ -62,7 +63,7 @@ public class DomainRandomisationTests
         // along its ray, projected on the optical axis.
         var room = new SyntheticRoom(8, 2, randomised: true);
         var pose = new CameraPose(new Vec3(room.Width / 2, 1.1, 0.5), 0.3, -0.35, 0.1);
-        var k = new Frames.CameraIntrinsics(90, 90, 79.5, 59.5, 160, 120);
+        var k = new RealtimeMtl.Pipeline.Frames.CameraIntrinsics(90, 90, 79.5, 59.5, 160, 120);
         using var image = new Mat(); using var depth = new Mat(); using var labels = new Mat();
         SyntheticRenderer.Render(room, pose, k, image, depth, labels);
         var floor = 0;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;

@@ -1,8 +1,9 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Capture.Tests;
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Capture.Tests;
 

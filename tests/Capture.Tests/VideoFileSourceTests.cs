@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Tests.Support;
 
 namespace RealtimeMtl.Capture.Tests;

@@ -107,7 +107,7 @@ public class McapTests
             }
         }
         var info = f.GetProperty("/rtmtl/camera_info");
-        var nyu = RealtimeMtl.Capture.Frames.CameraIntrinsics.Nyu.ScaledTo(160, 120);
+        var nyu = RealtimeMtl.Pipeline.Frames.CameraIntrinsics.Nyu.ScaledTo(160, 120);
         Assert.Equal(nyu.K, info.GetProperty("k").EnumerateArray().Select(v => v.GetDouble()).ToArray());
         Assert.Equal(nyu.P, info.GetProperty("p").EnumerateArray().Select(v => v.GetDouble()).ToArray());
         Assert.Equal("plumb_bob", info.GetProperty("distortion_model").GetString());

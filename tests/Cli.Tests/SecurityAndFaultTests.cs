@@ -290,17 +290,17 @@ public class SecurityAndFaultTests
     [Fact]
     public void Invalid_depth_is_nan_in_the_float_feed_and_zero_in_millimetres()
     {
-        var payload = new RealtimeMtl.Serving.Feed.FeedPayload
+        var payload = new RealtimeMtl.Feed.FeedPayload
         {
             Sequence = 1, ReceiveUnixNs = 0, Width = 3, Height = 1, Labels = [0, 1, 2], Depth = [1.5f, 0f, float.PositiveInfinity],
             Classes = [],
         };
-        var metres = payload.ToMessage(RealtimeMtl.Serving.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
+        var metres = payload.ToMessage(RealtimeMtl.Feed.DepthEncoding.DepthFloat32Metres, false).Depth.ToByteArray();
         var f = new float[3];
         Buffer.BlockCopy(metres, 0, f, 0, 12);
         Assert.Equal(1.5f, f[0]);
         Assert.True(float.IsNaN(f[1]) && float.IsNaN(f[2]));
-        var mm = payload.ToMessage(RealtimeMtl.Serving.Feed.DepthEncoding.DepthUint16Millimetres, false).Depth.ToByteArray();
+        var mm = payload.ToMessage(RealtimeMtl.Feed.DepthEncoding.DepthUint16Millimetres, false).Depth.ToByteArray();
         Assert.Equal([1500, 0, 0], Enumerable.Range(0, 3).Select(i => (int)BitConverter.ToUInt16(mm, 2 * i)));
     }
 }

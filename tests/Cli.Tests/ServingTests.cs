@@ -128,7 +128,7 @@ public class ServingTests
         Assert.All(File.ReadAllLines(Path.Combine(work, "fox", "frame_ids.txt")), id => Assert.Equal("camera_optical_frame", id));
         var info = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(work, "fox", "camera_info.json"))).RootElement;
         Assert.Equal(160u, info.GetProperty("width").GetUInt32());
-        var nyu = RealtimeMtl.Capture.Frames.CameraIntrinsics.Nyu.ScaledTo(160, 120);
+        var nyu = RealtimeMtl.Pipeline.Frames.CameraIntrinsics.Nyu.ScaledTo(160, 120);
         Assert.Equal(nyu.K, info.GetProperty("k").EnumerateArray().Select(v => v.GetDouble()).ToArray());
         Assert.Equal(nyu.P, info.GetProperty("p").EnumerateArray().Select(v => v.GetDouble()).ToArray());
         // Per-class depth statistics: shares sum to one, nearest <= median.

@@ -4,7 +4,7 @@ using System.Text.Json;
 using NATS.Client.Core;
 using NATS.Net;
 using RealtimeMtl.Distributed.Jobs;
-using RealtimeMtl.Serving.Feed;
+using RealtimeMtl.Feed;
 using RealtimeMtl.Tests.Support;
 using Xunit.Abstractions;
 

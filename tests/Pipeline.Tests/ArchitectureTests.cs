@@ -3,7 +3,7 @@ using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Pipeline.Tests;
 
-/// <summary>The layering README's Layout section draws: a core, elements that depend only on it, Training beside the engine.</summary>
+/// <summary>The layering docs/architecture.md draws: a core, elements that depend only on it, Training beside the engine.</summary>
 public class ArchitectureTests
 {
     private static readonly string Root = FindRoot();
@@ -84,19 +84,22 @@ public class ArchitectureTests
     }
 
     [Fact]
-    public void The_core_references_only_capture_and_no_web_rpc_or_inference_runtime()
+    public void The_core_references_only_common_and_owns_the_frame_source_and_label_contracts()
     {
-        Assert.Equal(["Capture", "Common"], ProjectReferences("src/Pipeline").Order().ToArray());
-        Assert.Empty(Packages("src/Pipeline"));
+        Assert.Equal(["Common"], ProjectReferences("src/Pipeline").Order().ToArray());
+        Assert.Equal(["OpenCvSharp4"], Packages("src/Pipeline").ToArray());
         // Below the core: what every writer and command shares, with no references and no packages at all.
         Assert.Empty(ProjectReferences("src/Common"));
-        Assert.Equal(["Common"], ProjectReferences("src/Capture").ToArray());
         Assert.Empty(Packages("src/Common"));
-        // And the built assembly agrees: nothing of ASP.NET, gRPC or ONNX Runtime is referenced.
+        // Capture implements the core's source contract and depends on it.
+        Assert.Equal(["Common", "Pipeline"], ProjectReferences("src/Capture").Order().ToArray());
+        Assert.Equal(typeof(EnginePipeline).Assembly, typeof(Pipeline.Frames.Frame).Assembly);
+        Assert.Equal(typeof(EnginePipeline).Assembly, typeof(Pipeline.Sources.IFrameSource).Assembly);
+        Assert.Equal(typeof(EnginePipeline).Assembly, typeof(Pipeline.Labels.LabelSet).Assembly);
+        // And the built assembly agrees: no source, and nothing of ASP.NET, gRPC or ONNX Runtime.
         var referenced = typeof(EnginePipeline).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToList();
         Assert.DoesNotContain(referenced, n => n.StartsWith("Microsoft.AspNetCore") || n.StartsWith("Grpc") || n.StartsWith("Google.Protobuf")
-            || n.StartsWith("Microsoft.ML.OnnxRuntime"));
-        Assert.Contains("RealtimeMtl.Capture", referenced);
+            || n.StartsWith("Microsoft.ML.OnnxRuntime") || n == "RealtimeMtl.Capture");
     }
 
     [Fact]
@@ -104,8 +107,8 @@ public class ArchitectureTests
     {
         // Post-processing (upsampling, smoothing) belongs to the model's project: the core only declares the interface.
         var namespaces = typeof(EnginePipeline).Assembly.GetExportedTypes().Select(t => t.Namespace!).ToHashSet();
-        Assert.Equal(["RealtimeMtl.Pipeline.Imaging", "RealtimeMtl.Pipeline.Metrics", "RealtimeMtl.Pipeline.Model", "RealtimeMtl.Pipeline.Sinks",
-            "RealtimeMtl.Pipeline.Stages"],
+        Assert.Equal(["RealtimeMtl.Pipeline.Frames", "RealtimeMtl.Pipeline.Imaging", "RealtimeMtl.Pipeline.Labels", "RealtimeMtl.Pipeline.Metrics",
+            "RealtimeMtl.Pipeline.Model", "RealtimeMtl.Pipeline.Sinks", "RealtimeMtl.Pipeline.Sources", "RealtimeMtl.Pipeline.Stages"],
             namespaces.Order().ToArray());
         var stages = typeof(EnginePipeline).Assembly.GetExportedTypes().Where(t => t.Namespace == "RealtimeMtl.Pipeline.Stages" && t.IsClass
             && !t.IsAbstract)
@@ -121,7 +124,10 @@ public class ArchitectureTests
     {
         var refs = ProjectReferences($"src/{element}");
         Assert.Contains("Pipeline", refs);
-        Assert.Empty(refs.Except(["Pipeline", "Capture"]));
+        // Beside the core: the sources (Ros2 opens ros2: ones), the feed's contract (Serving hosts the feed) and a frame as
+        // ROS 2 messages (MCAP, Foxglove and DDS carry the same bytes); those two stand on the core alone.
+        Assert.Empty(refs.Except(["Pipeline", "Capture", "Feed", "RosFrames"]));
+        Assert.Equal(["Pipeline"], ProjectReferences("src/RosFrames").ToArray());
     }
 
     [Fact]
@@ -134,9 +140,13 @@ public class ArchitectureTests
     }
 
     [Fact]
-    public void The_many_machines_layer_uses_the_core_and_serving_only_and_only_it_carries_nats()
+    public void The_many_machines_layer_uses_the_core_and_the_feed_contract_only_and_only_it_carries_nats()
     {
-        Assert.Equal(["Pipeline", "Serving"], ProjectReferences("src/Distributed").Order().ToArray());
+        // The bus carries the feed's FeedFrame from the contract project, so a worker carries no web server.
+        Assert.Equal(["Feed", "Pipeline"], ProjectReferences("src/Distributed").Order().ToArray());
+        Assert.Equal(["Pipeline"], ProjectReferences("src/Feed").ToArray());
+        foreach (var folder in new[] { "src/Distributed", "src/Feed" })
+            Assert.DoesNotContain(Packages(folder), p => p.StartsWith("Microsoft.AspNetCore") || p.StartsWith("Grpc.AspNetCore"));
         Assert.Contains("Distributed", ProjectReferences("src/Cli"));
         foreach (var folder in new[] { "src/Capture", "src/Pipeline", "src/Render", "src/Sinks", "src/Quality", "src/Inference", "src/Serving",
             "src/Cli" })
@@ -179,16 +189,11 @@ public class ArchitectureTests
     }
 
     [Fact]
-    public void Every_project_under_src_is_in_the_layering_and_readme_draws_it()
+    public void Every_project_under_src_is_in_the_layering()
     {
         var projects = Directory.GetDirectories(Path.Combine(Root, "src")).Select(Path.GetFileName).Where(d => Directory.GetFiles(Path.Combine(Root,
             "src", d!), "*.csproj").Length > 0).Order().ToArray();
-        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "Serving", "Sinks",
-            "Training" }, projects);
-        var readme = File.ReadAllText(Path.Combine(Root, "README.md"));
-        foreach (var p in projects) Assert.Contains($"src/{p}", readme);
-        Assert.Contains("Capture <- Pipeline <- {Inference, Render, Sinks, Serving, Quality, Ros2} <- Cli", readme);
-        Assert.Contains("Pipeline, Serving <- Distributed <- Cli", readme);
-        Assert.Contains("Common <- Capture, Pipeline", readme);
+        Assert.Equal(new[] { "Capture", "Cli", "Common", "Distributed", "Feed", "Inference", "Pipeline", "Quality", "Render", "Ros2", "RosFrames",
+            "Serving", "Sinks", "Training" }, projects);
     }
 }

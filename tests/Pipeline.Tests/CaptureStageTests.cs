@@ -1,6 +1,6 @@
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Stages;
 using Xunit;

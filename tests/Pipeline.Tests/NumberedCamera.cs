@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Pipeline.Tests;
 

@@ -1,7 +1,7 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
@@ -120,7 +120,6 @@ public class StageTests
                 model)).Attach(labels).RunAsync();
             Assert.Equal((0, 6, 0), (renderer.Drawn, labels.Frames, labels.WithPicture));
             Assert.Equal(6, summary.FramesNotDrawn);
-            Assert.Contains("6 of 6 frames not drawn", summary.ToText());
         }
         // With a sink that reads the picture beside it, every frame is drawn, and both get it.
         await using (var source = new ReplaySource(held, 6, "six frames"))
@@ -132,7 +131,6 @@ public class StageTests
                 model)).Attach(labels).Attach(recorder).RunAsync();
             Assert.Equal((6, 6, 6), (renderer.Drawn, labels.Frames, recorder.Sequences.Count));
             Assert.Equal(0, summary.FramesNotDrawn);
-            Assert.DoesNotContain("not drawn", summary.ToText());
         }
     }
 

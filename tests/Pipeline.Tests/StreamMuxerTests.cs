@@ -1,11 +1,11 @@
 using System.Runtime.CompilerServices;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
-using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Tests.Support;
 

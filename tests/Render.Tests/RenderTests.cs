@@ -1,6 +1,6 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Stages;

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.Text;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Feed;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Serving;
-using RealtimeMtl.Serving.Feed;
 using RealtimeMtl.Serving.Foxglove;
 
 namespace RealtimeMtl.Serving.Tests;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Sinks;
 using RealtimeMtl.Sinks.Recording;

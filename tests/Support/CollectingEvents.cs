@@ -1,4 +1,3 @@
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
 
 namespace RealtimeMtl.Tests.Support;

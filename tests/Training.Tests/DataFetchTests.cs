@@ -5,7 +5,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using PureHDF;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Data.Fetch;
 

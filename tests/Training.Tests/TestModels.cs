@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Training.Models;
 using RealtimeMtl.Training.Onnx;
 using TorchSharp;

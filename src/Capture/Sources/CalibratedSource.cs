@@ -52,7 +52,7 @@ public sealed class CalibratedSource(IFrameSource inner, CameraIntrinsics calibr
         if (frame.Labels is { } l)
         {
             labels = new Mat(); Cv2.Remap(l, labels, m.Map1, m.Map2, InterpolationFlags.Nearest, BorderTypes.Constant,
-            Scalar.All(Labels.LabelSet.Ignore));
+            Scalar.All(LabelSet.Ignore));
         }
         var result = frame.With(image, k.Rectified(), depth, labels);
         frame.Dispose();

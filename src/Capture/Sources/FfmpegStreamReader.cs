@@ -1,4 +1,5 @@
 using System.Globalization;
+using RealtimeMtl.Common.Commands;
 
 namespace RealtimeMtl.Capture.Sources;
 

@@ -10,7 +10,7 @@ public sealed record SourceOptions
     public IEventLog Events { get; init; } = TextEventLog.StandardError;
 
     /// <summary>The user's own calibration (--intrinsics): replaces what the source knows about its camera.</summary>
-    public Frames.CameraIntrinsics? Calibration { get; init; }
+    public CameraIntrinsics? Calibration { get; init; }
 
     /// <summary>Rectify frames with <see cref="Calibration"/>'s distortion before inference (--undistort).</summary>
     public bool Undistort { get; init; }

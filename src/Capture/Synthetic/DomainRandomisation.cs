@@ -152,11 +152,11 @@ public static class DomainRandomisation
     /// A random camera for a still: horizontal field of view 50-75°, square pixels, principal point near the centre,
     /// height 0.8-2.0 m, pitch -30° to +8°, roll up to ±7°.
     /// </summary>
-    public static (CameraPose Pose, Frames.CameraIntrinsics K) Camera(SyntheticRoom room, int width, int height, ref Rng rng)
+    public static (CameraPose Pose, CameraIntrinsics K) Camera(SyntheticRoom room, int width, int height, ref Rng rng)
     {
         var fov = rng.Range(50, 75) * Math.PI / 180;
         var f = width / 2.0 / Math.Tan(fov / 2);
-        var k = new Frames.CameraIntrinsics(f, f, (width - 1) / 2.0 + rng.Range(-0.02, 0.02) * width, (height - 1) / 2.0 + rng.Range(-0.02,
+        var k = new CameraIntrinsics(f, f, (width - 1) / 2.0 + rng.Range(-0.02, 0.02) * width, (height - 1) / 2.0 + rng.Range(-0.02,
             0.02) * height, width, height);
         var (x0, z0, x1, z1) = room.FreeArea;
         var pose = new CameraPose(

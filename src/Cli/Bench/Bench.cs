@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Capture.Synthetic;
 using RealtimeMtl.Cli.Commands;
@@ -12,8 +11,10 @@ using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Inference.PostProcessing;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
@@ -155,13 +156,15 @@ public static class Bench
             await RunPipeline(model, renderer, Open(Math.Max(30, b.Frames / 4)), tmp, Math.Max(30, b.Frames / 4), ct);
             profile.Stop();
             var byStage = held is null ? [] : await StageAllocationsAsync(model, renderer, held, tmp);
+            var four = held is null ? double.NaN : await FourCameraAllocationAsync(model, held, b.Frames, ct);
             var fps = summary.Fps ?? double.NaN;
             return new BenchResult.PipelineFigures(replay ? "synthetic frames pre-rendered, replayed from memory" : spec, fps, summary.Frames,
                 written, fps / modelFps,
                 summary.Stages.Where(s => s.Key != window.Name).ToDictionary(s => s.Key, s => new BenchResult.StageLatency(s.Value.P50, s.Value.P95,
                     s.Value.P99)),
                 window.BytesPerFrame, (double)allocated / Math.Max(1, summary.Frames), byStage, profile.Top(6).Select(t
-                    => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList());
+                    => string.Create(CultureInfo.InvariantCulture, $"{t.Type} {t.Share:P0}")).ToList())
+            { ManagedBytesPerFrameFourCameras = four };
         }
         finally
         {
@@ -210,6 +213,47 @@ public static class Bench
         return result;
     }
 
+    /// <summary>
+    /// Managed bytes per frame of each camera with four cameras in one engine, steady state: four replays of the held
+    /// frames, each with its own renderer and recording, through the builder as `run --source ... x4` would assemble them.
+    /// </summary>
+    private static async Task<double> FourCameraAllocationAsync(OnnxMtlModel model, List<Frame> held, int frames, CancellationToken ct)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), $"rtmtl-bench-{Environment.ProcessId}-four");
+        Directory.CreateDirectory(dir);
+        var renderers = Enumerable.Range(0, 4).Select(_ => new FrameRenderer(model.Info, new RenderOptions { Layout = Layout.Side })).ToList();
+        try
+        {
+            double perFrame = double.NaN;
+            // Twice: the first run warms every path up (as the single-camera figure's warm-up run does); the second is measured.
+            foreach (var measured in new[] { false, true })
+            {
+                var cameras = Enumerable.Range(0, 4).Select(i => new NamedSource($"cam{i}", "replay")).ToList();
+                var settings = new EngineSettings
+                {
+                    Source = "replay", Cameras = cameras, ModelPath = model.Info.Name, Record = Path.Combine(dir, "{camera}.mp4"),
+                    MaxFrames = measured ? frames : 30, Quiet = true
+                };
+                var window = new AllocationWindow(frames / 5, frames - 2);
+                GC.Collect();
+                await using var engine = await new EngineBuilder(settings, new ConsoleEvents(Console.Error, quiet: true), TextWriter.Null)
+                    .UseModel(model)
+                    .UseSources(renderers.Select(r => ((IFrameSource)new ReplaySource(held, measured ? frames : 30, "replay"), (IFrameRenderer)r))
+                        .ToList())
+                    .AddSinks(_ => [window]).BuildAsync();
+                await engine.RunAsync(ct);
+                // The window spans camera 0's frames; the four cameras ran as many frames in that time.
+                perFrame = window.BytesPerFrame / 4;
+            }
+            return perFrame;
+        }
+        finally
+        {
+            renderers.ForEach(r => r.Dispose());
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static async Task<(RunSummary, long)> RunPipeline(OnnxMtlModel model, FrameRenderer renderer, IFrameSource opened, string record,
         int frames, CancellationToken ct, AllocationWindow? window = null)
     {
@@ -253,6 +297,8 @@ public static class Bench
                 sb.AppendLine($"| {stage} p50 / p95 / p99 ms | {N(s.P50Ms, "0.00")} / {N(s.P95Ms, "0.00")} / {N(s.P99Ms, "0.00")} |");
             sb.AppendLine($"| managed bytes allocated per frame, steady state (frames {N(pl.Frames / 5.0, "0")}-{pl.Frames - 2}) / whole run | " +
                 $"{N(pl.ManagedBytesPerFrame, "0")} / {N(pl.ManagedBytesPerFrameWholeRun, "0")} |");
+            sb.AppendLine("| managed bytes per frame of each camera, four cameras in one engine, steady state | " +
+                $"{N(pl.ManagedBytesPerFrameFourCameras, "0")} |");
             if (pl.BytesPerFrameByStage.Count > 0) sb.AppendLine($"| allocation per frame by element (alone) | " +
                 $"{string.Join(", ", pl.BytesPerFrameByStage.Select(kv => $"{kv.Key} {N(kv.Value, "0")} B"))} |");
             if (pl.TopAllocatedTypes.Count > 0) sb.AppendLine($"| allocation profile (sampled types, separate run) | " +

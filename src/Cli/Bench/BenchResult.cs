@@ -42,7 +42,11 @@ public sealed record BenchResult
     /// </summary>
     public sealed record PipelineFigures(string Source, double Fps, long Frames, long RecordedFrames, double Efficiency,
         Dictionary<string, StageLatency> Stages, double ManagedBytesPerFrame, double ManagedBytesPerFrameWholeRun,
-        Dictionary<string, double> BytesPerFrameByStage, List<string> TopAllocatedTypes);
+        Dictionary<string, double> BytesPerFrameByStage, List<string> TopAllocatedTypes)
+    {
+        /// <summary>The same, per frame of each camera, with four cameras in one engine (each camera a replay of its own).</summary>
+        public double ManagedBytesPerFrameFourCameras { get; init; } = double.NaN;
+    }
 
     public static readonly JsonSerializerOptions Json = new()
     {

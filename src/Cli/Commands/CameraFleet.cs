@@ -1,5 +1,6 @@
 using System.Text;
 using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
 

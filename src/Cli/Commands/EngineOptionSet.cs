@@ -78,7 +78,7 @@ public sealed record EngineSettings
     public System.Net.IPEndPoint? Foxglove { get; init; }
     public System.Net.IPEndPoint? Feed { get; init; }
     /// <summary>The user's camera calibration (--intrinsics), for point clouds, feeds and Foxglove.</summary>
-    public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
+    public RealtimeMtl.Pipeline.Frames.CameraIntrinsics? Calibration { get; init; }
     public bool Undistort { get; init; }
     public string FrameId { get; init; } = "camera_optical_frame";
     public bool FeedImage { get; init; }
@@ -139,7 +139,7 @@ public sealed record EngineSettings
 public sealed record NamedSource(string Name, string Spec)
 {
     /// <summary>From --cameras FILE: this camera's own calibration, frame id, pacing and recording (null: the run's).</summary>
-    public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
+    public RealtimeMtl.Pipeline.Frames.CameraIntrinsics? Calibration { get; init; }
     public string? FrameId { get; init; }
     public bool? Realtime { get; init; }
     public string? Record { get; init; }
@@ -527,7 +527,7 @@ internal sealed class EngineOptionSet
         var frameId = r.GetValue(FrameId)!;
         if (frameId.Length == 0 || frameId.Any(char.IsWhiteSpace)) throw new
             ArgumentException($"--frame-id '{frameId}' must be a non-empty name without spaces, e.g. camera_color_optical_frame");
-        Capture.Frames.CameraIntrinsics? calibration = null;
+        RealtimeMtl.Pipeline.Frames.CameraIntrinsics? calibration = null;
         if (r.GetValue(Intrinsics) is { } calPath)
         {
             try { calibration = Capture.Frames.CameraCalibration.Read(calPath); }

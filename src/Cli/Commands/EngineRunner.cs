@@ -1,6 +1,6 @@
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Cli.Composition;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Ros2.Dds;
 
 namespace RealtimeMtl.Cli.Commands;

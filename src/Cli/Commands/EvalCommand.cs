@@ -3,11 +3,11 @@ using System.CommandLine.Parsing;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Cli.Bench;
 using RealtimeMtl.Common.Files;
 using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Cli.Commands;
 

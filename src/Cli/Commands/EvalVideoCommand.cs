@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Model;

@@ -2,11 +2,13 @@ using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Cli.Commands;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Distributed.Bus;
+using RealtimeMtl.Feed;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Inference.PostProcessing;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Quality;
 using RealtimeMtl.Render;
@@ -33,7 +35,7 @@ namespace RealtimeMtl.Cli.Composition;
 public sealed class EngineBuilder(EngineSettings settings, IEventLog log, TextWriter messages)
 {
     private IMtlModel? _model;
-    private (IFrameSource Source, IFrameRenderer Renderer)? _source;
+    private IReadOnlyList<(IFrameSource Source, IFrameRenderer Renderer)>? _sources;
     private Func<ModelInfo, IEnumerable<IFrameSink>>? _extraSinks;
     private Func<PipelineOptions, PipelineOptions> _tune = o => o;
     private CancellationTokenSource? _stop;
@@ -45,7 +47,10 @@ public sealed class EngineBuilder(EngineSettings settings, IEventLog log, TextWr
     public EngineBuilder UseModel(IMtlModel model) { _model = model; return this; }
 
     /// <summary>The one camera's source, already open (the engine disposes it), drawn by the caller's renderer.</summary>
-    public EngineBuilder UseSource(IFrameSource source, IFrameRenderer renderer) { _source = (source, renderer); return this; }
+    public EngineBuilder UseSource(IFrameSource source, IFrameRenderer renderer) => UseSources([(source, renderer)]);
+
+    /// <summary>Each camera's source, already open (the engine disposes them), in the order of the settings' cameras.</summary>
+    public EngineBuilder UseSources(IReadOnlyList<(IFrameSource Source, IFrameRenderer Renderer)> sources) { _sources = sources; return this; }
 
     /// <summary>More sinks for the first camera, made once the model is known; the engine disposes them.</summary>
     public EngineBuilder AddSinks(Func<ModelInfo, IEnumerable<IFrameSink>>? sinks) { _extraSinks = sinks; return this; }
@@ -104,16 +109,18 @@ public sealed class EngineBuilder(EngineSettings settings, IEventLog log, TextWr
         }), log);
         // Every source opens before any output exists: a bad source leaves no folder and no file behind.
         var sinks = new List<List<IFrameSink>>();
+        if (_sources is not null && _sources.Count != cameras.Count)
+            throw new InvalidOperationException($"{_sources.Count} sources given for {cameras.Count} cameras");
         foreach (var camera in cameras)
         {
             var c = s.ForCamera(camera);
-            var (source, renderer) = _source ?? (SourceFactory.Open(c.Source, new SourceOptions
+            var (source, renderer) = _sources?[sinks.Count] ?? (SourceFactory.Open(c.Source, new SourceOptions
             {
                 Realtime = c.Realtime, Camera = c.Camera, Events = Events(camera, cameras.Count),
                 Calibration = c.Calibration, Undistort = c.Undistort
             }), new FrameRenderer(model.Info, c.Render));
             owned.Sources.Add(source);
-            if (_source is null) owned.Sources.Add(new Disposing((IDisposable)renderer));
+            if (_sources is null) owned.Sources.Add(new Disposing((IDisposable)renderer));
             // The stats belong to this camera: the pipeline fills them, the servers and the HUD read them.
             var stats = PipelineStats.For(source, model, new LiveQuality(model.Info.Labels.Count));
             pipeline.AddCamera(camera.Name, source, new ModelPostProcessor(c.Smooth), renderer, stats, c.Realtime ? true : null);

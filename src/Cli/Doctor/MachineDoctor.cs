@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Cli.Bench;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Inference.Host;
@@ -135,7 +134,7 @@ public static class MachineDoctor
 
     private static IEnumerable<DoctorCheck> Ffmpeg(bool hasGpu)
     {
-        var ffmpeg = ExternalTools.Find("ffmpeg");
+        var ffmpeg = RealtimeMtl.Common.Commands.ExternalTools.Find("ffmpeg");
         if (ffmpeg is null)
         {
             yield return new("output", "ffmpeg", DoctorStatus.Missing,

@@ -2,11 +2,11 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using NATS.Client.Core;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Distributed.Nats;
+using RealtimeMtl.Feed;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
-using RealtimeMtl.Serving.Feed;
 
 namespace RealtimeMtl.Distributed.Bus;
 
@@ -114,7 +114,7 @@ public sealed class NatsFramePublisher : IFrameSink
             DepthSummary = Summary(payload.Depth),
         };
         m.Classes.AddRange(payload.Classes);
-        if (payload.Intrinsics is { } k) m.Intrinsics = new Serving.Feed.CameraIntrinsics { Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy };
+        if (payload.Intrinsics is { } k) m.Intrinsics = new RealtimeMtl.Feed.CameraIntrinsics { Fx = k.Fx, Fy = k.Fy, Cx = k.Cx, Cy = k.Cy };
         if (_options.Maps)
         {
             using var labels = new Mat();

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Pipeline.Model;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Pipeline.Metrics;
@@ -158,17 +158,43 @@ public readonly record struct ResourceSample(long Frame, [property: System.Text.
     {
         int handles;
         try { handles = OperatingSystem.IsLinux() ? OpenDescriptors() : Process.GetCurrentProcess().HandleCount; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { handles = -1; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException) { handles = -1; }
         return new ResourceSample(frame, Environment.WorkingSet / 1048576.0, handles, Stages.FramePacket.Live);
     }
 
     /// <summary>
-    /// Open file descriptors: the entries of /proc/self/fd, counted by the runtime's directory enumeration (sampled
-    /// every few hundred frames, so its strings do not matter), less the one the enumeration itself holds open.
+    /// Open file descriptors: the entries of /proc/self/fd, counted through libc's opendir/readdir with no managed
+    /// allocation (the engine samples it every <see cref="PipelineStats.ResourceEvery"/> frames), less the one the
+    /// count itself holds open.
     /// </summary>
-    private static int OpenDescriptors()
+    private static unsafe int OpenDescriptors()
     {
-        if (!Directory.Exists("/proc/self/fd")) return -1;
-        return Math.Max(0, Directory.EnumerateFileSystemEntries("/proc/self/fd").Count() - 1);
+        fixed (byte* path = "/proc/self/fd\0"u8)
+        {
+            var dir = opendir(path);
+            if (dir == IntPtr.Zero) return -1;
+            var n = 0;
+            try
+            {
+                // struct dirent on Linux: d_ino (8), d_off (8), d_reclen (2), d_type (1), then d_name.
+                for (var e = readdir(dir); e != IntPtr.Zero; e = readdir(dir))
+                {
+                    var name = (byte*)e + 19;
+                    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
+                    n++;
+                }
+            }
+            finally { closedir(dir); }
+            return Math.Max(0, n - 1);
+        }
     }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern unsafe IntPtr opendir(byte* path);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern IntPtr readdir(IntPtr dir);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int closedir(IntPtr dir);
 }

@@ -1,5 +1,5 @@
 using System.Globalization;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 
 namespace RealtimeMtl.Pipeline.Model;
 

@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Pipeline.Stages;
 

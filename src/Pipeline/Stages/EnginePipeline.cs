@@ -1,10 +1,10 @@
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sinks;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Pipeline.Stages;
 

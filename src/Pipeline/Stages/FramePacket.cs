@@ -1,5 +1,5 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 
 namespace RealtimeMtl.Pipeline.Stages;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 
 namespace RealtimeMtl.Pipeline.Stages;
 

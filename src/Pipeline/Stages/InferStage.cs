@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;
@@ -31,7 +32,8 @@ public sealed class ModelRunner(IMtlModel model, int maxBatch, BatchStats stats)
         var free = Channel.CreateBounded<Slot>(instances);
         foreach (var slot in slots) free.Writer.TryWrite(slot);
         // The last batch taken: the next one hands its results on only after it, so each camera's frames stay in order.
-        var previous = Task.CompletedTask;
+        // Each is awaited exactly once: by the batch after it, or at the end.
+        var previous = ValueTask.CompletedTask;
         try
         {
             while (true)
@@ -58,7 +60,7 @@ public sealed class ModelRunner(IMtlModel model, int maxBatch, BatchStats stats)
                 var after = previous;
                 previous = instances == 1
                     ? RunBatchAsync(model, slot, posts, after, fault, free)
-                    : Task.Run(() => RunBatchAsync(model.Instance(slot.Index), slot, posts, after, fault, free));
+                    : new ValueTask(Task.Run(() => RunBatchAsync(model.Instance(slot.Index), slot, posts, after, fault, free).AsTask()));
             }
             await previous.ConfigureAwait(false);
         }
@@ -76,7 +78,8 @@ public sealed class ModelRunner(IMtlModel model, int maxBatch, BatchStats stats)
         }
     }
 
-    private async Task RunBatchAsync(IMtlModel instance, Slot slot, IReadOnlyList<PostStage> posts, Task after, StageFault fault,
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // a batch's state is pooled: no allocation per batch
+    private async ValueTask RunBatchAsync(IMtlModel instance, Slot slot, IReadOnlyList<PostStage> posts, ValueTask after, StageFault fault,
         Channel<Slot> free)
     {
         var n = slot.Count;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 

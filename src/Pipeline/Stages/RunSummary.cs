@@ -1,11 +1,10 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Stages;
 
-/// <summary>The figures of one run, as text (printed at exit) and JSON (--stats-json).</summary>
+/// <summary>The figures of one run, and their JSON (--stats-json); the printed text is the CLI's (RunReport).</summary>
 public sealed record RunSummary
 {
     /// <summary>The layout of the JSON: 2 is snake_case names with this field first (1, before it existed, was PascalCase).</summary>
@@ -174,91 +173,6 @@ public sealed record RunSummary
             Resources = [.. s.Resources],
             FramesNotDrawn = s.FramesNotDrawn,
         };
-    }
-
-    public string ToText()
-    {
-        var c = CultureInfo.InvariantCulture;
-        var sb = new StringBuilder();
-        if (Cameras is { } cams && Batching is { } b)
-        {
-            sb.AppendLine(string.Create(c, $"source  {Source}"));
-            sb.AppendLine(string.Create(c, $"model   {Model} on {Device}: {b.ModelRuns} runs, mean batch {b.MeanBatch:0.00} (runs by size: " +
-                $"{string.Join(", ", b.RunsByBatchSize.Select(kv => $"{kv.Key}: {kv.Value}"))}), batch timeout {b.TimeoutMs:0.#} " +
-                    $"ms{(b.Instances > 1 ? $", {b.Instances} instances running at once" : "")}"));
-            sb.AppendLine(string.Create(c, $"engine  {Frames} frames over all cameras, {(Fps is { } f ? $"{f:0.0} FPS" : "-")} over {Seconds:0.00} " +
-                $"s; model {b.ModelMsPerBatchP50:0.0} ms per batch (p50), {b.ModelMsPerFrame:0.0} ms per " +
-                    $"frame{(Interrupted ? " (interrupted)" : "")}"));
-            if (b.SyncMs is { } sync)
-                sb.AppendLine(string.Create(c, $"sets    {b.Sets} synchronised sets (stamps within {sync:0.#} ms); frames that went on without a " +
-                    $"complete set: {string.Join(", ", b.IncompleteSets!.Select(kv => $"{kv.Key} {kv.Value}"))}"));
-            if (WarmUpMs is { } wu) sb.AppendLine(string.Create(c,
-                $"warm-up {wu:0} ms over {WarmUpRuns} runs before the sources opened (in no other figure)"));
-            foreach (var cam in cams)
-            {
-                var ce = cam.Stages.GetValueOrDefault("end-to-end");
-                sb.AppendLine(string.Create(c, $"camera  {cam.Camera}: {cam.Frames} frames, {cam.DroppedAtSource} dropped, " +
-                    $"{(cam.Fps is { } cf ? $"{cf:0.0} FPS" : "- FPS")}, end-to-end p50 {ce?.P50 ?? double.NaN:0.0} / p95 " +
-                        $"{ce?.P95 ?? double.NaN:0.0} / p99 {ce?.P99 ?? double.NaN:0.0} ms ({cam.Source})"));
-                foreach (var (sink, n) in cam.SinkErrors) sb.AppendLine(string.Create(c,
-                    $"fault   camera {cam.Camera} sink {sink}: {n} error(s); the other sinks kept running"));
-                if (cam.SourceError is not null) sb.AppendLine($"camera error: {cam.Camera}: {cam.SourceError} (the other cameras went on)");
-                if (cam.Recording is { } cr)
-                    sb.AppendLine(string.Create(c, $"record  {cr.Path}: {cr.FramesInFile} frames at {cr.Fps:0.##} FPS ({cr.Codec}); " +
-                        $"{cr.FramesWritten} processed frames written, {cr.FramesRepeated} repeated, {cr.FramesSkipped} skipped"));
-            }
-            if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
-            foreach (var note in Notes) sb.AppendLine(note);
-            AppendOutputs(sb);
-            return sb.ToString().TrimEnd();
-        }
-        sb.AppendLine(string.Create(c, $"source  {Source}"));
-        sb.AppendLine(string.Create(c, $"model   {Model} on {Device}"));
-        sb.AppendLine(string.Create(c, $"frames  {Frames} processed, {DroppedAtSource} dropped at the " +
-            $"source{(DroppedAtViewers > 0 ? $", {DroppedAtViewers} skipped by viewers" : "")}" +
-            $"{(ViewersEvicted > 0 ? $", {ViewersEvicted} stalled viewer(s) evicted" : "")}{(Interrupted ? " (interrupted)" : "")}"));
-        sb.AppendLine(Fps is { } fps ? string.Create(c, $"rate    {fps:0.0} FPS over {Seconds:0.00} s") : string.Create(c,
-            $"rate    - (a rate needs two frames) over {Seconds:0.00} s"));
-        if (WarmUpMs is { } w) sb.AppendLine(string.Create(c,
-            $"warm-up {w:0} ms over {WarmUpRuns} runs before the source opened (in no other figure)"));
-        if (Stages.TryGetValue("end-to-end", out var e2e))
-            sb.AppendLine(string.Create(c, $"latency end-to-end p50 {e2e.P50:0.0} ms, p95 {e2e.P95:0.0} ms, p99 {e2e.P99:0.0} ms"));
-        var parts = Stages.Where(kv => kv.Key != "end-to-end").Select(kv => string.Create(c, $"{kv.Key} {kv.Value.P50:0.0}"));
-        sb.AppendLine("stages  p50 ms: " + string.Join(", ", parts));
-        if (FramesNotDrawn > 0) sb.AppendLine(string.Create(c,
-            $"render  {FramesNotDrawn} of {Frames} frames not drawn: no output showed them (no recording, window or viewer)"));
-        if (MeanIoU is not null || DepthRmse is not null)
-        {
-            var q = new List<string>();
-            if (MeanIoU is { } m) q.Add(string.Create(c, $"mIoU {m * 100:0.00} %, pixel acc {PixelAccuracy * 100:0.00} %"));
-            if (DepthRmse is { } r) q.Add(string.Create(c,
-                $"depth RMSE {r:0.000} m, abs rel {DepthAbsRel:0.000}, delta<1.25 {DepthDelta1 * 100:0.0} %"));
-            sb.AppendLine("quality " + string.Join("; ", q) + " (vs the source's ground truth)");
-        }
-        if (Resources.Count >= 3)
-        {
-            // From the first sample after warm-up (10 % of the run) to the end.
-            var start = Resources[Math.Min(Resources.Count - 2, Math.Max(1, Resources.Count / 10))];
-            var end = Resources[^1];
-            sb.AppendLine(string.Create(c, $"memory  working set {start.WorkingSetMiB:0} MiB at frame {start.Frame} -> {end.WorkingSetMiB:0} MiB " +
-                $"at the end (max {Resources.Max(r => r.WorkingSetMiB):0}); handles {start.Handles} -> {end.Handles}; live frames " +
-                    $"{end.LivePackets}"));
-        }
-        foreach (var (sink, n) in SinkErrors) sb.AppendLine(string.Create(c, $"fault   sink {sink}: {n} error(s); the other sinks kept running"));
-        if (SourceError is not null) sb.AppendLine($"source error: {SourceError}");
-        if (StageError is not null) sb.AppendLine($"stage error: {StageError}; outputs were finalised");
-        if (Recording is { } rec)
-            sb.AppendLine(string.Create(c, $"record  {rec.Path}: {rec.FramesInFile} frames at {rec.Fps:0.##} FPS " +
-                $"({rec.FramesInFile / rec.Fps:0.00} s, {rec.Codec}); {rec.FramesWritten} processed frames written, {rec.FramesRepeated} repeated, " +
-                    $"{rec.FramesSkipped} skipped{(rec.FramesRescaled > 0 ? $", {rec.FramesRescaled} of another size scaled" : "")}"));
-        foreach (var note in Notes) sb.AppendLine(note);
-        AppendOutputs(sb);
-        return sb.ToString().TrimEnd();
-    }
-
-    private void AppendOutputs(StringBuilder sb)
-    {
-        if (Outputs.Count > 0) sb.AppendLine("outputs " + string.Join(", ", Outputs.Select(kv => $"{kv.Key} {kv.Value}")));
     }
 
     /// <summary>JSON numbers are numbers or null: a figure that is not finite is written as null, never as a string.</summary>

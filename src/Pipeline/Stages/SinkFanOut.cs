@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Sinks;
@@ -42,6 +42,7 @@ public sealed class SinkFanOut
     /// Hands the packet to every sink that wants it (one reference each); the caller keeps its own. Sinks share it and
     /// must not change it: with <see cref="FramePacket.CheckSharedWrites"/> a sink that does is stopped as a failed sink.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // a wait for a slow sink's room is pooled: no allocation per frame
     public async ValueTask PublishAsync(FramePacket packet)
     {
         if (FramePacket.CheckSharedWrites) packet.Seal();
@@ -80,6 +81,7 @@ public sealed class SinkFanOut
     public Task[] Start() => _sinks.Select((s, i) => Task.Run(() => RunSinkAsync(s, _channels[i].Reader))).ToArray();
 
     /// <summary>The sink's write, alone on this packet, failing if the packet was clean before it and changed after.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private static async ValueTask CheckedWriteAsync(IFrameSink sink, FramePacket packet)
     {
         await packet.SinkGate.WaitAsync().ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
-using RealtimeMtl.Capture.Frames;
+using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Metrics;
 
 namespace RealtimeMtl.Pipeline.Stages;
@@ -39,6 +40,7 @@ public sealed class StreamMuxer(IReadOnlyList<StreamMuxer.Input> inputs, int max
     /// Fills <paramref name="batch"/> with the next batch; returns its size (0: every camera has ended) and, with
     /// --sync-ms, the set it forms (null: a frame that went on without a complete set).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] // a wait's state is pooled: no allocation per batch
     public async ValueTask<(int Count, SetInfo? Set)> NextAsync(Entry[] batch)
     {
         if (sync is { } window) return await NextSetAsync(batch, window).ConfigureAwait(false);
@@ -47,6 +49,7 @@ public sealed class StreamMuxer(IReadOnlyList<StreamMuxer.Input> inputs, int max
         return (n, null);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> CollectAsync(Entry[] batch)
     {
         Array.Clear(_taken);
@@ -86,6 +89,7 @@ public sealed class StreamMuxer(IReadOnlyList<StreamMuxer.Input> inputs, int max
     /// next frame comes when the engine reads it), so the sets of a run over files depend on the stamps alone.
     /// No frame is dropped here.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(int, SetInfo?)> NextSetAsync(Entry[] batch, TimeSpan window)
     {
         var windowNs = (long)(window.TotalMilliseconds * 1_000_000);

@@ -1,6 +1,6 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Pipeline.Imaging;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Stages;
 
 namespace RealtimeMtl.Render.Drawing;

@@ -2,10 +2,10 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Ros;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Ros2.Dds;
 
 namespace RealtimeMtl.Ros2.Capture;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Ros2.Capture;
 

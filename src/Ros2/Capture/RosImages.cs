@@ -1,6 +1,7 @@
 using OpenCvSharp;
 using RealtimeMtl.Capture.Sources;
 using RealtimeMtl.Common.Ros;
+using RealtimeMtl.Pipeline.Sources;
 
 namespace RealtimeMtl.Ros2.Capture;
 

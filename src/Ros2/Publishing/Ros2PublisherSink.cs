@@ -1,10 +1,11 @@
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Ros;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
 using RealtimeMtl.Ros2.Dds;
+using RealtimeMtl.RosFrames;
 
 namespace RealtimeMtl.Ros2.Publishing;
 

@@ -1,3 +1,5 @@
+using RealtimeMtl.Feed;
+
 namespace RealtimeMtl.Serving.Feed;
 
 /// <summary>What the robot feeds say about frames: the frame id of their headers, whether the input image travels, the user's calibration.</summary>
@@ -10,5 +12,5 @@ public sealed record FeedOptions
     public bool Image { get; init; }
 
     /// <summary>The camera before any frame arrives (--intrinsics); frames then bring their own.</summary>
-    public Capture.Frames.CameraIntrinsics? Calibration { get; init; }
+    public RealtimeMtl.Pipeline.Frames.CameraIntrinsics? Calibration { get; init; }
 }

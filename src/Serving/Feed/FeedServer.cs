@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Feed;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
@@ -33,7 +34,7 @@ public sealed class FeedServer : IFrameSink
     private readonly (string Name, string FrameId)[] _cameras = [];
     private WebApplication? _app;
     private bool _completed;
-    private Capture.Frames.CameraIntrinsics? _camera;
+    private RealtimeMtl.Pipeline.Frames.CameraIntrinsics? _camera;
 
     public FeedServer(ServeOptions options, RealtimeMtl.Pipeline.Model.ModelInfo model, PipelineStats stats, FeedOptions? feed = null) : this(options,
         model.Labels, stats, feed)
@@ -239,7 +240,7 @@ internal sealed class PerceptionFeedService(FeedServer server) : PerceptionFeed.
         try
         {
             var sent = 0u;
-            Capture.Frames.CameraIntrinsics? camera = null;
+            RealtimeMtl.Pipeline.Frames.CameraIntrinsics? camera = null;
             var several = server.CameraNames.Count > 0;
             await foreach (var payload in ch.Reader.ReadAllAsync(context.CancellationToken))
             {

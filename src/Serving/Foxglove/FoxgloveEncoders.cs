@@ -1,7 +1,8 @@
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.RosFrames;
 
 namespace RealtimeMtl.Serving.Foxglove;
 

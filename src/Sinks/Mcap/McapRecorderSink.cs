@@ -1,9 +1,10 @@
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Common.Ros;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;
+using RealtimeMtl.RosFrames;
 
 namespace RealtimeMtl.Sinks.Mcap;
 

@@ -129,7 +129,7 @@ internal sealed class FfmpegVideoEncoder : IVideoEncoder
     }
 
     /// <summary>The ffmpeg program on PATH, or null (one search for every element that runs ffmpeg).</summary>
-    public static string? Find() => RealtimeMtl.Capture.Sources.ExternalTools.Find("ffmpeg");
+    public static string? Find() => RealtimeMtl.Common.Commands.ExternalTools.Find("ffmpeg");
 
     private static readonly Lazy<bool> NvencWorks = new(() =>
     {

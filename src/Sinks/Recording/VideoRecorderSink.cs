@@ -311,7 +311,7 @@ public sealed class VideoRecorderSink : IFrameSink
     /// <summary>True when ffprobe decodes at least one video frame of the file (true when ffprobe is missing: no evidence against it).</summary>
     private static bool Playable(string path)
     {
-        if (RealtimeMtl.Capture.Sources.ExternalTools.Find("ffprobe") is not { } ffprobe) return true;
+        if (RealtimeMtl.Common.Commands.ExternalTools.Find("ffprobe") is not { } ffprobe) return true;
         try
         {
             var psi = new ProcessStartInfo(ffprobe) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Files;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
 using RealtimeMtl.Training.Train;

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Model;
 
 namespace RealtimeMtl.Training.Cli;

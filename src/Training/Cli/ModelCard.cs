@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Training.Data;
 using RealtimeMtl.Training.Models;
 using RealtimeMtl.Training.Train;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Inference;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Training.Models;
 

@@ -1,8 +1,8 @@
 using System.IO.Compression;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Files;
 using RealtimeMtl.Common.Logging;
+using RealtimeMtl.Pipeline.Labels;
 
 namespace RealtimeMtl.Training.Data.Fetch;
 

@@ -1,4 +1,6 @@
-namespace RealtimeMtl.Capture.Frames;
+using System.Diagnostics;
+
+namespace RealtimeMtl.Pipeline.Frames;
 
 /// <summary>
 /// Frame times for the feeds: the engine's receive time as Unix nanoseconds (from the monotonic capture ticks), and

@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Capture.Frames;
+namespace RealtimeMtl.Pipeline.Frames;
 
 /// <summary>
 /// Pinhole intrinsics in pixels for an image of <see cref="Width"/> x <see cref="Height"/>, with the lens

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using OpenCvSharp;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
 using RealtimeMtl.Common.Ros;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Stages;
 
-namespace RealtimeMtl.Pipeline.Sinks;
+namespace RealtimeMtl.RosFrames;
 
 /// <summary>
 /// One camera's frames as ROS 2 messages (CDR), shared by every sink that speaks ROS (MCAP recordings, Foxglove):

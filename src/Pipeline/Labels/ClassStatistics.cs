@@ -1,4 +1,6 @@
-namespace RealtimeMtl.Capture.Labels;
+using OpenCvSharp;
+
+namespace RealtimeMtl.Pipeline.Labels;
 
 /// <summary>
 /// Pixels per class in a label image, and each class's share. The one rule for the ignore label (and any id beyond

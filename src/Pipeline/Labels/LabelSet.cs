@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Capture.Labels;
+namespace RealtimeMtl.Pipeline.Labels;
 
 /// <summary>A named list of classes with one BGR palette colour each. Index 255 is the ignore label.</summary>
 public sealed class LabelSet

@@ -1,4 +1,6 @@
-namespace RealtimeMtl.Capture.Frames;
+using OpenCvSharp;
+
+namespace RealtimeMtl.Pipeline.Frames;
 
 /// <summary>
 /// One captured frame. Owns its Mats: whoever holds the frame disposes it once.

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using Google.Protobuf;
-using RealtimeMtl.Capture.Frames;
-using RealtimeMtl.Capture.Labels;
+using RealtimeMtl.Pipeline.Frames;
+using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Stages;
 
-namespace RealtimeMtl.Serving.Feed;
+namespace RealtimeMtl.Feed;
 
 /// <summary>One frame's outputs copied out of the pipeline once, shared by every subscriber.</summary>
 public sealed class FeedPayload
@@ -25,7 +25,7 @@ public sealed class FeedPayload
     public required float[] Depth { get; init; }
     public float[]? Confidence { get; init; }
     public byte[]? ImageJpeg { get; init; }
-    public Capture.Frames.CameraIntrinsics? Intrinsics { get; init; }
+    public RealtimeMtl.Pipeline.Frames.CameraIntrinsics? Intrinsics { get; init; }
     public required IReadOnlyList<ClassDepthStats> Classes { get; init; }
     /// <summary>The camera's name, in a run of several cameras (empty for one).</summary>
     public string Camera { get; init; } = "";
@@ -59,7 +59,7 @@ public sealed class FeedPayload
     }
 
     /// <summary>sensor_msgs/CameraInfo of <paramref name="k"/>: D, K, R (identity), P.</summary>
-    public static CameraInfo Info(Capture.Frames.CameraIntrinsics k) => new()
+    public static CameraInfo Info(RealtimeMtl.Pipeline.Frames.CameraIntrinsics k) => new()
     {
         Width = (uint)k.Width, Height = (uint)k.Height, DistortionModel = k.DistortionModel,
         D = { k.DistortionOrZeros }, K = { k.K }, R = { 1, 0, 0, 0, 1, 0, 0, 0, 1 }, P = { k.P },

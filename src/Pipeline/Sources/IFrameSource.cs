@@ -1,4 +1,6 @@
-namespace RealtimeMtl.Capture.Sources;
+using RealtimeMtl.Pipeline.Frames;
+
+namespace RealtimeMtl.Pipeline.Sources;
 
 /// <summary>A stream of frames. Files and sequences end; live sources run until cancelled.</summary>
 public interface IFrameSource : IAsyncDisposable

@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Capture.Sources;
+namespace RealtimeMtl.Common.Commands;
 
 /// <summary>Programs the engine runs as children (ffmpeg, ffprobe), found on PATH: one search for every element.</summary>
 public static class ExternalTools

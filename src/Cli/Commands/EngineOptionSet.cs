@@ -486,6 +486,20 @@ internal sealed class EngineOptionSet
         ? RealtimeMtl.Inference.PostProcessing.SmoothModes.Parse(r.GetValue(Smooth))
         : RealtimeMtl.Inference.PostProcessing.SmoothMode.Off;
 
+    /// <summary>
+    /// The settings a `rtmtl run` command line stands for, through the same checks as the command: a worker's job and a
+    /// submitted job are read this way, so what the CLI refuses they refuse in the same words.
+    /// </summary>
+    public static EngineSettings ReadArgs(IReadOnlyList<string> args)
+    {
+        var set = new EngineOptionSet();
+        var run = new Command("run");
+        set.AddTo(run);
+        var parsed = run.Parse(args.ToArray());
+        if (parsed.Errors.Count > 0) throw new ArgumentException(parsed.Errors[0].Message);
+        return set.Read(parsed);
+    }
+
     public EngineSettings Read(ParseResult r, IReadOnlyList<string>? sourceOverride = null)
     {
         var (depthRange, auto) = ParseDepthRange(r.GetValue(DepthRange));

@@ -1,3 +1,4 @@
+using System.Globalization;
 using RealtimeMtl.Cli.Commands;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Distributed.Bus;
@@ -47,20 +48,21 @@ internal sealed class EngineJobRunner(NatsEndpoint endpoint, NATS.Client.Core.Na
     private EngineSettings Settings(JobRun run)
     {
         var o = run.Job.Options;
-        var (range, auto) = EngineOptionSet.ParseDepthRange(o.DepthRange);
-        var render = new RenderOptions { Layout = RenderOptions.ParseLayout(o.Layout), DepthRange = range, AutoDepthRange = auto };
-        render.Validate();
-        if (o.MaxFrames is <= 0) throw new ArgumentException("the job's max_frames must be positive");
         var camera = run.Job.Kind == JobKind.Camera;
         // A camera's recording is a new segment per worker that holds it (a fragmented MP4 plays after any stop).
-        var record = !o.Record ? null : camera ? Path.Combine(run.OutputFolder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{run.Worker}.mp4")
-            : Path.Combine(run.OutputFolder, "annotated.mp4");
-        return new EngineSettings
+        var more = new List<string>
         {
-            Source = run.Source, ModelPath = run.Model ?? DefaultModel.Path(), Threads = threads, Realtime = o.Realtime, MaxFrames = o.MaxFrames,
-            Render = render, Smooth = o.Smooth ? SmoothMode.Flow : SmoothMode.Off,
-            Record = record, SaveRaw = o.SaveRaw ? Path.Combine(run.OutputFolder, "raw") : null,
-            StatsJson = Path.Combine(run.OutputFolder, "stats.json"), Quiet = true,
+            "--stats-json", Path.Combine(run.OutputFolder, "stats.json"), "--quiet", "--threads", threads.ToString(CultureInfo.InvariantCulture),
+            "--model", run.Model ?? DefaultModel.Path(),
+        };
+        if (o.Record)
+            more.AddRange(["--record", camera ? Path.Combine(run.OutputFolder, $"{DateTime.UtcNow:yyyyMMdd-HHmmss}-{run.Worker}.mp4")
+                : Path.Combine(run.OutputFolder, "annotated.mp4")]);
+        if (o.SaveRaw) more.AddRange(["--save-raw", Path.Combine(run.OutputFolder, "raw")]);
+        // The same checks as rtmtl run; the bus is the worker's own connection.
+        return JobArguments.Read(run.Source, o, [.. more]) with
+        {
+            Queue = null,
             Publish = new PublisherOptions { Endpoint = endpoint, Connection = connection, Camera = run.Job.Output, Maps = o.PublishMaps },
         };
     }

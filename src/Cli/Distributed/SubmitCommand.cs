@@ -74,9 +74,6 @@ internal static class SubmitCommand
                 var root = Path.GetFullPath(r.GetValue(inputRoot) ?? Directory.GetCurrentDirectory());
                 if (!Directory.Exists(root)) throw new ArgumentException($"--input-root '{root}' is not a folder");
                 root = SafePaths.Canonical(root)!;
-                Commands.EngineOptionSet.ParseDepthRange(r.GetValue(depthRange));
-                Render.Drawing.RenderOptions.ParseLayout(r.GetValue(layout)!);
-                if (r.GetValue(maxFrames) is <= 0) throw new ArgumentException("--max-frames must be positive");
                 var recordMode = r.GetValue(record) is "auto" or "yes" or "no" ? r.GetValue(record)!
                     : throw new ArgumentException($"--record '{r.GetValue(record)}' must be auto, yes or no");
                 string? modelRel = r.GetValue(model) is { } m ? Relative(root, m, "--model") : null;
@@ -88,6 +85,8 @@ internal static class SubmitCommand
                     Realtime = r.GetValue(realtime),
                     PublishMaps = r.GetValue(publishMaps),
                 };
+                // The job's options through rtmtl run's own checks (as the worker will read them): refused here, in the same words.
+                JobArguments.Read("synthetic:frames=1", Options(JobKind.File));
                 jobs = [];
                 foreach (var file in Expand(r.GetValue(files) ?? []))
                 {

@@ -107,8 +107,8 @@ public sealed class EngineMetrics : IFrameSink
     private ValueTask Observe(FramePacket p, string camera)
     {
         var f = (double)System.Diagnostics.Stopwatch.Frequency;
-        // capture: from the frame's capture to the start of its inference (queueing and the stream muxer's wait).
-        _stage.WithLabels("capture", camera).Observe(Math.Max(0, p.InferStartTicks - p.CaptureTicks) / f);
+        // queued: from the frame's capture to the start of its inference (the capture channel and the stream muxer's wait).
+        _stage.WithLabels("queued", camera).Observe(Math.Max(0, p.InferStartTicks - p.CaptureTicks) / f);
         _stage.WithLabels("infer", camera).Observe(Math.Max(0, p.InferEndTicks - p.InferStartTicks) / f);
         _stage.WithLabels("pre", camera).Observe(p.PreMs / 1000);
         _stage.WithLabels("model", camera).Observe(p.ModelMs / 1000);

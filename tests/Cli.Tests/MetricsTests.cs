@@ -53,7 +53,7 @@ public class MetricsTests
         Assert.Equal(HttpStatusCode.Unauthorized, anonymous);
         Assert.Equal(nameof(HttpStatusCode.NotFound), page);
         var samples = Samples(text);
-        foreach (var stage in new[] { "capture", "infer", "pre", "model", "post", "render", "end_to_end" })
+        foreach (var stage in new[] { "queued", "infer", "pre", "model", "post", "render", "end_to_end" })
             Assert.True(samples[$"rtmtl_stage_latency_seconds_count{{stage=\"{stage}\",camera=\"cam0\"}}"] > 0, stage);
         Assert.True(samples["rtmtl_frames_total{camera=\"cam0\"}"] > 0);
         // The process and the .NET runtime.

@@ -66,8 +66,9 @@ public sealed class SinkFanOut
     {
         get
         {
-            foreach (var s in _sinks)
-                if (s.UsesPicture && (s.Lossless || s.Wanted)) return true;
+            // By index: a foreach over the interface would box an enumerator on every frame.
+            for (var i = 0; i < _sinks.Count; i++)
+                if (_sinks[i].UsesPicture && (_sinks[i].Lossless || _sinks[i].Wanted)) return true;
             return false;
         }
     }

@@ -55,6 +55,49 @@ public class FlowFusionTests
     }
 
     [Fact]
+    public void Where_dis_left_pixels_untrusted_the_cameras_motion_carries_them_unless_the_scene_changed_there()
+    {
+        // A zoom and a pan at once (a camera's motion, not one translation); DIS's matches are then knocked out over two
+        // blocks, as where it fails on what it cannot lock onto. The camera's motion fitted to the rest must carry the
+        // first block (its content moved with the camera) and not the second (a new object covers it in the new frame).
+        using var tex = Texture(4);
+        using var a = View(tex, 0);
+        using var zoom = new Mat();
+        Cv2.WarpAffine(a, zoom, Cv2.GetRotationMatrix2D(new Point2f(W / 2f, H / 2f), 0, 1.04), new Size(W, H), InterpolationFlags.Linear,
+            BorderTypes.Reflect101);
+        using var b = new Mat();
+        Cv2.WarpAffine(zoom, b, Mat.FromArray(new double[,] { { 1, 0, -4 }, { 0, 1, 2 } }), new Size(W, H), InterpolationFlags.Linear,
+            BorderTypes.Reflect101);
+        using var newObject = Texture(5, 48, 48);
+        newObject.CopyTo(b[new Rect(150, 100, 48, 48)]);
+        var motion = new MotionField(new DisFlow(iterations: 4, finestLevel: 2), level: 2, slack: 2f);
+        GrayPyramid pa = Pyramid(a, 2), pb = Pyramid(b, 2);
+        motion.Estimate(pb, pa);
+        int w = motion.Width, s = 4;
+        var moved = Cells(new Rect(60 / s, 80 / s, 40 / s, 40 / s));
+        var covered = Cells(new Rect(156 / s, 106 / s, 36 / s, 36 / s));
+        var expected = moved.Select(i => motion.FlowX[i]).Average();
+        foreach (var i in moved.Concat(covered)) motion.Trusted[i] = 0;
+
+        motion.ExtendWithCameraMotion(pb, pa, minInlierShare: 0.6f, inlierPixels: 0.3f, tolerance: 8f);
+        Assert.True(moved.Count(i => motion.Trusted[i] != 0) > 0.9 * moved.Length, "the block that moved with the camera is carried");
+        Assert.InRange(moved.Average(i => motion.FlowX[i]), expected - 0.2, expected + 0.2);
+        Assert.True(covered.Count(i => motion.Trusted[i] != 0) < 0.2 * covered.Length, "the new object is not carried");
+        Assert.True(motion.ExtendedShare > 0);
+
+        // Where the matches follow no single motion (half the frame moved one way, half another), nothing is carried.
+        var scattered = new MotionField(new DisFlow(iterations: 4, finestLevel: 2), level: 2, slack: 2f);
+        scattered.Estimate(pb, pa);
+        for (var i = 0; i < scattered.FlowX.Length; i++) if (i % w < w / 2) scattered.FlowX[i] += 3;
+        foreach (var i in moved) scattered.Trusted[i] = 0;
+        scattered.ExtendWithCameraMotion(pb, pa, minInlierShare: 0.6f, inlierPixels: 0.3f, tolerance: 8f);
+        Assert.Equal(0, scattered.ExtendedShare);
+        Assert.All(moved, i => Assert.Equal(0, scattered.Trusted[i]));
+
+        int[] Cells(Rect r) => Enumerable.Range(r.Y, r.Height).SelectMany(y => Enumerable.Range(r.X, r.Width).Select(x => y * w + x)).ToArray();
+    }
+
+    [Fact]
     public void At_half_size_the_field_gives_the_translation_in_half_size_pixels_and_the_fusion_runs_on_tiny_models()
     {
         using var tex = Texture(1);

@@ -61,6 +61,149 @@ public sealed class MotionField(
         TrustedShare = (double)trusted / n;
     }
 
+    /// <summary>The share of the frame that <see cref="ExtendWithCameraMotion"/> added to the trusted matches.</summary>
+    public double ExtendedShare { get; private set; }
+
+    /// <summary>The share of the trusted matches that the last fit of the camera's motion explained.</summary>
+    public double InlierShare { get; private set; }
+
+    /// <summary>
+    /// Where the camera itself moved (a turn, a pan, a zoom), the flow of the whole frame is nearly one smooth motion, and
+    /// DIS often fails on what it cannot lock onto (weak texture under noise, repeated patterns) although the camera's
+    /// motion carries those pixels too. Fits that motion (a quadratic in x and y, which holds a rotation's perspective to
+    /// second order) to the trusted matches (least squares, then again on those within
+    /// <paramref name="inlierPixels"/> of the first fit, in the field's pixels); when at least
+    /// <paramref name="minInlierShare"/> of them follow it, each untrusted pixel whose match under the camera's motion lies
+    /// inside the previous frame and whose photometric error under it (the mean over the same window as the test of DIS's
+    /// matches) stays under <paramref name="tolerance"/> takes that motion and is trusted. The test is the only one such a
+    /// pixel passes, so its tolerance is tighter than DIS's: where the scene changed (a new object) it must fail.
+    /// <see cref="TrustedShare"/> keeps the share DIS alone matched (a cut is judged by it).
+    /// </summary>
+    public void ExtendWithCameraMotion(GrayPyramid current, GrayPyramid previous, float minInlierShare, float inlierPixels, float tolerance)
+    {
+        ExtendedShare = 0; InlierShare = 0;
+        int w = Width, h = Height, n = w * h;
+        Span<double> ax = stackalloc double[Terms], ay = stackalloc double[Terms], t = stackalloc double[Terms];
+        if (!FitCameraMotion(w, h, float.PositiveInfinity, ax, ay, out var trusted)) return;
+        if (!FitCameraMotion(w, h, inlierPixels, ax, ay, out var inliers)) return;
+        InlierShare = (double)inliers / trusted;
+        if (inliers < minInlierShare * trusted) return;
+        float[] cur = current.Image(level), prev = previous.Image(level);
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var i = y * w + x;
+                Basis(x, y, w, h, t);
+                float gx = (float)Dot(ax, t), gy = (float)Dot(ay, t);
+                _vx[i] = gx; _vy[i] = gy;
+                float px = x + gx, py = y + gy;
+                if (px < 0 || py < 0 || px > w - 1 || py > h - 1) { _err[i] = OutsideError; continue; }
+                int x0 = (int)px, y0 = (int)py, x1 = Math.Min(x0 + 1, w - 1), y1 = Math.Min(y0 + 1, h - 1);
+                float fx = px - x0, fy = py - y0;
+                var top = prev[y0 * w + x0] + fx * (prev[y0 * w + x1] - prev[y0 * w + x0]);
+                var bottom = prev[y1 * w + x0] + fx * (prev[y1 * w + x1] - prev[y1 * w + x0]);
+                _err[i] = Math.Abs(cur[i] - (top + fy * (bottom - top)));
+            }
+        BoxMean(_err, _rows, w, h, level == 0 ? 2 : 1);
+        var added = 0;
+        for (var i = 0; i < n; i++)
+        {
+            if (Trusted[i] != 0 || !(_err[i] < tolerance)) continue;
+            Trusted[i] = 1; FlowX[i] = _vx[i]; FlowY[i] = _vy[i];
+            added++;
+        }
+        ExtendedShare = (double)added / n;
+    }
+
+    /// <summary>Least-squares quadratic flow (u = a . [1, x, y, x², xy, y²], v likewise: a camera's rotation, pan and zoom
+    /// to second order, in the field's pixels, centred) over the trusted matches; with a finite <paramref name="within"/>,
+    /// only over those the fit already in <paramref name="a"/>, <paramref name="b"/> explains to within that many pixels.
+    /// False where too few matches (or a degenerate spread) leave it undetermined.</summary>
+    private bool FitCameraMotion(int w, int h, float within, Span<double> a, Span<double> b, out int count)
+    {
+        Span<double> m = stackalloc double[Terms * Terms], ru = stackalloc double[Terms], rv = stackalloc double[Terms];
+        Span<double> t = stackalloc double[Terms];
+        m.Clear(); ru.Clear(); rv.Clear();
+        count = 0;
+        var limit = within * within;
+        var finite = !float.IsPositiveInfinity(within);
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var i = y * w + x;
+                if (Trusted[i] == 0) continue;
+                Basis(x, y, w, h, t);
+                double u = FlowX[i], v = FlowY[i];
+                if (finite)
+                {
+                    double du = u - Dot(a, t), dv = v - Dot(b, t);
+                    if (du * du + dv * dv > limit) continue;
+                }
+                count++;
+                for (var r = 0; r < Terms; r++)
+                {
+                    ru[r] += t[r] * u; rv[r] += t[r] * v;
+                    for (var c = r; c < Terms; c++) m[r * Terms + c] += t[r] * t[c];
+                }
+            }
+        if (count < 4 * Terms) return false;
+        for (var r = 1; r < Terms; r++)
+            for (var c = 0; c < r; c++) m[r * Terms + c] = m[c * Terms + r];
+        return SolveSymmetric(m, ru, rv, a, b);
+    }
+
+    private const int Terms = 6;
+
+    /// <summary>The photometric error given to a match outside the previous frame: far above any tolerance, yet finite,
+    /// so the running sums of the window mean stay numbers.</summary>
+    private const float OutsideError = 1e4f;
+
+    /// <summary>The quadratic model's terms at (x, y), in coordinates centred on the field and scaled to about ±1.</summary>
+    private static void Basis(int x, int y, int w, int h, Span<double> t)
+    {
+        double s = 2.0 / Math.Max(w, h), cx = (x - (w - 1) / 2.0) * s, cy = (y - (h - 1) / 2.0) * s;
+        t[0] = 1; t[1] = cx; t[2] = cy; t[3] = cx * cx; t[4] = cx * cy; t[5] = cy * cy;
+    }
+
+    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> t)
+    {
+        double sum = 0;
+        for (var k = 0; k < a.Length; k++) sum += a[k] * t[k];
+        return sum;
+    }
+
+    /// <summary>Solves m a = ru and m b = rv (m symmetric, Terms x Terms) by Gaussian elimination with partial pivoting;
+    /// false where m is singular.</summary>
+    private static bool SolveSymmetric(Span<double> m, Span<double> ru, Span<double> rv, Span<double> a, Span<double> b)
+    {
+        const int n = Terms;
+        for (var col = 0; col < n; col++)
+        {
+            var pivot = col;
+            for (var r = col + 1; r < n; r++) if (Math.Abs(m[r * n + col]) > Math.Abs(m[pivot * n + col])) pivot = r;
+            if (Math.Abs(m[pivot * n + col]) < 1e-9) return false;
+            if (pivot != col)
+            {
+                for (var c = 0; c < n; c++) (m[col * n + c], m[pivot * n + c]) = (m[pivot * n + c], m[col * n + c]);
+                (ru[col], ru[pivot]) = (ru[pivot], ru[col]);
+                (rv[col], rv[pivot]) = (rv[pivot], rv[col]);
+            }
+            for (var r = col + 1; r < n; r++)
+            {
+                var f = m[r * n + col] / m[col * n + col];
+                for (var c = col; c < n; c++) m[r * n + c] -= f * m[col * n + c];
+                ru[r] -= f * ru[col]; rv[r] -= f * rv[col];
+            }
+        }
+        for (var r = n - 1; r >= 0; r--)
+        {
+            double su = ru[r], sv = rv[r];
+            for (var c = r + 1; c < n; c++) { su -= m[r * n + c] * a[c]; sv -= m[r * n + c] * b[c]; }
+            a[r] = su / m[r * n + r]; b[r] = sv / m[r * n + r];
+        }
+        return true;
+    }
+
     /// <summary>Per pixel: the forward-backward test into <see cref="Trusted"/> and the photometric error into _err. The
     /// backward flow, the forward flow and the previous image are all read at the same point, so the bilinear weights are
     /// worked out once (the border repeated).</summary>

@@ -53,9 +53,18 @@ public sealed class FlowFusion
         /// labels carries this share of its evidence: the model places a boundary in the current frame better than a flow
         /// at a quarter of its size can carry it there (1 turns this off).</summary>
         public float EdgeWeight { get; init; } = 0.8f;
+        /// <summary>The camera's own motion (MotionField.ExtendWithCameraMotion) carries the pixels DIS left untrusted when
+        /// at least this share of the trusted matches follows one smooth motion (above 1 turns it off). Chosen, with
+        /// <see cref="CameraInlier"/>, on seeds 1 to 3 of the synthetic walks and turns (docs/smoothing.md).</summary>
+        public float CameraMotionShare { get; init; } = 0.6f;
+        /// <summary>How far (pixels at the motion's level) a match may be from the camera's motion and still follow it.</summary>
+        public float CameraInlier { get; init; } = 0.3f;
+        /// <summary>The photometric tolerance (grey levels) of a pixel carried by the camera's motion alone.</summary>
+        public float CameraTolerance { get; init; } = 8f;
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
-        /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=4,stride=4,level=2,fb=2,pixel=25,edge=0.8</c>).</summary>
+        /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=4,stride=4,level=2,fb=2,pixel=25,edge=0.8,camera=0.6,</c>
+        /// <c>inlier=0.3,ctol=8</c>).</summary>
         public static Settings FromEnvironment()
         {
             var s = new Settings();
@@ -80,8 +89,12 @@ public sealed class FlowFusion
                     "pixel" => s with { PixelTolerance = v },
                     "fb" => s with { ForwardBackwardSlack = v },
                     "edge" => s with { EdgeWeight = v },
+                    "camera" => s with { CameraMotionShare = v },
+                    "inlier" => s with { CameraInlier = v },
+                    "ctol" => s with { CameraTolerance = v },
                     _ => throw new ArgumentException(
-                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level, fb, pixel, edge"),
+                        $"RTMTL_FUSION '{kv[0]}' is unknown: decay, max, depth, outlier, cut, photo, iterations, stride, level, fb, pixel, edge, "
+                        + "camera, inlier, ctol"),
                 };
             }
             return s;
@@ -137,6 +150,8 @@ public sealed class FlowFusion
         _current.Fill(_gray, w, h, _levels, level);
         LogDepth(d, _logNew);
         if (!fresh) _motion.Estimate(_current, _previous);
+        if (!fresh && _motion.TrustedShare >= _s.CutTrust && _s.CameraMotionShare <= 1f)
+            _motion.ExtendWithCameraMotion(_current, _previous, _s.CameraMotionShare, _s.CameraInlier, _s.CameraTolerance);
         if (fresh || _motion.TrustedShare < _s.CutTrust)
         {
             if (!fresh) Resets++;

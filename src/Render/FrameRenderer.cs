@@ -22,7 +22,7 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
     private readonly ModelInfo _model;
     private readonly double[] _shares;
     private readonly int[] _present = new int[8];
-    private List<string>? _hud;
+    private readonly TextLines _hud = new();
     private long _hudTicks;
     private volatile RenderOptions _options;
 
@@ -107,11 +107,11 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         if (o.Legend) DrawLegend(output, p.Labels, o.Layout == Layout.Overlay ? 0 : w, h, ui);
         if (o.Hud)
         {
-            // The HUD's text changes five times a second: readable, and no new strings on every frame.
+            // The HUD's text changes five times a second, rebuilt in its kept buffers.
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
-            if (_hud is null || System.Diagnostics.Stopwatch.GetElapsedTime(_hudTicks, now) >= HudRefresh)
+            if (_hud.Count == 0 || System.Diagnostics.Stopwatch.GetElapsedTime(_hudTicks, now) >= HudRefresh)
             {
-                _hud = HudLines(stats);
+                HudLines(stats);
                 _hudTicks = now;
             }
             Text.Panel(output, _hud, new Point(4, 4), 0.38 * ui);
@@ -139,8 +139,7 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         var y = h - (int)(8 * ui) - count * row;
         // A translucent box behind the entries, as wide as the longest name.
         var widest = 0;
-        for (var k = 0; k < count; k++) widest = Math.Max(widest, Cv2.GetTextSize(_colorizer.Labels.Classes[_present[k]], HersheyFonts.HersheySimplex,
-            0.35 * ui, 1, out _).Width);
+        for (var k = 0; k < count; k++) widest = Math.Max(widest, Text.Width(_colorizer.Labels.Classes[_present[k]], 0.35 * ui));
         Text.Shade(dst, new Rect(x0 + pad / 2, y - pad / 2, box + widest + 3 * pad, count * row + pad / 2));
         for (var k = 0; k < count; k++)
         {
@@ -153,22 +152,28 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
         }
     }
 
-    private static readonly TimeSpan HudRefresh = TimeSpan.FromMilliseconds(200);
+    /// <summary>How often the HUD's figures are rebuilt: five times a second is readable (zero: every frame).</summary>
+    public TimeSpan HudRefresh { get; init; } = TimeSpan.FromMilliseconds(200);
 
-    private List<string> HudLines(PipelineStats s)
+    private void HudLines(PipelineStats s)
     {
-        // One list, reused; each line formatted straight into its string (no string per number).
+        // Kept buffers, each line formatted straight into its own: no strings.
         var c = CultureInfo.InvariantCulture;
-        var lines = _hud ?? [];
+        var lines = _hud;
         lines.Clear();
-        lines.Add(string.Create(c, $"{new Figure(s.RecentFps)} FPS  e2e {new Figure(s.EndToEnd.Last)} ms"));
-        lines.Add(string.Create(c, $"pre {new Figure(s.Pre.Last)} model {new Figure(s.Model.Last)} post {new Figure(s.Post.Last)} render " +
-            $"{new Figure(s.Render.Last)} ms"));
-        lines.Add(string.Create(c, $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}"));
+        lines.Next().TryWrite(c, $"{new Figure(s.RecentFps)} FPS  e2e {new Figure(s.EndToEnd.Last)} ms", out var n);
+        lines.Commit(n);
+        lines.Next().TryWrite(c, $"pre {new Figure(s.Pre.Last)} model {new Figure(s.Model.Last)} post {new Figure(s.Post.Last)} render " +
+            $"{new Figure(s.Render.Last)} ms", out n);
+        lines.Commit(n);
+        lines.Next().TryWrite(c, $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}", out n);
+        lines.Commit(n);
         var q = s.QualitySnapshot();
         if (q.SegPixels > 0 || q.DepthPixels > 0)
-            lines.Add(string.Create(c, $"live mIoU {new Figure(q.MeanIoU * 100)}%  RMSE {new Figure(q.Rmse, 2)} m"));
-        return lines;
+        {
+            lines.Next().TryWrite(c, $"live mIoU {new Figure(q.MeanIoU * 100)}%  RMSE {new Figure(q.Rmse, 2)} m", out n);
+            lines.Commit(n);
+        }
     }
 
     /// <summary>A figure as the HUD shows it: fixed decimals, "-" when not finite; formatted in place, with no string of its own.</summary>

@@ -219,7 +219,8 @@ public class RenderAllocationTests
             Path = "test.onnx", Architecture = "test", Backbone = "none", Labels = LabelSet.Nyu13, InputWidth = 64, InputHeight = 48,
             DepthMin = 0, DepthMax = 10, HasConfidence = false,
         };
-        using var r = new FrameRenderer(info, new RenderOptions { Layout = layout, Boundaries = true });
+        // The HUD rebuilt on every frame (it is five times a second in a run), so its text is counted in full.
+        using var r = new FrameRenderer(info, new RenderOptions { Layout = layout, Boundaries = true }) { HudRefresh = TimeSpan.Zero };
         var p = new FramePacket(new Frame(0, 0, new Mat(240, 320, MatType.CV_8UC3, new Scalar(40, 80, 120)))
         {
             Depth = new Mat(240, 320,
@@ -231,13 +232,19 @@ public class RenderAllocationTests
         p.Depth.Create(240, 320, MatType.CV_32FC1);
         p.Depth.SetTo(Scalar.All(2.5f));
         var stats = new PipelineStats();
-        for (var i = 0; i < 5; i++) r.Render(p, p.RenderTarget, stats);
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++) r.Render(p, p.RenderTarget, stats);
-        var perFrame = (GC.GetAllocatedBytesForCurrentThread() - before) / 100.0;
+        for (var i = 0; i < 20; i++) r.Render(p, p.RenderTarget, stats);
+        // The least of five windows: what every frame allocates shows in each, while the runtime's one-off work (a method
+        // compiled again at a higher tier) lands in one.
+        var perFrame = double.MaxValue;
+        for (var window = 0; window < 5; window++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 40; i++) r.Render(p, p.RenderTarget, stats);
+            perFrame = Math.Min(perFrame, (GC.GetAllocatedBytesForCurrentThread() - before) / 40.0);
+        }
         // HUD, legend, colour bar and panels included. OpenCvSharp's Cv2 calls would cost about 100-200 bytes each
-        // (dozens per frame); only the HUD's text, refreshed five times a second, makes new strings.
-        Assert.True(perFrame < 100, $"{perFrame:0.0} bytes per frame");
+        // (dozens per frame), and the HUD's four lines as strings about 400.
+        Assert.True(perFrame < 32, $"{perFrame:0.0} bytes per frame");
         p.Release();
     }
 }

@@ -92,12 +92,15 @@ public sealed class SyntheticSource : IFrameSource
     }
 
     private readonly List<Frame> _cycle = [];
+    private readonly FramePool _pool = new();
 
-    /// <summary>cycle=K: copies of the K frames rendered at open, in order, again and again (replayed frames: capture costs a copy).</summary>
-    private Frame Replayed(long i, int k) => _cycle[(int)(i % k)].Copy(i, Stopwatch.GetTimestamp());
+    /// <summary>cycle=K: copies of the K frames rendered at open, in order, again and again (replayed frames: capture costs a
+    /// copy, into frames that came back).</summary>
+    private Frame Replayed(long i, int k) => _pool.CopyOf(_cycle[(int)(i % k)], i, Stopwatch.GetTimestamp());
 
     public ValueTask DisposeAsync()
     {
+        _pool.Dispose();
         foreach (var f in _cycle) f.Dispose();
         _cycle.Clear();
         return ValueTask.CompletedTask;

@@ -48,13 +48,6 @@ public static class CvNative
         finally { Free(IntPtr.Zero, o); GC.KeepAlive(src); GC.KeepAlive(dst); }
     }
 
-    public static void PutText(Mat img, string text, Point org, HersheyFonts font, double scale, Scalar color, int thickness, LineTypes lineType)
-    {
-        var o = Out(img);
-        try { NativeMethods.HandleException(NativeMethods.imgproc_putText(o, text, org, (int)font, scale, color, thickness, (int)lineType, 0)); }
-        finally { Free(IntPtr.Zero, o); GC.KeepAlive(img); }
-    }
-
     public static void MorphologyEx(Mat src, Mat dst, MorphTypes op, Mat kernel)
     {
         var i = In(src); var k = In(kernel); var o = Out(dst);

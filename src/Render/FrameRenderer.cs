@@ -157,43 +157,16 @@ public sealed class FrameRenderer : IFrameRenderer, IDisposable
 
     private void HudLines(PipelineStats s)
     {
-        // Kept buffers, each line formatted straight into its own: no strings.
-        var c = CultureInfo.InvariantCulture;
+        // Kept buffers, each line written straight into its own: no strings, nothing boxed.
         var lines = _hud;
         lines.Clear();
-        lines.Next().TryWrite(c, $"{new Figure(s.RecentFps)} FPS  e2e {new Figure(s.EndToEnd.Last)} ms", out var n);
-        lines.Commit(n);
-        lines.Next().TryWrite(c, $"pre {new Figure(s.Pre.Last)} model {new Figure(s.Model.Last)} post {new Figure(s.Post.Last)} render " +
-            $"{new Figure(s.Render.Last)} ms", out n);
-        lines.Commit(n);
-        lines.Next().TryWrite(c, $"{_model.Architecture} on {s.Device}  dropped {s.DroppedAtSource}", out n);
-        lines.Commit(n);
+        lines.Begin().Figure(s.RecentFps).Text(" FPS  e2e ").Figure(s.EndToEnd.Last).Text(" ms").End();
+        lines.Begin().Text("pre ").Figure(s.Pre.Last).Text(" model ").Figure(s.Model.Last).Text(" post ").Figure(s.Post.Last)
+            .Text(" render ").Figure(s.Render.Last).Text(" ms").End();
+        lines.Begin().Text(_model.Architecture).Text(" on ").Text(s.Device).Text("  dropped ").Number(s.DroppedAtSource).End();
         var q = s.QualitySnapshot();
         if (q.SegPixels > 0 || q.DepthPixels > 0)
-        {
-            lines.Next().TryWrite(c, $"live mIoU {new Figure(q.MeanIoU * 100)}%  RMSE {new Figure(q.Rmse, 2)} m", out n);
-            lines.Commit(n);
-        }
-    }
-
-    /// <summary>A figure as the HUD shows it: fixed decimals, "-" when not finite; formatted in place, with no string of its own.</summary>
-    private readonly record struct Figure(double Value, int Decimals = 1) : ISpanFormattable
-    {
-        public bool TryFormat(Span<char> destination, out int charsWritten, ReadOnlySpan<char> format, IFormatProvider? provider)
-        {
-            if (!double.IsFinite(Value))
-            {
-                charsWritten = 0;
-                if (destination.IsEmpty) return false;
-                destination[0] = '-';
-                charsWritten = 1;
-                return true;
-            }
-            return Value.TryFormat(destination, out charsWritten, Decimals == 2 ? "0.00" : "0.0", CultureInfo.InvariantCulture);
-        }
-
-        public string ToString(string? format, IFormatProvider? formatProvider) => double.IsFinite(Value)
-            ? Value.ToString(Decimals == 2 ? "0.00" : "0.0", CultureInfo.InvariantCulture) : "-";
+            lines.Begin().Text("live mIoU ").Figure(q.MeanIoU * 100).Text("%  RMSE ").Figure(q.Rmse, 2).Text(" m").End();
     }
 
     private static void CopyInto(Mat src, Mat dst, Rect area) => RealtimeMtl.Pipeline.Imaging.CvNative.CopyInto(src, dst, area);

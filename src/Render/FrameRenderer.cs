@@ -1,4 +1,3 @@
-using System.Globalization;
 using OpenCvSharp;
 using RealtimeMtl.Pipeline.Metrics;
 using RealtimeMtl.Pipeline.Model;

@@ -64,9 +64,6 @@ public sealed class MotionField(
     /// <summary>The share of the frame that <see cref="ExtendWithCameraMotion"/> added to the trusted matches.</summary>
     public double ExtendedShare { get; private set; }
 
-    /// <summary>The share of the trusted matches that the last fit of the camera's motion explained.</summary>
-    public double InlierShare { get; private set; }
-
     /// <summary>
     /// Where the camera itself moved (a turn, a pan, a zoom), the flow of the whole frame is nearly one smooth motion, and
     /// DIS often fails on what it cannot lock onto (weak texture under noise, repeated patterns) although the camera's
@@ -81,12 +78,11 @@ public sealed class MotionField(
     /// </summary>
     public void ExtendWithCameraMotion(GrayPyramid current, GrayPyramid previous, float minInlierShare, float inlierPixels, float tolerance)
     {
-        ExtendedShare = 0; InlierShare = 0;
+        ExtendedShare = 0;
         int w = Width, h = Height, n = w * h;
         Span<double> ax = stackalloc double[Terms], ay = stackalloc double[Terms], t = stackalloc double[Terms];
         if (!FitCameraMotion(w, h, float.PositiveInfinity, ax, ay, out var trusted)) return;
         if (!FitCameraMotion(w, h, inlierPixels, ax, ay, out var inliers)) return;
-        InlierShare = (double)inliers / trusted;
         if (inliers < minInlierShare * trusted) return;
         float[] cur = current.Image(level), prev = previous.Image(level);
         for (var y = 0; y < h; y++)

@@ -150,16 +150,18 @@ public sealed class FlowFusion
         _current.Fill(_gray, w, h, _levels, level);
         LogDepth(d, _logNew);
         if (!fresh) _motion.Estimate(_current, _previous);
-        if (!fresh && _motion.TrustedShare >= _s.CutTrust && _s.CameraMotionShare <= 1f)
-            _motion.ExtendWithCameraMotion(_current, _previous, _s.CameraMotionShare, _s.CameraInlier, _s.CameraTolerance);
-        if (fresh || _motion.TrustedShare < _s.CutTrust)
+        // A cut is judged on what DIS alone matched, before the camera's motion extends it.
+        var cut = !fresh && _motion.TrustedShare < _s.CutTrust;
+        if (fresh || cut)
         {
-            if (!fresh) Resets++;
+            if (cut) Resets++;
             l.CopyTo(_labels);
             if (c.IsEmpty) _evidence.AsSpan().Fill(1f); else c.CopyTo(_evidence);
             _logNew.AsSpan().CopyTo(_logDepth);
             return;
         }
+        if (_s.CameraMotionShare <= 1f)
+            _motion.ExtendWithCameraMotion(_current, _previous, _s.CameraMotionShare, _s.CameraInlier, _s.CameraTolerance);
         Fuse(l, c, w, h);
         ExpInto(_logDepthNext, d);
         (_labels, _labelsNext) = (_labelsNext, _labels);

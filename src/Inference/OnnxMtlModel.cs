@@ -64,7 +64,7 @@ public sealed class OnnxMtlModel : IMtlModel, IDisposable
         {
             var (w, h) = ModelContract.Validate(path, _session);
             var md = _session.ModelMetadata.CustomMetadataMap;
-            Info = ModelInfo.FromMetadata(path, md, _session.OutputMetadata.ContainsKey("confidence"), w, h);
+            Info = ModelMetadata.Read(path, md, _session.OutputMetadata.ContainsKey("confidence"), w, h);
         }
         catch
         {

@@ -1,4 +1,5 @@
 using OpenCvSharp;
+using RealtimeMtl.Common.Concurrency;
 using RealtimeMtl.Common.Logging;
 using RealtimeMtl.Pipeline.Sinks;
 using RealtimeMtl.Pipeline.Stages;

@@ -1,9 +1,9 @@
 using System.Diagnostics;
+using RealtimeMtl.Cli.Composition;
 using RealtimeMtl.Pipeline.Metrics;
-using RealtimeMtl.Pipeline.Stages;
 using Xunit;
 
-namespace RealtimeMtl.Pipeline.Tests;
+namespace RealtimeMtl.Cli.Tests;
 
 /// <summary>The run's frame rate has one definition, for one camera and for several: the frames after the first, per
 /// second from the first frame out to the last.</summary>

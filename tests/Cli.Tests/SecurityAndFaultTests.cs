@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using RealtimeMtl.Common.Concurrency;
 using RealtimeMtl.Render;
 using RealtimeMtl.Render.Drawing;
 using RealtimeMtl.Sinks;

@@ -103,6 +103,20 @@ public class ArchitectureTests
     }
 
     [Fact]
+    public void The_core_holds_engine_mechanics_and_contracts_in_at_most_1500_lines_of_code()
+    {
+        // Lines of code: neither blank nor a comment. The run's summary and its JSON, the model metadata's parsing, ROS
+        // messages and generic helpers (Common) live outside it.
+        var code = Directory.GetFiles(Path.Combine(Root, "src", "Pipeline"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !System.Text.RegularExpressions.Regex.IsMatch(f, "/(obj|bin)(-[a-z]+)?/"))
+            .SelectMany(File.ReadLines).Count(l => l.Trim().Length > 0 && !l.TrimStart().StartsWith("//", StringComparison.Ordinal));
+        Assert.InRange(code, 500, 1500);
+        var types = typeof(EnginePipeline).Assembly.GetTypes().Select(t => t.Name).ToList();
+        Assert.DoesNotContain(types, n => n.StartsWith("RunSummary", StringComparison.Ordinal) || n.StartsWith("Ros", StringComparison.Ordinal)
+            || n == "NewestWins`1" || n == "LatencyRecorder");
+    }
+
+    [Fact]
     public void The_core_holds_only_the_cores_namespaces_and_gets_its_post_processing_injected()
     {
         // Post-processing (upsampling, smoothing) belongs to the model's project: the core only declares the interface.

@@ -72,8 +72,8 @@ public class StageTests
         await using var source = new ReplaySource(held, 10, "ten frames");
         var log = new CollectingEvents();
         var sink = new RecordingSink();
-        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model),
-            null, log).Attach(sink);
+        var pipeline = OneCamera.Engine(source, model, new ResizePostProcessor(), new FlakyRenderer(3, 5, 7), PipelineStats.For(source, model),
+            log, sink);
         var summary = await pipeline.RunAsync();
         Assert.Equal([0L, 1, 2, 4, 6, 8, 9], sink.Sequences);
         Assert.True(sink.Completed);
@@ -116,10 +116,10 @@ public class StageTests
         {
             var renderer = new CountingRenderer();
             var labels = new LabelsOnlySink();
-            var summary = await new EnginePipeline(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source,
-                model)).Attach(labels).RunAsync();
+            var summary = await OneCamera.Engine(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source,
+                model), null, labels).RunAsync();
             Assert.Equal((0, 6, 0), (renderer.Drawn, labels.Frames, labels.WithPicture));
-            Assert.Equal(6, summary.FramesNotDrawn);
+            Assert.Equal(6, summary.Cameras[0].Stats.FramesNotDrawn);
         }
         // With a sink that reads the picture beside it, every frame is drawn, and both get it.
         await using (var source = new ReplaySource(held, 6, "six frames"))
@@ -127,10 +127,10 @@ public class StageTests
             var renderer = new CountingRenderer();
             var labels = new LabelsOnlySink();
             var recorder = new RecordingSink();
-            var summary = await new EnginePipeline(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source,
-                model)).Attach(labels).Attach(recorder).RunAsync();
+            var summary = await OneCamera.Engine(source, model, new ResizePostProcessor(), renderer, PipelineStats.For(source,
+                model), null, labels, recorder).RunAsync();
             Assert.Equal((6, 6, 6), (renderer.Drawn, labels.Frames, recorder.Sequences.Count));
-            Assert.Equal(0, summary.FramesNotDrawn);
+            Assert.Equal(0, summary.Cameras[0].Stats.FramesNotDrawn);
         }
     }
 
@@ -159,8 +159,7 @@ public class StageTests
         var scribbler = new ScribblingSink();
         var clean = new RecordingSink();
         var stats = PipelineStats.For(source, model);
-        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, null,
-            log).Attach(scribbler).Attach(clean);
+        var pipeline = OneCamera.Engine(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, log, scribbler, clean);
         var summary = await pipeline.RunAsync();
         Assert.Equal(8, summary.Frames);
         Assert.Equal(1, scribbler.Writes);
@@ -224,8 +223,7 @@ public class StageTests
         var stats = PipelineStats.For(source, model);
         var a = new RecordingSink();
         var b = new RecordingSink();
-        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, null,
-            new CollectingEvents()).Attach(a).Attach(b);
+        var pipeline = OneCamera.Engine(source, model, new ResizePostProcessor(), new CopyRenderer(), stats, new CollectingEvents(), a, b);
         var summary = await pipeline.RunAsync();
         Assert.Equal(60, summary.Frames);
         foreach (var sink in new[] { a, b })
@@ -246,10 +244,10 @@ public class StageTests
         using var model = new FakeModel();
         var held = Frames(2);
         await using var source = new ReplaySource(held, 4, "two frames");
-        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model), null,
+        var pipeline = OneCamera.Engine(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model),
             new CollectingEvents());
         await pipeline.RunAsync();
-        Assert.Throws<InvalidOperationException>(() => pipeline.Attach(new RecordingSink()));
+        Assert.Throws<InvalidOperationException>(() => pipeline.Cameras[0].Attach(new RecordingSink()));
         await Assert.ThrowsAsync<InvalidOperationException>(() => pipeline.RunAsync());
         held.ForEach(f => f.Dispose());
     }
@@ -263,8 +261,8 @@ public class StageTests
         await using var source = new ReplaySource(held, 100_000, "long file");
         var sink = new RecordingSink();
         var events = new CollectingEvents();
-        var pipeline = new EnginePipeline(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model), null,
-            events).Attach(sink);
+        var pipeline = OneCamera.Engine(source, model, new ResizePostProcessor(), new CopyRenderer(), PipelineStats.For(source, model),
+            events, sink);
         var summary = await pipeline.RunAsync().WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal("the infer stage failed at frame 5: the fake model broke", summary.StageError);
         Assert.Equal([0, 1, 2, 3, 4], sink.Sequences);

@@ -109,7 +109,7 @@ public class StreamMuxerTests
         Assert.Equal(28, model.Runs.Sum());
         Assert.Contains(3, model.Runs);
         Assert.Equal(28, summary.Frames);
-        Assert.Equal(model.Runs.Count, summary.Batching!.ModelRuns);
+        Assert.Equal(model.Runs.Count, summary.Batches.Runs);
     }
 
     /// <summary>Records, across cameras, the order in which frames came out.</summary>
@@ -162,8 +162,8 @@ public class StreamMuxerTests
         var summary = await engine.RunAsync();
         Assert.Equal([(0L, 0L, 2), (1, -1, 0), (2, 1, 2)], a.Seen);
         Assert.Equal([(0L, 0L, 2), (1, -1, 0), (2, 1, 2)], b.Seen);
-        Assert.Equal(2, summary.Batching!.Sets);
-        Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, summary.Batching.IncompleteSets);
+        Assert.Equal(2, summary.Batches.Sets);
+        Assert.Equal(new Dictionary<string, long> { ["a"] = 1, ["b"] = 1 }, summary.Batches.IncompleteSets);
         Assert.Equal([2, 1, 1, 2], model.Runs);
     }
 
@@ -268,7 +268,7 @@ public class StreamMuxerTests
         }
         var summary = await engine.RunAsync();
         Assert.Equal(2, model.MostAtOnce);
-        Assert.Equal(2, summary.Batching!.Instances);
+        Assert.Equal(2, summary.Instances);
         Assert.Equal(81, summary.Frames);
         foreach (var s in sinks)
         {

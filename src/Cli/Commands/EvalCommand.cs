@@ -97,8 +97,8 @@ internal static partial class EvalCommand
                     // The engine's JSON style: schema_version first, snake_case names.
                     var doc = new System.Text.Json.Nodes.JsonObject { ["schema_version"] = 1 };
                     foreach (var (k, v) in JsonSerializer.SerializeToNode(result,
-                        RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions)!.AsObject().ToList()) doc[k] = v?.DeepClone();
-                    AtomicFile.Write(path, doc.ToJsonString(RealtimeMtl.Pipeline.Stages.RunSummary.JsonOptions));
+                        RealtimeMtl.Cli.Composition.RunSummary.JsonOptions)!.AsObject().ToList()) doc[k] = v?.DeepClone();
+                    AtomicFile.Write(path, doc.ToJsonString(RealtimeMtl.Cli.Composition.RunSummary.JsonOptions));
                 }
                 return 0;
             }

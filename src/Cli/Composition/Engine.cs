@@ -70,7 +70,7 @@ public sealed class Engine : IAsyncDisposable
             hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
         }, null, 1000, 1000))
         {
-            var summary = await Pipeline.RunAsync(stop) with { WarmUpMs = WarmUp.TotalMs, WarmUpRuns = WarmUp.Runs };
+            var summary = RunSummary.From(await Pipeline.RunAsync(stop)) with { WarmUpMs = WarmUp.TotalMs, WarmUpRuns = WarmUp.Runs };
             console?.EndProgress();
             hooks.Progress?.Invoke(all.Sum(x => x.FramesOut), length, all.Sum(x => x.RecentFps));
             return Finish(summary);

@@ -1,10 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Metrics;
+using RealtimeMtl.Pipeline.Stages;
 
-namespace RealtimeMtl.Pipeline.Stages;
+namespace RealtimeMtl.Cli.Composition;
 
-/// <summary>The figures of one run, and their JSON (--stats-json); the printed text is the CLI's (RunReport).</summary>
+/// <summary>The figures of one run, built from how the engine's run ended (<see cref="EngineRun"/>), and their JSON
+/// (--stats-json); the printed text is <see cref="RunReport"/>.</summary>
 public sealed record RunSummary
 {
     /// <summary>The layout of the JSON: 2 is snake_case names with this field first (1, before it existed, was PascalCase).</summary>
@@ -146,6 +149,16 @@ public sealed record RunSummary
         if (frames < 2 || withFrames.Count == 0) return null;
         var seconds = (withFrames.Max(c => c.LastOutTicks) - withFrames.Min(c => c.FirstOutTicks)) / (double)System.Diagnostics.Stopwatch.Frequency;
         return seconds > 0 ? (frames - 1) / seconds : null;
+    }
+
+    /// <summary>The camera's own summary for one camera; for several, their totals with each listed.</summary>
+    public static RunSummary From(EngineRun run)
+    {
+        if (run.Cameras.Count == 1)
+            return From(run.Cameras[0].Stats, run.Cameras[0].SourceError, run.Interrupted) with { StageError = run.Cameras[0].StageError };
+        var cameras = run.Cameras.Select(c => From(c.Stats, c.SourceError, run.Interrupted) with { Camera = c.Name, StageError = c.StageError })
+            .ToList();
+        return Combine(cameras, run.Batches, run.StageError, run.BatchTimeout, run.Sync, run.Instances);
     }
 
     public static RunSummary From(PipelineStats s, string? sourceError, bool interrupted)

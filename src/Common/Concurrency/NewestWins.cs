@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace RealtimeMtl.Pipeline.Sinks;
+namespace RealtimeMtl.Common.Concurrency;
 
 /// <summary>
 /// The one "newest wins" hand-over that lossy consumers use (the window's UI thread, each web viewer, feed

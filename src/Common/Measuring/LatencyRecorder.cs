@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Pipeline.Metrics;
+namespace RealtimeMtl.Common.Measuring;
 
 /// <summary>
 /// Milliseconds per frame for one stage: a fixed ring of the latest samples for percentiles (no allocation per

@@ -1,4 +1,4 @@
-namespace RealtimeMtl.Pipeline.Model;
+namespace RealtimeMtl.Common.Models;
 
 /// <summary>The <c>rtmtl.*</c> keys of an ONNX model's metadata: the one list the engine, export and import share.</summary>
 public static class ModelMetadataKeys

@@ -41,13 +41,6 @@ public static class CvNative
         finally { Free(i, o); Free(t, IntPtr.Zero); GC.KeepAlive(src); GC.KeepAlive(dst); GC.KeepAlive(table); }
     }
 
-    public static void ConvertTo(Mat src, Mat dst, MatType type, double alpha, double beta)
-    {
-        var o = Out(dst);
-        try { NativeMethods.HandleException(NativeMethods.core_Mat_convertTo(src.CvPtr, o, type, alpha, beta)); }
-        finally { Free(IntPtr.Zero, o); GC.KeepAlive(src); GC.KeepAlive(dst); }
-    }
-
     public static void MorphologyEx(Mat src, Mat dst, MorphTypes op, Mat kernel)
     {
         var i = In(src); var k = In(kernel); var o = Out(dst);

@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Measuring;
 namespace RealtimeMtl.Pipeline.Metrics;
 
 /// <summary>The stream muxer's figures: model runs, frames per run (a histogram by batch size), model time per run.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using RealtimeMtl.Common.Measuring;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Pipeline.Sources;
 using RealtimeMtl.Pipeline.Stages;
@@ -75,7 +76,7 @@ public sealed class PipelineStats
     public long LastOutTicks => _lastOutTicks;
 
     /// <summary>Frames rendered per second over the run so far: the frames after the first, over the time from the first
-    /// frame out to the latest (<see cref="Stages.RunSummary.Fps"/> says the same of several cameras).</summary>
+    /// frame out to the latest (the run's summary says the same of several cameras).</summary>
     public double Fps
     {
         get
@@ -111,7 +112,7 @@ public sealed class PipelineStats
 
     public void SampleResources(long frame)
     {
-        var sample = ResourceSample.Now(frame);
+        var sample = ResourceSample.Now(frame, Stages.FramePacket.Live);
         lock (Resources) { if (Resources.Count < 10_000) Resources.Add(sample); }
     }
 
@@ -149,52 +150,4 @@ public sealed class PipelineStats
     }
 
     public IReadOnlyDictionary<string, long> SinkErrors { get { lock (_sinkGate) return new Dictionary<string, long>(_sinkErrors); } }
-}
-
-public readonly record struct ResourceSample(long Frame, [property: System.Text.Json.Serialization.JsonPropertyName("working_set_mib")] double
-    WorkingSetMiB, int Handles, long LivePackets)
-{
-    public static ResourceSample Now(long frame)
-    {
-        int handles;
-        try { handles = OperatingSystem.IsLinux() ? OpenDescriptors() : Process.GetCurrentProcess().HandleCount; }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException) { handles = -1; }
-        return new ResourceSample(frame, Environment.WorkingSet / 1048576.0, handles, Stages.FramePacket.Live);
-    }
-
-    /// <summary>
-    /// Open file descriptors: the entries of /proc/self/fd, counted through libc's opendir/readdir with no managed
-    /// allocation (the engine samples it every <see cref="PipelineStats.ResourceEvery"/> frames), less the one the
-    /// count itself holds open.
-    /// </summary>
-    private static unsafe int OpenDescriptors()
-    {
-        fixed (byte* path = "/proc/self/fd\0"u8)
-        {
-            var dir = opendir(path);
-            if (dir == IntPtr.Zero) return -1;
-            var n = 0;
-            try
-            {
-                // struct dirent on Linux: d_ino (8), d_off (8), d_reclen (2), d_type (1), then d_name.
-                for (var e = readdir(dir); e != IntPtr.Zero; e = readdir(dir))
-                {
-                    var name = (byte*)e + 19;
-                    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) continue;
-                    n++;
-                }
-            }
-            finally { closedir(dir); }
-            return Math.Max(0, n - 1);
-        }
-    }
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern unsafe IntPtr opendir(byte* path);
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern IntPtr readdir(IntPtr dir);
-
-    [System.Runtime.InteropServices.DllImport("libc")]
-    private static extern int closedir(IntPtr dir);
 }

@@ -17,7 +17,7 @@ namespace RealtimeMtl.Pipeline.Stages;
 ///   Inferred:     waits (inference output is never thrown away).
 ///   sink channels: one per sink; lossless sinks wait, viewers drop the oldest.
 /// One camera is the same engine with N = 1 (a batch of one, run at once). Cameras are added with
-/// <see cref="AddCamera"/> and sinks with <see cref="Attach(IFrameSink)"/> before <see cref="RunAsync"/>.
+/// <see cref="AddCamera"/> and their sinks with <see cref="EngineCamera.Attach"/> before <see cref="RunAsync"/>.
 /// A camera whose source fails ends alone (reported once, its sinks finalised; <see cref="PipelineOptions.StopOnCameraFailure"/>
 /// ends every camera instead); a model failure ends them all. Stopping (token, end of input, MaxFrames) completes
 /// the capture channels; completion flows downstream, every channel drains and every sink is finalised.
@@ -38,15 +38,6 @@ public sealed class EnginePipeline
         _log = log ?? TextEventLog.StandardError;
     }
 
-    /// <summary>The engine with one camera, "cam0".</summary>
-    public EnginePipeline(IFrameSource source, IMtlModel model, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats,
-        PipelineOptions? options = null, IEventLog? log = null)
-        : this(model, options, log) => AddCamera("cam0", source, post, renderer, stats);
-
-    /// <summary>The first camera's stats (the only camera's, in a single-camera run).</summary>
-    public PipelineStats Stats => _cameras[0].Stats;
-    public bool IsLive => _cameras[0].IsLive;
-    public IReadOnlyList<IFrameSink> Sinks => _cameras[0].Sinks;
     public IReadOnlyList<EngineCamera> Cameras => _cameras;
 
     /// <summary>The muxer's and model runner's figures (model runs, batch sizes, sets), filled by the run.</summary>
@@ -78,23 +69,16 @@ public sealed class EnginePipeline
             : _cameras.Count),
         1, Math.Max(1, _model.MaxBatch));
 
-    /// <summary>Adds a sink to the first camera; only before the run starts.</summary>
-    public EnginePipeline Attach(IFrameSink sink)
-    {
-        if (_started) throw new InvalidOperationException($"sink {sink.Name}: attach sinks before RunAsync");
-        _cameras[0].Attach(sink);
-        return this;
-    }
-
     /// <summary>
     /// Runs until every source ends, <see cref="PipelineOptions.MaxFrames"/>, or <paramref name="stop"/> (graceful:
-    /// drains and finalises). The summary is the camera's for one camera; for several it totals them and lists each.
+    /// drains and finalises). What it returns says how each camera ended, with its stats.
     /// </summary>
-    public async Task<RunSummary> RunAsync(CancellationToken stop = default)
+    public async Task<EngineRun> RunAsync(CancellationToken stop = default)
     {
         if (_started) throw new InvalidOperationException("a pipeline runs once");
         if (_cameras.Count == 0) throw new InvalidOperationException("the engine has no camera");
         _started = true;
+        foreach (var camera in _cameras) camera.Started = true;
         var maxBatch = BatchSize;
         var timeout = _options.BatchTimeout ?? DefaultTimeout();
 
@@ -128,7 +112,7 @@ public sealed class EnginePipeline
         tasks.Add(Task.Run(() => runner.RunAsync(muxer, runs.Select(r => r.Post).ToList(), fault)));
         await Task.WhenAll(tasks).ConfigureAwait(false);
         var interrupted = stop.IsCancellationRequested;
-        var summaries = new List<RunSummary>();
+        var ends = new List<EngineRun.CameraEnd>();
         foreach (var run in runs)
         {
             // Frames a source queued after a fault never reached inference: release them.
@@ -136,11 +120,7 @@ public sealed class EnginePipeline
             run.Post.Infer.ClearPool();
             run.Post.Dispose();
             run.Camera.Stats.SampleResources(run.Camera.Stats.FramesOut);
-            summaries.Add(RunSummary.From(run.Camera.Stats, run.Capture.SourceError, interrupted) with
-            {
-                Camera = runs.Count > 1 ? run.Camera.Name : null,
-                StageError = fault.Message ?? run.Render.Failure,
-            });
+            ends.Add(new EngineRun.CameraEnd(run.Camera.Name, run.Camera.Stats, run.Capture.SourceError, fault.Message ?? run.Render.Failure));
         }
         if (FramePacket.OverReleased - overReleasedBefore is > 0 and var over)
             _log.Warning($"{over} frame packet release(s) past zero during this run (a sink or stage released a packet it no longer held); please " +
@@ -148,7 +128,7 @@ public sealed class EnginePipeline
         if (FramePacket.ChangedWhileShared - changedBefore is > 0 and var changed)
             _log.Warning($"{changed} frame packet(s) changed while sinks shared them (a sink drew into a shared frame after its write returned); " +
                 $"please report it");
-        return summaries.Count == 1 ? summaries[0] : RunSummary.Combine(summaries, Batches, fault.Message, timeout, _options.Sync, _model.Instances);
+        return new EngineRun(ends, Batches, timeout, _options.Sync, Math.Max(1, _model.Instances), interrupted);
     }
 
     /// <summary>Half the fastest camera's frame interval (15 ms when no camera says its rate).</summary>
@@ -223,9 +203,12 @@ public sealed class EngineCamera
 
     internal void RaiseFirstFrameOut() => FirstFrameOut?.Invoke();
 
-    /// <summary>Adds a sink that gets this camera's frames.</summary>
+    internal bool Started { get; set; }
+
+    /// <summary>Adds a sink that gets this camera's frames; only before the run starts.</summary>
     public EngineCamera Attach(IFrameSink sink)
     {
+        if (Started) throw new InvalidOperationException($"sink {sink.Name}: attach sinks before RunAsync");
         _sinks.Add(sink);
         return this;
     }

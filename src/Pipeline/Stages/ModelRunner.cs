@@ -58,9 +58,9 @@ public sealed class ModelRunner(IMtlModel model, int maxBatch, BatchStats stats)
                 }
                 slot.Count = n;
                 var after = previous;
-                previous = instances == 1
-                    ? RunBatchAsync(model, slot, posts, after, fault, free)
-                    : new ValueTask(Task.Run(() => RunBatchAsync(model.Instance(slot.Index), slot, posts, after, fault, free).AsTask()));
+                // With several instances the batch goes on the thread pool (its first await yields) while this loop takes the next one.
+                var instance = instances == 1 ? model : model.Instance(slot.Index);
+                previous = RunBatchAsync(instance, slot, posts, after, fault, free, yieldFirst: instances > 1);
             }
             await previous.ConfigureAwait(false);
         }
@@ -80,8 +80,10 @@ public sealed class ModelRunner(IMtlModel model, int maxBatch, BatchStats stats)
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))] // a batch's state is pooled: no allocation per batch
     private async ValueTask RunBatchAsync(IMtlModel instance, Slot slot, IReadOnlyList<PostStage> posts, ValueTask after, StageFault fault,
-        Channel<Slot> free)
+        Channel<Slot> free, bool yieldFirst)
     {
+        // Task.Yield queues the pooled state machine itself: no closure and no Task, unlike Task.Run.
+        if (yieldFirst) await Task.Yield();
         var n = slot.Count;
         var handed = 0;
         try

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using RealtimeMtl.Common.Concurrency;
 using RealtimeMtl.Feed;
 using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Metrics;

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using RealtimeMtl.Common.Concurrency;
 using RealtimeMtl.Feed;
 using RealtimeMtl.Pipeline.Frames;
 using RealtimeMtl.Pipeline.Labels;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using RealtimeMtl.Common.Files;
+using RealtimeMtl.Common.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 using RealtimeMtl.Training.Data;

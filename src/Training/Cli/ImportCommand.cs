@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using RealtimeMtl.Common.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Labels;
 using RealtimeMtl.Pipeline.Model;

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using RealtimeMtl.Common.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 

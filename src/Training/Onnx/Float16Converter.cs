@@ -1,3 +1,4 @@
+using RealtimeMtl.Common.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 namespace RealtimeMtl.Training.Onnx;

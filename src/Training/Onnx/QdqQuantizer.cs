@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using RealtimeMtl.Common.Models;
 using RealtimeMtl.Inference;
 using RealtimeMtl.Pipeline.Model;
 

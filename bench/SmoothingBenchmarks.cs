@@ -12,7 +12,7 @@ namespace RealtimeMtl.Bench;
 /// input, randomised world): the whole fusion with its default settings, its motion estimate (both DIS flows and the
 /// checks, at the size the fusion makes them), and one of the two flows. Each call advances one frame of a 16-frame
 /// loop of the walk; the loop's jump back is a cut, as in a clip. RTMTL_FUSION (e.g. <c>level=1</c>, <c>stride=2</c>)
-/// measures other settings.
+/// measures other settings, and RTMTL_BENCH_MOTION=turns the fast turns instead of the walk (DIS takes more steps there).
 /// </summary>
 [MemoryDiagnoser]
 public class SmoothingBenchmarks
@@ -34,7 +34,8 @@ public class SmoothingBenchmarks
     {
         _motion = new MotionField(_flow, level: _flow.FinestLevel);
         var levels = GrayPyramid.LevelsFor(W, H, _flow.Patch);
-        var source = new SyntheticSource(new SyntheticOptions { Frames = Frames, Motion = SyntheticMotion.Walk, Randomised = true });
+        var motion = Environment.GetEnvironmentVariable("RTMTL_BENCH_MOTION") == "turns" ? SyntheticMotion.Turns : SyntheticMotion.Walk;
+        var source = new SyntheticSource(new SyntheticOptions { Frames = Frames, Motion = motion, Randomised = true });
         for (var i = 0; i < Frames; i++)
         {
             using Frame frame = source.RenderFrame(i);

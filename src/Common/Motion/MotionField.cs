@@ -76,30 +76,38 @@ public sealed class MotionField(
     /// pixel passes, so its tolerance is tighter than DIS's: where the scene changed (a new object) it must fail.
     /// <see cref="TrustedShare"/> keeps the share DIS alone matched (a cut is judged by it).
     /// </summary>
-    public void ExtendWithCameraMotion(GrayPyramid current, GrayPyramid previous, float minInlierShare, float inlierPixels, float tolerance)
+    public unsafe void ExtendWithCameraMotion(GrayPyramid current, GrayPyramid previous, float minInlierShare, float inlierPixels,
+        float tolerance)
     {
         ExtendedShare = 0;
         int w = Width, h = Height, n = w * h;
-        Span<double> ax = stackalloc double[Terms], ay = stackalloc double[Terms], t = stackalloc double[Terms];
+        var ax = stackalloc double[Terms];
+        var ay = stackalloc double[Terms];
         if (!FitCameraMotion(w, h, float.PositiveInfinity, ax, ay, out var trusted)) return;
         if (!FitCameraMotion(w, h, inlierPixels, ax, ay, out var inliers)) return;
         if (inliers < minInlierShare * trusted) return;
         float[] cur = current.Image(level), prev = previous.Image(level);
-        for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++)
+        fixed (float* c = cur, p = prev, vx = _vx, vy = _vy, err = _err)
+        {
+            for (var y = 0; y < h; y++)
             {
-                var i = y * w + x;
-                Basis(x, y, w, h, t);
-                float gx = (float)Dot(ax, t), gy = (float)Dot(ay, t);
-                _vx[i] = gx; _vy[i] = gy;
-                float px = x + gx, py = y + gy;
-                if (px < 0 || py < 0 || px > w - 1 || py > h - 1) { _err[i] = OutsideError; continue; }
-                int x0 = (int)px, y0 = (int)py, x1 = Math.Min(x0 + 1, w - 1), y1 = Math.Min(y0 + 1, h - 1);
-                float fx = px - x0, fy = py - y0;
-                var top = prev[y0 * w + x0] + fx * (prev[y0 * w + x1] - prev[y0 * w + x0]);
-                var bottom = prev[y1 * w + x0] + fx * (prev[y1 * w + x1] - prev[y1 * w + x0]);
-                _err[i] = Math.Abs(cur[i] - (top + fy * (bottom - top)));
+                var cy = Centred(y, h, w, h);
+                for (var x = 0; x < w; x++)
+                {
+                    var i = y * w + x;
+                    var cx = Centred(x, w, w, h);
+                    float gx = (float)Quadratic(ax, cx, cy), gy = (float)Quadratic(ay, cx, cy);
+                    vx[i] = gx; vy[i] = gy;
+                    float px = x + gx, py = y + gy;
+                    if (px < 0 || py < 0 || px > w - 1 || py > h - 1) { err[i] = OutsideError; continue; }
+                    int x0 = (int)px, y0 = (int)py, x1 = Math.Min(x0 + 1, w - 1), y1 = Math.Min(y0 + 1, h - 1);
+                    float fx = px - x0, fy = py - y0;
+                    var top = p[y0 * w + x0] + fx * (p[y0 * w + x1] - p[y0 * w + x0]);
+                    var bottom = p[y1 * w + x0] + fx * (p[y1 * w + x1] - p[y1 * w + x0]);
+                    err[i] = Math.Abs(c[i] - (top + fy * (bottom - top)));
+                }
             }
+        }
         BoxMean(_err, _rows, w, h, level == 0 ? 2 : 1);
         var added = 0;
         for (var i = 0; i < n; i++)
@@ -114,38 +122,50 @@ public sealed class MotionField(
     /// <summary>Least-squares quadratic flow (u = a . [1, x, y, x², xy, y²], v likewise: a camera's rotation, pan and zoom
     /// to second order, in the field's pixels, centred) over the trusted matches; with a finite <paramref name="within"/>,
     /// only over those the fit already in <paramref name="a"/>, <paramref name="b"/> explains to within that many pixels.
-    /// False where too few matches (or a degenerate spread) leave it undetermined.</summary>
-    private bool FitCameraMotion(int w, int h, float within, Span<double> a, Span<double> b, out int count)
+    /// False where too few matches (or a degenerate spread) leave it undetermined. Pointers, not spans: it runs over every
+    /// cell twice a frame.</summary>
+    private unsafe bool FitCameraMotion(int w, int h, float within, double* a, double* b, out int count)
     {
-        Span<double> m = stackalloc double[Terms * Terms], ru = stackalloc double[Terms], rv = stackalloc double[Terms];
-        Span<double> t = stackalloc double[Terms];
-        m.Clear(); ru.Clear(); rv.Clear();
+        var m = stackalloc double[Terms * Terms];
+        var ru = stackalloc double[Terms];
+        var rv = stackalloc double[Terms];
+        var t = stackalloc double[Terms];
+        new Span<double>(m, Terms * Terms).Clear(); new Span<double>(ru, Terms).Clear(); new Span<double>(rv, Terms).Clear();
         count = 0;
         var limit = within * within;
         var finite = !float.IsPositiveInfinity(within);
-        for (var y = 0; y < h; y++)
-            for (var x = 0; x < w; x++)
+        fixed (byte* trustedCells = Trusted)
+        fixed (float* flowX = FlowX, flowY = FlowY)
+        {
+            for (var y = 0; y < h; y++)
             {
-                var i = y * w + x;
-                if (Trusted[i] == 0) continue;
-                Basis(x, y, w, h, t);
-                double u = FlowX[i], v = FlowY[i];
-                if (finite)
+                var cy = Centred(y, h, w, h);
+                for (var x = 0; x < w; x++)
                 {
-                    double du = u - Dot(a, t), dv = v - Dot(b, t);
-                    if (du * du + dv * dv > limit) continue;
-                }
-                count++;
-                for (var r = 0; r < Terms; r++)
-                {
-                    ru[r] += t[r] * u; rv[r] += t[r] * v;
-                    for (var c = r; c < Terms; c++) m[r * Terms + c] += t[r] * t[c];
+                    var i = y * w + x;
+                    if (trustedCells[i] == 0) continue;
+                    var cx = Centred(x, w, w, h);
+                    double u = flowX[i], v = flowY[i];
+                    if (finite)
+                    {
+                        double du = u - Quadratic(a, cx, cy), dv = v - Quadratic(b, cx, cy);
+                        if (du * du + dv * dv > limit) continue;
+                    }
+                    count++;
+                    t[0] = 1; t[1] = cx; t[2] = cy; t[3] = cx * cx; t[4] = cx * cy; t[5] = cy * cy;
+                    for (var r = 0; r < Terms; r++)
+                    {
+                        ru[r] += t[r] * u; rv[r] += t[r] * v;
+                        for (var c = r; c < Terms; c++) m[r * Terms + c] += t[r] * t[c];
+                    }
                 }
             }
+        }
         if (count < 4 * Terms) return false;
         for (var r = 1; r < Terms; r++)
             for (var c = 0; c < r; c++) m[r * Terms + c] = m[c * Terms + r];
-        return SolveSymmetric(m, ru, rv, a, b);
+        return SolveSymmetric(new Span<double>(m, Terms * Terms), new Span<double>(ru, Terms), new Span<double>(rv, Terms),
+            new Span<double>(a, Terms), new Span<double>(b, Terms));
     }
 
     private const int Terms = 6;
@@ -154,19 +174,14 @@ public sealed class MotionField(
     /// so the running sums of the window mean stay numbers.</summary>
     private const float OutsideError = 1e4f;
 
-    /// <summary>The quadratic model's terms at (x, y), in coordinates centred on the field and scaled to about ±1.</summary>
-    private static void Basis(int x, int y, int w, int h, Span<double> t)
-    {
-        double s = 2.0 / Math.Max(w, h), cx = (x - (w - 1) / 2.0) * s, cy = (y - (h - 1) / 2.0) * s;
-        t[0] = 1; t[1] = cx; t[2] = cy; t[3] = cx * cx; t[4] = cx * cy; t[5] = cy * cy;
-    }
+    /// <summary>A coordinate of the field centred on it and scaled to about ±1 (the quadratic model's x or y).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static double Centred(int v, int size, int w, int h) => (v - (size - 1) / 2.0) * (2.0 / Math.Max(w, h));
 
-    private static double Dot(ReadOnlySpan<double> a, ReadOnlySpan<double> t)
-    {
-        double sum = 0;
-        for (var k = 0; k < a.Length; k++) sum += a[k] * t[k];
-        return sum;
-    }
+    /// <summary>The quadratic model a . [1, x, y, x², xy, y²] at centred (x, y), summed in that order.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe double Quadratic(double* a, double cx, double cy) =>
+        0 + a[0] * 1 + a[1] * cx + a[2] * cy + a[3] * (cx * cx) + a[4] * (cx * cy) + a[5] * (cy * cy);
 
     /// <summary>Solves m a = ru and m b = rv (m symmetric, Terms x Terms) by Gaussian elimination with partial pivoting;
     /// false where m is singular.</summary>

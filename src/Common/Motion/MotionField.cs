@@ -83,8 +83,11 @@ public sealed class MotionField(
         int w = Width, h = Height, n = w * h;
         var ax = stackalloc double[Terms];
         var ay = stackalloc double[Terms];
-        if (!FitCameraMotion(w, h, float.PositiveInfinity, ax, ay, out var trusted)) return;
-        if (!FitCameraMotion(w, h, inlierPixels, ax, ay, out var inliers)) return;
+        // Each column's centred x, worked out once for the two fits and the pass below.
+        var columns = stackalloc double[w];
+        for (var x = 0; x < w; x++) columns[x] = Centred(x, w, w, h);
+        if (!FitCameraMotion(w, h, columns, float.PositiveInfinity, ax, ay, out var trusted)) return;
+        if (!FitCameraMotion(w, h, columns, inlierPixels, ax, ay, out var inliers)) return;
         if (inliers < minInlierShare * trusted) return;
         float[] cur = current.Image(level), prev = previous.Image(level);
         fixed (float* c = cur, p = prev, vx = _vx, vy = _vy, err = _err)
@@ -95,7 +98,7 @@ public sealed class MotionField(
                 for (var x = 0; x < w; x++)
                 {
                     var i = y * w + x;
-                    var cx = Centred(x, w, w, h);
+                    var cx = columns[x];
                     float gx = (float)Quadratic(ax, cx, cy), gy = (float)Quadratic(ay, cx, cy);
                     vx[i] = gx; vy[i] = gy;
                     float px = x + gx, py = y + gy;
@@ -124,7 +127,7 @@ public sealed class MotionField(
     /// only over those the fit already in <paramref name="a"/>, <paramref name="b"/> explains to within that many pixels.
     /// False where too few matches (or a degenerate spread) leave it undetermined. Pointers, not spans: it runs over every
     /// cell twice a frame.</summary>
-    private unsafe bool FitCameraMotion(int w, int h, float within, double* a, double* b, out int count)
+    private unsafe bool FitCameraMotion(int w, int h, double* columns, float within, double* a, double* b, out int count)
     {
         var m = stackalloc double[Terms * Terms];
         var ru = stackalloc double[Terms];
@@ -144,7 +147,7 @@ public sealed class MotionField(
                 {
                     var i = y * w + x;
                     if (trustedCells[i] == 0) continue;
-                    var cx = Centred(x, w, w, h);
+                    var cx = columns[x];
                     double u = flowX[i], v = flowY[i];
                     if (finite)
                     {

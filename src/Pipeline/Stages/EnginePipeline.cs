@@ -30,6 +30,9 @@ public sealed class EnginePipeline
     private readonly List<EngineCamera> _cameras = [];
     private bool _started;
 
+    /// <summary>Whether the run has begun (cameras and sinks are added before it).</summary>
+    internal bool Started => _started;
+
     /// <summary>The engine with no camera yet (add them with <see cref="AddCamera"/>).</summary>
     public EnginePipeline(IMtlModel model, PipelineOptions? options = null, IEventLog? log = null)
     {
@@ -53,7 +56,7 @@ public sealed class EnginePipeline
         if (_started) throw new InvalidOperationException($"camera {name}: add cameras before RunAsync");
         if (_cameras.Any(c => c.Name == name)) throw new
             ArgumentException($"two cameras are named '{name}'; give each --source its own name (NAME=SOURCE)");
-        var camera = new EngineCamera(name, source, post, renderer, stats, live ?? _options.ForceLive ?? source.IsLive);
+        var camera = new EngineCamera(this, name, source, post, renderer, stats, live ?? _options.ForceLive ?? source.IsLive);
         _cameras.Add(camera);
         return camera;
     }
@@ -78,7 +81,6 @@ public sealed class EnginePipeline
         if (_started) throw new InvalidOperationException("a pipeline runs once");
         if (_cameras.Count == 0) throw new InvalidOperationException("the engine has no camera");
         _started = true;
-        foreach (var camera in _cameras) camera.Started = true;
         var maxBatch = BatchSize;
         var timeout = _options.BatchTimeout ?? DefaultTimeout();
 
@@ -185,9 +187,12 @@ public sealed class EngineCamera
 {
     private readonly List<IFrameSink> _sinks = [];
 
-    internal EngineCamera(string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer, PipelineStats stats, bool live)
+    private readonly EnginePipeline _engine;
+
+    internal EngineCamera(EnginePipeline engine, string name, IFrameSource source, IPostProcessor post, IFrameRenderer renderer,
+        PipelineStats stats, bool live)
     {
-        Name = name; Source = source; Post = post; Renderer = renderer; Stats = stats; IsLive = live;
+        _engine = engine; Name = name; Source = source; Post = post; Renderer = renderer; Stats = stats; IsLive = live;
     }
 
     public string Name { get; }
@@ -203,12 +208,10 @@ public sealed class EngineCamera
 
     internal void RaiseFirstFrameOut() => FirstFrameOut?.Invoke();
 
-    internal bool Started { get; set; }
-
     /// <summary>Adds a sink that gets this camera's frames; only before the run starts.</summary>
     public EngineCamera Attach(IFrameSink sink)
     {
-        if (Started) throw new InvalidOperationException($"sink {sink.Name}: attach sinks before RunAsync");
+        if (_engine.Started) throw new InvalidOperationException($"sink {sink.Name}: attach sinks before RunAsync");
         _sinks.Add(sink);
         return this;
     }

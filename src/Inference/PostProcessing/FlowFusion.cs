@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using OpenCvSharp;
@@ -206,7 +207,8 @@ public sealed class FlowFusion
                     float dx = scale * fx[k], dy = scale * fy[k];
                     var py = Math.Clamp(y + dy, 0, h - 1);
                     var moving = dx * dx + dy * dy > 0.25f;
-                    for (; x < end; x++) state.Pixel(y * w + x, Math.Clamp(x + dx, 0, w - 1), py, moving);
+                    if (end - x == 4 && state.Cell4(x, y, dx, dy, moving)) { x = end; continue; }
+                    for (; x < end; x++) state.Pixel(x, y, Math.Clamp(x + dx, 0, w - 1), py, moving);
                 }
             }
         }
@@ -221,11 +223,12 @@ public sealed class FlowFusion
         public float Decay, MaxEvidence, DepthWeight, Outlier;
         public int W, H, PixelTolerance;
 
-        /// <summary>One trusted pixel: its label and evidence against those carried from (px, py), and its log-depth
+        /// <summary>One trusted pixel (x, y): its label and evidence against those carried from (px, py), and its log-depth
         /// against the carried one (bilinear where all four neighbours have depth, else the nearest).</summary>
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-        public readonly void Pixel(int i, float px, float py, bool moving)
+        public readonly void Pixel(int x, int y, float px, float py, bool moving)
         {
+            var i = y * W + x;
             var j = (int)(py + 0.5f) * W + (int)(px + 0.5f);
             if (Math.Abs(Gray[i] - GrayBefore[j]) > PixelTolerance) return;
             var conf = EvidenceNext[i];
@@ -234,7 +237,6 @@ public sealed class FlowFusion
             var carried = Decay * Evidence[j];
             if (moving && EdgeWeight < 1f)
             {
-                var y = i / W; var x = i - y * W;
                 var f = Fresh[i];
                 var edge = (x > 0 && Fresh[i - 1] != f) || (x + 1 < W && Fresh[i + 1] != f)
                     || (y > 0 && Fresh[i - W] != f) || (y + 1 < H && Fresh[i + W] != f);
@@ -261,6 +263,72 @@ public sealed class FlowFusion
             var z = LogNew[i];
             if (Math.Abs(z - zw) < Outlier) LogDepthNext[i] = zw + DepthWeight * (z - zw);
         }
+
+        /// <summary><see cref="Pixel"/> for the four pixels x..x+3 of row y that share one cell's flow, in one Vector128 each
+        /// (same operations, so the same results). False, and nothing written, where a lane would be clamped, round to
+        /// another source than its neighbour's plus one, or read outside the image; the caller then goes pixel by pixel.</summary>
+        public readonly bool Cell4(int x, int y, float dx, float dy, bool moving)
+        {
+            if (!Vector128.IsHardwareAccelerated || x < 1 || x + 4 >= W || y < 1 || y + 1 >= H) return false;
+            float py = y + dy;
+            if (!(py >= 0f && py < H - 1)) return false;
+            var px = (Vector128.Create((float)x) + Lane) + Vector128.Create(dx);
+            if (!(px.GetElement(0) >= 0f) || !(px.GetElement(3) < W - 1)) return false;
+            // The nearest source (Pixel's j) and the bilinear corner must be consecutive across the four lanes.
+            var near = Vector128.ConvertToInt32(px + Vector128.Create(0.5f));
+            var floor = Vector128.ConvertToInt32(px);
+            var n0 = near.ToScalar(); var f0 = floor.ToScalar();
+            if (near != Vector128.Create(n0) + LaneInt || floor != Vector128.Create(f0) + LaneInt) return false;
+            int ny = (int)(py + 0.5f), y0 = (int)py;
+            var i = y * W + x; var j = ny * W + n0;
+            var tolerance = Vector128.Create(PixelTolerance);
+            var close = Vector128.LessThanOrEqual(Vector128.Abs(Bytes4(Gray + i) - Bytes4(GrayBefore + j)), tolerance);
+            if (close == Vector128<int>.Zero) return true;
+            var keep = close.AsSingle();
+            var conf = Vector128.Load(EvidenceNext + i);
+            var label = Bytes4(Labels + i);
+            var carriedLabel = Bytes4(Kept + j);
+            var carried = Vector128.Create(Decay) * Vector128.Load(Evidence + j);
+            if (moving && EdgeWeight < 1f)
+            {
+                var f = Bytes4(Fresh + i);
+                var edge = ~Vector128.Equals(Bytes4(Fresh + i - 1), f) | ~Vector128.Equals(Bytes4(Fresh + i + 1), f)
+                    | ~Vector128.Equals(Bytes4(Fresh + i - W), f) | ~Vector128.Equals(Bytes4(Fresh + i + W), f);
+                carried = Vector128.ConditionalSelect(edge.AsSingle(), carried * Vector128.Create(EdgeWeight), carried);
+            }
+            var same = Vector128.Equals(carriedLabel, label).AsSingle();
+            var take = Vector128.GreaterThan(conf, carried);
+            var evidence = Vector128.ConditionalSelect(same, Vector128.Min(Vector128.Create(MaxEvidence), carried + conf),
+                Vector128.ConditionalSelect(take, conf - carried, carried - conf));
+            var fused = Vector128.ConditionalSelect(same | take, label.AsSingle(), carriedLabel.AsSingle()).AsInt32();
+            fused = Vector128.ConditionalSelect(close, fused, label);
+            var narrow = Vector128.Narrow(Vector128.Narrow(fused, fused), Vector128<short>.Zero).AsUInt32().ToScalar();
+            Unsafe.WriteUnaligned(LabelsNext + i, narrow);
+            Unsafe.WriteUnaligned(Labels + i, narrow);
+            Vector128.ConditionalSelect(keep, evidence, conf).Store(EvidenceNext + i);
+            // Depth: bilinear where all four neighbours have depth (the same corner for every lane), else the nearest.
+            var o = LogDepth + y0 * W + f0;
+            Vector128<float> a = Vector128.Load(o), b = Vector128.Load(o + 1), e = Vector128.Load(o + W), g = Vector128.Load(o + W + 1);
+            var ax = px - Vector128.ConvertToSingle(floor);
+            var ay = Vector128.Create(py - y0);
+            var top = a + ax * (b - a);
+            var bilinear = top + ay * (e + ax * (g - e) - top);
+            var sum = a + b + e + g;
+            var zw = Vector128.ConditionalSelect(Vector128.Equals(sum, sum), bilinear, Vector128.Load(LogDepth + j));
+            var z = Vector128.Load(LogNew + i);
+            var write = keep & Vector128.LessThan(Vector128.Abs(z - zw), Vector128.Create(Outlier));
+            var next = Vector128.Load(LogDepthNext + i);
+            Vector128.ConditionalSelect(write, zw + Vector128.Create(DepthWeight) * (z - zw), next).Store(LogDepthNext + i);
+            return true;
+        }
+
+        private static readonly Vector128<float> Lane = Vector128.Create(0f, 1f, 2f, 3f);
+        private static readonly Vector128<int> LaneInt = Vector128.Create(0, 1, 2, 3);
+
+        /// <summary>Four bytes as four int lanes.</summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        private static Vector128<int> Bytes4(byte* p) =>
+            Vector128.WidenLower(Vector128.WidenLower(Vector128.CreateScalar(Unsafe.ReadUnaligned<uint>(p)).AsByte())).AsInt32();
     }
 
     /// <summary>log(depth), NaN where the depth is not positive and finite.</summary>

@@ -9,7 +9,7 @@ namespace RealtimeMtl.Bench;
 
 /// <summary>
 /// --smooth flow's cost per frame at the light model's resolution (256x192), on a walking synthetic camera (320x240
-/// input, randomised world): the whole fusion with its default settings, its motion estimate (both DIS flows and the
+/// and 640x480 input, randomised world): the whole fusion with its default settings, its motion estimate (both DIS flows and the
 /// checks, at the size the fusion makes them), and one of the two flows. Each call advances one frame of a 16-frame
 /// loop of the walk; the loop's jump back is a cut, as in a clip. RTMTL_FUSION (e.g. <c>level=1</c>, <c>stride=2</c>)
 /// measures other settings, and RTMTL_BENCH_MOTION=turns the fast turns instead of the walk (DIS takes more steps there).
@@ -29,13 +29,20 @@ public class SmoothingBenchmarks
     private MotionField _motion = null!;
     private int _f;
 
+    /// <summary>The camera's frame width (4:3): 320 as eval's synthetic cases, 640 as the engine's default camera.</summary>
+    [Params(320, 640)]
+    public int InputWidth { get; set; }
+
     [GlobalSetup]
     public void Setup()
     {
         _motion = new MotionField(_flow, level: _flow.FinestLevel);
         var levels = GrayPyramid.LevelsFor(W, H, _flow.Patch);
         var motion = Environment.GetEnvironmentVariable("RTMTL_BENCH_MOTION") == "turns" ? SyntheticMotion.Turns : SyntheticMotion.Walk;
-        var source = new SyntheticSource(new SyntheticOptions { Frames = Frames, Motion = motion, Randomised = true });
+        var source = new SyntheticSource(new SyntheticOptions
+        {
+            Frames = Frames, Motion = motion, Randomised = true, Width = InputWidth, Height = InputWidth * 3 / 4,
+        });
         for (var i = 0; i < Frames; i++)
         {
             using Frame frame = source.RenderFrame(i);

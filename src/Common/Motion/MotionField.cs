@@ -95,11 +95,14 @@ public sealed class MotionField(
             for (var y = 0; y < h; y++)
             {
                 var cy = Centred(y, h, w, h);
+                // The camera's motion along this row: a quadratic in x.
+                double pu0 = ax[0] + ax[2] * cy + ax[5] * cy * cy, pu1 = ax[1] + ax[4] * cy, pu2 = ax[3];
+                double pv0 = ay[0] + ay[2] * cy + ay[5] * cy * cy, pv1 = ay[1] + ay[4] * cy, pv2 = ay[3];
                 for (var x = 0; x < w; x++)
                 {
                     var i = y * w + x;
                     var cx = columns[x];
-                    float gx = (float)Quadratic(ax, cx, cy), gy = (float)Quadratic(ay, cx, cy);
+                    float gx = (float)(pu0 + cx * (pu1 + cx * pu2)), gy = (float)(pv0 + cx * (pv1 + cx * pv2));
                     vx[i] = gx; vy[i] = gy;
                     float px = x + gx, py = y + gy;
                     if (px < 0 || py < 0 || px > w - 1 || py > h - 1) { err[i] = OutsideError; continue; }
@@ -125,15 +128,18 @@ public sealed class MotionField(
     /// <summary>Least-squares quadratic flow (u = a . [1, x, y, x², xy, y²], v likewise: a camera's rotation, pan and zoom
     /// to second order, in the field's pixels, centred) over the trusted matches; with a finite <paramref name="within"/>,
     /// only over those the fit already in <paramref name="a"/>, <paramref name="b"/> explains to within that many pixels.
-    /// False where too few matches (or a degenerate spread) leave it undetermined. Pointers, not spans: it runs over every
-    /// cell twice a frame.</summary>
+    /// False where too few matches (or a degenerate spread) leave it undetermined. The normal equations hold only the
+    /// moments Σ xⁱ yʲ (i + j ≤ 4) and Σ u xⁱ yʲ, Σ v xⁱ yʲ (i + j ≤ 2); y is constant along a row, so each row sums powers of
+    /// x alone (eleven sums a cell, in registers) and folds them in with its powers of y.</summary>
     private unsafe bool FitCameraMotion(int w, int h, double* columns, float within, double* a, double* b, out int count)
     {
-        var m = stackalloc double[Terms * Terms];
-        var ru = stackalloc double[Terms];
-        var rv = stackalloc double[Terms];
-        var t = stackalloc double[Terms];
-        new Span<double>(m, Terms * Terms).Clear(); new Span<double>(ru, Terms).Clear(); new Span<double>(rv, Terms).Clear();
+        // moments[i * 5 + j] = Σ xⁱ yʲ; mu[i * 3 + j] = Σ u xⁱ yʲ, mv likewise.
+        var moments = stackalloc double[25];
+        var mu = stackalloc double[9];
+        var mv = stackalloc double[9];
+        new Span<double>(moments, 25).Clear(); new Span<double>(mu, 9).Clear(); new Span<double>(mv, 9).Clear();
+        // One row's sums of powers of x, and its powers of y.
+        double* sx = stackalloc double[5], ys = stackalloc double[5], ux = stackalloc double[3], vx = stackalloc double[3];
         count = 0;
         var limit = within * within;
         var finite = !float.IsPositiveInfinity(within);
@@ -143,30 +149,49 @@ public sealed class MotionField(
             for (var y = 0; y < h; y++)
             {
                 var cy = Centred(y, h, w, h);
+                // The fit along this row: u = pu0 + pu1 x + pu2 x², v likewise.
+                double pu0 = a[0] + a[2] * cy + a[5] * cy * cy, pu1 = a[1] + a[4] * cy, pu2 = a[3];
+                double pv0 = b[0] + b[2] * cy + b[5] * cy * cy, pv1 = b[1] + b[4] * cy, pv2 = b[3];
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, u0 = 0, u1 = 0, u2 = 0, v0 = 0, v1 = 0, v2 = 0;
+                var row = trustedCells + y * w;
                 for (var x = 0; x < w; x++)
                 {
-                    var i = y * w + x;
-                    if (trustedCells[i] == 0) continue;
+                    if (row[x] == 0) continue;
                     var cx = columns[x];
-                    double u = flowX[i], v = flowY[i];
+                    double u = flowX[y * w + x], v = flowY[y * w + x];
                     if (finite)
                     {
-                        double du = u - Quadratic(a, cx, cy), dv = v - Quadratic(b, cx, cy);
+                        double du = u - (pu0 + cx * (pu1 + cx * pu2)), dv = v - (pv0 + cx * (pv1 + cx * pv2));
                         if (du * du + dv * dv > limit) continue;
                     }
-                    count++;
-                    t[0] = 1; t[1] = cx; t[2] = cy; t[3] = cx * cx; t[4] = cx * cy; t[5] = cy * cy;
-                    for (var r = 0; r < Terms; r++)
-                    {
-                        ru[r] += t[r] * u; rv[r] += t[r] * v;
-                        for (var c = r; c < Terms; c++) m[r * Terms + c] += t[r] * t[c];
-                    }
+                    var x2 = cx * cx;
+                    s0 += 1; s1 += cx; s2 += x2; s3 += x2 * cx; s4 += x2 * x2;
+                    u0 += u; u1 += u * cx; u2 += u * x2;
+                    v0 += v; v1 += v * cx; v2 += v * x2;
                 }
+                if (s0 == 0) continue;
+                count += (int)s0;
+                double y2 = cy * cy;
+                sx[0] = s0; sx[1] = s1; sx[2] = s2; sx[3] = s3; sx[4] = s4;
+                ys[0] = 1; ys[1] = cy; ys[2] = y2; ys[3] = y2 * cy; ys[4] = y2 * y2;
+                ux[0] = u0; ux[1] = u1; ux[2] = u2; vx[0] = v0; vx[1] = v1; vx[2] = v2;
+                for (var i = 0; i <= 4; i++)
+                    for (var j = 0; i + j <= 4; j++) moments[i * 5 + j] += sx[i] * ys[j];
+                for (var i = 0; i <= 2; i++)
+                    for (var j = 0; i + j <= 2; j++) { mu[i * 3 + j] += ux[i] * ys[j]; mv[i * 3 + j] += vx[i] * ys[j]; }
             }
         }
         if (count < 4 * Terms) return false;
-        for (var r = 1; r < Terms; r++)
-            for (var c = 0; c < r; c++) m[r * Terms + c] = m[c * Terms + r];
+        // The terms [1, x, y, x², xy, y²] as powers (i, j) of x and y.
+        ReadOnlySpan<int> px = [0, 1, 0, 2, 1, 0], py = [0, 0, 1, 0, 1, 2];
+        var m = stackalloc double[Terms * Terms];
+        var ru = stackalloc double[Terms];
+        var rv = stackalloc double[Terms];
+        for (var r = 0; r < Terms; r++)
+        {
+            for (var c = 0; c < Terms; c++) m[r * Terms + c] = moments[(px[r] + px[c]) * 5 + py[r] + py[c]];
+            ru[r] = mu[px[r] * 3 + py[r]]; rv[r] = mv[px[r] * 3 + py[r]];
+        }
         return SolveSymmetric(new Span<double>(m, Terms * Terms), new Span<double>(ru, Terms), new Span<double>(rv, Terms),
             new Span<double>(a, Terms), new Span<double>(b, Terms));
     }
@@ -180,11 +205,6 @@ public sealed class MotionField(
     /// <summary>A coordinate of the field centred on it and scaled to about ±1 (the quadratic model's x or y).</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static double Centred(int v, int size, int w, int h) => (v - (size - 1) / 2.0) * (2.0 / Math.Max(w, h));
-
-    /// <summary>The quadratic model a . [1, x, y, x², xy, y²] at centred (x, y), summed in that order.</summary>
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    private static unsafe double Quadratic(double* a, double cx, double cy) =>
-        0 + a[0] * 1 + a[1] * cx + a[2] * cy + a[3] * (cx * cx) + a[4] * (cx * cy) + a[5] * (cy * cy);
 
     /// <summary>Solves m a = ru and m b = rv (m symmetric, Terms x Terms) by Gaussian elimination with partial pivoting;
     /// false where m is singular.</summary>

@@ -109,7 +109,7 @@ public sealed class FlowFusion
     private MotionField _motion;
     private GrayPyramid _current = new(), _previous = new();
     private readonly Mat _small = new(), _grayFull = new(), _reduced = new(), _modelGray = new();
-    private byte[] _gray = [], _labels = [], _labelsNext = [], _pixels = [], _pixelsBefore = [], _fresh = [];
+    private byte[] _gray = [], _labels = [], _labelsNext = [], _pixels = [], _pixelsBefore = [], _edges = [];
     private float[] _evidence = [], _evidenceNext = [], _logDepth = [], _logDepthNext = [], _logNew = [];
     private int _w, _h, _levels;
 
@@ -139,7 +139,7 @@ public sealed class FlowFusion
         if (fresh)
         {
             _w = w; _h = h; _levels = GrayPyramid.LevelsFor(w, h, 8);
-            _gray = new byte[n]; _pixels = new byte[n]; _pixelsBefore = new byte[n]; _fresh = new byte[n];
+            _gray = new byte[n]; _pixels = new byte[n]; _pixelsBefore = new byte[n]; _edges = new byte[n];
             _labels = new byte[n]; _labelsNext = new byte[n];
             _evidence = new float[n]; _evidenceNext = new float[n]; _logDepth = new float[n]; _logDepthNext = new float[n];
             _logNew = new float[n];
@@ -179,7 +179,7 @@ public sealed class FlowFusion
         var n = w * h;
         // Untrusted pixels take the new frame: start from it, then fuse the trusted ones.
         labelsSpan.CopyTo(_labelsNext);
-        if (_s.EdgeWeight < 1f) labelsSpan.CopyTo(_fresh);
+        if (_s.EdgeWeight < 1f) Edges(labelsSpan, _edges, w, h);
         if (confidence.IsEmpty) _evidenceNext.AsSpan(0, n).Fill(1f); else confidence.CopyTo(_evidenceNext);
         _logNew.AsSpan(0, n).CopyTo(_logDepthNext);
         var state = new State
@@ -190,9 +190,9 @@ public sealed class FlowFusion
         fixed (byte* l = labelsSpan, trusted = _motion.Trusted, kept = _labels, labelsNext = _labelsNext)
         fixed (float* fx = _motion.FlowX, fy = _motion.FlowY, ev = _evidence, evNext = _evidenceNext, zOld = _logDepth, zNext = _logDepthNext)
         fixed (float* zNew = _logNew)
-        fixed (byte* grayNew = _pixels, grayOld = _pixelsBefore, fresh = _fresh)
+        fixed (byte* grayNew = _pixels, grayOld = _pixelsBefore, edges = _edges)
         {
-            state.Gray = grayNew; state.GrayBefore = grayOld; state.Fresh = fresh; state.EdgeWeight = _s.EdgeWeight;
+            state.Gray = grayNew; state.GrayBefore = grayOld; state.Edges = edges; state.EdgeWeight = _s.EdgeWeight;
             state.Labels = l; state.Kept = kept; state.LabelsNext = labelsNext; state.Evidence = ev; state.EvidenceNext = evNext;
             state.LogDepth = zOld; state.LogDepthNext = zNext; state.LogNew = zNew;
             for (var y = 0; y < h; y++)
@@ -214,10 +214,46 @@ public sealed class FlowFusion
         }
     }
 
+    /// <summary>Marks (255) each pixel whose label differs from one of its four neighbours' (an edge of the model's labels).
+    /// 32 pixels a step inside the image, one at a time along its border.</summary>
+    private static unsafe void Edges(ReadOnlySpan<byte> labels, Span<byte> edges, int w, int h)
+    {
+        fixed (byte* l = labels, e = edges)
+        {
+            for (var y = 0; y < h; y++)
+            {
+                var x = 0;
+                if (y > 0 && y + 1 < h && Vector256.IsHardwareAccelerated)
+                {
+                    // Interior: the left neighbour of x = 1 and the right one of the vector's last lane exist.
+                    for (x = 1; x + 32 < w; x += 32)
+                    {
+                        var i = y * w + x;
+                        var c = Vector256.Load(l + i);
+                        var differs = ~Vector256.Equals(Vector256.Load(l + i - 1), c) | ~Vector256.Equals(Vector256.Load(l + i + 1), c)
+                            | ~Vector256.Equals(Vector256.Load(l + i - w), c) | ~Vector256.Equals(Vector256.Load(l + i + w), c);
+                        differs.Store(e + i);
+                    }
+                    // The first pixel of the row, then the rest one at a time.
+                    e[y * w] = Edge(l, 0, y, w, h);
+                }
+                for (; x < w; x++) e[y * w + x] = Edge(l, x, y, w, h);
+            }
+        }
+    }
+
+    private static unsafe byte Edge(byte* l, int x, int y, int w, int h)
+    {
+        var i = y * w + x;
+        var f = l[i];
+        return (x > 0 && l[i - 1] != f) || (x + 1 < w && l[i + 1] != f) || (y > 0 && l[i - w] != f) || (y + 1 < h && l[i + w] != f)
+            ? (byte)255 : (byte)0;
+    }
+
     /// <summary>The fusion's arrays, pinned, and its weights, for <see cref="Pixel"/>.</summary>
     private unsafe struct State
     {
-        public byte* Labels, Kept, LabelsNext, Gray, GrayBefore, Fresh;
+        public byte* Labels, Kept, LabelsNext, Gray, GrayBefore, Edges;
         public float EdgeWeight;
         public float* Evidence, EvidenceNext, LogDepth, LogDepthNext, LogNew;
         public float Decay, MaxEvidence, DepthWeight, Outlier;
@@ -237,10 +273,7 @@ public sealed class FlowFusion
             var carried = Decay * Evidence[j];
             if (moving && EdgeWeight < 1f)
             {
-                var f = Fresh[i];
-                var edge = (x > 0 && Fresh[i - 1] != f) || (x + 1 < W && Fresh[i + 1] != f)
-                    || (y > 0 && Fresh[i - W] != f) || (y + 1 < H && Fresh[i + W] != f);
-                if (edge) carried *= EdgeWeight;
+                if (Edges[i] != 0) carried *= EdgeWeight;
             }
             float evidence;
             if (carriedLabel == label) evidence = Math.Min(MaxEvidence, carried + conf);
@@ -265,11 +298,11 @@ public sealed class FlowFusion
         }
 
         /// <summary><see cref="Pixel"/> for the four pixels x..x+3 of row y that share one cell's flow, in one Vector128 each
-        /// (same operations, so the same results). False, and nothing written, where a lane would be clamped, round to
-        /// another source than its neighbour's plus one, or read outside the image; the caller then goes pixel by pixel.</summary>
+        /// (same operations, so the same results). False, and nothing written, where a lane would be clamped or round to
+        /// another source than its neighbour's plus one; the caller then goes pixel by pixel.</summary>
         public readonly bool Cell4(int x, int y, float dx, float dy, bool moving)
         {
-            if (!Vector128.IsHardwareAccelerated || x < 1 || x + 4 >= W || y < 1 || y + 1 >= H) return false;
+            if (!Vector128.IsHardwareAccelerated || x + 4 > W) return false;
             float py = y + dy;
             if (!(py >= 0f && py < H - 1)) return false;
             var px = (Vector128.Create((float)x) + Lane) + Vector128.Create(dx);
@@ -291,9 +324,7 @@ public sealed class FlowFusion
             var carried = Vector128.Create(Decay) * Vector128.Load(Evidence + j);
             if (moving && EdgeWeight < 1f)
             {
-                var f = Bytes4(Fresh + i);
-                var edge = ~Vector128.Equals(Bytes4(Fresh + i - 1), f) | ~Vector128.Equals(Bytes4(Fresh + i + 1), f)
-                    | ~Vector128.Equals(Bytes4(Fresh + i - W), f) | ~Vector128.Equals(Bytes4(Fresh + i + W), f);
+                var edge = ~Vector128.Equals(Bytes4(Edges + i), Vector128<int>.Zero);
                 carried = Vector128.ConditionalSelect(edge.AsSingle(), carried * Vector128.Create(EdgeWeight), carried);
             }
             var same = Vector128.Equals(carriedLabel, label).AsSingle();

@@ -64,6 +64,8 @@ public sealed class FlowFusion
         public float CameraInlier { get; init; } = 0.3f;
         /// <summary>The photometric tolerance (grey levels) of a pixel carried by the camera's motion alone.</summary>
         public float CameraTolerance { get; init; } = 8f;
+        /// <summary>Fuses every pixel alone, never the four of a cell in one vector (for the test that both agree).</summary>
+        internal bool PixelByPixel { get; init; }
 
         /// <summary>The defaults, or the weights that RTMTL_FUSION names (for tuning with bench/smoothing.sh:
         /// <c>decay=0.97,max=4,depth=0.4,outlier=0.3,cut=0.3,photo=24,iterations=8,stride=4,level=2,fb=2,pixel=25,edge=0.8,camera=0.6,</c>
@@ -207,7 +209,7 @@ public sealed class FlowFusion
                     float dx = scale * fx[k], dy = scale * fy[k];
                     var py = Math.Clamp(y + dy, 0, h - 1);
                     var moving = dx * dx + dy * dy > 0.25f;
-                    if (end - x == 4 && state.Cell4(x, y, dx, dy, moving)) { x = end; continue; }
+                    if (end - x == 4 && !_s.PixelByPixel && state.Cell4(x, y, dx, dy, moving)) { x = end; continue; }
                     for (; x < end; x++) state.Pixel(x, y, Math.Clamp(x + dx, 0, w - 1), py, moving);
                 }
             }

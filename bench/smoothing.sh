@@ -8,6 +8,7 @@
 #   SEEDS (default 1 to 8: the weights were tuned on 1, the forward-backward slack and the camera's motion chosen on 1
 #   to 3, and 4 to 8 are held out); a real street photograph (Debian's opencv-doc,
 #   bench/real-photos.sh) animated static, pan, zoom and shake with grain and H.264 (bench/photo-clip.sh), never tuned on.
+#   Ends with flow against off over the seeds (bench/smoothing-summary.py): mean change, range, seeds made worse.
 # cost: the engine's frame rate, its ratio to off within each trial, the engine process's CPU time a frame (user +
 #   system, start-up included) and its post-processing stage (p50) with --smooth off, flow and hysteresis, on 600
 #   replayed 640x480 synthetic frames (unpaced); TRIALS=5 trials, the modes in turn within each, medians.
@@ -37,11 +38,11 @@ for mode in ("off", "flow"):
         if not m: continue
         pct, sym = float(m.group(1)), m.group(2)
         if re.search(r"RealtimeMtl\.(Common\.Motion|Inference\.PostProcessing\.FlowFusion)", sym): own += pct
-        elif re.search(r"RGB2Gray|resizeAreaFast", sym): cv += pct
+        elif re.search(r"RGB2Gray|resizeAreaFast|resizeGeneric", sym): cv += pct
     share[mode] = (own, cv)
 own, cv = share["flow"][0], share["flow"][1] - share["off"][1]
 print(f"--smooth flow: {own:.2f} % of the engine's CPU samples in FlowFusion and Common/Motion, {cv:.2f} % more in OpenCV's grey "
-      f"conversion and integer area resize than with off; {own + cv:.2f} % in all (600 frames, 640x480)")
+      f"conversion and resizes (whole-factor area, bilinear) than with off; {own + cv:.2f} % in all (600 frames, 640x480)")
 PY
   exit 0
 fi
@@ -60,14 +61,14 @@ if [[ "$WHAT" == quality || "$WHAT" == all ]]; then
     cases+=("street photo, $motion|$WORK/street-$motion.mp4")
   done
   echo
-  echo "| case | --smooth | flicker | along the flow | depth change | mIoU | RMSE (m) | boundary error |"
-  echo "|---|---|---:|---:|---:|---:|---:|---:|"
+  echo "| case | --smooth | flicker | along the flow | depth change | mIoU | RMSE (m) | boundary error |" | tee "$WORK/quality.md"
+  echo "|---|---|---:|---:|---:|---:|---:|---:|" | tee -a "$WORK/quality.md"
   for c in "${cases[@]}"; do
     name="${c%%|*}"; src="${c#*|}"
     for mode in off hysteresis flow; do
       json="$WORK/q.json"
       "${RTMTL[@]}" eval --video "$src" --max-frames "$FRAMES" --smooth "$mode" --json "$json" >/dev/null
-      python3 - "$json" "$name" "$mode" <<'PY'
+      python3 - "$json" "$name" "$mode" <<'PY' | tee -a "$WORK/quality.md"
 import json, sys
 d = json.load(open(sys.argv[1]))
 pct = lambda v: "" if v is None else f"{v * 100:.2f} %"
@@ -77,6 +78,10 @@ print(f"| {sys.argv[2]} | {sys.argv[3]} | {pct(d['label_flicker'])} | {pct(d['la
 PY
     done
   done
+  echo
+  echo "Flow against off over the seeds (mean change, range, seeds where it went the wrong way):"
+  echo
+  python3 "$ROOT/bench/smoothing-summary.py" "$WORK/quality.md"
 fi
 
 if [[ "$WHAT" == cost || "$WHAT" == all ]]; then

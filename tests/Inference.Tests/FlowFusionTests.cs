@@ -140,6 +140,40 @@ public class FlowFusionTests
         return pyramid;
     }
 
+    [Theory]
+    [InlineData(320, 240)]
+    [InlineData(512, 384)]
+    [InlineData(640, 480)]
+    [InlineData(1280, 720)]
+    [InlineData(1920, 1080)]
+    public void The_grey_each_pixel_is_checked_on_follows_the_area_filter_for_any_frame_size(int width, int height)
+    {
+        // Fine texture (noise blurred by one pixel): the grey at model size must average it as OpenCV's area filter
+        // does, not sample it (bilinear over more than a factor 2 would alias it into the check's 25-level tolerance).
+        var bytes = new byte[width * height * 3];
+        new Random(width).NextBytes(bytes);
+        using var frame = Mat.FromPixelData(height, width, MatType.CV_8UC3, bytes).Clone();
+        Cv2.GaussianBlur(frame, frame, new Size(0, 0), 1.0);
+        var fusion = new FlowFusion();
+        var (labels, depth, conf) = Outputs(0, 0.8f);
+        fusion.Apply(frame, labels, depth, conf);
+        using var gray = new Mat();
+        using var area = new Mat();
+        Cv2.CvtColor(frame, gray, ColorConversionCodes.BGR2GRAY);
+        Cv2.Resize(gray, area, new Size(W, H), 0, 0, InterpolationFlags.Area);
+        area.GetArray(out byte[] reference);
+        var ours = fusion.ModelGray.ToArray();
+        double sum = 0, worst = 0;
+        for (var i = 0; i < reference.Length; i++)
+        {
+            var d = Math.Abs(ours[i] - reference[i]);
+            sum += d * d; worst = Math.Max(worst, d);
+        }
+        var rms = Math.Sqrt(sum / reference.Length);
+        Assert.True(rms < 4, $"{width}x{height}: grey at model size differs from the area filter by {rms:F2} levels rms (worst {worst})");
+        labels.Dispose(); depth.Dispose(); conf.Dispose();
+    }
+
     [Fact]
     public void Four_pixels_of_a_cell_at_a_time_give_exactly_what_one_pixel_at_a_time_gives()
     {

@@ -125,6 +125,9 @@ public sealed class FlowFusion
     /// <summary>Frames on which the state restarted because the flow found too little to match (cuts, jumps).</summary>
     public long Resets { get; private set; }
 
+    /// <summary>The last frame's grey at the model's size (what each pixel's check compares).</summary>
+    internal ReadOnlySpan<byte> ModelGray => _pixels;
+
     /// <summary>The last frame's share of trusted matches.</summary>
     public double TrustedShare => _motion.TrustedShare;
 
@@ -406,9 +409,10 @@ public sealed class FlowFusion
     /// <summary>The input frame grey (ITU-R BT.601 weights) at the model's size, into <c>_pixels</c> (for the check per pixel),
     /// and from it at <paramref name="w"/> x <paramref name="h"/> (the size the motion is estimated at) into <c>_gray</c>.
     /// Converted at the frame's own size (cheaper than three channels through a resize), then area-resized by the largest
-    /// whole factor the model's size allows (OpenCV's fast path: 640x480 to 320x240), then bilinear by the fraction left
-    /// (under 2, where bilinear averages about as much as the area filter, whose general path cost 0.2 ms a frame more),
-    /// then area-resized by 2^level (whole again).</summary>
+    /// whole factor that divides the frame and the model's size allows (OpenCV's fast path: 640x480 to 320x240), then
+    /// bilinear by the fraction left where it is under 2 (there bilinear averages about as much as the area filter, whose
+    /// general path cost 0.2 ms a frame more; with more left, bilinear would alias and the area filter is kept), then
+    /// area-resized by 2^level (whole again).</summary>
     private unsafe void Gray(Mat image, int w, int h, int modelW, int modelH)
     {
         var gray = image;
@@ -417,15 +421,20 @@ public sealed class FlowFusion
             CvNative.CvtColor(image, _grayFull, image.Channels() == 4 ? ColorConversionCodes.BGRA2GRAY : ColorConversionCodes.BGR2GRAY);
             gray = _grayFull;
         }
-        var k = Math.Min(gray.Width / modelW, gray.Height / modelH);
-        if (k >= 2 && gray.Width % k == 0 && gray.Height % k == 0 && (gray.Width / k != modelW || gray.Height / k != modelH))
+        int gw = gray.Width, gh = gray.Height;
+        var k = Math.Min(gw / modelW, gh / modelH);
+        while (k >= 2 && (gw % k != 0 || gh % k != 0)) k--;
+        if (k >= 2)
         {
-            CvNative.Resize(gray, _reduced, new Size(gray.Width / k, gray.Height / k), InterpolationFlags.Area);
+            (gw, gh) = (gw / k, gh / k);
+            CvNative.Resize(gray, _reduced, new Size(gw, gh), InterpolationFlags.Area);
             gray = _reduced;
         }
-        if (gray.Width != modelW || gray.Height != modelH)
+        if (gw != modelW || gh != modelH)
         {
-            CvNative.Resize(gray, _modelGray, new Size(modelW, modelH), InterpolationFlags.Linear);
+            // Bilinear only where under 2 is left both ways (1280x720: 640x360 is left 2.5 wide, so the area filter).
+            var bilinear = gw < 2 * modelW && gh < 2 * modelH;
+            CvNative.Resize(gray, _modelGray, new Size(modelW, modelH), bilinear ? InterpolationFlags.Linear : InterpolationFlags.Area);
             gray = _modelGray;
         }
         var ms = (int)gray.Step();
